@@ -1,0 +1,42 @@
+"""The one place the platform imports the CDKTF core.
+
+Apps import these names from here, so that moving to a successor of CDKTF (for example CDK
+Terrain) is a change of this module, not of every app.
+"""
+
+from __future__ import annotations
+
+from cdktf import (
+    App,
+    Fn,
+    IResolvable,
+    LocalBackend,
+    S3Backend,
+    TerraformAsset,
+    TerraformOutput,
+    TerraformResourceLifecycle,
+    TerraformStack,
+    Token,
+)
+from cdktf import (
+    AssetType as AssetType,
+)
+from cdktf import DataTerraformRemoteStateLocal, DataTerraformRemoteStateS3
+from constructs import Construct
+
+__all__ = [
+    "App",
+    "AssetType",
+    "Construct",
+    "DataTerraformRemoteStateLocal",
+    "DataTerraformRemoteStateS3",
+    "Fn",
+    "IResolvable",
+    "LocalBackend",
+    "S3Backend",
+    "TerraformAsset",
+    "TerraformOutput",
+    "TerraformResourceLifecycle",
+    "TerraformStack",
+    "Token",
+]

@@ -1,0 +1,206 @@
+"""Lambda functions: deterministic code bundles, Python 3.12, tracing, encryption, sized concurrency."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.metadata
+import io
+import math
+import os
+import stat
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionEnvironment,
+    LambdaFunctionLoggingConfig,
+    LambdaFunctionTracingConfig,
+    LambdaFunctionVpcConfig,
+)
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+from shared_constructs.cdk import AssetType, Construct, TerraformAsset
+from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
+from shared_constructs.kms import Key
+from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
+from shared_constructs.naming import Kind, Namer
+from shared_constructs.settings import BaseSettings
+
+RUNTIME = "python3.12"
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+_SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+
+
+class CapacityError(ValueError):
+    """Configured concurrency cannot carry the declared load."""
+
+
+def required_concurrency(target_tps: float, duration_s: float, headroom: float = 1.2) -> int:
+    """Concurrent executions needed for ``target_tps`` at ``duration_s`` each (Little's law) with headroom."""
+    if target_tps <= 0 or duration_s <= 0 or headroom < 1:
+        raise ValueError(f"need target_tps > 0, duration_s > 0, headroom >= 1; got {target_tps}, {duration_s}, {headroom}")
+    return math.ceil(target_tps * duration_s * headroom)
+
+
+def check_capacity(name: str, configured: int, target_tps: float, duration_s: float, headroom: float = 1.2) -> None:
+    """Raise :class:`CapacityError` when ``configured`` concurrency cannot carry ``target_tps``."""
+    needed = required_concurrency(target_tps, duration_s, headroom)
+    if configured < needed:
+        raise CapacityError(
+            f"{name}: reserved concurrency {configured} cannot carry {target_tps:g} TPS at "
+            f"{duration_s:g} s per request with headroom {headroom:g}: needs ceil({target_tps:g} x "
+            f"{duration_s:g} x {headroom:g}) = {needed}"
+        )
+
+
+def _files(root: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP)
+        for filename in sorted(filenames):
+            if filename.endswith((".pyc", ".pyo")):
+                continue
+            found.append(Path(dirpath) / filename)
+    return found
+
+
+def _add(archive: zipfile.ZipFile, path: Path, arcname: str) -> None:
+    info = zipfile.ZipInfo(arcname, date_time=_EPOCH)
+    executable = path.stat().st_mode & stat.S_IXUSR
+    info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, path.read_bytes(), compresslevel=9)
+
+
+def deterministic_zip(source: Path, *, vendor: Sequence[str] = ()) -> bytes:
+    """Zip ``source`` (and the installed distributions named in ``vendor``) reproducibly.
+
+    Entries are sorted, timestamps fixed at 1980-01-01, permissions normalised, caches left out:
+    the same tree gives the same bytes on every machine and run.
+    """
+    if not source.is_dir():
+        raise FileNotFoundError(f"handler folder {source} does not exist")
+    entries: dict[str, Path] = {p.relative_to(source).as_posix(): p for p in _files(source)}
+    for dist_name in vendor:
+        dist = importlib.metadata.distribution(dist_name)
+        for file in dist.files or []:
+            rel = file.as_posix()
+            if ".dist-info/" in rel or rel.endswith((".pyc", ".pyo")) or rel.startswith(("..", "/")) or "__pycache__" in rel:
+                continue
+            path = Path(str(dist.locate_file(file)))
+            if path.is_file():
+                entries.setdefault(rel, path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for arcname in sorted(entries):
+            _add(archive, entries[arcname], arcname)
+    return buffer.getvalue()
+
+
+def bundle(source: Path, build_dir: Path, name: str, *, vendor: Sequence[str] = ()) -> tuple[Path, str]:
+    """Write the zip of ``source`` to ``build_dir/<name>.zip``; return it and its base64 SHA-256."""
+    data = deterministic_zip(source, vendor=vendor)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    target = build_dir / f"{name}.zip"
+    if not target.exists() or target.read_bytes() != data:
+        target.write_bytes(data)
+    return target, base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionProps:
+    """Props of :class:`PythonFunction`.
+
+    ``source``: the handler folder (``lambdas/<function>``); ``handler``: ``module.function``.
+    ``reserved_concurrency``: required; size it with :func:`required_concurrency`.
+    ``key``: encrypts environment variables and the log group.
+    ``vpc_subnet_ids``/``security_group_ids``: run in a VPC. Default: no VPC.
+    ``vendor``: installed distributions copied into the bundle (for example ``pg8000``).
+    ``build_dir``: where bundles are written. Default: ``<source>/../../.build``.
+    """
+
+    settings: BaseSettings
+    namer: Namer
+    name: str
+    description: str
+    source: Path
+    handler: str
+    key: Key
+    region: str
+    reserved_concurrency: int
+    memory_mb: int = 256
+    timeout_s: int = 30
+    environment: Mapping[str, str] = field(default_factory=dict)
+    vpc_subnet_ids: Sequence[str] = ()
+    security_group_ids: Sequence[str] = ()
+    vendor: Sequence[str] = ()
+    build_dir: Path | None = None
+    provider: AwsProvider | None = None
+    dead_letter_target_arn: str | None = None
+
+
+class PythonFunction(Construct):
+    """A Python 3.12 Lambda function with its role, KMS-encrypted log group and X-Ray tracing."""
+
+    def __init__(self, scope: Construct, id: str, props: FunctionProps) -> None:
+        super().__init__(scope, id)
+        if props.reserved_concurrency < 1:
+            raise CapacityError(f"{props.name}: reserved concurrency must be at least 1, got {props.reserved_concurrency}")
+        if not 128 <= props.memory_mb <= 10240 or not 1 <= props.timeout_s <= 900:
+            raise ValueError(f"{props.name}: memory 128-10240 MB and timeout 1-900 s, got {props.memory_mb}, {props.timeout_s}")
+        self.function_name = props.namer.name(Kind.LAMBDA, props.name, region=props.region)
+        build_dir = props.build_dir or props.source.parent.parent / ".build"
+        zip_path, code_hash = bundle(props.source, build_dir, self.function_name, vendor=props.vendor)
+        asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
+        self.log_group = EncryptedLogGroup(self, "logs", LogGroupProps(
+            settings=props.settings, name=f"/aws/lambda/{self.function_name}", key=props.key,
+            region=props.region, provider=props.provider))
+        self.role = LeastPrivilegeRole(self, "role", RoleProps(
+            namer=props.namer, name=f"{props.name}-fn", region=props.region,
+            description=f"Execution role of Lambda function {self.function_name}",
+            trust_policy=assume_role_policy(services=["lambda.amazonaws.com"]),
+            statements=[
+                Statement(sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                          resources=[f"{self.log_group.log_group_arn}:*"]),
+                # X-Ray has no resource-level permissions: AWS requires "*" here.
+                Statement(sid="Tracing", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                          resources=["*"]),
+            ]))
+        if props.vpc_subnet_ids:
+            # ENI management has no resource-level scoping for Create/Describe (AWS requires "*").
+            self.role.add_statements(Statement(sid="VpcNetworkInterfaces", actions=[
+                "ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+                "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:UnassignPrivateIpAddresses"],
+                resources=["*"]))
+        props.key.grant_decrypt(self.role)
+        self.function = LambdaFunction(
+            self,
+            "function",
+            function_name=self.function_name,
+            description=props.description,
+            role=self.role.role_arn,
+            runtime=RUNTIME,
+            handler=props.handler,
+            filename=asset.path,
+            source_code_hash=code_hash,
+            memory_size=props.memory_mb,
+            timeout=props.timeout_s,
+            reserved_concurrent_executions=props.reserved_concurrency,
+            kms_key_arn=props.key.key_arn,
+            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.log_group_name),
+            environment=LambdaFunctionEnvironment(variables=dict(sorted(props.environment.items())))
+            if props.environment else None,
+            vpc_config=LambdaFunctionVpcConfig(subnet_ids=list(props.vpc_subnet_ids),
+                                               security_group_ids=list(props.security_group_ids))
+            if props.vpc_subnet_ids else None,
+            dead_letter_config={"target_arn": props.dead_letter_target_arn} if props.dead_letter_target_arn else None,
+            depends_on=[self.log_group.log_group],
+            provider=props.provider,
+        )
+        self.function_arn = self.function.arn
+        self.invoke_arn = self.function.invoke_arn

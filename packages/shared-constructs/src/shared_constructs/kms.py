@@ -1,0 +1,228 @@
+"""Customer-managed KMS keys with rotation, an alias, and a least-privilege key policy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey as _KmsKey
+from cdktf_cdktf_provider_aws.kms_replica_key import KmsReplicaKey
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+from shared_constructs.cdk import Construct, TerraformStack
+from shared_constructs.iam import Conditions, Grantee, Statement, lazy_string, policy_document
+from shared_constructs.lifecycle import protect
+from shared_constructs.naming import Kind, Namer
+from shared_constructs.settings import BaseSettings
+
+KEY_ADMIN_ACTIONS: tuple[str, ...] = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReplicateKey",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+    "kms:UpdatePrimaryRegion",
+)
+"""Every key-administration action, named one by one (the platform allows no wildcard actions)."""
+ENCRYPT_DECRYPT: tuple[str, ...] = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+DECRYPT: tuple[str, ...] = ("kms:Decrypt", "kms:DescribeKey")
+ENCRYPT: tuple[str, ...] = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+
+
+def account_id(scope: Construct) -> str:
+    """The deploying account's id (one caller-identity data source per stack)."""
+    stack = TerraformStack.of(scope)
+    existing = stack.node.try_find_child("caller_identity")
+    if existing is None:
+        existing = DataAwsCallerIdentity(stack, "caller_identity")
+    return existing.account_id  # type: ignore[attr-defined,no-any-return]
+
+
+class KeyPolicy:
+    """A key policy built from named grants; the account root may administer the key.
+
+    ``root_can_use``: when True (default), the account root may also use the key, which lets IAM
+    policies in the account grant use (AWS's default delegation). Set False to restrict use to the
+    principals and services named here (PCI DSS 3.6: keys used only by named roles).
+    """
+
+    def __init__(self, account: str, *, root_can_use: bool = True) -> None:
+        self.account = account
+        root = f"arn:aws:iam::{account}:root"
+        actions = KEY_ADMIN_ACTIONS + (ENCRYPT_DECRYPT if root_can_use else ())
+        self._statements: list[Statement] = [
+            Statement(sid="KeyAdministration", actions=actions, principals={"AWS": [root]}, resources=["*"])
+        ]
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        return tuple(self._statements)
+
+    def allow_principals(
+        self, sid: str, principal_arns: Sequence[str], actions: Sequence[str] = ENCRYPT_DECRYPT,
+        conditions: Conditions | None = None,
+    ) -> KeyPolicy:
+        """Let the named IAM principals (role ARNs) use the key."""
+        self._statements.append(
+            Statement(sid=sid, actions=actions, principals={"AWS": list(principal_arns)}, resources=["*"],
+                      conditions=conditions)
+        )
+        return self
+
+    def allow_service(
+        self,
+        sid: str,
+        service: str,
+        actions: Sequence[str] = ENCRYPT_DECRYPT,
+        *,
+        source_account: bool = True,
+        via_service: str | None = None,
+        conditions: Conditions | None = None,
+    ) -> KeyPolicy:
+        """Let an AWS service principal (``logs.us-east-1.amazonaws.com``) use the key.
+
+        ``source_account`` adds ``aws:SourceAccount`` = this account (confused-deputy guard);
+        ``via_service`` adds ``kms:ViaService`` for services that call KMS on a caller's behalf.
+        """
+        merged: dict[str, dict[str, str | Sequence[str] | bool]] = {k: dict(v) for k, v in (conditions or {}).items()}
+        if source_account:
+            merged.setdefault("StringEquals", {})["aws:SourceAccount"] = self.account
+        if via_service:
+            merged.setdefault("StringEquals", {})["kms:ViaService"] = via_service
+        self._statements.append(
+            Statement(sid=sid, actions=actions, principals={"Service": [service]}, resources=["*"],
+                      conditions=merged or None)
+        )
+        return self
+
+    def add(self, statement: Statement) -> KeyPolicy:
+        """Add any statement (for example an explicit deny)."""
+        self._statements.append(statement)
+        return self
+
+    def render(self) -> str:
+        return policy_document(self._statements)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyProps:
+    """Props of :class:`Key`.
+
+    ``name``: resource part of the alias (``alias/<service>-<name>[-<region>]-<suffix>``).
+    ``policy``: Default: a :class:`KeyPolicy` for the deploying account (root administers and may
+    delegate use through IAM); add grants to ``key.policy`` before synthesis.
+    ``multi_region``: a multi-Region primary key, for :meth:`Key.add_replica`. Default: False.
+    ``deletion_window_days``: Default 7, or 30 when ``settings.protect_stateful``.
+    """
+
+    settings: BaseSettings
+    namer: Namer
+    name: str
+    description: str
+    region: str | None = None
+    policy: KeyPolicy | None = None
+    multi_region: bool = False
+    deletion_window_days: int | None = None
+    provider: AwsProvider | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class Key(Construct):
+    """A customer-managed KMS key with rotation on and an alias."""
+
+    def __init__(self, scope: Construct, id: str, props: KeyProps) -> None:
+        super().__init__(scope, id)
+        window = props.deletion_window_days or (30 if props.settings.protect_stateful else 7)
+        if not 7 <= window <= 30:
+            raise ValueError(f"deletion_window_days must be 7-30, got {window}")
+        self.policy = props.policy or KeyPolicy(account_id(self))
+        self.key = _KmsKey(
+            self,
+            "key",
+            description=props.description,
+            enable_key_rotation=True,
+            deletion_window_in_days=window,
+            multi_region=props.multi_region or None,
+            policy=lazy_string(self.policy.render),
+            provider=props.provider,
+            tags=props.tags or None,
+        )
+        protect(self.key, props.settings)
+        self.alias_name = props.namer.name(Kind.KMS_ALIAS, props.name, region=props.region)
+        self.alias = KmsAlias(self, "alias", name=self.alias_name, target_key_id=self.key.key_id,
+                              provider=props.provider)
+        self.key_arn = self.key.arn
+        self.key_id = self.key.key_id
+        self._settings = props.settings
+        self._namer = props.namer
+        self._name = props.name
+
+    def add_replica(self, id: str, *, provider: AwsProvider, region: str) -> Replica:
+        """A replica of this multi-Region key in ``region``, with the same policy."""
+        if not self.key.multi_region:
+            raise ValueError("add_replica needs a key created with multi_region=True")
+        return Replica(self, id, primary=self, provider=provider, region=region)
+
+    def grant(self, grantee: Grantee, actions: Sequence[str], sid: str = "") -> None:
+        """Let ``grantee`` (a role construct) call ``actions`` on this key."""
+        grantee.add_statements(Statement(sid=sid, actions=actions, resources=[self.key_arn]))
+
+    def grant_encrypt_decrypt(self, grantee: Grantee) -> None:
+        self.grant(grantee, ENCRYPT_DECRYPT)
+
+    def grant_decrypt(self, grantee: Grantee) -> None:
+        self.grant(grantee, DECRYPT)
+
+    def grant_encrypt(self, grantee: Grantee) -> None:
+        self.grant(grantee, ENCRYPT)
+
+
+class Replica(Construct):
+    """A replica key of a multi-Region :class:`Key` in another region."""
+
+    def __init__(self, scope: Construct, id: str, *, primary: Key, provider: AwsProvider, region: str) -> None:
+        super().__init__(scope, id)
+        self.key = KmsReplicaKey(
+            self,
+            "key",
+            primary_key_arn=primary.key_arn,
+            description=f"Replica of {primary.alias_name} in {region}",
+            deletion_window_in_days=primary.key.deletion_window_in_days,
+            policy=lazy_string(primary.policy.render),
+            provider=provider,
+        )
+        protect(self.key, primary._settings)
+        self.alias = KmsAlias(self, "alias", name=primary._namer.name(Kind.KMS_ALIAS, primary._name, region=region),
+                              target_key_id=self.key.key_id, provider=provider)
+        self.key_arn = self.key.arn

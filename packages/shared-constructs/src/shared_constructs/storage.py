@@ -1,0 +1,238 @@
+"""A secure S3 bucket: versioned, SSE-KMS with a bucket key, private, TLS-only, logged, with lifecycle.
+
+Secure by default. The one opt-out, ``encryption="sse-s3"``, exists for the deliveries AWS does
+not support with a customer-managed key (S3 server access logs, ALB access logs) and requires a
+reason, which is recorded as a policy suppression on the bucket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+
+from shared_constructs.cdk import Construct
+from shared_constructs.iam import Grantee, Statement, lazy_string, policy_document
+from shared_constructs.kms import ENCRYPT_DECRYPT, Key
+from shared_constructs.lifecycle import protect
+from shared_constructs.naming import Kind, Namer
+from shared_constructs.policy.suppress import suppress
+from shared_constructs.settings import BaseSettings
+
+READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket")
+WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleRule:
+    """One lifecycle rule. Every bucket also aborts incomplete multipart uploads after 7 days.
+
+    ``expiration_days``: delete current objects after N days. Default: never.
+    ``noncurrent_expiration_days``: delete old versions after N days. Default: 90.
+    ``transitions``: (days, storage class) pairs, e.g. ``((0, "INTELLIGENT_TIERING"),)``.
+    ``prefix``: limit the rule to keys under this prefix. Default: the whole bucket.
+    """
+
+    id: str
+    expiration_days: int | None = None
+    noncurrent_expiration_days: int | None = 90
+    transitions: Sequence[tuple[int, str]] = ()
+    prefix: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BucketProps:
+    """Props of :class:`SecureBucket`.
+
+    ``name``: resource part of the name (service, region and suffix are added).
+    ``key``: the customer-managed key for SSE-KMS. Required unless ``encryption="sse-s3"``.
+    ``encryption``: ``"sse-kms"`` (default) or ``"sse-s3"`` with ``sse_s3_reason``.
+    ``access_log_bucket``: where S3 server access logs go. Default: none, which needs
+    ``access_log_exemption`` (a reason; only log-archive buckets themselves qualify).
+    ``lifecycle``: Default: one rule that expires noncurrent versions after 90 days.
+    ``require_encryption_header``: deny PutObject without the SSE-KMS header. Default False:
+    deny only a *different* encryption header, so that AWS services delivering logs (which rely on
+    default encryption) are not refused.
+    ``name_kind``: Default :attr:`Kind.S3_BUCKET`; :attr:`Kind.WAF_LOG_BUCKET` adds ``aws-waf-logs-``.
+    """
+
+    settings: BaseSettings
+    namer: Namer
+    name: str
+    region: str | None = None
+    key: Key | None = None
+    encryption: Literal["sse-kms", "sse-s3"] = "sse-kms"
+    sse_s3_reason: str = ""
+    access_log_bucket: SecureBucket | None = None
+    access_log_exemption: str = ""
+    lifecycle: Sequence[LifecycleRule] = (LifecycleRule(id="expire-noncurrent"),)
+    require_encryption_header: bool = False
+    name_kind: Kind = Kind.S3_BUCKET
+    provider: AwsProvider | None = None
+    statements: Sequence[Statement] = field(default_factory=tuple)
+
+
+class SecureBucket(Construct):
+    """An S3 bucket with the platform's storage controls (see module docstring)."""
+
+    def __init__(self, scope: Construct, id: str, props: BucketProps) -> None:
+        super().__init__(scope, id)
+        if props.encryption == "sse-kms" and props.key is None:
+            raise ValueError(f"bucket {props.name!r}: sse-kms needs a key")
+        if props.encryption == "sse-s3" and len(props.sse_s3_reason) < 10:
+            raise ValueError(f"bucket {props.name!r}: sse-s3 needs sse_s3_reason of at least 10 characters")
+        if props.access_log_bucket is None and len(props.access_log_exemption) < 10:
+            raise ValueError(
+                f"bucket {props.name!r}: give access_log_bucket, or access_log_exemption with a reason"
+            )
+        provider = props.provider
+        self.key = props.key
+        self.bucket_name = props.namer.name(props.name_kind, props.name, region=props.region)
+        self.bucket = S3Bucket(
+            self, "bucket", bucket=self.bucket_name, force_destroy=not props.settings.protect_stateful,
+            provider=provider,
+        )
+        protect(self.bucket, props.settings)
+        self.bucket_arn = self.bucket.arn
+        self.bucket_id = self.bucket.id
+        S3BucketPublicAccessBlock(
+            self, "public_access", bucket=self.bucket.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, provider=provider,
+        )
+        S3BucketOwnershipControls(
+            self, "ownership", bucket=self.bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"), provider=provider,
+        )
+        self.versioning = S3BucketVersioningA(
+            self, "versioning", bucket=self.bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+            provider=provider,
+        )
+        by_default = (
+            S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="aws:kms", kms_master_key_id=props.key.key_arn  # type: ignore[union-attr]
+            )
+            if props.encryption == "sse-kms"
+            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(sse_algorithm="AES256")
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", bucket=self.bucket.id,
+            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=by_default,
+                bucket_key_enabled=props.encryption == "sse-kms" or None,
+            )],
+            provider=provider,
+        )
+        if props.encryption == "sse-s3":
+            suppress(self.bucket, "S3_CMK_ENCRYPTION", props.sse_s3_reason)
+        if props.access_log_bucket is not None:
+            S3BucketLoggingA(
+                self, "logging", bucket=self.bucket.id, target_bucket=props.access_log_bucket.bucket.id,
+                target_prefix=f"{self.bucket_name}/", provider=provider,
+            )
+            props.access_log_bucket.allow_access_logs_from(self)
+        else:
+            suppress(self.bucket, "S3_ACCESS_LOGGING", props.access_log_exemption)
+        rules = [self._rule(r) for r in props.lifecycle]
+        S3BucketLifecycleConfiguration(
+            self, "lifecycle", bucket=self.bucket.id, rule=rules, depends_on=[self.versioning], provider=provider,
+        )
+        self._statements: list[Statement] = list(props.statements)
+        self._statements.extend(self._baseline_statements(props))
+        self.policy = S3BucketPolicy(
+            self, "policy", bucket=self.bucket.id, policy=lazy_string(lambda: policy_document(self._statements)),
+            provider=provider,
+        )
+
+    def _baseline_statements(self, props: BucketProps) -> list[Statement]:
+        arns = [self.bucket.arn, f"{self.bucket.arn}/*"]
+        statements = [
+            Statement(sid="DenyInsecureTransport", effect="Deny", actions=["s3:*"], resources=arns,
+                      principals={"AWS": "*"}, conditions={"Bool": {"aws:SecureTransport": False}}),
+            Statement(sid="DenyOutdatedTls", effect="Deny", actions=["s3:*"], resources=arns,
+                      principals={"AWS": "*"}, conditions={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+        ]
+        if props.encryption == "sse-kms":
+            statements.append(Statement(
+                sid="DenyOtherEncryption", effect="Deny", actions=["s3:PutObject"], resources=[f"{self.bucket.arn}/*"],
+                principals={"AWS": "*"},
+                conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            ))
+            if props.require_encryption_header:
+                statements.append(Statement(
+                    sid="DenyUnencryptedUpload", effect="Deny", actions=["s3:PutObject"],
+                    resources=[f"{self.bucket.arn}/*"], principals={"AWS": "*"},
+                    conditions={"Null": {"s3:x-amz-server-side-encryption": "true"}},
+                ))
+        return statements
+
+    @staticmethod
+    def _rule(rule: LifecycleRule) -> S3BucketLifecycleConfigurationRule:
+        return S3BucketLifecycleConfigurationRule(
+            id=rule.id,
+            status="Enabled",
+            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=rule.prefix)],
+            abort_incomplete_multipart_upload=[
+                S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+            ],
+            expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=rule.expiration_days)]
+            if rule.expiration_days else None,
+            noncurrent_version_expiration=[
+                S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=rule.noncurrent_expiration_days)
+            ] if rule.noncurrent_expiration_days else None,
+            transition=[S3BucketLifecycleConfigurationRuleTransition(days=d, storage_class=c) for d, c in rule.transitions]
+            or None,
+        )
+
+    def add_to_policy(self, *statements: Statement) -> None:
+        """Add statements to the bucket policy (for example a service's delivery permission)."""
+        self._statements.extend(statements)
+
+    def allow_access_logs_from(self, source: SecureBucket) -> None:
+        """Let S3 server access logging deliver ``source``'s logs here."""
+        sid = "AccessLogs" + "".join(ch for ch in source.node.id.title() if ch.isalnum())
+        self.add_to_policy(Statement(
+            sid=sid, actions=["s3:PutObject"], resources=[f"{self.bucket.arn}/{source.bucket_name}/*"],
+            principals={"Service": "logging.s3.amazonaws.com"},
+            conditions={"ArnLike": {"aws:SourceArn": source.bucket.arn}},
+        ))
+
+    def grant_read(self, grantee: Grantee) -> None:
+        """Read objects (and decrypt them)."""
+        grantee.add_statements(Statement(actions=READ_ACTIONS, resources=[self.bucket.arn, f"{self.bucket.arn}/*"]))
+        if self.key is not None:
+            self.key.grant_decrypt(grantee)
+
+    def grant_write(self, grantee: Grantee) -> None:
+        """Write objects (and encrypt them)."""
+        grantee.add_statements(Statement(actions=WRITE_ACTIONS, resources=[f"{self.bucket.arn}/*"]))
+        if self.key is not None:
+            self.key.grant(grantee, ENCRYPT_DECRYPT)

@@ -1,0 +1,199 @@
+"""Synthesize app packages: settings -> stacks -> policy rules -> ``cdktf.out``, atomically.
+
+``python -m shared_constructs.synth [PACKAGE ...] [--env NAME]`` synthesizes every app package
+found under ``packages/`` (or the ones named) in one process, so the provider bindings are
+imported once. Output goes to a temporary folder first and replaces ``cdktf.out`` only when
+synthesis and every policy rule succeeded: a failed run leaves the last good output in place.
+
+Exit status: 0 success, 1 policy violations, 2 invalid configuration or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from shared_constructs.policy import BASELINE, Context, PolicyViolationError, Report, check
+from shared_constructs.settings import BaseSettings, SettingsError, deep_merge, env_overrides, load_settings
+from shared_constructs.tagging import REQUIRED_TAGS
+
+DEFAULT_ENVIRONMENT = "dev"
+
+
+@dataclass(frozen=True)
+class AppPackage:
+    """An app package on disk: ``packages/<name>`` with ``cdktf.json`` and ``src/<import>/app.py``."""
+
+    name: str
+    directory: Path
+
+    @property
+    def import_name(self) -> str:
+        return self.name.replace("-", "_")
+
+    def module(self) -> ModuleType:
+        """The app module; it defines ``Settings`` and ``build(app, settings)``.
+
+        An installed package's is ``<import_name>.app``; an example folder's is its ``app.py``.
+        """
+        local = self.directory / "app.py"
+        if local.is_file():
+            name = f"_platform_example_{self.import_name}"
+            if name not in sys.modules:
+                spec = importlib.util.spec_from_file_location(name, local)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot load {local}")
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+            return sys.modules[name]
+        return importlib.import_module(f"{self.import_name}.app")
+
+    def config_file(self, environment: str) -> Path:
+        return self.directory / "config" / f"{environment}.toml"
+
+
+@dataclass
+class SynthResult:
+    package: AppPackage
+    settings: BaseSettings
+    outdir: Path
+    stacks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report: Report | None = None
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The repository root: the nearest folder above ``start`` holding ``packages/``."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "packages").is_dir() and (candidate / "pyproject.toml").is_file():
+            return candidate
+    raise FileNotFoundError(f"no repository root (a folder with packages/ and pyproject.toml) above {here}")
+
+
+def discover(root: Path, names: Sequence[str] = ()) -> list[AppPackage]:
+    """App packages under ``root/packages`` (those with ``cdktf.json``), optionally only ``names``."""
+    found = {p.parent.name: AppPackage(p.parent.name, p.parent) for p in sorted((root / "packages").glob("*/cdktf.json"))}
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise SettingsError([f"unknown app package {n!r}; expected one of {', '.join(found) or '(none)'}" for n in unknown])
+    return [found[n] for n in names] if names else list(found.values())
+
+
+def read_stacks(outdir: Path) -> dict[str, dict[str, Any]]:
+    """Every ``stacks/<name>/cdk.tf.json`` under ``outdir``, by stack name."""
+    return {
+        path.parent.name: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
+    }
+
+
+def policy_context(settings: BaseSettings) -> Context:
+    return Context(suffix=settings.environment_suffix, protect_stateful=settings.protect_stateful,
+                   required_tags=REQUIRED_TAGS)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Replace ``target`` with ``staging`` so readers see the old or the new tree, never half."""
+    if target.exists():
+        retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+
+
+def synth_package(
+    package: AppPackage,
+    *,
+    environment: str = DEFAULT_ENVIRONMENT,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    outdir: Path | None = None,
+) -> SynthResult:
+    """Synthesize one app package into ``outdir`` (default ``<package>/cdktf.out``).
+
+    ``environ``: the process environment to take overrides from (only entry points pass it).
+    ``overrides``: settings laid over the file and the environment (tests, emulator harness).
+    Raises :class:`SettingsError`, :class:`PolicyViolationError` or ``ValueError``; the target
+    folder is then untouched.
+    """
+    from shared_constructs.cdk import App
+
+    module = package.module()
+    merged = deep_merge(env_overrides(environ or {}), overrides or {})
+    settings = load_settings(module.Settings, package.config_file(environment), merged)
+    target = (outdir or package.directory / "cdktf.out").resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        app = App(outdir=str(staging), stack_traces=False)
+        module.build(app, settings)
+        app.synth()
+        stacks = read_stacks(staging)
+        report = check(stacks, policy_context(settings), BASELINE)
+        (staging / "policy-report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        _swap(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return SynthResult(package, settings, target, stacks, report)
+
+
+def _package_name(directory: Path) -> str:
+    data = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
+    return str(data["project"]["name"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared_constructs.synth", description=__doc__.splitlines()[0])
+    parser.add_argument("packages", nargs="*", help="app packages to synthesize (default: all)")
+    parser.add_argument("--env", default=os.environ.get("PLATFORM_ENV", DEFAULT_ENVIRONMENT),
+                        help="environment file config/<env>.toml (default: $PLATFORM_ENV or dev)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    try:
+        root = repo_root()
+        names = list(args.packages)
+        cdktf_outdir = os.environ.get("CDKTF_OUTDIR")
+        if not names and cdktf_outdir and (Path.cwd() / "cdktf.json").is_file():
+            names = [_package_name(Path.cwd())]  # run by the CDKTF CLI from a package folder
+        packages = discover(root, names)
+        for package in packages:
+            outdir = Path(cdktf_outdir) if cdktf_outdir and len(packages) == 1 else None
+            result = synth_package(package, environment=args.env, environ=os.environ, outdir=outdir)
+            summary = result.report.summary() if result.report else ""
+            rel = os.path.relpath(result.outdir, Path.cwd())
+            print(f"{package.name}: {len(result.stacks)} stacks -> {rel} (policy: {summary})")
+            for finding in result.report.suppressed if result.report else []:
+                print(f"  suppressed [{finding.rule.id}] {finding.stack}/{finding.address}: {finding.reason}")
+    except SettingsError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except PolicyViolationError as exc:
+        print(f"error: {len(exc.findings)} policy violations:", file=sys.stderr)
+        for finding in exc.findings:
+            print(f"  {finding.line()}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Pytest plugin of the platform: markers and session-scoped fixtures shared by every package."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from shared_constructs.synth import SynthResult
+from shared_constructs.testing.synthesis import synthesize
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "emulator: deploys to the local AWS emulator (nox -s emulator)")
+
+
+@pytest.fixture(scope="session")
+def synth() -> Callable[..., SynthResult]:
+    """``synth("security-baseline", overrides={...})``: synthesized once per session and inputs."""
+
+    def _synth(name: str, *, environment: str = "dev", overrides: dict[str, Any] | None = None) -> SynthResult:
+        return synthesize(name, environment=environment, overrides=overrides)
+
+    return _synth
