@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-
 from shared_constructs.cdk import App
 from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, assume_role_policy
@@ -29,25 +28,69 @@ class Settings(BaseSettings):
 def build(app: App, settings: Settings) -> None:
     stack = PlatformStack(app, "reference", settings=settings, package=PACKAGE, region=settings.region, service="ref")
     namer = stack.namer
-    key = Key(stack, "key", KeyProps(settings=settings, namer=namer, name="data", region=settings.region,
-                                     description="Reference data key"))
-    logs = SecureBucket(stack, "access_logs", BucketProps(
-        settings=settings, namer=namer, name="access-logs", region=settings.region,
-        encryption="sse-s3", sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
-        access_log_exemption="this is the access-log bucket; logging it to itself would loop",
-        lifecycle=(LifecycleRule(id="expire", expiration_days=90),)))
-    data = SecureBucket(stack, "data", BucketProps(
-        settings=settings, namer=namer, name="data", region=settings.region, key=key,
-        access_log_bucket=logs, require_encryption_header=True))
-    EncryptedLogGroup(stack, "app_logs", LogGroupProps(
-        settings=settings, name=namer.path(Kind.LOG_GROUP, "app"), key=key, region=settings.region))
-    fn = PythonFunction(stack, "echo", FunctionProps(
-        settings=settings, namer=namer, name="echo", description="Echo a message", source=HERE / "lambdas" / "echo",
-        handler="handler.handler", key=key, region=settings.region, reserved_concurrency=2))
+    key = Key(
+        stack,
+        "key",
+        KeyProps(settings=settings, namer=namer, name="data", region=settings.region, description="Reference data key"),
+    )
+    logs = SecureBucket(
+        stack,
+        "access_logs",
+        BucketProps(
+            settings=settings,
+            namer=namer,
+            name="access-logs",
+            region=settings.region,
+            encryption="sse-s3",
+            sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
+            access_log_exemption="this is the access-log bucket; logging it to itself would loop",
+            lifecycle=(LifecycleRule(id="expire", expiration_days=90),),
+        ),
+    )
+    data = SecureBucket(
+        stack,
+        "data",
+        BucketProps(
+            settings=settings,
+            namer=namer,
+            name="data",
+            region=settings.region,
+            key=key,
+            access_log_bucket=logs,
+            require_encryption_header=True,
+        ),
+    )
+    EncryptedLogGroup(
+        stack,
+        "app_logs",
+        LogGroupProps(settings=settings, name=namer.path(Kind.LOG_GROUP, "app"), key=key, region=settings.region),
+    )
+    fn = PythonFunction(
+        stack,
+        "echo",
+        FunctionProps(
+            settings=settings,
+            namer=namer,
+            name="echo",
+            description="Echo a message",
+            source=HERE / "lambdas" / "echo",
+            handler="handler.handler",
+            key=key,
+            region=settings.region,
+            reserved_concurrency=2,
+        ),
+    )
     data.grant_read(fn.role)
-    reader = LeastPrivilegeRole(stack, "reader", RoleProps(
-        namer=namer, name="reader", description="Reads the data bucket",
-        trust_policy=assume_role_policy(services=["ec2.amazonaws.com"])))
+    reader = LeastPrivilegeRole(
+        stack,
+        "reader",
+        RoleProps(
+            namer=namer,
+            name="reader",
+            description="Reads the data bucket",
+            trust_policy=assume_role_policy(services=["ec2.amazonaws.com"]),
+        ),
+    )
     data.grant_read(reader)
     key.policy.allow_service("SnsUse", "sns.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey"))
     topic = SnsTopic(stack, "topic", name=namer.name(Kind.SNS, "alerts"), kms_master_key_id=key.key_arn)

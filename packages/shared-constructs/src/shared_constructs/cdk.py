@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from cdktf import (
     App,
+    DataTerraformRemoteStateLocal,
+    DataTerraformRemoteStateS3,
     Fn,
     IResolvable,
     LocalBackend,
@@ -21,7 +23,6 @@ from cdktf import (
 from cdktf import (
     AssetType as AssetType,
 )
-from cdktf import DataTerraformRemoteStateLocal, DataTerraformRemoteStateS3
 from constructs import Construct
 
 __all__ = [

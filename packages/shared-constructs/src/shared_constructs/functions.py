@@ -42,7 +42,9 @@ class CapacityError(ValueError):
 def required_concurrency(target_tps: float, duration_s: float, headroom: float = 1.2) -> int:
     """Concurrent executions needed for ``target_tps`` at ``duration_s`` each (Little's law) with headroom."""
     if target_tps <= 0 or duration_s <= 0 or headroom < 1:
-        raise ValueError(f"need target_tps > 0, duration_s > 0, headroom >= 1; got {target_tps}, {duration_s}, {headroom}")
+        raise ValueError(
+            f"need target_tps > 0, duration_s > 0, headroom >= 1; got {target_tps}, {duration_s}, {headroom}"
+        )
     return math.ceil(target_tps * duration_s * headroom)
 
 
@@ -89,7 +91,12 @@ def deterministic_zip(source: Path, *, vendor: Sequence[str] = ()) -> bytes:
         dist = importlib.metadata.distribution(dist_name)
         for file in dist.files or []:
             rel = file.as_posix()
-            if ".dist-info/" in rel or rel.endswith((".pyc", ".pyo")) or rel.startswith(("..", "/")) or "__pycache__" in rel:
+            if (
+                ".dist-info/" in rel
+                or rel.endswith((".pyc", ".pyo"))
+                or rel.startswith(("..", "/"))
+                or "__pycache__" in rel
+            ):
                 continue
             path = Path(str(dist.locate_file(file)))
             if path.is_file():
@@ -149,33 +156,66 @@ class PythonFunction(Construct):
     def __init__(self, scope: Construct, id: str, props: FunctionProps) -> None:
         super().__init__(scope, id)
         if props.reserved_concurrency < 1:
-            raise CapacityError(f"{props.name}: reserved concurrency must be at least 1, got {props.reserved_concurrency}")
+            raise CapacityError(
+                f"{props.name}: reserved concurrency must be at least 1, got {props.reserved_concurrency}"
+            )
         if not 128 <= props.memory_mb <= 10240 or not 1 <= props.timeout_s <= 900:
-            raise ValueError(f"{props.name}: memory 128-10240 MB and timeout 1-900 s, got {props.memory_mb}, {props.timeout_s}")
+            raise ValueError(
+                f"{props.name}: memory 128-10240 MB and timeout 1-900 s, got {props.memory_mb}, {props.timeout_s}"
+            )
         self.function_name = props.namer.name(Kind.LAMBDA, props.name, region=props.region)
         build_dir = props.build_dir or props.source.parent.parent / ".build"
         zip_path, code_hash = bundle(props.source, build_dir, self.function_name, vendor=props.vendor)
         asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
-        self.log_group = EncryptedLogGroup(self, "logs", LogGroupProps(
-            settings=props.settings, name=f"/aws/lambda/{self.function_name}", key=props.key,
-            region=props.region, provider=props.provider))
-        self.role = LeastPrivilegeRole(self, "role", RoleProps(
-            namer=props.namer, name=f"{props.name}-fn", region=props.region,
-            description=f"Execution role of Lambda function {self.function_name}",
-            trust_policy=assume_role_policy(services=["lambda.amazonaws.com"]),
-            statements=[
-                Statement(sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                          resources=[f"{self.log_group.log_group_arn}:*"]),
-                # X-Ray has no resource-level permissions: AWS requires "*" here.
-                Statement(sid="Tracing", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                          resources=["*"]),
-            ]))
+        self.log_group = EncryptedLogGroup(
+            self,
+            "logs",
+            LogGroupProps(
+                settings=props.settings,
+                name=f"/aws/lambda/{self.function_name}",
+                key=props.key,
+                region=props.region,
+                provider=props.provider,
+            ),
+        )
+        self.role = LeastPrivilegeRole(
+            self,
+            "role",
+            RoleProps(
+                namer=props.namer,
+                name=f"{props.name}-fn",
+                region=props.region,
+                description=f"Execution role of Lambda function {self.function_name}",
+                trust_policy=assume_role_policy(services=["lambda.amazonaws.com"]),
+                statements=[
+                    Statement(
+                        sid="WriteOwnLogs",
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        resources=[f"{self.log_group.log_group_arn}:*"],
+                    ),
+                    # X-Ray has no resource-level permissions: AWS requires "*" here.
+                    Statement(
+                        sid="Tracing", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources=["*"]
+                    ),
+                ],
+            ),
+        )
         if props.vpc_subnet_ids:
             # ENI management has no resource-level scoping for Create/Describe (AWS requires "*").
-            self.role.add_statements(Statement(sid="VpcNetworkInterfaces", actions=[
-                "ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-                "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:UnassignPrivateIpAddresses"],
-                resources=["*"]))
+            self.role.add_statements(
+                Statement(
+                    sid="VpcNetworkInterfaces",
+                    actions=[
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
+            )
         props.key.grant_decrypt(self.role)
         self.function = LambdaFunction(
             self,
@@ -194,10 +234,13 @@ class PythonFunction(Construct):
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.log_group_name),
             environment=LambdaFunctionEnvironment(variables=dict(sorted(props.environment.items())))
-            if props.environment else None,
-            vpc_config=LambdaFunctionVpcConfig(subnet_ids=list(props.vpc_subnet_ids),
-                                               security_group_ids=list(props.security_group_ids))
-            if props.vpc_subnet_ids else None,
+            if props.environment
+            else None,
+            vpc_config=LambdaFunctionVpcConfig(
+                subnet_ids=list(props.vpc_subnet_ids), security_group_ids=list(props.security_group_ids)
+            )
+            if props.vpc_subnet_ids
+            else None,
             dead_letter_config={"target_arn": props.dead_letter_target_arn} if props.dead_letter_target_arn else None,
             depends_on=[self.log_group.log_group],
             provider=props.provider,

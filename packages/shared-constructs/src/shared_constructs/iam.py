@@ -104,15 +104,15 @@ def policy_document(statements: Sequence[Statement]) -> str:
     """A policy document JSON string (version 2012-10-17) from ``statements``."""
     if not statements:
         raise ValueError("a policy document needs at least one statement")
-    sids = [s.sid for s in statements if s.sid]
-    duplicates = sorted({s for s in sids if sids.count(s) > 1})
-    if duplicates:
-        raise ValueError(f"duplicate statement ids: {', '.join(duplicates)}")
     rendered: list[dict[str, Any]] = []
     for statement in statements:
         doc = statement.to_json()
         if doc not in rendered:  # the same grant made twice is one statement
             rendered.append(doc)
+    sids = [d["Sid"] for d in rendered if "Sid" in d]
+    duplicates = sorted({s for s in sids if sids.count(s) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate statement ids: {', '.join(duplicates)}")
     return json.dumps({"Version": "2012-10-17", "Statement": rendered})
 
 

@@ -90,13 +90,21 @@ class KeyPolicy:
         return tuple(self._statements)
 
     def allow_principals(
-        self, sid: str, principal_arns: Sequence[str], actions: Sequence[str] = ENCRYPT_DECRYPT,
+        self,
+        sid: str,
+        principal_arns: Sequence[str],
+        actions: Sequence[str] = ENCRYPT_DECRYPT,
         conditions: Conditions | None = None,
     ) -> KeyPolicy:
         """Let the named IAM principals (role ARNs) use the key."""
         self._statements.append(
-            Statement(sid=sid, actions=actions, principals={"AWS": list(principal_arns)}, resources=["*"],
-                      conditions=conditions)
+            Statement(
+                sid=sid,
+                actions=actions,
+                principals={"AWS": list(principal_arns)},
+                resources=["*"],
+                conditions=conditions,
+            )
         )
         return self
 
@@ -121,8 +129,9 @@ class KeyPolicy:
         if via_service:
             merged.setdefault("StringEquals", {})["kms:ViaService"] = via_service
         self._statements.append(
-            Statement(sid=sid, actions=actions, principals={"Service": [service]}, resources=["*"],
-                      conditions=merged or None)
+            Statement(
+                sid=sid, actions=actions, principals={"Service": [service]}, resources=["*"], conditions=merged or None
+            )
         )
         return self
 
@@ -180,8 +189,9 @@ class Key(Construct):
         )
         protect(self.key, props.settings)
         self.alias_name = props.namer.name(Kind.KMS_ALIAS, props.name, region=props.region)
-        self.alias = KmsAlias(self, "alias", name=self.alias_name, target_key_id=self.key.key_id,
-                              provider=props.provider)
+        self.alias = KmsAlias(
+            self, "alias", name=self.alias_name, target_key_id=self.key.key_id, provider=props.provider
+        )
         self.key_arn = self.key.arn
         self.key_id = self.key.key_id
         self._settings = props.settings
@@ -223,6 +233,11 @@ class Replica(Construct):
             provider=provider,
         )
         protect(self.key, primary._settings)
-        self.alias = KmsAlias(self, "alias", name=primary._namer.name(Kind.KMS_ALIAS, primary._name, region=region),
-                              target_key_id=self.key.key_id, provider=provider)
+        self.alias = KmsAlias(
+            self,
+            "alias",
+            name=primary._namer.name(Kind.KMS_ALIAS, primary._name, region=region),
+            target_key_id=self.key.key_id,
+            provider=provider,
+        )
         self.key_arn = self.key.arn

@@ -105,7 +105,9 @@ class Namer:
             digest = _stable_hash(f"{body}{tail}")
             keep = budget - _HASH_LEN - 1
             if keep < 1:
-                raise ValueError(f"{kind.name} names allow {rule.max_len} characters: suffix {self.suffix!r} leaves no room")
+                raise ValueError(
+                    f"{kind.name} names allow {rule.max_len} characters: suffix {self.suffix!r} leaves no room"
+                )
             body = f"{body[:keep].rstrip('-')}-{digest}"
         name = f"{rule.prefix}{body}{tail}"
         if not re.fullmatch(f"[{rule.allowed}]+", name):

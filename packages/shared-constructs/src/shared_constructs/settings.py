@@ -148,12 +148,12 @@ class BaseSettings(Strict):
     """Suffix of every resource name; overridden by ``ENVIRONMENT_SUFFIX``."""
     cost_center: str = Field(min_length=1, max_length=64)
     owner: str = Field(min_length=1, max_length=64)
-    data_classification: Literal["public", "internal", "confidential", "restricted", "cardholder"] = (
-        "confidential"
-    )
+    data_classification: Literal["public", "internal", "confidential", "restricted", "cardholder"] = "confidential"
     protect_stateful: bool = False
     """Turn on deletion protection and ``prevent_destroy`` for tables, buckets, keys and databases."""
-    log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 365
+    log_retention_days: Literal[
+        30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+    ] = 365
     """Retention of CloudWatch log groups (an allowed CloudWatch value; 365 by default for PCI DSS 10.5.1)."""
     extra_tags: dict[str, str] = Field(default_factory=dict)
     """Tags added to the required set on every resource."""

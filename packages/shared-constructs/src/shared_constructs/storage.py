@@ -110,88 +110,142 @@ class SecureBucket(Construct):
         if props.encryption == "sse-s3" and len(props.sse_s3_reason) < 10:
             raise ValueError(f"bucket {props.name!r}: sse-s3 needs sse_s3_reason of at least 10 characters")
         if props.access_log_bucket is None and len(props.access_log_exemption) < 10:
-            raise ValueError(
-                f"bucket {props.name!r}: give access_log_bucket, or access_log_exemption with a reason"
-            )
+            raise ValueError(f"bucket {props.name!r}: give access_log_bucket, or access_log_exemption with a reason")
         provider = props.provider
         self.key = props.key
         self.bucket_name = props.namer.name(props.name_kind, props.name, region=props.region)
         self.bucket = S3Bucket(
-            self, "bucket", bucket=self.bucket_name, force_destroy=not props.settings.protect_stateful,
+            self,
+            "bucket",
+            bucket=self.bucket_name,
+            force_destroy=not props.settings.protect_stateful,
             provider=provider,
         )
         protect(self.bucket, props.settings)
         self.bucket_arn = self.bucket.arn
         self.bucket_id = self.bucket.id
         S3BucketPublicAccessBlock(
-            self, "public_access", bucket=self.bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, provider=provider,
+            self,
+            "public_access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            provider=provider,
         )
         S3BucketOwnershipControls(
-            self, "ownership", bucket=self.bucket.id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"), provider=provider,
+            self,
+            "ownership",
+            bucket=self.bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+            provider=provider,
         )
         self.versioning = S3BucketVersioningA(
-            self, "versioning", bucket=self.bucket.id,
+            self,
+            "versioning",
+            bucket=self.bucket.id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
             provider=provider,
         )
         by_default = (
             S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                sse_algorithm="aws:kms", kms_master_key_id=props.key.key_arn  # type: ignore[union-attr]
+                sse_algorithm="aws:kms",
+                kms_master_key_id=props.key.key_arn,  # type: ignore[union-attr]
             )
             if props.encryption == "sse-kms"
-            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(sse_algorithm="AES256")
+            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="AES256"
+            )
         )
         S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=self.bucket.id,
-            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=by_default,
-                bucket_key_enabled=props.encryption == "sse-kms" or None,
-            )],
+            self,
+            "encryption",
+            bucket=self.bucket.id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=by_default,
+                    bucket_key_enabled=props.encryption == "sse-kms" or None,
+                )
+            ],
             provider=provider,
         )
         if props.encryption == "sse-s3":
             suppress(self.bucket, "S3_CMK_ENCRYPTION", props.sse_s3_reason)
         if props.access_log_bucket is not None:
             S3BucketLoggingA(
-                self, "logging", bucket=self.bucket.id, target_bucket=props.access_log_bucket.bucket.id,
-                target_prefix=f"{self.bucket_name}/", provider=provider,
+                self,
+                "logging",
+                bucket=self.bucket.id,
+                target_bucket=props.access_log_bucket.bucket.id,
+                target_prefix=f"{self.bucket_name}/",
+                provider=provider,
             )
             props.access_log_bucket.allow_access_logs_from(self)
         else:
             suppress(self.bucket, "S3_ACCESS_LOGGING", props.access_log_exemption)
         rules = [self._rule(r) for r in props.lifecycle]
         S3BucketLifecycleConfiguration(
-            self, "lifecycle", bucket=self.bucket.id, rule=rules, depends_on=[self.versioning], provider=provider,
+            self,
+            "lifecycle",
+            bucket=self.bucket.id,
+            rule=rules,
+            depends_on=[self.versioning],
+            provider=provider,
         )
+        self._log_delivery = False
         self._statements: list[Statement] = list(props.statements)
         self._statements.extend(self._baseline_statements(props))
         self.policy = S3BucketPolicy(
-            self, "policy", bucket=self.bucket.id, policy=lazy_string(lambda: policy_document(self._statements)),
+            self,
+            "policy",
+            bucket=self.bucket.id,
+            policy=lazy_string(lambda: policy_document(self._statements)),
             provider=provider,
         )
 
     def _baseline_statements(self, props: BucketProps) -> list[Statement]:
         arns = [self.bucket.arn, f"{self.bucket.arn}/*"]
         statements = [
-            Statement(sid="DenyInsecureTransport", effect="Deny", actions=["s3:*"], resources=arns,
-                      principals={"AWS": "*"}, conditions={"Bool": {"aws:SecureTransport": False}}),
-            Statement(sid="DenyOutdatedTls", effect="Deny", actions=["s3:*"], resources=arns,
-                      principals={"AWS": "*"}, conditions={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+            Statement(
+                sid="DenyInsecureTransport",
+                effect="Deny",
+                actions=["s3:*"],
+                resources=arns,
+                principals={"AWS": "*"},
+                conditions={"Bool": {"aws:SecureTransport": False}},
+            ),
+            Statement(
+                sid="DenyOutdatedTls",
+                effect="Deny",
+                actions=["s3:*"],
+                resources=arns,
+                principals={"AWS": "*"},
+                conditions={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+            ),
         ]
         if props.encryption == "sse-kms":
-            statements.append(Statement(
-                sid="DenyOtherEncryption", effect="Deny", actions=["s3:PutObject"], resources=[f"{self.bucket.arn}/*"],
-                principals={"AWS": "*"},
-                conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
-            ))
+            statements.append(
+                Statement(
+                    sid="DenyOtherEncryption",
+                    effect="Deny",
+                    actions=["s3:PutObject"],
+                    resources=[f"{self.bucket.arn}/*"],
+                    principals={"AWS": "*"},
+                    conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+                )
+            )
             if props.require_encryption_header:
-                statements.append(Statement(
-                    sid="DenyUnencryptedUpload", effect="Deny", actions=["s3:PutObject"],
-                    resources=[f"{self.bucket.arn}/*"], principals={"AWS": "*"},
-                    conditions={"Null": {"s3:x-amz-server-side-encryption": "true"}},
-                ))
+                statements.append(
+                    Statement(
+                        sid="DenyUnencryptedUpload",
+                        effect="Deny",
+                        actions=["s3:PutObject"],
+                        resources=[f"{self.bucket.arn}/*"],
+                        principals={"AWS": "*"},
+                        conditions={"Null": {"s3:x-amz-server-side-encryption": "true"}},
+                    )
+                )
         return statements
 
     @staticmethod
@@ -204,11 +258,18 @@ class SecureBucket(Construct):
                 S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
             ],
             expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=rule.expiration_days)]
-            if rule.expiration_days else None,
+            if rule.expiration_days
+            else None,
             noncurrent_version_expiration=[
-                S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=rule.noncurrent_expiration_days)
-            ] if rule.noncurrent_expiration_days else None,
-            transition=[S3BucketLifecycleConfigurationRuleTransition(days=d, storage_class=c) for d, c in rule.transitions]
+                S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=rule.noncurrent_expiration_days
+                )
+            ]
+            if rule.noncurrent_expiration_days
+            else None,
+            transition=[
+                S3BucketLifecycleConfigurationRuleTransition(days=d, storage_class=c) for d, c in rule.transitions
+            ]
             or None,
         )
 
@@ -219,11 +280,47 @@ class SecureBucket(Construct):
     def allow_access_logs_from(self, source: SecureBucket) -> None:
         """Let S3 server access logging deliver ``source``'s logs here."""
         sid = "AccessLogs" + "".join(ch for ch in source.node.id.title() if ch.isalnum())
-        self.add_to_policy(Statement(
-            sid=sid, actions=["s3:PutObject"], resources=[f"{self.bucket.arn}/{source.bucket_name}/*"],
-            principals={"Service": "logging.s3.amazonaws.com"},
-            conditions={"ArnLike": {"aws:SourceArn": source.bucket.arn}},
-        ))
+        self.add_to_policy(
+            Statement(
+                sid=sid,
+                actions=["s3:PutObject"],
+                resources=[f"{self.bucket.arn}/{source.bucket_name}/*"],
+                principals={"Service": "logging.s3.amazonaws.com"},
+                conditions={"ArnLike": {"aws:SourceArn": source.bucket.arn}},
+            )
+        )
+
+    def allow_log_delivery(self) -> None:
+        """Let AWS log delivery (``delivery.logs.amazonaws.com``: VPC flow logs, Network Firewall,
+        WAF) write under ``AWSLogs/<this account>/``, and use the bucket's key. Idempotent."""
+        if self._log_delivery:
+            return
+        self._log_delivery = True
+        from shared_constructs.kms import account_id
+
+        account = account_id(self)
+        service = {"Service": "delivery.logs.amazonaws.com"}
+        source = {"aws:SourceAccount": account}
+        self.add_to_policy(
+            Statement(
+                sid="LogDeliveryWrite",
+                actions=["s3:PutObject"],
+                principals=service,
+                resources=[f"{self.bucket.arn}/AWSLogs/{account}/*"],
+                conditions={"StringEquals": {**source, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            ),
+            Statement(
+                sid="LogDeliveryCheck",
+                actions=["s3:GetBucketAcl", "s3:ListBucket"],
+                principals=service,
+                resources=[self.bucket.arn],
+                conditions={"StringEquals": source},
+            ),
+        )
+        if self.key is not None:
+            self.key.policy.allow_service(
+                "LogDeliveryUse", "delivery.logs.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey")
+            )
 
     def grant_read(self, grantee: Grantee) -> None:
         """Read objects (and decrypt them)."""

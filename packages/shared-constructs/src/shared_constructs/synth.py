@@ -85,10 +85,14 @@ def repo_root(start: Path | None = None) -> Path:
 
 def discover(root: Path, names: Sequence[str] = ()) -> list[AppPackage]:
     """App packages under ``root/packages`` (those with ``cdktf.json``), optionally only ``names``."""
-    found = {p.parent.name: AppPackage(p.parent.name, p.parent) for p in sorted((root / "packages").glob("*/cdktf.json"))}
+    found = {
+        p.parent.name: AppPackage(p.parent.name, p.parent) for p in sorted((root / "packages").glob("*/cdktf.json"))
+    }
     unknown = [n for n in names if n not in found]
     if unknown:
-        raise SettingsError([f"unknown app package {n!r}; expected one of {', '.join(found) or '(none)'}" for n in unknown])
+        raise SettingsError(
+            [f"unknown app package {n!r}; expected one of {', '.join(found) or '(none)'}" for n in unknown]
+        )
     return [found[n] for n in names] if names else list(found.values())
 
 
@@ -101,8 +105,9 @@ def read_stacks(outdir: Path) -> dict[str, dict[str, Any]]:
 
 
 def policy_context(settings: BaseSettings) -> Context:
-    return Context(suffix=settings.environment_suffix, protect_stateful=settings.protect_stateful,
-                   required_tags=REQUIRED_TAGS)
+    return Context(
+        suffix=settings.environment_suffix, protect_stateful=settings.protect_stateful, required_tags=REQUIRED_TAGS
+    )
 
 
 def _swap(staging: Path, target: Path) -> None:
@@ -123,11 +128,13 @@ def synth_package(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     outdir: Path | None = None,
+    config_file: Path | None = None,
 ) -> SynthResult:
     """Synthesize one app package into ``outdir`` (default ``<package>/cdktf.out``).
 
     ``environ``: the process environment to take overrides from (only entry points pass it).
     ``overrides``: settings laid over the file and the environment (tests, emulator harness).
+    ``config_file``: read this file instead of ``config/<environment>.toml``.
     Raises :class:`SettingsError`, :class:`PolicyViolationError` or ``ValueError``; the target
     folder is then untouched.
     """
@@ -135,7 +142,7 @@ def synth_package(
 
     module = package.module()
     merged = deep_merge(env_overrides(environ or {}), overrides or {})
-    settings = load_settings(module.Settings, package.config_file(environment), merged)
+    settings = load_settings(module.Settings, config_file or package.config_file(environment), merged)
     target = (outdir or package.directory / "cdktf.out").resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -161,8 +168,12 @@ def _package_name(directory: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared_constructs.synth", description=__doc__.splitlines()[0])
     parser.add_argument("packages", nargs="*", help="app packages to synthesize (default: all)")
-    parser.add_argument("--env", default=os.environ.get("PLATFORM_ENV", DEFAULT_ENVIRONMENT),
-                        help="environment file config/<env>.toml (default: $PLATFORM_ENV or dev)")
+    parser.add_argument(
+        "--env",
+        default=os.environ.get("PLATFORM_ENV", DEFAULT_ENVIRONMENT),
+        help="environment file config/<env>.toml (default: $PLATFORM_ENV or dev)",
+    )
+    parser.add_argument("--config", type=Path, help="read this settings file instead of config/<env>.toml")
     args = parser.parse_args(argv)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     try:
@@ -174,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         packages = discover(root, names)
         for package in packages:
             outdir = Path(cdktf_outdir) if cdktf_outdir and len(packages) == 1 else None
-            result = synth_package(package, environment=args.env, environ=os.environ, outdir=outdir)
+            result = synth_package(
+                package, environment=args.env, environ=os.environ, outdir=outdir, config_file=args.config
+            )
             summary = result.report.summary() if result.report else ""
             rel = os.path.relpath(result.outdir, Path.cwd())
             print(f"{package.name}: {len(result.stacks)} stacks -> {rel} (policy: {summary})")

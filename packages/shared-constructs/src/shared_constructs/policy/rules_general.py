@@ -125,16 +125,25 @@ def no_open_ingress(resource: Resource, ctx: Context) -> Result:
     if resource.type == "aws_security_group_rule":
         if cfg.get("type") != "ingress":
             return NOT_APPLICABLE
-        return non_compliant("ingress from the internet") if _open(cfg.get("cidr_blocks")) or _open(
-            cfg.get("ipv6_cidr_blocks")) else COMPLIANT
+        return (
+            non_compliant("ingress from the internet")
+            if _open(cfg.get("cidr_blocks")) or _open(cfg.get("ipv6_cidr_blocks"))
+            else COMPLIANT
+        )
     if resource.type == "aws_vpc_security_group_ingress_rule":
-        return non_compliant("ingress from the internet") if _open(cfg.get("cidr_ipv4")) or _open(
-            cfg.get("cidr_ipv6")) else COMPLIANT
+        return (
+            non_compliant("ingress from the internet")
+            if _open(cfg.get("cidr_ipv4")) or _open(cfg.get("cidr_ipv6"))
+            else COMPLIANT
+        )
     if resource.type == "aws_network_acl_rule":
         if cfg.get("egress") or cfg.get("rule_action") != "allow":
             return NOT_APPLICABLE
-        return non_compliant("NACL allows the internet") if _open(cfg.get("cidr_block")) or _open(
-            cfg.get("ipv6_cidr_block")) else COMPLIANT
+        return (
+            non_compliant("NACL allows the internet")
+            if _open(cfg.get("cidr_block")) or _open(cfg.get("ipv6_cidr_block"))
+            else COMPLIANT
+        )
     if resource.type == "aws_network_acl":
         for rule in as_list(cfg.get("ingress")):
             if rule.get("action") == "allow" and (_open(rule.get("cidr_block")) or _open(rule.get("ipv6_cidr_block"))):
@@ -176,13 +185,20 @@ def tls12(resource: Resource, ctx: Context) -> Result:
             return COMPLIANT if policy in TLS12_LISTENER_POLICIES else non_compliant(f"ssl_policy {policy!r}")
         if protocol == "HTTP":
             actions = as_list(cfg.get("default_action"))
-            redirects = all(a.get("type") == "redirect" and as_list(a.get("redirect"))
-                            and as_list(a.get("redirect"))[0].get("protocol") == "HTTPS" for a in actions)
+            redirects = all(
+                a.get("type") == "redirect"
+                and as_list(a.get("redirect"))
+                and as_list(a.get("redirect"))[0].get("protocol") == "HTTPS"
+                for a in actions
+            )
             return COMPLIANT if actions and redirects else non_compliant("plain HTTP listener")
         return NOT_APPLICABLE
     if resource.type == "aws_api_gateway_domain_name":
-        return COMPLIANT if cfg.get("security_policy") == "TLS_1_2" else non_compliant(
-            f"security_policy {cfg.get('security_policy')!r}")
+        return (
+            COMPLIANT
+            if cfg.get("security_policy") == "TLS_1_2"
+            else non_compliant(f"security_policy {cfg.get('security_policy')!r}")
+        )
     if resource.type == "aws_apigatewayv2_domain_name":
         conf = as_list(cfg.get("domain_name_configuration"))
         policy = conf[0].get("security_policy") if conf else None

@@ -30,8 +30,14 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         def row(f: Finding) -> dict[str, str]:
-            return {"rule": f.rule.id, "control": f.rule.control, "stack": f.stack, "resource": f.address,
-                    "detail": f.result.detail, "reason": f.reason}
+            return {
+                "rule": f.rule.id,
+                "control": f.rule.control,
+                "stack": f.stack,
+                "resource": f.address,
+                "detail": f.result.detail,
+                "reason": f.reason,
+            }
 
         return {
             "evaluated": self.evaluated,
@@ -40,16 +46,14 @@ class Report:
         }
 
     def summary(self) -> str:
-        return (f"{self.evaluated} checks, {len(self.violations)} violations, "
-                f"{len(self.suppressed)} suppressed")
+        return f"{self.evaluated} checks, {len(self.violations)} violations, {len(self.suppressed)} suppressed"
 
 
 def _applies(rule: Rule, type_: str) -> bool:
     return "*" in rule.types or type_ in rule.types
 
 
-def evaluate(stacks: Mapping[str, Mapping[str, Any]], context: Context,
-             pack: Sequence[Rule] = BASELINE) -> Report:
+def evaluate(stacks: Mapping[str, Mapping[str, Any]], context: Context, pack: Sequence[Rule] = BASELINE) -> Report:
     """Evaluate ``pack`` over every resource and provider block of ``stacks``."""
     report = Report()
     for stack_name in sorted(stacks):

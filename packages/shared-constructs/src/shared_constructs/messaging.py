@@ -1,0 +1,218 @@
+"""KMS-encrypted SNS topics and SQS queues with policies that name who may send."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+
+from shared_constructs.cdk import Construct
+from shared_constructs.iam import Grantee, Statement, lazy_string, policy_document
+from shared_constructs.kms import Key, account_id
+from shared_constructs.naming import Kind, Namer
+from shared_constructs.settings import BaseSettings
+
+_SERVICE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def _sid(prefix: str, service: str) -> str:
+    return prefix + "".join(part.title() for part in service.split(".")[0].split("-"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopicProps:
+    """Props of :class:`EncryptedTopic`.
+
+    ``publishing_services``: AWS service principals of this account allowed to publish
+    (``events.amazonaws.com``, ``cloudwatch.amazonaws.com``...). Default: none.
+    ``emails``: e-mail subscriptions (confirmed by their owners). Default: none.
+    """
+
+    settings: BaseSettings
+    namer: Namer
+    name: str
+    key: Key
+    region: str | None = None
+    publishing_services: Sequence[str] = ()
+    emails: Sequence[str] = ()
+    provider: AwsProvider | None = None
+
+
+class EncryptedTopic(Construct):
+    """An SNS topic encrypted with a customer-managed key; only named publishers may publish."""
+
+    def __init__(self, scope: Construct, id: str, props: TopicProps) -> None:
+        super().__init__(scope, id)
+        self._key = props.key
+        self._provider = props.provider
+        self.topic_name = props.namer.name(Kind.SNS, props.name, region=props.region)
+        self.topic = SnsTopic(
+            self, "topic", name=self.topic_name, kms_master_key_id=props.key.key_arn, provider=props.provider
+        )
+        self.topic_arn = self.topic.arn
+        self._account = account_id(self)
+        self._statements: list[Statement] = [
+            Statement(
+                sid="AccountAdministers",
+                principals={"AWS": f"arn:aws:iam::{self._account}:root"},
+                actions=[
+                    "sns:GetTopicAttributes",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:Publish",
+                    "sns:SetTopicAttributes",
+                    "sns:Subscribe",
+                ],
+                resources=[self.topic.arn],
+            )
+        ]
+        for service in props.publishing_services:
+            self.allow_publish_from_service(service)
+        SnsTopicPolicy(
+            self,
+            "policy",
+            arn=self.topic.arn,
+            policy=lazy_string(lambda: policy_document(self._statements)),
+            provider=props.provider,
+        )
+        for index, email in enumerate(props.emails):
+            SnsTopicSubscription(
+                self,
+                f"email{index}",
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=email,
+                provider=props.provider,
+            )
+
+    def allow_publish_from_service(self, service: str, source_arns: Sequence[str] = ()) -> None:
+        """Let ``service`` of this account publish (and use the topic's key)."""
+        conditions: dict[str, dict[str, str | Sequence[str] | bool]] = {
+            "StringEquals": {"aws:SourceAccount": self._account}
+        }
+        if source_arns:
+            conditions["ArnLike"] = {"aws:SourceArn": list(source_arns)}
+        self._statements.append(
+            Statement(
+                sid=_sid("Publish", service),
+                principals={"Service": service},
+                actions=["sns:Publish"],
+                resources=[self.topic.arn],
+                conditions=conditions,
+            )
+        )
+        self._key.policy.allow_service(_sid("Sns", service), service, _SERVICE_KEY_ACTIONS)
+
+    def add_statements(self, *statements: Statement) -> None:
+        """Add statements to the topic policy (for example another region's topic subscribing)."""
+        self._statements.extend(statements)
+
+    def grant_publish(self, grantee: Grantee) -> None:
+        grantee.add_statements(Statement(actions=["sns:Publish"], resources=[self.topic.arn]))
+        self._key.grant(grantee, _SERVICE_KEY_ACTIONS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueProps:
+    """Props of :class:`EncryptedQueue`.
+
+    ``dead_letter``: create a dead-letter queue and redrive after ``max_receive_count`` receives.
+    Default True. ``retention_s``: Default 4 days (DLQ: 14 days).
+    """
+
+    settings: BaseSettings
+    namer: Namer
+    name: str
+    key: Key
+    region: str | None = None
+    dead_letter: bool = True
+    max_receive_count: int = 5
+    visibility_timeout_s: int = 30
+    retention_s: int = 345600
+    provider: AwsProvider | None = None
+
+
+class EncryptedQueue(Construct):
+    """An SQS queue (and dead-letter queue) encrypted with a customer-managed key."""
+
+    def __init__(self, scope: Construct, id: str, props: QueueProps) -> None:
+        super().__init__(scope, id)
+        self._key = props.key
+        self.dead_letter_queue: SqsQueue | None = None
+        redrive = None
+        if props.dead_letter:
+            self.dead_letter_queue = SqsQueue(
+                self,
+                "dlq",
+                name=props.namer.name(Kind.SQS, f"{props.name}-dlq", region=props.region),
+                kms_master_key_id=props.key.key_arn,
+                message_retention_seconds=1209600,
+                provider=props.provider,
+            )
+            redrive = (
+                f'{{"deadLetterTargetArn":"{self.dead_letter_queue.arn}","maxReceiveCount":{props.max_receive_count}}}'
+            )
+        self.queue_name = props.namer.name(Kind.SQS, props.name, region=props.region)
+        self.queue = SqsQueue(
+            self,
+            "queue",
+            name=self.queue_name,
+            kms_master_key_id=props.key.key_arn,
+            visibility_timeout_seconds=props.visibility_timeout_s,
+            message_retention_seconds=props.retention_s,
+            redrive_policy=redrive,
+            provider=props.provider,
+        )
+        if self.dead_letter_queue is not None and props.settings.creates("aws_sqs_queue.redrive_allow_policy"):
+            self.dead_letter_queue.redrive_allow_policy = (
+                f'{{"redrivePermission":"byQueue","sourceQueueArns":["{self.queue.arn}"]}}'
+            )
+        self.queue_arn = self.queue.arn
+        self.queue_url = self.queue.url
+        self._statements: list[Statement] = []
+        self._policy: SqsQueuePolicy | None = None
+        self._provider = props.provider
+
+    def allow_send_from_service(self, service: str, source_arns: Sequence[str]) -> None:
+        """Let ``service`` send messages on behalf of ``source_arns`` (and use the queue's key)."""
+        self._statements.append(
+            Statement(
+                sid=_sid("Send", service) + str(len(self._statements)),
+                principals={"Service": service},
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.arn],
+                conditions={"ArnLike": {"aws:SourceArn": list(source_arns)}},
+            )
+        )
+        self._key.policy.allow_service(_sid("Sqs", service), service, _SERVICE_KEY_ACTIONS)
+        if self._policy is None:
+            self._policy = SqsQueuePolicy(
+                self,
+                "policy",
+                queue_url=self.queue.url,
+                policy=lazy_string(lambda: policy_document(self._statements)),
+                provider=self._provider,
+            )
+
+    def grant_send(self, grantee: Grantee) -> None:
+        grantee.add_statements(Statement(actions=["sqs:SendMessage"], resources=[self.queue.arn]))
+        self._key.grant(grantee, _SERVICE_KEY_ACTIONS)
+
+    def grant_consume(self, grantee: Grantee) -> None:
+        grantee.add_statements(
+            Statement(
+                actions=[
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ReceiveMessage",
+                ],
+                resources=[self.queue.arn],
+            )
+        )
+        self._key.grant(grantee, ("kms:Decrypt",))

@@ -1,0 +1,307 @@
+"""A private VPC: subnet tiers across availability zones, a route table per subnet, flow logs,
+gateway endpoints limited to the account, and a default security group that allows nothing.
+
+No internet gateway, NAT gateway or public subnet is created: egress, where a package needs it,
+is the package's own explicit decision (a firewall, a peering connection, an endpoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+
+from shared_constructs.cdk import Construct, Fn
+from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy, policy_document
+from shared_constructs.kms import account_id
+from shared_constructs.logging import EncryptedLogGroup
+from shared_constructs.naming import Kind, Namer
+from shared_constructs.settings import BaseSettings, within
+from shared_constructs.storage import SecureBucket
+
+S3_ENDPOINT_ACTIONS: tuple[str, ...] = (
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetBucketLocation",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListBucket",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+)
+DYNAMODB_ENDPOINT_ACTIONS: tuple[str, ...] = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+)
+GATEWAY_ACTIONS = {"s3": S3_ENDPOINT_ACTIONS, "dynamodb": DYNAMODB_ENDPOINT_ACTIONS}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubnetTier:
+    """A tier of private subnets, one CIDR per availability zone, in AZ order."""
+
+    name: str
+    cidrs: Sequence[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class VpcProps:
+    """Props of :class:`PrivateVpc`.
+
+    ``tiers``: subnet tiers; every tier has the same number of CIDRs (one per AZ), inside ``cidr``.
+    ``flow_log_bucket``: flow logs of ALL traffic to this bucket. ``flow_log_group``: and/or to this
+    encrypted log group (a delivery role is created). At least one is required (PCI DSS 10.2).
+    ``flow_log_interval``: 60 (default) or 600 seconds, the only values AWS accepts.
+    ``gateway_endpoints``: ``"s3"``, ``"dynamodb"`` (default both), attached to every route table,
+    with policies that allow only principals and resources of this account.
+    """
+
+    settings: BaseSettings
+    namer: Namer
+    name: str
+    cidr: str
+    region: str
+    tiers: Sequence[SubnetTier]
+    flow_log_bucket: SecureBucket | None = None
+    flow_log_group: EncryptedLogGroup | None = None
+    flow_log_interval: int = 60
+    gateway_endpoints: Sequence[str] = ("s3", "dynamodb")
+    provider: AwsProvider | None = None
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+class PrivateVpc(Construct):
+    """A VPC with only private subnets (see module docstring)."""
+
+    def __init__(self, scope: Construct, id: str, props: VpcProps) -> None:
+        super().__init__(scope, id)
+        self._validate(props)
+        self.props = props
+        provider = props.provider
+        self.vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=props.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": props.namer.name(Kind.GENERIC, props.name, region=props.region)},
+            provider=provider,
+        )
+        self.vpc_id = self.vpc.id
+        self.cidr = props.cidr
+        DefaultSecurityGroup(
+            self,
+            "default_sg",
+            vpc_id=self.vpc.id,
+            provider=provider,
+            tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-default-deny", region=props.region)},
+        )
+        zones = DataAwsAvailabilityZones(self, "zones", state="available", provider=provider)
+        self.subnets: dict[str, list[Subnet]] = {}
+        self.route_tables: dict[str, list[RouteTable]] = {}
+        for tier in props.tiers:
+            self.subnets[tier.name], self.route_tables[tier.name] = [], []
+            for index, cidr in enumerate(tier.cidrs):
+                label = f"{props.name}-{tier.name}-{index + 1}"
+                subnet = Subnet(
+                    self,
+                    f"{tier.name}_{index}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=Fn.element(zones.names, index),
+                    map_public_ip_on_launch=False,
+                    tags={"Name": props.namer.name(Kind.GENERIC, label, region=props.region), "Tier": tier.name},
+                    provider=provider,
+                )
+                table = RouteTable(
+                    self,
+                    f"{tier.name}_{index}_routes",
+                    vpc_id=self.vpc.id,
+                    provider=provider,
+                    tags={"Name": props.namer.name(Kind.GENERIC, f"{label}-rt", region=props.region)},
+                )
+                RouteTableAssociation(
+                    self, f"{tier.name}_{index}_assoc", subnet_id=subnet.id, route_table_id=table.id, provider=provider
+                )
+                self.subnets[tier.name].append(subnet)
+                self.route_tables[tier.name].append(table)
+        self._flow_logs(props)
+        account = account_id(self)
+        self.gateway_endpoints: dict[str, VpcEndpoint] = {}
+        for service in props.gateway_endpoints:
+            self.gateway_endpoints[service] = VpcEndpoint(
+                self,
+                f"{service}_endpoint",
+                vpc_id=self.vpc.id,
+                vpc_endpoint_type="Gateway",
+                service_name=f"com.amazonaws.{props.region}.{service}",
+                route_table_ids=self.all_route_table_ids(),
+                policy=policy_document(
+                    [
+                        Statement(
+                            sid="OwnAccountOnly",
+                            actions=GATEWAY_ACTIONS[service],
+                            resources=["*"],
+                            principals={"AWS": "*"},
+                            conditions={
+                                "StringEquals": {"aws:PrincipalAccount": account, "aws:ResourceAccount": account}
+                            },
+                        )
+                    ]
+                ),
+                tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-{service}", region=props.region)},
+                provider=provider,
+            )
+
+    @staticmethod
+    def _validate(props: VpcProps) -> None:
+        if props.flow_log_interval not in (60, 600):
+            raise ValueError(
+                f"flow_log_interval must be 60 or 600 seconds (AWS accepts no other), got {props.flow_log_interval}"
+            )
+        if props.flow_log_bucket is None and props.flow_log_group is None:
+            raise ValueError(f"VPC {props.name!r}: give flow_log_bucket and/or flow_log_group")
+        counts = {len(t.cidrs) for t in props.tiers}
+        if not props.tiers or len(counts) != 1 or 0 in counts:
+            raise ValueError(f"VPC {props.name!r}: every tier needs the same, non-zero number of subnet CIDRs")
+        for tier in props.tiers:
+            for cidr in tier.cidrs:
+                if not within(cidr, props.cidr):
+                    raise ValueError(f"VPC {props.name!r}: subnet {cidr} of tier {tier.name!r} is outside {props.cidr}")
+        unknown = set(props.gateway_endpoints) - set(GATEWAY_ACTIONS)
+        if unknown:
+            raise ValueError(f"gateway endpoints exist for s3 and dynamodb only, got {sorted(unknown)}")
+
+    def _flow_logs(self, props: VpcProps) -> None:
+        if props.flow_log_bucket is not None:
+            props.flow_log_bucket.allow_log_delivery()
+            FlowLog(
+                self,
+                "flow_log_s3",
+                vpc_id=self.vpc.id,
+                traffic_type="ALL",
+                log_destination_type="s3",
+                log_destination=props.flow_log_bucket.bucket_arn,
+                max_aggregation_interval=props.flow_log_interval,
+                provider=props.provider,
+                tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-flows-s3", region=props.region)},
+            )
+        if props.flow_log_group is not None:
+            group = props.flow_log_group
+            role = LeastPrivilegeRole(
+                self,
+                "flow_log_role",
+                RoleProps(
+                    namer=props.namer,
+                    name=f"{props.name}-flowlogs",
+                    region=props.region,
+                    description=f"VPC flow log delivery for {props.name}",
+                    trust_policy=assume_role_policy(
+                        services=["vpc-flow-logs.amazonaws.com"],
+                        conditions={"StringEquals": {"aws:SourceAccount": account_id(self)}},
+                    ),
+                    statements=[
+                        Statement(
+                            sid="DeliverFlowLogs",
+                            actions=[
+                                "logs:CreateLogStream",
+                                "logs:DescribeLogGroups",
+                                "logs:DescribeLogStreams",
+                                "logs:PutLogEvents",
+                            ],
+                            resources=[group.log_group_arn, f"{group.log_group_arn}:*"],
+                        )
+                    ],
+                ),
+            )
+            FlowLog(
+                self,
+                "flow_log_cw",
+                vpc_id=self.vpc.id,
+                traffic_type="ALL",
+                log_destination_type="cloud-watch-logs",
+                log_destination=group.log_group_arn,
+                iam_role_arn=role.role_arn,
+                max_aggregation_interval=props.flow_log_interval,
+                provider=props.provider,
+                tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-flows-cw", region=props.region)},
+            )
+
+    def subnet_ids(self, tier: str) -> list[str]:
+        """The subnet ids of ``tier``, in AZ order."""
+        return [s.id for s in self.subnets[tier]]
+
+    def route_table_ids(self, tier: str) -> list[str]:
+        """The route table ids of ``tier``, in AZ order."""
+        return [t.id for t in self.route_tables[tier]]
+
+    def all_route_table_ids(self) -> list[str]:
+        return [t.id for tier in self.route_tables.values() for t in tier]
+
+    def add_interface_endpoints(
+        self, services: Sequence[str], *, tier: str, allowed_cidrs: Sequence[str]
+    ) -> SecurityGroup:
+        """Interface endpoints (private DNS) for ``services`` in ``tier``; HTTPS from ``allowed_cidrs`` only."""
+        props = self.props
+        sg = SecurityGroup(
+            self,
+            "endpoints_sg",
+            name=props.namer.name(Kind.SECURITY_GROUP, f"{props.name}-endpoints", region=props.region),
+            description="HTTPS from workloads to interface endpoints",
+            vpc_id=self.vpc.id,
+            ingress=[
+                SecurityGroupIngress(
+                    description="HTTPS from workloads",
+                    from_port=443,
+                    to_port=443,
+                    protocol="tcp",
+                    cidr_blocks=list(allowed_cidrs),
+                )
+            ],
+            egress=[
+                SecurityGroupEgress(
+                    description="Responses stay in the VPC",
+                    from_port=443,
+                    to_port=443,
+                    protocol="tcp",
+                    cidr_blocks=[props.cidr],
+                )
+            ],
+            provider=props.provider,
+        )
+        for service in services:
+            VpcEndpoint(
+                self,
+                f"{service.replace('.', '_')}_interface",
+                vpc_id=self.vpc.id,
+                vpc_endpoint_type="Interface",
+                service_name=f"com.amazonaws.{props.region}.{service}",
+                private_dns_enabled=True,
+                subnet_ids=self.subnet_ids(tier),
+                security_group_ids=[sg.id],
+                tags={
+                    "Name": props.namer.name(
+                        Kind.GENERIC, f"{props.name}-{service.replace('.', '-')}", region=props.region
+                    )
+                },
+                provider=props.provider,
+            )
+        return sg
