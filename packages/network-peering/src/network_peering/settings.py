@@ -1,0 +1,230 @@
+"""Settings of the network-peering app: the two sides of the peering, monitoring and compliance.
+
+Cross-field rules (non-overlapping VPCs, subnets inside their VPC, role ARNs in the right account,
+two distinct accounts) are checked here, so a bad configuration fails at synthesis with one line
+per problem that names the key, the value received and what was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from shared_constructs.settings import (
+    AccountId,
+    BaseSettings,
+    Cidr,
+    Email,
+    PositiveInt,
+    Region,
+    RoleArn,
+    Strict,
+    overlapping,
+    within,
+)
+
+PEERING_PORTS: tuple[int, ...] = (443, 5432)
+"""The only ports allowed across the peering: HTTPS and PostgreSQL (both carry TLS)."""
+
+_ID_PATTERNS = {"vpc": re.compile(r"^vpc-[0-9a-f]{8,17}$"), "subnet": re.compile(r"^subnet-[0-9a-f]{8,17}$"),
+                "rtb": re.compile(r"^rtb-[0-9a-f]{8,17}$")}
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+
+
+def _check_external_id(value: str) -> str:
+    if not _EXTERNAL_ID.fullmatch(value):
+        raise ValueError(f"expected 2-1224 characters of [A-Za-z0-9+=,.@:/_-], got {value!r}")
+    return value
+
+
+ExternalId = Annotated[str, AfterValidator(_check_external_id)]
+
+
+class _Problems:
+    """Collects cross-field problems and raises them as one validation error, each at its key."""
+
+    def __init__(self) -> None:
+        self.items: list[InitErrorDetails] = []
+
+    def add(self, loc: tuple[str | int, ...], value: Any, message: str) -> None:
+        self.items.append(
+            InitErrorDetails(type=PydanticCustomError("peering", "{message}", {"message": message}), loc=loc,
+                             input=value)
+        )
+
+    def raise_if_any(self, title: str) -> None:
+        if self.items:
+            raise ValidationError.from_exception_data(title, self.items)
+
+
+class Adopt(Strict):
+    """Existing network to adopt instead of creating one (all ids in the order of ``subnet_cidrs``)."""
+
+    vpc_id: str
+    """Id of the existing VPC (``vpc-...``); its CIDR must be the side's ``vpc_cidr``."""
+    subnet_ids: list[str]
+    """Ids of the existing private subnets, one per entry of ``subnet_cidrs``."""
+    route_table_ids: list[str]
+    """Ids of the route tables of those subnets, one per entry of ``subnet_cidrs``."""
+
+
+class Side(Strict):
+    """One side of the peering: its account, region and network."""
+
+    account_id: AccountId
+    """The AWS account of this side (12 digits)."""
+    region: Region
+    assume_role_arn: RoleArn | None = None
+    """Role the deployment assumes in ``account_id``. Default: the caller's credentials."""
+    vpc_cidr: Cidr
+    subnet_cidrs: list[Cidr]
+    """Private subnets, one per availability zone (3 by default)."""
+    peered_subnet_cidrs: list[Cidr] = Field(default_factory=list)
+    """The subnets that talk to the peer (routes, NACL, security group). Default: all ``subnet_cidrs``."""
+    adopt: Adopt | None = None
+    """Adopt an existing VPC instead of creating one. Default: a new VPC is created."""
+    nat_gateway: bool = False
+    """One NAT gateway for outbound internet (off by default: peering needs no internet route)."""
+    public_subnet_cidr: Cidr | None = None
+    """The public subnet of the NAT gateway (required with ``nat_gateway``)."""
+
+    @property
+    def peered(self) -> list[str]:
+        """The subnet CIDRs that take part in the peering."""
+        return list(self.peered_subnet_cidrs or self.subnet_cidrs)
+
+    def problems(self, side: str, report: _Problems) -> None:
+        """Add this side's own problems (subnets, adoption ids, NAT) to ``report``."""
+        for index, cidr in enumerate(self.subnet_cidrs):
+            if not within(cidr, self.vpc_cidr):
+                report.add((side, "subnet_cidrs", index), cidr, f"expected a subnet inside vpc_cidr {self.vpc_cidr}")
+        for first, second in overlapping(self.subnet_cidrs):
+            report.add((side, "subnet_cidrs"), self.subnet_cidrs, f"expected non-overlapping subnets; {first} overlaps {second}")
+        if not self.subnet_cidrs:
+            report.add((side, "subnet_cidrs"), self.subnet_cidrs, "expected at least one subnet CIDR")
+        for index, cidr in enumerate(self.peered_subnet_cidrs):
+            if cidr not in self.subnet_cidrs:
+                report.add((side, "peered_subnet_cidrs", index), cidr,
+                           f"expected one of subnet_cidrs {self.subnet_cidrs}")
+        if self.assume_role_arn and self.assume_role_arn.split(":")[4] != self.account_id:
+            report.add((side, "assume_role_arn"), self.assume_role_arn,
+                       f"expected a role in account_id {self.account_id}")
+        if self.adopt is not None:
+            self._adopt_problems(side, report)
+        if self.nat_gateway and self.adopt is not None:
+            report.add((side, "nat_gateway"), True, "expected false with adopt (an adopted VPC keeps its own egress)")
+        if self.nat_gateway and self.public_subnet_cidr is None:
+            report.add((side, "public_subnet_cidr"), None, "required when nat_gateway = true")
+        if self.public_subnet_cidr is not None:
+            if not within(self.public_subnet_cidr, self.vpc_cidr):
+                report.add((side, "public_subnet_cidr"), self.public_subnet_cidr,
+                           f"expected a subnet inside vpc_cidr {self.vpc_cidr}")
+            elif overlapping([self.public_subnet_cidr, *self.subnet_cidrs]):
+                report.add((side, "public_subnet_cidr"), self.public_subnet_cidr,
+                           "expected a subnet that overlaps none of subnet_cidrs")
+
+    def _adopt_problems(self, side: str, report: _Problems) -> None:
+        adopt = self.adopt
+        assert adopt is not None
+        if not _ID_PATTERNS["vpc"].fullmatch(adopt.vpc_id):
+            report.add((side, "adopt", "vpc_id"), adopt.vpc_id, "expected a VPC id vpc-<8 or 17 hex digits>")
+        for key, kind, ids in (("subnet_ids", "subnet", adopt.subnet_ids), ("route_table_ids", "rtb",
+                                                                             adopt.route_table_ids)):
+            if len(ids) != len(self.subnet_cidrs):
+                report.add((side, "adopt", key), ids, f"expected {len(self.subnet_cidrs)} ids, one per subnet_cidrs entry")
+            for index, value in enumerate(ids):
+                if not _ID_PATTERNS[kind].fullmatch(value):
+                    report.add((side, "adopt", key, index), value, f"expected an id {kind}-<8 or 17 hex digits>")
+
+
+class Trading(Side):
+    """The requester side: the trading platform (DECISIONS.md 13: us-east-1)."""
+
+    region: Region = "us-east-1"
+    vpc_cidr: Cidr = "10.0.0.0/16"
+    subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"])
+
+
+class Analytics(Side):
+    """The accepter side: data analytics, reached by assuming a role (DECISIONS.md 13: us-east-2)."""
+
+    region: Region = "us-east-2"
+    vpc_cidr: Cidr = "10.1.0.0/16"
+    subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/20"])
+    assume_role_arn: RoleArn
+    """The deployment role in the analytics account (it must exist first; see the README)."""
+    external_id: ExternalId
+    """External id required to assume roles in the analytics account from the trading account."""
+
+
+class Monitoring(Strict):
+    """Alarms on the flow logs of both sides."""
+
+    period_s: Literal[60, 300, 900, 3600] = 300
+    rejected_flows_threshold: PositiveInt = 100
+    """Rejected flows per period above which the alarm fires."""
+    unexpected_port_threshold: PositiveInt = 1
+    """Flows across the peering on ports other than 443/5432 per period that fire the alarm."""
+    volume_band_width: float = Field(default=3.0, gt=0, le=10)
+    """Width (standard deviations) of the anomaly band of bytes from the peer; above it is a spike."""
+    alarm_emails: list[Email] = Field(default_factory=list)
+    """E-mail subscriptions of the alarm topics. Default: none."""
+    notify_security_baseline: bool = True
+    """Trading-side alarms also notify security-baseline's security topic (read from its state)."""
+
+
+class Compliance(Strict):
+    """AWS Config rules (the recorder belongs to security-baseline, DECISIONS.md 4)."""
+
+    config_rules: bool = True
+
+
+class Settings(BaseSettings):
+    """Settings of network-peering."""
+
+    trading: Trading
+    analytics: Analytics
+    allow_same_account: bool = False
+    """Both sides in one account (a sandbox). Default false: the product is cross-account."""
+    flow_log_interval_s: Literal[60, 600] = 60
+    """Flow-log aggregation interval: AWS accepts only 60 or 600 seconds (DECISIONS.md 6)."""
+    flow_log_bucket_retention_days: PositiveInt = 365
+    monitoring: Monitoring = Monitoring()
+    compliance: Compliance = Compliance()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        report = _Problems()
+        self.trading.problems("trading", report)
+        self.analytics.problems("analytics", report)
+        if overlapping([self.trading.vpc_cidr, self.analytics.vpc_cidr]):
+            report.add(("analytics", "vpc_cidr"), self.analytics.vpc_cidr,
+                       f"expected a CIDR that does not overlap trading.vpc_cidr {self.trading.vpc_cidr} "
+                       "(peered VPCs need non-overlapping CIDR blocks)")
+        if self.trading.account_id == self.analytics.account_id and not self.allow_same_account:
+            report.add(("analytics", "account_id"), self.analytics.account_id,
+                       "expected an account other than trading.account_id (set allow_same_account = true "
+                       "to peer within one account)")
+        report.raise_if_any("Settings")
+        return self
+
+
+def octet_prefix(cidr: str) -> str:
+    """A CloudWatch Logs wildcard covering ``cidr``: ``10.1.0.0/16`` -> ``10.1.*``.
+
+    Filter patterns match text, not networks; a prefix that is not on an octet boundary widens to
+    the enclosing octet (``10.1.0.0/20`` -> ``10.1.*``).
+    """
+    network = ipaddress.ip_network(cidr)
+    octets = str(network.network_address).split(".")[: network.prefixlen // 8]
+    return ".".join([*octets, "*"])
+
+
+def ports_text(ports: Sequence[int] = PEERING_PORTS) -> str:
+    """``443,5432`` as AWS Config parameters write port lists."""
+    return ",".join(str(p) for p in ports)
