@@ -40,12 +40,22 @@ PUBLIC_ACCESS_BLOCK = {
     "RestrictPublicBuckets": True,
 }
 # AWS error codes meaning "the resource is gone": nothing to fix, not a failure of ours.
-GONE_CODES = frozenset({
-    "NoSuchBucket", "NotFound", "404",
-    "InvalidVolume.NotFound", "InvalidVpcID.NotFound", "InvalidGroup.NotFound", "InvalidSubnetID.NotFound",
-    "InvalidInstanceID.NotFound", "InvalidID", "InvalidVpcPeeringConnectionID.NotFound",
-    "InvalidNetworkInterfaceID.NotFound", "InvalidRouteTableID.NotFound",
-})
+GONE_CODES = frozenset(
+    {
+        "NoSuchBucket",
+        "NotFound",
+        "404",
+        "InvalidVolume.NotFound",
+        "InvalidVpcID.NotFound",
+        "InvalidGroup.NotFound",
+        "InvalidSubnetID.NotFound",
+        "InvalidInstanceID.NotFound",
+        "InvalidID",
+        "InvalidVpcPeeringConnectionID.NotFound",
+        "InvalidNetworkInterfaceID.NotFound",
+        "InvalidRouteTableID.NotFound",
+    }
+)
 EC2_TAGGABLE_PREFIX = "AWS::EC2::"
 MAX_S3_TAGS = 50
 
@@ -157,8 +167,9 @@ def add_required_tags(resource_type: str, resource_id: str, region: str) -> tupl
             if len(merged) > MAX_S3_TAGS:
                 return NOT_REMEDIABLE, f"bucket would exceed {MAX_S3_TAGS} tags"
             # PutBucketTagging replaces the whole set: write the existing tags back with the new ones.
-            s3.put_bucket_tagging(Bucket=resource_id, Tagging={
-                "TagSet": [{"Key": k, "Value": v} for k, v in sorted(merged.items())]})
+            s3.put_bucket_tagging(
+                Bucket=resource_id, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in sorted(merged.items())]}
+            )
     elif resource_type.startswith(EC2_TAGGABLE_PREFIX):
         ec2 = _client("ec2", region)
         pages = ec2.get_paginator("describe_tags").paginate(Filters=[{"Name": "resource-id", "Values": [resource_id]}])
@@ -213,8 +224,10 @@ def _ec2_gone(resource_type: str, resource_id: str, region: str) -> bool:
 def remediate(fields: dict[str, str]) -> dict[str, Any]:
     """Apply the action configured for the rule that fired; return the result."""
     result: dict[str, Any] = {
-        "rule": fields["rule"], "resource_type": fields["resource_type"],
-        "resource_id": fields["resource_id"], "region": fields["region"],
+        "rule": fields["rule"],
+        "resource_type": fields["resource_type"],
+        "resource_id": fields["resource_id"],
+        "region": fields["region"],
     }
     if fields["compliance"] != "NON_COMPLIANT":
         return {**result, "status": IGNORED, "detail": f"compliance is {fields['compliance']}"}

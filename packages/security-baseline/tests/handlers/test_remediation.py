@@ -44,7 +44,9 @@ def config_event(rule: str, resource_type: str, resource_id: str, compliance: st
             "newEvaluationResult": {
                 "evaluationResultIdentifier": {
                     "evaluationResultQualifier": {
-                        "configRuleName": rule, "resourceType": resource_type, "resourceId": resource_id,
+                        "configRuleName": rule,
+                        "resourceType": resource_type,
+                        "resourceId": resource_id,
                     },
                 },
                 "complianceType": compliance,
@@ -90,9 +92,15 @@ def logged(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 def bucket(name: str, tags: dict[str, str] | None = None) -> Any:
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=name)
-    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
-        "RestrictPublicBuckets": False})
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False,
+            "IgnorePublicAcls": False,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
     if tags:
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
     return s3
@@ -105,8 +113,12 @@ def test_reapplies_s3_public_access_block(handler: ModuleType, caplog: pytest.Lo
     assert out["results"][0]["status"] == "remediated"
     assert out["results"][0]["action"] == "s3_public_access_block"
     config = s3.get_public_access_block(Bucket="exposed")["PublicAccessBlockConfiguration"]
-    assert config == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                      "RestrictPublicBuckets": True}
+    assert config == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
     (line,) = logged(caplog)
     assert line["status"] == "remediated"
     assert line["resource_id"] == "exposed"
@@ -132,12 +144,16 @@ def test_adds_tags_to_bucket_without_any_tags(handler: ModuleType) -> None:
 
 def test_adds_missing_tags_to_ec2_volume(handler: ModuleType) -> None:
     ec2 = boto3.client("ec2", region_name=REGION)
-    volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1, TagSpecifications=[
-        {"ResourceType": "volume", "Tags": [{"Key": "Environment", "Value": "prod"}]}])["VolumeId"]
+    volume = ec2.create_volume(
+        AvailabilityZone=f"{REGION}a",
+        Size=1,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Environment", "Value": "prod"}]}],
+    )["VolumeId"]
     out = handler.handler(config_event(TAG_RULE, "AWS::EC2::Volume", volume), None)
     assert out["results"][0]["status"] == "remediated"
-    tags = {t["Key"]: t["Value"] for t in ec2.describe_tags(
-        Filters=[{"Name": "resource-id", "Values": [volume]}])["Tags"]}
+    tags = {
+        t["Key"]: t["Value"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [volume]}])["Tags"]
+    }
     assert tags == {"CostCenter": "platform", "Environment": "prod", "Owner": "security-team"}
 
 
@@ -209,8 +225,12 @@ def test_resource_that_no_longer_exists(
 def test_aws_error_is_a_failed_result(handler: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
     s3 = boto3.client("s3", region_name=REGION)
     stubber = Stubber(s3)
-    stubber.add_client_error("put_public_access_block", service_error_code="AccessDenied",
-                             service_message="not authorized", http_status_code=403)
+    stubber.add_client_error(
+        "put_public_access_block",
+        service_error_code="AccessDenied",
+        service_message="not authorized",
+        http_status_code=403,
+    )
     caplog.set_level(logging.INFO)
     with stubber, mock.patch.object(handler, "_client", return_value=s3):
         out = handler.handler(config_event(PAB_RULE, "AWS::S3::Bucket", "locked"), None)
@@ -253,8 +273,10 @@ def test_client_error_type_is_botocore(handler: ModuleType) -> None:
         ({}, "missing object 'detail'"),
         ({"detail": "x"}, "missing object 'detail'"),
         ({"detail": {}}, "missing object 'detail.newEvaluationResult'"),
-        ({"detail": {"newEvaluationResult": {"complianceType": "NON_COMPLIANT"}}},
-         "missing or empty resource_id, resource_type, rule"),
+        (
+            {"detail": {"newEvaluationResult": {"complianceType": "NON_COMPLIANT"}}},
+            "missing or empty resource_id, resource_type, rule",
+        ),
         ({"Records": [{"Sns": {"Message": "{not json"}}]}, "expected a JSON object, got str"),
     ],
 )

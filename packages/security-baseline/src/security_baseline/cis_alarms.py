@@ -1,0 +1,194 @@
+"""CIS AWS Foundations Benchmark metric filters and alarms (Security Hub CloudWatch.1 - CloudWatch.14).
+
+The patterns are copied exactly from the Security Hub controls documentation ("Amazon CloudWatch
+controls"): Security Hub fails a control when any field or term is added to, or removed from,
+the prescribed pattern, so they are data here, not something to rewrite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
+    CloudwatchLogMetricFilter,
+    CloudwatchLogMetricFilterMetricTransformation,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from shared_constructs.cdk import Construct
+from shared_constructs.logging import EncryptedLogGroup
+from shared_constructs.messaging import EncryptedTopic
+from shared_constructs.naming import Kind, Namer
+
+NAMESPACE = "LogMetrics"
+"""The namespace the Security Hub remediation steps use for every CIS metric."""
+
+
+@dataclass(frozen=True)
+class CisControl:
+    """One control: Security Hub id, our short name, the exact filter pattern, what it watches."""
+
+    control: str
+    name: str
+    pattern: str
+    description: str
+
+
+CIS_CONTROLS: tuple[CisControl, ...] = (
+    CisControl(
+        "CloudWatch.1",
+        "root-usage",
+        '{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}',
+        "Usage of the root user",
+    ),
+    CisControl(
+        "CloudWatch.2",
+        "unauthorized-api-calls",
+        '{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}',
+        "Unauthorized API calls",
+    ),
+    CisControl(
+        "CloudWatch.3",
+        "console-sign-in-without-mfa",
+        '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && '
+        '($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }',
+        "Management Console sign-in without MFA",
+    ),
+    CisControl(
+        "CloudWatch.4",
+        "iam-policy-changes",
+        "{($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || "
+        "($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || "
+        "($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || "
+        "($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || "
+        "($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || "
+        "($.eventName=DetachGroupPolicy)}",
+        "IAM policy changes",
+    ),
+    CisControl(
+        "CloudWatch.5",
+        "cloudtrail-changes",
+        "{($.eventName=CreateTrail) || ($.eventName=UpdateTrail) || ($.eventName=DeleteTrail) || "
+        "($.eventName=StartLogging) || ($.eventName=StopLogging)}",
+        "CloudTrail configuration changes",
+    ),
+    CisControl(
+        "CloudWatch.6",
+        "console-auth-failures",
+        '{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}',
+        "Management Console authentication failures",
+    ),
+    CisControl(
+        "CloudWatch.7",
+        "cmk-disable-or-deletion",
+        "{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}",
+        "Disabling or scheduled deletion of customer managed keys",
+    ),
+    CisControl(
+        "CloudWatch.8",
+        "s3-bucket-policy-changes",
+        "{($.eventSource=s3.amazonaws.com) && (($.eventName=PutBucketAcl) || ($.eventName=PutBucketPolicy) || "
+        "($.eventName=PutBucketCors) || ($.eventName=PutBucketLifecycle) || ($.eventName=PutBucketReplication) || "
+        "($.eventName=DeleteBucketPolicy) || ($.eventName=DeleteBucketCors) || ($.eventName=DeleteBucketLifecycle) || "
+        "($.eventName=DeleteBucketReplication))}",
+        "S3 bucket policy changes",
+    ),
+    CisControl(
+        "CloudWatch.9",
+        "config-changes",
+        "{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder) || "
+        "($.eventName=DeleteDeliveryChannel) || ($.eventName=PutDeliveryChannel) || "
+        "($.eventName=PutConfigurationRecorder))}",
+        "AWS Config configuration changes",
+    ),
+    CisControl(
+        "CloudWatch.10",
+        "security-group-changes",
+        "{($.eventName=AuthorizeSecurityGroupIngress) || ($.eventName=AuthorizeSecurityGroupEgress) || "
+        "($.eventName=RevokeSecurityGroupIngress) || ($.eventName=RevokeSecurityGroupEgress) || "
+        "($.eventName=CreateSecurityGroup) || ($.eventName=DeleteSecurityGroup)}",
+        "Security group changes",
+    ),
+    CisControl(
+        "CloudWatch.11",
+        "nacl-changes",
+        "{($.eventName=CreateNetworkAcl) || ($.eventName=CreateNetworkAclEntry) || ($.eventName=DeleteNetworkAcl) || "
+        "($.eventName=DeleteNetworkAclEntry) || ($.eventName=ReplaceNetworkAclEntry) || "
+        "($.eventName=ReplaceNetworkAclAssociation)}",
+        "Network ACL changes",
+    ),
+    CisControl(
+        "CloudWatch.12",
+        "network-gateway-changes",
+        "{($.eventName=CreateCustomerGateway) || ($.eventName=DeleteCustomerGateway) || "
+        "($.eventName=AttachInternetGateway) || ($.eventName=CreateInternetGateway) || "
+        "($.eventName=DeleteInternetGateway) || ($.eventName=DetachInternetGateway)}",
+        "Network gateway changes",
+    ),
+    CisControl(
+        "CloudWatch.13",
+        "route-table-changes",
+        "{($.eventName=CreateRoute) || ($.eventName=CreateRouteTable) || ($.eventName=ReplaceRoute) || "
+        "($.eventName=ReplaceRouteTableAssociation) || ($.eventName=DeleteRouteTable) || ($.eventName=DeleteRoute) || "
+        "($.eventName=DisassociateRouteTable)}",
+        "Route table changes",
+    ),
+    CisControl(
+        "CloudWatch.14",
+        "vpc-changes",
+        "{($.eventName=CreateVpc) || ($.eventName=DeleteVpc) || ($.eventName=ModifyVpcAttribute) || "
+        "($.eventName=AcceptVpcPeeringConnection) || ($.eventName=CreateVpcPeeringConnection) || "
+        "($.eventName=DeleteVpcPeeringConnection) || ($.eventName=RejectVpcPeeringConnection) || "
+        "($.eventName=AttachClassicLinkVpc) || ($.eventName=DetachClassicLinkVpc) || "
+        "($.eventName=DisableVpcClassicLink) || ($.eventName=EnableVpcClassicLink)}",
+        "VPC changes",
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CisAlarmsProps:
+    """Props of :class:`CisAlarms`. ``period_s``: evaluation period of every alarm (Default 300)."""
+
+    namer: Namer
+    log_group: EncryptedLogGroup
+    topic: EncryptedTopic
+    period_s: int = 300
+
+
+class CisAlarms(Construct):
+    """A metric filter on the trail's log group and an alarm to the security topic per CIS control."""
+
+    def __init__(self, scope: Construct, id: str, props: CisAlarmsProps) -> None:
+        super().__init__(scope, id)
+        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        self.filters: dict[str, CloudwatchLogMetricFilter] = {}
+        for control in CIS_CONTROLS:
+            tf_id = control.name.replace("-", "_")
+            # The metric name carries the suffix so two environments in one account never share a metric.
+            metric = props.namer.name(Kind.GENERIC, control.name)
+            self.filters[control.control] = CloudwatchLogMetricFilter(
+                self,
+                f"{tf_id}_filter",
+                name=metric,
+                log_group_name=props.log_group.log_group.name,
+                pattern=control.pattern,
+                metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
+                    name=metric, namespace=NAMESPACE, value="1"
+                ),
+            )
+            self.alarms[control.control] = CloudwatchMetricAlarm(
+                self,
+                f"{tf_id}_alarm",
+                alarm_name=props.namer.name(Kind.ALARM, control.name),
+                alarm_description=f"{control.control} (CIS): {control.description}",
+                namespace=NAMESPACE,
+                metric_name=metric,
+                statistic="Sum",
+                period=props.period_s,
+                evaluation_periods=1,
+                threshold=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[props.topic.topic_arn],
+                depends_on=[self.filters[control.control]],
+            )

@@ -1,0 +1,117 @@
+"""GuardDuty: the detector (created or adopted) and its findings export to an encrypted bucket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.guardduty_detector import GuarddutyDetector
+from cdktf_cdktf_provider_aws.guardduty_publishing_destination import GuarddutyPublishingDestination
+from shared_constructs.cdk import Construct
+from shared_constructs.iam import Statement
+from shared_constructs.kms import Key, account_id
+from shared_constructs.naming import Namer
+from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+
+from security_baseline.settings import GuardDutySettings, Settings
+
+PUBLISHING_FREQUENCY = "SIX_HOURS"
+"""Findings are exported every 6 hours (payment-platform-security.md 7)."""
+SERVICE = "guardduty.amazonaws.com"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardDutyProps:
+    """Props of :class:`GuardDuty`.
+
+    ``config``: the region's resolved switches (create or adopt a detector).
+    ``key``: encrypts the findings bucket and the exported findings.
+    ``access_logs``: where the findings bucket's server access logs go.
+    """
+
+    settings: Settings
+    config: GuardDutySettings
+    namer: Namer
+    region: str
+    key: Key
+    access_logs: SecureBucket
+
+
+class GuardDuty(Construct):
+    """A GuardDuty detector (or an adopted one) exporting findings to a KMS-encrypted bucket.
+
+    In ``adopt`` mode no detector is created: the existing one (``detector_id``) gets the findings
+    export; its publishing frequency stays whatever its owner set.
+    """
+
+    def __init__(self, scope: Construct, id: str, props: GuardDutyProps) -> None:
+        super().__init__(scope, id)
+        account = account_id(self)
+        self.detector: GuarddutyDetector | None = None
+        if props.config.mode == "create":
+            self.detector = GuarddutyDetector(
+                self, "detector", enable=True, finding_publishing_frequency=PUBLISHING_FREQUENCY
+            )
+            self.detector_id: str = self.detector.id
+        else:
+            self.detector_id = props.config.detector_id or ""
+        self.detector_arn = f"arn:aws:guardduty:{props.region}:{account}:detector/{self.detector_id}"
+        self.findings_bucket = SecureBucket(
+            self,
+            "findings",
+            BucketProps(
+                settings=props.settings,
+                namer=props.namer,
+                name="gd-findings",
+                region=props.region,
+                key=props.key,
+                access_log_bucket=props.access_logs,
+                lifecycle=(
+                    LifecycleRule(
+                        id="expire-findings",
+                        expiration_days=props.config.findings_expiration_days,
+                        noncurrent_expiration_days=1,
+                    ),
+                ),
+            ),
+        )
+        self._allow_export(props.key, account)
+        if props.settings.creates("aws_guardduty_publishing_destination"):
+            self.destination: GuarddutyPublishingDestination | None = GuarddutyPublishingDestination(
+                self,
+                "destination",
+                detector_id=self.detector_id,
+                destination_arn=self.findings_bucket.bucket_arn,
+                kms_key_arn=props.key.key_arn,
+                destination_type="S3",
+                # GuardDuty checks its access to the bucket and key when the destination is created.
+                depends_on=[self.findings_bucket.policy, props.key.key],
+            )
+        else:
+            self.destination = None
+
+    def _allow_export(self, key: Key, account: str) -> None:
+        """Bucket and key policy statements GuardDuty needs to export findings (and nothing more)."""
+        source = {"aws:SourceAccount": account, "aws:SourceArn": self.detector_arn}
+        bucket = self.findings_bucket
+        bucket.add_to_policy(
+            Statement(
+                sid="GuardDutyGetBucketLocation",
+                actions=["s3:GetBucketLocation"],
+                principals={"Service": SERVICE},
+                resources=[bucket.bucket_arn],
+                conditions={"StringEquals": source},
+            ),
+            Statement(
+                sid="GuardDutyPutFindings",
+                actions=["s3:PutObject"],
+                principals={"Service": SERVICE},
+                resources=[f"{bucket.bucket_arn}/*"],
+                conditions={"StringEquals": source},
+            ),
+        )
+        key.policy.allow_service(
+            "GuardDutyEncryptFindings",
+            SERVICE,
+            ("kms:GenerateDataKey",),
+            conditions={"StringEquals": {"aws:SourceArn": self.detector_arn}},
+        )

@@ -1,0 +1,182 @@
+"""One region's security baseline; the home region also holds the account-wide parts."""
+
+from __future__ import annotations
+
+from shared_constructs.cdk import Construct
+from shared_constructs.kms import Key, KeyProps
+from shared_constructs.messaging import EncryptedTopic, TopicProps
+from shared_constructs.regions import short_region
+from shared_constructs.stack import PlatformStack
+from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+
+from security_baseline.cis_alarms import CisAlarms, CisAlarmsProps
+from security_baseline.config_recorder import ConfigRecorder, RecorderProps
+from security_baseline.config_rules import ComplianceRules, RulesProps
+from security_baseline.events import EventsProps, SecurityEvents
+from security_baseline.guardduty import GuardDuty, GuardDutyProps
+from security_baseline.securityhub import SecurityHub, SecurityHubProps
+from security_baseline.settings import Settings
+from security_baseline.trail import AccountTrail, TrailProps
+
+PACKAGE = "security-baseline"
+PUBLISHERS = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
+"""Services that publish to the topics: EventBridge rules and CloudWatch alarms of this account."""
+
+
+def stack_name(region: str) -> str:
+    """``security-baseline-<region>``: the name consumers read outputs from."""
+    return f"{PACKAGE}-{region}"
+
+
+class RegionalBaseline(PlatformStack):
+    """Key, topics, GuardDuty, Config, rules, events and Security Hub of one region (+ trail at home)."""
+
+    def __init__(self, scope: Construct, settings: Settings, region: str) -> None:
+        super().__init__(scope, stack_name(region), settings=settings, package=PACKAGE, region=region)
+        regional = settings.regional(region)
+        namer = self.namer
+        self.key = Key(
+            self,
+            "security_key",
+            KeyProps(
+                settings=settings,
+                namer=namer,
+                name="security",
+                region=region,
+                description=f"Security baseline key ({region}): topics, findings, snapshots, trail, logs",
+            ),
+        )
+        self.access_logs = SecureBucket(
+            self,
+            "access_logs",
+            BucketProps(
+                settings=settings,
+                namer=namer,
+                name="access-logs",
+                region=region,
+                encryption="sse-s3",
+                sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
+                access_log_exemption="this is the access-log bucket; logging it to itself would loop",
+                lifecycle=(LifecycleRule(id="expire-access-logs", expiration_days=365, noncurrent_expiration_days=7),),
+            ),
+        )
+        self.security_topic = EncryptedTopic(
+            self,
+            "security_topic",
+            TopicProps(
+                settings=settings,
+                namer=namer,
+                name="security",
+                key=self.key,
+                region=region,
+                publishing_services=PUBLISHERS,
+                emails=settings.notifications.security_emails,
+            ),
+        )
+        self.compliance_topic = EncryptedTopic(
+            self,
+            "compliance_topic",
+            TopicProps(
+                settings=settings,
+                namer=namer,
+                name="compliance",
+                key=self.key,
+                region=region,
+                publishing_services=PUBLISHERS,
+                emails=settings.notifications.compliance_emails,
+            ),
+        )
+        self.guardduty = GuardDuty(
+            self,
+            "guardduty",
+            GuardDutyProps(
+                settings=settings,
+                config=regional.guardduty,
+                namer=namer,
+                region=region,
+                key=self.key,
+                access_logs=self.access_logs,
+            ),
+        )
+        self.recorder = ConfigRecorder(
+            self,
+            "config",
+            RecorderProps(
+                settings=settings,
+                config=regional.config_recorder,
+                namer=namer,
+                region=region,
+                home=regional.home,
+                key=self.key,
+                access_logs=self.access_logs,
+            ),
+        )
+        self.rules = ComplianceRules(
+            self,
+            "compliance",
+            RulesProps(
+                settings=settings,
+                namer=namer,
+                region=region,
+                key=self.key,
+                report_topic=self.compliance_topic,
+                depends_on=self.recorder.ready,
+            ),
+        )
+        self.events = SecurityEvents(
+            self,
+            "events",
+            EventsProps(
+                namer=namer,
+                region=region,
+                security_topic=self.security_topic,
+                compliance_topic=self.compliance_topic,
+                remediation=self.rules.function,
+                guardduty_threshold=regional.guardduty.high_severity,
+            ),
+        )
+        self.security_hub = SecurityHub(
+            self, "security_hub", SecurityHubProps(settings=settings, config=regional.security_hub, region=region)
+        )
+        self.trail: AccountTrail | None = None
+        if regional.home:
+            self.trail = AccountTrail(
+                self,
+                "trail",
+                TrailProps(settings=settings, namer=namer, region=region, key=self.key, access_logs=self.access_logs),
+            )
+            self.cis = CisAlarms(
+                self,
+                "cis",
+                CisAlarmsProps(
+                    namer=namer,
+                    log_group=self.trail.log_group,
+                    topic=self.security_topic,
+                    period_s=settings.trail.alarm_period_s,
+                ),
+            )
+        self._publish(region)
+
+    def _publish(self, region: str) -> None:
+        """The outputs of docs/contracts: suffixed per region (unique in flat-outputs.json) and plain."""
+        code = short_region(region)
+        published = {
+            "security_topic_arn": (self.security_topic.topic_arn, "KMS-encrypted SNS topic for security events"),
+            "compliance_topic_arn": (self.compliance_topic.topic_arn, "KMS-encrypted SNS topic for compliance"),
+            "security_key_arn": (self.key.key_arn, "Regional security KMS key"),
+            "findings_bucket_name": (self.guardduty.findings_bucket.bucket_name, "GuardDuty findings bucket"),
+            "remediation_function_name": (self.rules.function.function_name, "Config remediation function"),
+        }
+        if self.recorder.snapshots_bucket is not None:
+            published["config_bucket_name"] = (self.recorder.snapshots_bucket.bucket_name, "Config snapshots bucket")
+        for name, (value, description) in published.items():
+            self.output(f"{name}_{code}", value, description=f"{description} ({region})")
+        for name in ("security_topic_arn", "compliance_topic_arn", "security_key_arn"):
+            value, description = published[name]
+            self.output(name, value, description=f"{description} (this stack's region, for RemoteOutputs)")
+        if self.trail is not None:
+            self.output(
+                "log_archive_bucket_name", self.trail.archive.bucket_name, description="Log archive bucket (CloudTrail)"
+            )
+            self.output("trail_log_group_name", self.trail.log_group_name, description="CloudTrail log group")
+            self.output("trail_arn", self.trail.trail.arn, description="Multi-region CloudTrail trail")

@@ -1,0 +1,144 @@
+"""The account's multi-region CloudTrail: validated, KMS-encrypted, to S3 and to CloudWatch Logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudtrail import Cloudtrail
+from shared_constructs.cdk import Construct
+from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
+from shared_constructs.kms import Key, account_id
+from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
+from shared_constructs.naming import Kind, Namer
+from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+
+from security_baseline.settings import Settings
+
+SERVICE = "cloudtrail.amazonaws.com"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrailProps:
+    """Props of :class:`AccountTrail` (created in the home region only)."""
+
+    settings: Settings
+    namer: Namer
+    region: str
+    key: Key
+    access_logs: SecureBucket
+
+
+class AccountTrail(Construct):
+    """One multi-region trail with log-file validation, a log archive bucket and a log group."""
+
+    def __init__(self, scope: Construct, id: str, props: TrailProps) -> None:
+        super().__init__(scope, id)
+        account = account_id(self)
+        self.trail_name = props.namer.name(Kind.TRAIL, "account")
+        # Built from the name, not read from the trail: the bucket and key policies must exist first.
+        self.trail_arn = f"arn:aws:cloudtrail:{props.region}:{account}:trail/{self.trail_name}"
+        self.archive = SecureBucket(
+            self,
+            "archive",
+            BucketProps(
+                settings=props.settings,
+                namer=props.namer,
+                name="log-archive",
+                region=props.region,
+                key=props.key,
+                access_log_bucket=props.access_logs,
+                lifecycle=(
+                    LifecycleRule(
+                        id="expire-trail-logs",
+                        expiration_days=props.settings.trail.archive_expiration_days,
+                        noncurrent_expiration_days=30,
+                        transitions=((90, "GLACIER_IR"),),
+                    ),
+                ),
+            ),
+        )
+        self._allow_delivery(props.key, account)
+        self.log_group = EncryptedLogGroup(
+            self,
+            "logs",
+            LogGroupProps(
+                settings=props.settings,
+                name=props.namer.path(Kind.LOG_GROUP, "cloudtrail"),
+                key=props.key,
+                region=props.region,
+            ),
+        )
+        self.logs_role = LeastPrivilegeRole(
+            self,
+            "logs_role",
+            RoleProps(
+                namer=props.namer,
+                name="trail-logs",
+                region=props.region,
+                description="Lets CloudTrail deliver events to its CloudWatch Logs log group",
+                trust_policy=assume_role_policy(
+                    services=[SERVICE], conditions={"StringEquals": {"aws:SourceArn": self.trail_arn}}
+                ),
+                statements=[
+                    Statement(
+                        sid="DeliverEvents",
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        resources=[f"{self.log_group.log_group_arn}:log-stream:*"],
+                    )
+                ],
+            ),
+        )
+        self.trail = Cloudtrail(
+            self,
+            "trail",
+            name=self.trail_name,
+            s3_bucket_name=self.archive.bucket_name,
+            kms_key_id=props.key.key_arn,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            enable_logging=True,
+            cloud_watch_logs_group_arn=f"{self.log_group.log_group_arn}:*",
+            cloud_watch_logs_role_arn=self.logs_role.role_arn,
+            # CloudTrail checks bucket, key and log-group access when the trail is created.
+            depends_on=[self.archive.policy, props.key.key, self.logs_role],
+        )
+        self.log_group_name = self.log_group.log_group_name
+
+    def _allow_delivery(self, key: Key, account: str) -> None:
+        """Bucket and key policy statements CloudTrail needs (AWS's documented minimum)."""
+        source_arn = {"aws:SourceArn": self.trail_arn}
+        bucket = self.archive
+        bucket.add_to_policy(
+            Statement(
+                sid="CloudTrailAclCheck",
+                actions=["s3:GetBucketAcl"],
+                principals={"Service": SERVICE},
+                resources=[bucket.bucket_arn],
+                conditions={"StringEquals": source_arn},
+            ),
+            Statement(
+                sid="CloudTrailWrite",
+                actions=["s3:PutObject"],
+                principals={"Service": SERVICE},
+                resources=[f"{bucket.bucket_arn}/AWSLogs/{account}/*"],
+                conditions={"StringEquals": {**source_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            ),
+        )
+        key.policy.allow_service(
+            "CloudTrailEncryptLogs",
+            SERVICE,
+            ("kms:GenerateDataKey",),
+            source_account=False,
+            conditions={
+                "StringEquals": source_arn,
+                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"},
+            },
+        )
+        key.policy.allow_service(
+            "CloudTrailDescribeKey",
+            SERVICE,
+            ("kms:DescribeKey",),
+            source_account=False,
+            conditions={"StringEquals": source_arn},
+        )
