@@ -129,7 +129,7 @@ class PeeringMonitoring(Construct):
             self, f"filter_{id}", name=self._side.name(Kind.GENERIC, id.replace("_", "-")), log_group_name=group,
             pattern=pattern, provider=self._provider,
             metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
-                name=metric, namespace=self.namespace, value=value, unit="Bytes" if value == "$bytes" else "Count"))
+                name=metric, namespace=self.namespace, value=value))
 
     def _alarm(self, id: str, name: str, metric: str, threshold: int, operator: str, actions: list[str],
                description: str) -> CloudwatchMetricAlarm:
