@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from shared_constructs.synth import SynthResult
 
 PACKAGE = "network-peering"

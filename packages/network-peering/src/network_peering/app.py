@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from shared_constructs.cdk import App
+
 from network_peering.settings import Settings
 from network_peering.stack import PeeringStack
-from shared_constructs.cdk import App
 
 __all__ = ["Settings", "build"]
 

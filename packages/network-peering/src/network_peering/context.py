@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from cdktf import TerraformResource
 from cdktf_cdktf_provider_aws.provider import AwsProvider
-
-from network_peering.settings import Settings, Side
 from shared_constructs.cdk import Construct
 from shared_constructs.naming import Kind, Namer
+
+from network_peering.settings import Settings, Side
 
 
 @dataclass(frozen=True, kw_only=True)

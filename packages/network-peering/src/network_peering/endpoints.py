@@ -8,25 +8,50 @@ Endpoint policies cannot name every bucket or table the workloads will use, so t
 from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
-
-from network_peering.context import PeerSide
-from network_peering.vpc import SideNetwork
 from shared_constructs.cdk import Construct
 from shared_constructs.iam import Statement, policy_document
 
-S3_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetBucketLocation", "s3:GetObject",
-              "s3:GetObjectVersion", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject")
-DYNAMODB_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
-                    "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
-                    "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem")
+from network_peering.context import PeerSide
+from network_peering.vpc import SideNetwork
+
+S3_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetBucketLocation",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListBucket",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+)
+DYNAMODB_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+)
 GATEWAY_ACTIONS = {"s3": S3_ACTIONS, "dynamodb": DYNAMODB_ACTIONS}
 
 
 def endpoint_policy(service: str, account: str) -> str:
     """The policy of the ``service`` gateway endpoint: this account's principals and resources only."""
-    return policy_document([Statement(
-        sid="OwnAccountOnly", actions=GATEWAY_ACTIONS[service], resources=["*"], principals={"AWS": "*"},
-        conditions={"StringEquals": {"aws:PrincipalAccount": account, "aws:ResourceAccount": account}})])
+    return policy_document(
+        [
+            Statement(
+                sid="OwnAccountOnly",
+                actions=GATEWAY_ACTIONS[service],
+                resources=["*"],
+                principals={"AWS": "*"},
+                conditions={"StringEquals": {"aws:PrincipalAccount": account, "aws:ResourceAccount": account}},
+            )
+        ]
+    )
 
 
 class GatewayEndpoints(Construct):
@@ -36,9 +61,15 @@ class GatewayEndpoints(Construct):
         super().__init__(scope, id)
         self.endpoints = {
             service: VpcEndpoint(
-                self, service, vpc_id=network.vpc_id, vpc_endpoint_type="Gateway",
-                service_name=f"com.amazonaws.{side.region}.{service}", route_table_ids=network.route_table_ids,
-                policy=endpoint_policy(service, side.account), tags=side.tag_name(f"{service}-endpoint"),
-                provider=side.provider)
+                self,
+                service,
+                vpc_id=network.vpc_id,
+                vpc_endpoint_type="Gateway",
+                service_name=f"com.amazonaws.{side.region}.{service}",
+                route_table_ids=network.route_table_ids,
+                policy=endpoint_policy(service, side.account),
+                tags=side.tag_name(f"{service}-endpoint"),
+                provider=side.provider,
+            )
             for service in GATEWAY_ACTIONS
         }

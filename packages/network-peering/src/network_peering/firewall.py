@@ -20,12 +20,12 @@ from cdktf_cdktf_provider_aws.network_acl_rule import NetworkAclRule
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from shared_constructs.cdk import Construct
+from shared_constructs.naming import Kind
 
 from network_peering.context import PeerSide
 from network_peering.settings import PEERING_PORTS
 from network_peering.vpc import SideNetwork
-from shared_constructs.cdk import Construct
-from shared_constructs.naming import Kind
 
 EPHEMERAL = (1024, 65535)
 OWN_VPC_RULE = 900
@@ -46,36 +46,73 @@ class PeeringFirewall(Construct):
         provider = self._provider = side.provider
         peer_cidrs = peer.config.peered
         self.security_group = SecurityGroup(
-            self, "sg", name=side.name(Kind.SECURITY_GROUP, "peering"), vpc_id=network.vpc_id,
+            self,
+            "sg",
+            name=side.name(Kind.SECURITY_GROUP, "peering"),
+            vpc_id=network.vpc_id,
             description=f"HTTPS and PostgreSQL to and from the {peer.label} peered subnets only",
-            tags=side.tag_name("peering"), provider=provider)
+            tags=side.tag_name("peering"),
+            provider=provider,
+        )
         self.security_group_id = self.security_group.id
         for j, cidr in enumerate(peer_cidrs):
             for port in PEERING_PORTS:
                 what = _PORT_NAMES[port]
                 VpcSecurityGroupIngressRule(
-                    self, f"in_{what}_{j}", security_group_id=self.security_group.id, ip_protocol="tcp",
-                    from_port=port, to_port=port, cidr_ipv4=cidr,
-                    description=f"{what} from {peer.label} subnet {cidr}", provider=provider)
+                    self,
+                    f"in_{what}_{j}",
+                    security_group_id=self.security_group.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=cidr,
+                    description=f"{what} from {peer.label} subnet {cidr}",
+                    provider=provider,
+                )
                 VpcSecurityGroupEgressRule(
-                    self, f"out_{what}_{j}", security_group_id=self.security_group.id, ip_protocol="tcp",
-                    from_port=port, to_port=port, cidr_ipv4=cidr,
-                    description=f"{what} to {peer.label} subnet {cidr}", provider=provider)
-        self.nacl = NetworkAcl(self, "nacl", vpc_id=network.vpc_id, subnet_ids=network.peered_subnet_ids(),
-                               tags=side.tag_name("peering-nacl"), provider=provider)
+                    self,
+                    f"out_{what}_{j}",
+                    security_group_id=self.security_group.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=cidr,
+                    description=f"{what} to {peer.label} subnet {cidr}",
+                    provider=provider,
+                )
+        self.nacl = NetworkAcl(
+            self,
+            "nacl",
+            vpc_id=network.vpc_id,
+            subnet_ids=network.peered_subnet_ids(),
+            tags=side.tag_name("peering-nacl"),
+            provider=provider,
+        )
         self.nacl_id = self.nacl.id
         for egress in (False, True):
             direction = "out" if egress else "in"
             for j, cidr in enumerate(peer_cidrs):
                 ranges = [(p, p) for p in PEERING_PORTS] + [EPHEMERAL]
                 for slot, (low, high) in enumerate(ranges):
-                    self._rule(f"{direction}_{j}_{slot}", nacl_rule_number(j, slot), egress, "allow", "tcp", cidr,
-                               low, high)
+                    self._rule(
+                        f"{direction}_{j}_{slot}", nacl_rule_number(j, slot), egress, "allow", "tcp", cidr, low, high
+                    )
             self._rule(f"{direction}_own_vpc", OWN_VPC_RULE, egress, "allow", "-1", network.cidr, 0, 0)
             self._rule(f"{direction}_deny_all", DENY_ALL_RULE, egress, "deny", "-1", "0.0.0.0/0", 0, 0)
 
-    def _rule(self, id: str, number: int, egress: bool, action: str, protocol: str, cidr: str, low: int,
-              high: int) -> None:
-        NetworkAclRule(self, id, network_acl_id=self.nacl.id, rule_number=number, egress=egress,
-                       rule_action=action, protocol=protocol, cidr_block=cidr, from_port=low, to_port=high,
-                       provider=self._provider)
+    def _rule(
+        self, id: str, number: int, egress: bool, action: str, protocol: str, cidr: str, low: int, high: int
+    ) -> None:
+        NetworkAclRule(
+            self,
+            id,
+            network_acl_id=self.nacl.id,
+            rule_number=number,
+            egress=egress,
+            rule_action=action,
+            protocol=protocol,
+            cidr_block=cidr,
+            from_port=low,
+            to_port=high,
+            provider=self._provider,
+        )

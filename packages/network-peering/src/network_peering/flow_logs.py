@@ -12,9 +12,6 @@ from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
-
-from network_peering.context import PeerSide, use_provider
-from network_peering.vpc import SideNetwork
 from shared_constructs.cdk import Construct
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import ENCRYPT_DECRYPT, Key, KeyPolicy, KeyProps
@@ -22,17 +19,33 @@ from shared_constructs.lifecycle import protect
 from shared_constructs.naming import Kind
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
+from network_peering.context import PeerSide, use_provider
+from network_peering.vpc import SideNetwork
+
 LOG_DELIVERY = "delivery.logs.amazonaws.com"
-FLOW_LOG_DELIVERY_ACTIONS = ("logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
-                             "logs:PutLogEvents")
+FLOW_LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogStream",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+)
 
 
 def side_key(scope: Construct, id: str, side: PeerSide) -> Key:
     """The customer-managed key of one side (flow logs, log group, alarm topic), in its account."""
-    return Key(scope, id, KeyProps(
-        settings=side.settings, namer=side.namer, name=f"{side.label}-network", region=side.region,
-        description=f"Flow logs and alarms of the {side.label} side of the VPC peering",
-        policy=KeyPolicy(side.account), provider=side.provider))
+    return Key(
+        scope,
+        id,
+        KeyProps(
+            settings=side.settings,
+            namer=side.namer,
+            name=f"{side.label}-network",
+            region=side.region,
+            description=f"Flow logs and alarms of the {side.label} side of the VPC peering",
+            policy=KeyPolicy(side.account),
+            provider=side.provider,
+        ),
+    )
 
 
 class FlowLogs(Construct):
@@ -41,45 +54,109 @@ class FlowLogs(Construct):
     def __init__(self, scope: Construct, id: str, side: PeerSide, network: SideNetwork, key: Key) -> None:
         super().__init__(scope, id)
         settings, provider = side.settings, side.provider
-        self.access_logs = SecureBucket(self, "access_logs", BucketProps(
-            settings=settings, namer=side.namer, name=f"{side.label}-access-logs", region=side.region,
-            encryption="sse-s3", sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
-            access_log_exemption="this is the access-log bucket; logging it to itself would loop",
-            lifecycle=(LifecycleRule(id="expire", expiration_days=settings.flow_log_bucket_retention_days),),
-            provider=provider))
-        self.bucket = SecureBucket(self, "bucket", BucketProps(
-            settings=settings, namer=side.namer, name=f"{side.label}-flow-logs", region=side.region, key=key,
-            access_log_bucket=self.access_logs,
-            lifecycle=(LifecycleRule(id="expire", expiration_days=settings.flow_log_bucket_retention_days,
-                                     transitions=((30, "STANDARD_IA"),)),),
-            provider=provider))
+        self.access_logs = SecureBucket(
+            self,
+            "access_logs",
+            BucketProps(
+                settings=settings,
+                namer=side.namer,
+                name=f"{side.label}-access-logs",
+                region=side.region,
+                encryption="sse-s3",
+                sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
+                access_log_exemption="this is the access-log bucket; logging it to itself would loop",
+                lifecycle=(LifecycleRule(id="expire", expiration_days=settings.flow_log_bucket_retention_days),),
+                provider=provider,
+            ),
+        )
+        self.bucket = SecureBucket(
+            self,
+            "bucket",
+            BucketProps(
+                settings=settings,
+                namer=side.namer,
+                name=f"{side.label}-flow-logs",
+                region=side.region,
+                key=key,
+                access_log_bucket=self.access_logs,
+                lifecycle=(
+                    LifecycleRule(
+                        id="expire",
+                        expiration_days=settings.flow_log_bucket_retention_days,
+                        transitions=((30, "STANDARD_IA"),),
+                    ),
+                ),
+                provider=provider,
+            ),
+        )
         self._allow_log_delivery(side, key)
         self.log_group_name = side.namer.path(Kind.LOG_GROUP, side.label, "flow-logs")
         self.log_group_arn = f"arn:aws:logs:{side.region}:{side.account}:log-group:{self.log_group_name}"
         # The grant is limited to this log group through the encryption context CloudWatch Logs sends.
         key.policy.allow_service(
-            f"Logs{side.label.title()}FlowLogs", f"logs.{side.region}.amazonaws.com", ENCRYPT_DECRYPT,
-            source_account=False, conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": self.log_group_arn}})
-        group = CloudwatchLogGroup(self, "group", name=self.log_group_name, kms_key_id=key.key_arn,
-                                   retention_in_days=settings.log_retention_days, provider=provider)
+            f"Logs{side.label.title()}FlowLogs",
+            f"logs.{side.region}.amazonaws.com",
+            ENCRYPT_DECRYPT,
+            source_account=False,
+            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": self.log_group_arn}},
+        )
+        group = CloudwatchLogGroup(
+            self,
+            "group",
+            name=self.log_group_name,
+            kms_key_id=key.key_arn,
+            retention_in_days=settings.log_retention_days,
+            provider=provider,
+        )
         protect(group, settings)
         self.log_group = group
-        role = LeastPrivilegeRole(self, "delivery_role", RoleProps(
-            namer=side.namer, name=f"{side.label}-flow-logs", region=side.region,
-            description=f"VPC flow log delivery to CloudWatch Logs ({side.label})",
-            trust_policy=assume_role_policy(services=["vpc-flow-logs.amazonaws.com"],
-                                            conditions={"StringEquals": {"aws:SourceAccount": side.account}}),
-            statements=[Statement(sid="DeliverFlowLogs", actions=FLOW_LOG_DELIVERY_ACTIONS,
-                                  resources=[self.log_group_arn, f"{self.log_group_arn}:*"])]))
+        role = LeastPrivilegeRole(
+            self,
+            "delivery_role",
+            RoleProps(
+                namer=side.namer,
+                name=f"{side.label}-flow-logs",
+                region=side.region,
+                description=f"VPC flow log delivery to CloudWatch Logs ({side.label})",
+                trust_policy=assume_role_policy(
+                    services=["vpc-flow-logs.amazonaws.com"],
+                    conditions={"StringEquals": {"aws:SourceAccount": side.account}},
+                ),
+                statements=[
+                    Statement(
+                        sid="DeliverFlowLogs",
+                        actions=FLOW_LOG_DELIVERY_ACTIONS,
+                        resources=[self.log_group_arn, f"{self.log_group_arn}:*"],
+                    )
+                ],
+            ),
+        )
         use_provider(role, provider)
         interval = settings.flow_log_interval_s
-        self.to_s3 = FlowLog(self, "to_s3", vpc_id=network.vpc_id, traffic_type="ALL", log_destination_type="s3",
-                             log_destination=self.bucket.bucket_arn, max_aggregation_interval=interval,
-                             tags=side.tag_name("flow-logs-s3"), depends_on=[self.bucket.policy], provider=provider)
-        self.to_logs = FlowLog(self, "to_logs", vpc_id=network.vpc_id, traffic_type="ALL",
-                               log_destination_type="cloud-watch-logs", log_destination=group.arn,
-                               iam_role_arn=role.role_arn, max_aggregation_interval=interval,
-                               tags=side.tag_name("flow-logs-cw"), provider=provider)
+        self.to_s3 = FlowLog(
+            self,
+            "to_s3",
+            vpc_id=network.vpc_id,
+            traffic_type="ALL",
+            log_destination_type="s3",
+            log_destination=self.bucket.bucket_arn,
+            max_aggregation_interval=interval,
+            tags=side.tag_name("flow-logs-s3"),
+            depends_on=[self.bucket.policy],
+            provider=provider,
+        )
+        self.to_logs = FlowLog(
+            self,
+            "to_logs",
+            vpc_id=network.vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.role_arn,
+            max_aggregation_interval=interval,
+            tags=side.tag_name("flow-logs-cw"),
+            provider=provider,
+        )
 
     def _allow_log_delivery(self, side: PeerSide, key: Key) -> None:
         """Let VPC flow-log delivery write under ``AWSLogs/<this side's account>/`` with the bucket's key."""
@@ -87,10 +164,19 @@ class FlowLogs(Construct):
         source = {"aws:SourceAccount": side.account}
         arn = self.bucket.bucket_arn
         self.bucket.add_to_policy(
-            Statement(sid="LogDeliveryWrite", actions=["s3:PutObject"], principals=service,
-                      resources=[f"{arn}/AWSLogs/{side.account}/*"],
-                      conditions={"StringEquals": {**source, "s3:x-amz-acl": "bucket-owner-full-control"}}),
-            Statement(sid="LogDeliveryCheck", actions=["s3:GetBucketAcl", "s3:ListBucket"], principals=service,
-                      resources=[arn], conditions={"StringEquals": source}),
+            Statement(
+                sid="LogDeliveryWrite",
+                actions=["s3:PutObject"],
+                principals=service,
+                resources=[f"{arn}/AWSLogs/{side.account}/*"],
+                conditions={"StringEquals": {**source, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            ),
+            Statement(
+                sid="LogDeliveryCheck",
+                actions=["s3:GetBucketAcl", "s3:ListBucket"],
+                principals=service,
+                resources=[arn],
+                conditions={"StringEquals": source},
+            ),
         )
         key.policy.allow_service("LogDeliveryUse", LOG_DELIVERY, ("kms:Decrypt", "kms:GenerateDataKey"))

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
-
 from shared_constructs.settings import (
     AccountId,
     BaseSettings,
@@ -31,8 +30,11 @@ from shared_constructs.settings import (
 PEERING_PORTS: tuple[int, ...] = (443, 5432)
 """The only ports allowed across the peering: HTTPS and PostgreSQL (both carry TLS)."""
 
-_ID_PATTERNS = {"vpc": re.compile(r"^vpc-[0-9a-f]{8,17}$"), "subnet": re.compile(r"^subnet-[0-9a-f]{8,17}$"),
-                "rtb": re.compile(r"^rtb-[0-9a-f]{8,17}$")}
+_ID_PATTERNS = {
+    "vpc": re.compile(r"^vpc-[0-9a-f]{8,17}$"),
+    "subnet": re.compile(r"^subnet-[0-9a-f]{8,17}$"),
+    "rtb": re.compile(r"^rtb-[0-9a-f]{8,17}$"),
+}
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 
@@ -53,8 +55,9 @@ class _Problems:
 
     def add(self, loc: tuple[str | int, ...], value: Any, message: str) -> None:
         self.items.append(
-            InitErrorDetails(type=PydanticCustomError("peering", "{message}", {"message": message}), loc=loc,
-                             input=value)
+            InitErrorDetails(
+                type=PydanticCustomError("peering", "{message}", {"message": message}), loc=loc, input=value
+            )
         )
 
     def raise_if_any(self, title: str) -> None:
@@ -104,16 +107,22 @@ class Side(Strict):
             if not within(cidr, self.vpc_cidr):
                 report.add((side, "subnet_cidrs", index), cidr, f"expected a subnet inside vpc_cidr {self.vpc_cidr}")
         for first, second in overlapping(self.subnet_cidrs):
-            report.add((side, "subnet_cidrs"), self.subnet_cidrs, f"expected non-overlapping subnets; {first} overlaps {second}")
+            report.add(
+                (side, "subnet_cidrs"),
+                self.subnet_cidrs,
+                f"expected non-overlapping subnets; {first} overlaps {second}",
+            )
         if not self.subnet_cidrs:
             report.add((side, "subnet_cidrs"), self.subnet_cidrs, "expected at least one subnet CIDR")
         for index, cidr in enumerate(self.peered_subnet_cidrs):
             if cidr not in self.subnet_cidrs:
-                report.add((side, "peered_subnet_cidrs", index), cidr,
-                           f"expected one of subnet_cidrs {self.subnet_cidrs}")
+                report.add(
+                    (side, "peered_subnet_cidrs", index), cidr, f"expected one of subnet_cidrs {self.subnet_cidrs}"
+                )
         if self.assume_role_arn and self.assume_role_arn.split(":")[4] != self.account_id:
-            report.add((side, "assume_role_arn"), self.assume_role_arn,
-                       f"expected a role in account_id {self.account_id}")
+            report.add(
+                (side, "assume_role_arn"), self.assume_role_arn, f"expected a role in account_id {self.account_id}"
+            )
         if self.adopt is not None:
             self._adopt_problems(side, report)
         if self.nat_gateway and self.adopt is not None:
@@ -122,21 +131,31 @@ class Side(Strict):
             report.add((side, "public_subnet_cidr"), None, "required when nat_gateway = true")
         if self.public_subnet_cidr is not None:
             if not within(self.public_subnet_cidr, self.vpc_cidr):
-                report.add((side, "public_subnet_cidr"), self.public_subnet_cidr,
-                           f"expected a subnet inside vpc_cidr {self.vpc_cidr}")
+                report.add(
+                    (side, "public_subnet_cidr"),
+                    self.public_subnet_cidr,
+                    f"expected a subnet inside vpc_cidr {self.vpc_cidr}",
+                )
             elif overlapping([self.public_subnet_cidr, *self.subnet_cidrs]):
-                report.add((side, "public_subnet_cidr"), self.public_subnet_cidr,
-                           "expected a subnet that overlaps none of subnet_cidrs")
+                report.add(
+                    (side, "public_subnet_cidr"),
+                    self.public_subnet_cidr,
+                    "expected a subnet that overlaps none of subnet_cidrs",
+                )
 
     def _adopt_problems(self, side: str, report: _Problems) -> None:
         adopt = self.adopt
         assert adopt is not None
         if not _ID_PATTERNS["vpc"].fullmatch(adopt.vpc_id):
             report.add((side, "adopt", "vpc_id"), adopt.vpc_id, "expected a VPC id vpc-<8 or 17 hex digits>")
-        for key, kind, ids in (("subnet_ids", "subnet", adopt.subnet_ids), ("route_table_ids", "rtb",
-                                                                             adopt.route_table_ids)):
+        for key, kind, ids in (
+            ("subnet_ids", "subnet", adopt.subnet_ids),
+            ("route_table_ids", "rtb", adopt.route_table_ids),
+        ):
             if len(ids) != len(self.subnet_cidrs):
-                report.add((side, "adopt", key), ids, f"expected {len(self.subnet_cidrs)} ids, one per subnet_cidrs entry")
+                report.add(
+                    (side, "adopt", key), ids, f"expected {len(self.subnet_cidrs)} ids, one per subnet_cidrs entry"
+                )
             for index, value in enumerate(ids):
                 if not _ID_PATTERNS[kind].fullmatch(value):
                     report.add((side, "adopt", key, index), value, f"expected an id {kind}-<8 or 17 hex digits>")
@@ -203,13 +222,19 @@ class Settings(BaseSettings):
         self.trading.problems("trading", report)
         self.analytics.problems("analytics", report)
         if overlapping([self.trading.vpc_cidr, self.analytics.vpc_cidr]):
-            report.add(("analytics", "vpc_cidr"), self.analytics.vpc_cidr,
-                       f"expected a CIDR that does not overlap trading.vpc_cidr {self.trading.vpc_cidr} "
-                       "(peered VPCs need non-overlapping CIDR blocks)")
+            report.add(
+                ("analytics", "vpc_cidr"),
+                self.analytics.vpc_cidr,
+                f"expected a CIDR that does not overlap trading.vpc_cidr {self.trading.vpc_cidr} "
+                "(peered VPCs need non-overlapping CIDR blocks)",
+            )
         if self.trading.account_id == self.analytics.account_id and not self.allow_same_account:
-            report.add(("analytics", "account_id"), self.analytics.account_id,
-                       "expected an account other than trading.account_id (set allow_same_account = true "
-                       "to peer within one account)")
+            report.add(
+                ("analytics", "account_id"),
+                self.analytics.account_id,
+                "expected an account other than trading.account_id (set allow_same_account = true "
+                "to peer within one account)",
+            )
         report.raise_if_any("Settings")
         return self
 

@@ -19,9 +19,9 @@ from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
+from shared_constructs.cdk import Construct, Fn
 
 from network_peering.context import PeerSide
-from shared_constructs.cdk import Construct, Fn
 
 
 class SideNetwork(Construct):
@@ -39,8 +39,15 @@ class SideNetwork(Construct):
             self.route_table_ids: list[str] = list(config.adopt.route_table_ids)
             return
         provider = side.provider
-        vpc = Vpc(self, "vpc", cidr_block=config.vpc_cidr, enable_dns_support=True, enable_dns_hostnames=True,
-                  tags=side.tag_name("vpc"), provider=provider)
+        vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=config.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=side.tag_name("vpc"),
+            provider=provider,
+        )
         self.vpc_id = vpc.id
         # The default security group would let members talk freely; with no rules it allows nothing.
         DefaultSecurityGroup(self, "default_sg", vpc_id=vpc.id, tags=side.tag_name("default-deny"), provider=provider)
@@ -48,13 +55,22 @@ class SideNetwork(Construct):
         self.subnet_ids, self.route_table_ids = [], []
         for index, cidr in enumerate(config.subnet_cidrs):
             label = f"private-{index + 1}"
-            subnet = Subnet(self, f"private_{index}", vpc_id=vpc.id, cidr_block=cidr,
-                            availability_zone=Fn.element(zones.names, index), map_public_ip_on_launch=False,
-                            tags={**side.tag_name(label), "Tier": "private"}, provider=provider)
-            table = RouteTable(self, f"private_{index}_routes", vpc_id=vpc.id, tags=side.tag_name(f"{label}-rt"),
-                               provider=provider)
-            RouteTableAssociation(self, f"private_{index}_assoc", subnet_id=subnet.id, route_table_id=table.id,
-                                  provider=provider)
+            subnet = Subnet(
+                self,
+                f"private_{index}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=Fn.element(zones.names, index),
+                map_public_ip_on_launch=False,
+                tags={**side.tag_name(label), "Tier": "private"},
+                provider=provider,
+            )
+            table = RouteTable(
+                self, f"private_{index}_routes", vpc_id=vpc.id, tags=side.tag_name(f"{label}-rt"), provider=provider
+            )
+            RouteTableAssociation(
+                self, f"private_{index}_assoc", subnet_id=subnet.id, route_table_id=table.id, provider=provider
+            )
             self.subnet_ids.append(subnet.id)
             self.route_table_ids.append(table.id)
         if config.nat_gateway and config.public_subnet_cidr:
@@ -64,21 +80,49 @@ class SideNetwork(Construct):
         """One NAT gateway (not one per AZ): outbound internet for the private subnets, on request."""
         side, provider = self.side, self.side.provider
         igw = InternetGateway(self, "igw", vpc_id=vpc.id, tags=side.tag_name("igw"), provider=provider)
-        public = Subnet(self, "public", vpc_id=vpc.id, cidr_block=cidr, availability_zone=Fn.element(zones.names, 0),
-                        map_public_ip_on_launch=False, tags={**side.tag_name("public"), "Tier": "public"},
-                        provider=provider)
-        public_routes = RouteTable(self, "public_routes", vpc_id=vpc.id, tags=side.tag_name("public-rt"),
-                                   provider=provider)
-        Route(self, "public_default", route_table_id=public_routes.id, destination_cidr_block="0.0.0.0/0",
-              gateway_id=igw.id, provider=provider)
-        RouteTableAssociation(self, "public_assoc", subnet_id=public.id, route_table_id=public_routes.id,
-                              provider=provider)
+        public = Subnet(
+            self,
+            "public",
+            vpc_id=vpc.id,
+            cidr_block=cidr,
+            availability_zone=Fn.element(zones.names, 0),
+            map_public_ip_on_launch=False,
+            tags={**side.tag_name("public"), "Tier": "public"},
+            provider=provider,
+        )
+        public_routes = RouteTable(
+            self, "public_routes", vpc_id=vpc.id, tags=side.tag_name("public-rt"), provider=provider
+        )
+        Route(
+            self,
+            "public_default",
+            route_table_id=public_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            provider=provider,
+        )
+        RouteTableAssociation(
+            self, "public_assoc", subnet_id=public.id, route_table_id=public_routes.id, provider=provider
+        )
         eip = Eip(self, "nat_eip", domain="vpc", tags=side.tag_name("nat"), provider=provider)
-        nat = NatGateway(self, "nat", allocation_id=eip.id, subnet_id=public.id, tags=side.tag_name("nat"),
-                         depends_on=[igw], provider=provider)
+        nat = NatGateway(
+            self,
+            "nat",
+            allocation_id=eip.id,
+            subnet_id=public.id,
+            tags=side.tag_name("nat"),
+            depends_on=[igw],
+            provider=provider,
+        )
         for index, table_id in enumerate(self.route_table_ids):
-            Route(self, f"private_{index}_default", route_table_id=table_id, destination_cidr_block="0.0.0.0/0",
-                  nat_gateway_id=nat.id, provider=provider)
+            Route(
+                self,
+                f"private_{index}_default",
+                route_table_id=table_id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat.id,
+                provider=provider,
+            )
 
     def peered_indices(self) -> list[int]:
         """Positions (in ``subnet_cidrs`` order) of the subnets that take part in the peering."""

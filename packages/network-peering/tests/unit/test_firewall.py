@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from shared_constructs.testing.query import resources
 
 ANALYTICS = "aws.use2analytics"
@@ -13,8 +12,11 @@ SIDES = {"trading": ("aws", ["10.1.0.0/20"]), "analytics": (ANALYTICS, ["10.0.0.
 
 
 def _sg_name(stack: dict[str, Any], label: str) -> str:
-    return next(n for n, g in resources(stack, "aws_security_group").items()
-                if g["name"] == f"network-peering-{label}-peering-{'use1' if label == 'trading' else 'use2'}-dev")
+    return next(
+        n
+        for n, g in resources(stack, "aws_security_group").items()
+        if g["name"] == f"network-peering-{label}-peering-{'use1' if label == 'trading' else 'use2'}-dev"
+    )
 
 
 @pytest.mark.parametrize("label", sorted(SIDES))
@@ -23,10 +25,15 @@ def test_security_group_rules_are_443_and_5432_with_the_peer_subnets_only(stack:
     name = _sg_name(stack, label)
     group = resources(stack, "aws_security_group")[name]
     assert group["provider"] == provider
-    assert "ingress" not in group and "egress" not in group
+    assert "ingress" not in group
+    assert "egress" not in group
     expected = sorted((port, port, "tcp", cidr) for port in (443, 5432) for cidr in peer_cidrs)
     for type_ in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
-        rules = [r for r in resources(stack, type_).values() if r["security_group_id"] == f"${{aws_security_group.{name}.id}}"]
+        rules = [
+            r
+            for r in resources(stack, type_).values()
+            if r["security_group_id"] == f"${{aws_security_group.{name}.id}}"
+        ]
         got = sorted((r["from_port"], r["to_port"], r["ip_protocol"], r["cidr_ipv4"]) for r in rules)
         assert got == expected, type_
         assert all(r["provider"] == provider for r in rules)
@@ -36,16 +43,25 @@ def test_no_rule_anywhere_is_open_to_the_internet(stack: dict[str, Any]) -> None
     for type_ in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
         assert all(r["cidr_ipv4"] not in ("0.0.0.0/0",) for r in resources(stack, type_).values())
     allows = [r for r in resources(stack, "aws_network_acl_rule").values() if r["rule_action"] == "allow"]
-    assert allows and all(r["cidr_block"] != "0.0.0.0/0" for r in allows)
+    assert allows
+    assert all(r["cidr_block"] != "0.0.0.0/0" for r in allows)
 
 
 def _nacl_rules(stack: dict[str, Any], label: str) -> list[tuple[bool, int, str, str, str, int, int]]:
-    nacl = next(n for n, a in resources(stack, "aws_network_acl").items()
-                if a["tags"]["Name"].startswith(f"network-peering-{label}-"))
-    rules = [r for r in resources(stack, "aws_network_acl_rule").values()
-             if r["network_acl_id"] == f"${{aws_network_acl.{nacl}.id}}"]
-    return sorted((r["egress"], r["rule_number"], r["rule_action"], r["protocol"], r["cidr_block"], r["from_port"],
-                   r["to_port"]) for r in rules)
+    nacl = next(
+        n
+        for n, a in resources(stack, "aws_network_acl").items()
+        if a["tags"]["Name"].startswith(f"network-peering-{label}-")
+    )
+    rules = [
+        r
+        for r in resources(stack, "aws_network_acl_rule").values()
+        if r["network_acl_id"] == f"${{aws_network_acl.{nacl}.id}}"
+    ]
+    return sorted(
+        (r["egress"], r["rule_number"], r["rule_action"], r["protocol"], r["cidr_block"], r["from_port"], r["to_port"])
+        for r in rules
+    )
 
 
 def test_trading_nacl_rules_exactly(stack: dict[str, Any]) -> None:
@@ -79,8 +95,10 @@ def test_nacls_cover_only_the_peered_subnets(stack: dict[str, Any]) -> None:
     for nacl in resources(stack, "aws_network_acl").values():
         cidrs = sorted(subnets[s.split(".")[1]]["cidr_block"] for s in nacl["subnet_ids"])
         got[nacl["tags"]["Name"]] = cidrs
-    assert got == {"network-peering-trading-peering-nacl-use1-dev": ["10.0.0.0/20", "10.0.16.0/20"],
-                   "network-peering-analytics-peering-nacl-use2-dev": ["10.1.0.0/20"]}
+    assert got == {
+        "network-peering-trading-peering-nacl-use1-dev": ["10.0.0.0/20", "10.0.16.0/20"],
+        "network-peering-analytics-peering-nacl-use2-dev": ["10.1.0.0/20"],
+    }
 
 
 def test_default_security_groups_allow_nothing(stack: dict[str, Any]) -> None:

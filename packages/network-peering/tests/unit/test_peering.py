@@ -21,13 +21,18 @@ def test_two_providers_trading_default_analytics_assumes_role(stack: dict[str, A
     assert "assume_role" not in default
     assert analytics["alias"] == "use2analytics"
     assert analytics["region"] == "us-east-2"
-    assert analytics["assume_role"] == [{"external_id": "network-peering-dev",
-                                         "role_arn": "arn:aws:iam::210987654321:role/network-peering-deployer"}]
+    assert analytics["assume_role"] == [
+        {"external_id": "network-peering-dev", "role_arn": "arn:aws:iam::210987654321:role/network-peering-deployer"}
+    ]
     for provider in (default, analytics):
         tags = provider["default_tags"][0]["tags"]
         assert {k: tags[k] for k in ("CostCenter", "Environment", "Owner", "ManagedBy", "Package")} == {
-            "CostCenter": "platform", "Environment": "dev", "Owner": "network-team", "ManagedBy": "cdktf",
-            "Package": "network-peering"}
+            "CostCenter": "platform",
+            "Environment": "dev",
+            "Owner": "network-team",
+            "ManagedBy": "cdktf",
+            "Package": "network-peering",
+        }
 
 
 def test_connection_is_requested_by_trading_to_the_analytics_owner_and_region(stack: dict[str, Any]) -> None:
@@ -61,7 +66,8 @@ def test_dns_resolution_of_the_remote_vpc_is_on_in_both_directions(stack: dict[s
     ]
     for option in options:
         assert option["vpc_peering_connection_id"] == ref(
-            "aws_vpc_peering_connection_accepter", accepter_name, "vpc_peering_connection_id")
+            "aws_vpc_peering_connection_accepter", accepter_name, "vpc_peering_connection_id"
+        )
 
 
 def test_vpcs_resolve_private_hostnames(stack: dict[str, Any]) -> None:
@@ -87,7 +93,8 @@ def test_routes_target_only_the_listed_peer_subnet_cidrs(stack: dict[str, Any]) 
     ]
     for route in routes:
         assert route["vpc_peering_connection_id"] == ref(
-            "aws_vpc_peering_connection_accepter", accepter_name, "vpc_peering_connection_id")
+            "aws_vpc_peering_connection_accepter", accepter_name, "vpc_peering_connection_id"
+        )
         assert set(route) >= {"route_table_id", "destination_cidr_block", "vpc_peering_connection_id"}
         assert not {"gateway_id", "nat_gateway_id"} & set(route)
 
@@ -101,7 +108,13 @@ def test_no_internet_route_or_gateway_without_nat(stack: dict[str, Any]) -> None
 def test_private_subnets_across_three_zones_each_with_its_route_table(stack: dict[str, Any]) -> None:
     subnets = resources(stack, "aws_subnet")
     assert sorted(s["cidr_block"] for s in subnets.values()) == [
-        "10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20", "10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/20"]
+        "10.0.0.0/20",
+        "10.0.16.0/20",
+        "10.0.32.0/20",
+        "10.1.0.0/20",
+        "10.1.16.0/20",
+        "10.1.32.0/20",
+    ]
     zones = sorted(s["availability_zone"].rsplit(",", 1)[1].strip(" )}") for s in subnets.values())
     assert zones == ["0", "0", "1", "1", "2", "2"]
     assert all(s["map_public_ip_on_launch"] is False for s in subnets.values())

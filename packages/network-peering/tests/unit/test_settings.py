@@ -6,7 +6,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from network_peering.settings import Settings, octet_prefix
 from shared_constructs.settings import SettingsError, load_settings
 from shared_constructs.synth import main
@@ -51,42 +50,57 @@ def write_config(tmp_path: Path, changes: dict[str, object]) -> Path:
 
 BAD = {
     "overlapping_vpc_cidrs": (
-        {"analytics.vpc_cidr": "10.0.0.0/16", "analytics.subnet_cidrs": ["10.0.0.0/20"],
-         "analytics.peered_subnet_cidrs": []},
-        "analytics.vpc_cidr: got '10.0.0.0/16'; expected a CIDR that does not overlap trading.vpc_cidr 10.0.0.0/16"),
+        {
+            "analytics.vpc_cidr": "10.0.0.0/16",
+            "analytics.subnet_cidrs": ["10.0.0.0/20"],
+            "analytics.peered_subnet_cidrs": [],
+        },
+        "analytics.vpc_cidr: got '10.0.0.0/16'; expected a CIDR that does not overlap trading.vpc_cidr 10.0.0.0/16",
+    ),
     "subnet_outside_vpc": (
         {"trading.subnet_cidrs": ["10.0.0.0/20", "10.0.16.0/20", "10.9.0.0/20"]},
-        "trading.subnet_cidrs[2]: got '10.9.0.0/20'; expected a subnet inside vpc_cidr 10.0.0.0/16"),
+        "trading.subnet_cidrs[2]: got '10.9.0.0/20'; expected a subnet inside vpc_cidr 10.0.0.0/16",
+    ),
     "malformed_account_id": (
         {"trading.account_id": "12345"},
-        "trading.account_id: got '12345'; expected a 12-digit AWS account id"),
+        "trading.account_id: got '12345'; expected a 12-digit AWS account id",
+    ),
     "malformed_role_arn": (
         {"analytics.assume_role_arn": "arn:aws:iam::210987654321:user/deployer"},
-        "analytics.assume_role_arn: got 'arn:aws:iam::210987654321:user/deployer'; expected an IAM role ARN"),
+        "analytics.assume_role_arn: got 'arn:aws:iam::210987654321:user/deployer'; expected an IAM role ARN",
+    ),
     "role_in_other_account": (
         {"analytics.assume_role_arn": "arn:aws:iam::123456789012:role/deployer"},
         "analytics.assume_role_arn: got 'arn:aws:iam::123456789012:role/deployer'; "
-        "expected a role in account_id 210987654321"),
+        "expected a role in account_id 210987654321",
+    ),
     "same_account_without_saying_so": (
         {"analytics.account_id": "123456789012", "analytics.assume_role_arn": "arn:aws:iam::123456789012:role/d"},
-        "analytics.account_id: got '123456789012'; expected an account other than trading.account_id"),
+        "analytics.account_id: got '123456789012'; expected an account other than trading.account_id",
+    ),
     "peered_subnet_not_a_subnet": (
         {"analytics.peered_subnet_cidrs": ["10.1.64.0/20"]},
-        "analytics.peered_subnet_cidrs[0]: got '10.1.64.0/20'; expected one of subnet_cidrs"),
+        "analytics.peered_subnet_cidrs[0]: got '10.1.64.0/20'; expected one of subnet_cidrs",
+    ),
     "flow_log_interval_five_minutes": (
         {"flow_log_interval_s": 300},
-        "flow_log_interval_s: got 300; Input should be 60 or 600"),
+        "flow_log_interval_s: got 300; Input should be 60 or 600",
+    ),
     "nat_without_public_subnet": (
         {"trading.nat_gateway": True},
-        "trading.public_subnet_cidr: got None; required when nat_gateway = true"),
+        "trading.public_subnet_cidr: got None; required when nat_gateway = true",
+    ),
     "adopt_with_missing_ids": (
-        {"trading.adopt": {"vpc_id": "vpc-0123456789abcdef0", "subnet_ids": ["subnet-0123456789abcdef0"],
-                           "route_table_ids": ["rtb-0123456789abcdef0", "rtb-0123456789abcdef1",
-                                               "rtb-0123456789abcdef2"]}},
-        "trading.adopt.subnet_ids: got ['subnet-0123456789abcdef0']; expected 3 ids, one per subnet_cidrs entry"),
-    "unknown_key": (
-        {"trading.vpc_cidrs": "10.0.0.0/16"},
-        "trading.vpc_cidrs: unknown key"),
+        {
+            "trading.adopt": {
+                "vpc_id": "vpc-0123456789abcdef0",
+                "subnet_ids": ["subnet-0123456789abcdef0"],
+                "route_table_ids": ["rtb-0123456789abcdef0", "rtb-0123456789abcdef1", "rtb-0123456789abcdef2"],
+            }
+        },
+        "trading.adopt.subnet_ids: got ['subnet-0123456789abcdef0']; expected 3 ids, one per subnet_cidrs entry",
+    ),
+    "unknown_key": ({"trading.vpc_cidrs": "10.0.0.0/16"}, "trading.vpc_cidrs: unknown key"),
 }
 
 
@@ -101,20 +115,37 @@ def test_fails_bad_config(case: str, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_same_account_is_accepted_when_allowed(tmp_path: Path) -> None:
-    path = write_config(tmp_path, {"allow_same_account": True, "analytics.account_id": "123456789012",
-                                   "analytics.assume_role_arn": "arn:aws:iam::123456789012:role/deployer"})
+    path = write_config(
+        tmp_path,
+        {
+            "allow_same_account": True,
+            "analytics.account_id": "123456789012",
+            "analytics.assume_role_arn": "arn:aws:iam::123456789012:role/deployer",
+        },
+    )
     settings = load_settings(Settings, path)
     assert settings.analytics.account_id == settings.trading.account_id == "123456789012"
 
 
 def test_fails_with_every_problem_listed(tmp_path: Path) -> None:
-    path = write_config(tmp_path, {"analytics.vpc_cidr": "10.0.0.0/16", "trading.subnet_cidrs": ["10.5.0.0/20"],
-                                   "trading.peered_subnet_cidrs": []})
+    path = write_config(
+        tmp_path,
+        {
+            "analytics.vpc_cidr": "10.0.0.0/16",
+            "trading.subnet_cidrs": ["10.5.0.0/20"],
+            "trading.peered_subnet_cidrs": [],
+        },
+    )
     with pytest.raises(SettingsError) as caught:
         load_settings(Settings, path)
     keys = sorted(line.split(": ")[1] for line in caught.value.problems)
-    assert keys == ["analytics.subnet_cidrs[0]", "analytics.subnet_cidrs[1]", "analytics.subnet_cidrs[2]",
-                    "analytics.vpc_cidr", "trading.subnet_cidrs[0]"]
+    assert keys == [
+        "analytics.subnet_cidrs[0]",
+        "analytics.subnet_cidrs[1]",
+        "analytics.subnet_cidrs[2]",
+        "analytics.vpc_cidr",
+        "trading.subnet_cidrs[0]",
+    ]
 
 
 def test_peered_subnets_default_to_all_subnets(tmp_path: Path) -> None:
@@ -122,7 +153,9 @@ def test_peered_subnets_default_to_all_subnets(tmp_path: Path) -> None:
     assert load_settings(Settings, path).trading.peered == ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"]
 
 
-@pytest.mark.parametrize(("cidr", "prefix"), [("10.1.0.0/16", "10.1.*"), ("10.1.0.0/20", "10.1.*"),
-                                              ("172.16.4.0/24", "172.16.4.*"), ("10.0.0.0/8", "10.*")])
+@pytest.mark.parametrize(
+    ("cidr", "prefix"),
+    [("10.1.0.0/16", "10.1.*"), ("10.1.0.0/20", "10.1.*"), ("172.16.4.0/24", "172.16.4.*"), ("10.0.0.0/8", "10.*")],
+)
 def test_octet_prefix(cidr: str, prefix: str) -> None:
     assert octet_prefix(cidr) == prefix
