@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from shared_constructs.settings import BaseSettings, Email, PositiveInt, Region, Strict, apply_overrides
 
 DETECTOR_ID = re.compile(r"^[a-z0-9]{32}$")
@@ -96,8 +96,10 @@ class NotificationSettings(Strict):
 class TrailSettings(Strict):
     """The account's multi-region CloudTrail (home region)."""
 
-    archive_expiration_days: PositiveInt = 2555
-    """Trail log files in the log archive bucket are deleted after this many days (7 years)."""
+    archive_expiration_days: int = Field(default=2555, ge=365)
+    """Trail log files in the log archive bucket are deleted after this many days (default 7 years;
+    at least 365: PCI DSS 10.5.1 keeps audit logs for 12 months). They move to Glacier Instant
+    Retrieval after 90 days, keeping the last three months in S3 Standard."""
     alarm_period_s: Literal[60, 300, 900, 3600] = 300
     """Evaluation period of the CIS alarms."""
 
@@ -126,10 +128,10 @@ class Regional(Strict):
 class Settings(BaseSettings):
     """Settings of the security-baseline app."""
 
-    home_region: Region = "us-east-1"
-    """Region of the account-wide parts: trail, CIS alarms, log archive, global-resource recording."""
     regions: tuple[Region, ...] = DEFAULT_REGIONS
     """Regions that get a baseline stack (every region another package deploys to)."""
+    home_region: Region = "us-east-1"
+    """Region of the account-wide parts: trail, CIS alarms, log archive, global-resource recording."""
     guardduty: GuardDutySettings = GuardDutySettings()
     config_recorder: ConfigRecorderSettings = ConfigRecorderSettings()
     security_hub: SecurityHubSettings = SecurityHubSettings()
@@ -139,21 +141,43 @@ class Settings(BaseSettings):
     region_overrides: dict[Region, RegionOverride] = Field(default_factory=dict)
     """Per-region values, e.g. ``[region_overrides.eu-west-1.guardduty] mode = "adopt"``."""
 
-    @model_validator(mode="after")
-    def _regions_consistent(self) -> Settings:
-        if len(set(self.regions)) != len(self.regions):
-            raise ValueError(f"regions must not repeat, got {list(self.regions)}")
-        if self.home_region not in self.regions:
-            raise ValueError(f"home_region {self.home_region!r} must be one of regions {list(self.regions)}")
-        stray = sorted(set(self.region_overrides) - set(self.regions))
+    # Field validators (not one model validator) so that each error names its own key.
+    @field_validator("regions")
+    @classmethod
+    def _regions_unique(cls, regions: tuple[str, ...]) -> tuple[str, ...]:
+        if not regions or len(set(regions)) != len(regions):
+            raise ValueError(f"regions must be a non-empty list that does not repeat, got {list(regions)}")
+        return regions
+
+    @field_validator("home_region")
+    @classmethod
+    def _home_in_regions(cls, home: str, info: ValidationInfo) -> str:
+        regions = info.data.get("regions")
+        if regions is not None and home not in regions:
+            raise ValueError(f"home_region {home!r} must be one of regions {list(regions)}")
+        return home
+
+    @field_validator("region_overrides")
+    @classmethod
+    def _overrides_resolve(
+        cls, overrides: dict[str, RegionOverride], info: ValidationInfo
+    ) -> dict[str, RegionOverride]:
+        regions = info.data.get("regions")
+        if regions is None:
+            return overrides
+        stray = sorted(set(overrides) - set(regions))
         if stray:
-            raise ValueError(f"region_overrides for {stray} name regions not in regions {list(self.regions)}")
-        for region in self.regions:
-            try:
-                self.regional(region)
-            except ValueError as exc:
-                raise ValueError(f"region_overrides.{region}: {_first_line(exc)}") from None
-        return self
+            raise ValueError(f"region_overrides for {stray} name regions not in regions {list(regions)}")
+        for region, override in overrides.items():
+            for section in ("guardduty", "config_recorder", "security_hub"):
+                defaults = info.data.get(section)
+                if defaults is None:
+                    continue
+                try:
+                    apply_overrides(defaults, getattr(override, section))
+                except ValueError as exc:
+                    raise ValueError(f"region_overrides.{region}.{section}: {_first_line(exc)}") from None
+        return overrides
 
     def regional(self, region: str) -> Regional:
         """The resolved switches of ``region`` (defaults with that region's overrides)."""

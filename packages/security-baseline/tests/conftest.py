@@ -1,0 +1,47 @@
+"""Fixtures of the security-baseline tests: the synthesized stacks, once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from shared_constructs.synth import SynthResult
+
+PACKAGE = "security-baseline"
+HOME = "us-east-1"
+REGIONS = ("us-east-1", "us-east-2", "eu-west-1", "ap-southeast-1")
+ADOPTED_DETECTOR = "0123456789abcdef0123456789abcdef"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Emulator tests deploy for minutes: run them only when asked (``-m emulator``)."""
+    if "emulator" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="deploys to the emulator; run with -m emulator")
+    for item in items:
+        if item.get_closest_marker("emulator") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def stacks(synth: Callable[..., SynthResult]) -> dict[str, dict[str, Any]]:
+    """dev.toml synthesized: stack name -> parsed cdk.tf.json."""
+    return synth(PACKAGE).stacks
+
+
+@pytest.fixture(scope="session")
+def home(stacks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return stacks[f"{PACKAGE}-{HOME}"]
+
+
+@pytest.fixture(scope="session")
+def adopted(synth: Callable[..., SynthResult]) -> dict[str, dict[str, Any]]:
+    """Every region adopting an existing detector and recorder, Security Hub adopted too."""
+    overrides = {
+        "regions": [HOME, "eu-west-1"],
+        "guardduty": {"mode": "adopt", "detector_id": ADOPTED_DETECTOR},
+        "config_recorder": {"mode": "adopt", "recorder_name": "default"},
+        "security_hub": {"mode": "adopt"},
+    }
+    return synth(PACKAGE, overrides=overrides).stacks

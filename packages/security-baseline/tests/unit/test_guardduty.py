@@ -1,0 +1,99 @@
+"""GuardDuty: detector with six-hour publishing, findings export to a 90-day KMS bucket, adopt mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from shared_constructs.testing.query import name_of, only, ref, resources, statement
+
+REGIONS = {"us-east-1": "use1", "us-east-2": "use2", "eu-west-1": "euw1", "ap-southeast-1": "apse1"}
+ADOPTED = "0123456789abcdef0123456789abcdef"
+
+
+def findings_bucket(stack: dict[str, Any], code: str) -> str:
+    return name_of(stack, "aws_s3_bucket", bucket=f"security-baseline-gd-findings-{code}-dev")
+
+
+@pytest.mark.parametrize("region", sorted(REGIONS))
+def test_detector_publishes_every_six_hours(stacks: dict[str, dict[str, Any]], region: str) -> None:
+    detectors = resources(stacks[f"security-baseline-{region}"], "aws_guardduty_detector")
+    assert [(d["enable"], d["finding_publishing_frequency"]) for d in detectors.values()] == [(True, "SIX_HOURS")]
+
+
+@pytest.mark.parametrize("region", sorted(REGIONS))
+def test_findings_expire_after_90_days(stacks: dict[str, dict[str, Any]], region: str) -> None:
+    stack = stacks[f"security-baseline-{region}"]
+    bucket = findings_bucket(stack, REGIONS[region])
+    lifecycle = only(stack, "aws_s3_bucket_lifecycle_configuration", bucket=ref("aws_s3_bucket", bucket, "id"))
+    (rule,) = lifecycle["rule"]
+    assert rule["expiration"] == [{"days": 90}]
+    assert rule["status"] == "Enabled"
+
+
+def test_findings_bucket_encrypted_with_security_key(home: dict[str, Any]) -> None:
+    bucket = findings_bucket(home, "use1")
+    key = name_of(home, "aws_kms_key")
+    encryption = only(
+        home, "aws_s3_bucket_server_side_encryption_configuration", bucket=ref("aws_s3_bucket", bucket, "id")
+    )
+    assert encryption["rule"][0]["apply_server_side_encryption_by_default"] == {
+        "kms_master_key_id": ref("aws_kms_key", key, "arn"),
+        "sse_algorithm": "aws:kms",
+    }
+
+
+def test_publishing_destination_to_findings_bucket(home: dict[str, Any]) -> None:
+    (destination,) = resources(home, "aws_guardduty_publishing_destination").values()
+    detector = name_of(home, "aws_guardduty_detector")
+    assert destination["detector_id"] == ref("aws_guardduty_detector", detector, "id")
+    assert destination["destination_arn"] == ref("aws_s3_bucket", findings_bucket(home, "use1"), "arn")
+    assert destination["kms_key_arn"] == ref("aws_kms_key", name_of(home, "aws_kms_key"), "arn")
+    assert destination["destination_type"] == "S3"
+
+
+def test_bucket_and_key_let_only_this_detector_export(home: dict[str, Any]) -> None:
+    bucket = findings_bucket(home, "use1")
+    policy = only(home, "aws_s3_bucket_policy", bucket=ref("aws_s3_bucket", bucket, "id"))
+    detector_arn = "arn:aws:guardduty:us-east-1:${data.aws_caller_identity.caller_identity.account_id}:detector/" + ref(
+        "aws_guardduty_detector", name_of(home, "aws_guardduty_detector"), "id"
+    )
+    put = statement(policy, "GuardDutyPutFindings")
+    assert put["Principal"] == {"Service": "guardduty.amazonaws.com"}
+    assert put["Action"] == "s3:PutObject"
+    assert put["Condition"]["StringEquals"]["aws:SourceArn"] == detector_arn
+    key = next(iter(resources(home, "aws_kms_key").values()))
+    grant = statement(key, "GuardDutyEncryptFindings")
+    assert grant["Action"] == "kms:GenerateDataKey"
+    assert grant["Condition"]["StringEquals"]["aws:SourceArn"] == detector_arn
+
+
+def test_high_severity_rule_targets_security_topic(home: dict[str, Any]) -> None:
+    import json
+
+    rule_name = name_of(home, "aws_cloudwatch_event_rule", name="security-baseline-guardduty-high-use1-dev")
+    rule = resources(home, "aws_cloudwatch_event_rule")[rule_name]
+    assert json.loads(rule["event_pattern"]) == {
+        "detail": {"severity": [{"numeric": [">=", 7.0]}]},
+        "detail-type": ["GuardDuty Finding"],
+        "source": ["aws.guardduty"],
+    }
+    topic = name_of(home, "aws_sns_topic", name="security-baseline-security-use1-dev")
+    targets = [t for t in resources(home, "aws_cloudwatch_event_target").values() if rule_name in t["rule"]]
+    assert [t["arn"] for t in targets] == [ref("aws_sns_topic", topic, "arn")]
+
+
+def test_adopt_mode_creates_no_detector(adopted: dict[str, dict[str, Any]]) -> None:
+    for name, stack in adopted.items():
+        assert resources(stack, "aws_guardduty_detector") == {}, name
+        (destination,) = resources(stack, "aws_guardduty_publishing_destination").values()
+        assert destination["detector_id"] == ADOPTED
+
+
+def test_emulator_exclusion_drops_only_the_publishing_destination(synth: Any) -> None:
+    excluded = {"aws_guardduty_publishing_destination": "not on the emulator"}
+    stack = synth("security-baseline", overrides={"excluded_resources": excluded, "regions": ["us-east-1"]}).stacks[
+        "security-baseline-us-east-1"
+    ]
+    assert resources(stack, "aws_guardduty_publishing_destination") == {}
+    assert len(resources(stack, "aws_guardduty_detector")) == 1
