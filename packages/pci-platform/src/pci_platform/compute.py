@@ -1,0 +1,64 @@
+"""Card-data processing: a Lambda function in the workload subnets with no internet path.
+
+S3 notifies the function of each object written under the incoming prefix of the cardholder
+bucket; it truncates primary account numbers (PCI DSS 3.4: first six and last four digits at
+most) and writes the result to the processed bucket with SSE-KMS. Its role may read the one
+bucket, write the other, and use the cardholder key; the key policy names the role.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification, S3BucketNotificationLambdaFunction
+from shared_constructs.cdk import Construct
+from shared_constructs.functions import FunctionProps, PythonFunction, check_capacity
+from shared_constructs.kms import account_id
+from shared_constructs.naming import Namer
+from shared_constructs.settings import BaseSettings
+
+from pci_platform.access import Guardrails
+from pci_platform.config import ProcessingSettings
+from pci_platform.data import DataStores
+from pci_platform.networking import WORKLOAD, Network
+from pci_platform.security import PlatformKeys
+
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+
+
+class Processing(Construct):
+    """The processor function, its security group, permissions and S3 trigger."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
+                 config: ProcessingSettings, network: Network, keys: PlatformKeys, data: DataStores,
+                 guardrails: Guardrails) -> None:
+        super().__init__(scope, id)
+        check_capacity("processor", config.reserved_concurrency, config.target_tps, config.duration_s)
+        self.security_group = network.workload_security_group(self, "security_group", "processor")
+        self.function = PythonFunction(self, "processor", FunctionProps(
+            settings=settings, namer=namer, name="processor", region=region,
+            description="Truncates card numbers of incoming objects into the processed bucket",
+            source=LAMBDAS / "processor", handler="handler.handler", key=keys.logs,
+            reserved_concurrency=config.reserved_concurrency, timeout_s=60,
+            environment={"TARGET_BUCKET": data.processed.bucket_name, "TARGET_KEY_ARN": keys.cardholder.key_arn,
+                         "INCOMING_PREFIX": config.incoming_prefix},
+            vpc_subnet_ids=network.subnet_ids(WORKLOAD), security_group_ids=[self.security_group.id]))
+        role = self.function.role
+        data.cardholder.grant_read(role)
+        data.processed.grant_write(role)
+        keys.allow_role(keys.cardholder, role, label="processor")
+        keys.allow_decrypt(keys.logs, role, label="processor-env")
+        guardrails.attach(role, "processor")
+        permission = LambdaPermission(
+            self, "s3_invoke", statement_id="AllowCardholderBucket", action="lambda:InvokeFunction",
+            function_name=self.function.function_name, principal="s3.amazonaws.com",
+            source_arn=data.cardholder.bucket_arn, source_account=account_id(self),
+            depends_on=[self.function.function])
+        S3BucketNotification(
+            self, "trigger", bucket=data.cardholder.bucket_id,
+            lambda_function=[S3BucketNotificationLambdaFunction(
+                lambda_function_arn=self.function.function_arn, events=["s3:ObjectCreated:*"],
+                filter_prefix=config.incoming_prefix)],
+            depends_on=[permission])
+        self.function_arn = self.function.function_arn

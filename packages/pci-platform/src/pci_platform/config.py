@@ -1,0 +1,145 @@
+"""Settings of the PCI platform: one validated model read from ``config/<environment>.toml``.
+
+Every cross-field rule is checked here so that a bad file fails synthesis with one readable line
+per problem (``config/dev.toml: network: got ...; expected ...``) instead of failing in AWS.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, model_validator
+from shared_constructs.settings import (
+    BaseSettings,
+    Cidr,
+    PositiveFloat,
+    PositiveInt,
+    Region,
+    Strict,
+    overlapping,
+    within,
+)
+
+DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+amazonaws\.com$")
+SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+SERVICE = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*$")
+
+
+class NetworkSettings(Strict):
+    """The isolated VPC: three private tiers, one subnet per availability zone, in AZ order."""
+
+    cidr: Cidr = "10.60.0.0/16"
+    workload_subnets: list[Cidr] = Field(default=["10.60.0.0/20", "10.60.16.0/20", "10.60.32.0/20"])
+    """Lambda functions (and part 2's database and batch hosts)."""
+    firewall_subnets: list[Cidr] = Field(default=["10.60.48.0/28", "10.60.48.16/28", "10.60.48.32/28"])
+    """Network Firewall endpoints (AWS asks for a /28 or larger subnet per AZ, dedicated to it)."""
+    endpoint_subnets: list[Cidr] = Field(default=["10.60.49.0/24", "10.60.50.0/24", "10.60.51.0/24"])
+    """Interface VPC endpoints."""
+    interface_endpoints: list[str] = Field(
+        default=["kms", "logs", "monitoring", "secretsmanager", "sts", "xray"], min_length=1
+    )
+    """AWS services the workloads call, reached through interface endpoints with private DNS."""
+    flow_log_retention_days: PositiveInt = 90
+    """Days VPC and firewall flow logs stay in S3 before the lifecycle rule deletes them."""
+
+    @model_validator(mode="after")
+    def _tiers_fit(self) -> NetworkSettings:
+        tiers = {"workload_subnets": self.workload_subnets, "firewall_subnets": self.firewall_subnets,
+                 "endpoint_subnets": self.endpoint_subnets}
+        counts = {name: len(cidrs) for name, cidrs in tiers.items()}
+        if set(counts.values()) != {3}:
+            raise ValueError(f"expected 3 subnets per tier (one per availability zone), got {counts}")
+        outside = [c for cidrs in tiers.values() for c in cidrs if not within(c, self.cidr)]
+        if outside:
+            raise ValueError(f"subnets {outside} are outside the VPC network {self.cidr}")
+        clashes = overlapping([c for cidrs in tiers.values() for c in cidrs])
+        if clashes:
+            raise ValueError(f"subnets overlap: {clashes}")
+        bad = [s for s in self.interface_endpoints if not SERVICE.fullmatch(s)]
+        if bad:
+            raise ValueError(f"interface_endpoints must be service names such as 'kms', got {bad}")
+        return self
+
+
+class FirewallSettings(Strict):
+    """AWS Network Firewall: the only egress path of the workload tier."""
+
+    allowed_domains: list[str] = Field(default=[
+        "kms.ap-southeast-1.amazonaws.com",
+        "logs.ap-southeast-1.amazonaws.com",
+        "monitoring.ap-southeast-1.amazonaws.com",
+        "secretsmanager.ap-southeast-1.amazonaws.com",
+        "sts.ap-southeast-1.amazonaws.com",
+        "xray.ap-southeast-1.amazonaws.com",
+    ], min_length=1)
+    """TLS server names (SNI) the workloads may reach; everything else is dropped. S3 is not listed:
+    it is reached through the gateway endpoint, whose policy admits only this account."""
+    rule_group_capacity: PositiveInt = 100
+
+    @model_validator(mode="after")
+    def _aws_domains(self) -> FirewallSettings:
+        bad = [d for d in self.allowed_domains if not DOMAIN.fullmatch(d)]
+        if bad:
+            raise ValueError(f"allowed_domains must be AWS service endpoints (*.amazonaws.com), got {bad}")
+        return self
+
+
+class SecretsSettings(Strict):
+    """The existing database credential secret (DECISIONS.md 7) and its rotation."""
+
+    database_secret_name: str
+    """Name of the existing Secrets Manager secret (JSON: engine, host, port, username, password, dbname)."""
+    database_secret_kms_key_arn: str | None = None
+    """The key that encrypts that secret when it is not this package's secrets key. Default: the
+    secret is (re-)encrypted with this package's secrets key (see README, deployment order)."""
+    rotation_days: int = Field(default=30, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _names(self) -> SecretsSettings:
+        if not SECRET_NAME.fullmatch(self.database_secret_name):
+            raise ValueError(f"database_secret_name must be 1-512 of [A-Za-z0-9/_+=.@-], got {self.database_secret_name!r}")
+        arn = self.database_secret_kms_key_arn
+        if arn is not None and not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}", arn):
+            raise ValueError(f"database_secret_kms_key_arn must be a KMS key ARN, got {arn!r}")
+        return self
+
+
+class ProcessingSettings(Strict):
+    """The card-data processing function, sized from its declared load (DECISIONS.md 5)."""
+
+    target_tps: PositiveFloat = 2
+    duration_s: PositiveFloat = 1.0
+    reserved_concurrency: PositiveInt = 3
+    incoming_prefix: str = Field(default="incoming/", pattern=r"^[a-z0-9/_-]+/$")
+
+
+class MonitoringSettings(Strict):
+    """Thresholds of this platform's security alarms (account-wide CIS alarms live in security-baseline)."""
+
+    firewall_blocked_threshold: PositiveInt = 10
+    """Blocked egress attempts per 5 minutes that raise the alarm."""
+    rotation_failure_threshold: PositiveInt = 1
+
+
+class Settings(BaseSettings):
+    """Settings of pci-platform."""
+
+    region: Region = "ap-southeast-1"
+    approved_regions: list[Region] = Field(default=["ap-southeast-1"], min_length=1)
+    """Regions where the platform's roles may act; every other region is denied explicitly."""
+    baseline_region: Region | None = None
+    """Region of the security-baseline stack whose security topic receives alerts. Default: ``region``."""
+    network: NetworkSettings = NetworkSettings()
+    firewall: FirewallSettings = FirewallSettings()
+    secrets: SecretsSettings
+    processing: ProcessingSettings = ProcessingSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
+
+    @model_validator(mode="after")
+    def _regions(self) -> Settings:
+        if self.region not in self.approved_regions:
+            raise ValueError(f"region {self.region!r} must be one of approved_regions {self.approved_regions}")
+        foreign = [d for d in self.firewall.allowed_domains if f".{self.region}." not in d and not d.startswith("sts.")]
+        if foreign:
+            raise ValueError(f"firewall.allowed_domains {foreign} are not endpoints of region {self.region!r}")
+        return self

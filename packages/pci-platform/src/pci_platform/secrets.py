@@ -1,0 +1,95 @@
+"""Rotation of the existing database credential secret (DECISIONS.md 7: referenced, not created).
+
+The secret is read with a data source by the name in configuration; this package attaches the
+rotation schedule and the rotation function (in the workload subnets, reaching Secrets Manager
+through its interface endpoint and PostgreSQL inside the VPC). The secrets key's policy names the
+rotation role, for use through Secrets Manager only (``kms:ViaService``).
+
+``rotate_immediately`` is off: Secrets Manager then only runs the function's ``testSecret`` step
+when the schedule is attached, and the first real rotation happens on schedule. The harness and an
+operator both create the secret before the first deployment (README, deployment order).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import (
+    SecretsmanagerSecretRotation,
+    SecretsmanagerSecretRotationRotationRules,
+)
+from cdktf_cdktf_provider_aws.security_group import SecurityGroupEgress
+from shared_constructs.cdk import Construct
+from shared_constructs.functions import FunctionProps, PythonFunction
+from shared_constructs.iam import Statement
+from shared_constructs.kms import account_id
+from shared_constructs.naming import Namer
+from shared_constructs.settings import BaseSettings
+
+from pci_platform.access import Guardrails
+from pci_platform.config import SecretsSettings
+from pci_platform.networking import WORKLOAD, Network
+from pci_platform.security import PlatformKeys
+
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+PG8000_BUNDLE = ("pg8000", "scramp", "asn1crypto", "python-dateutil", "six")
+"""pg8000 and its dependency closure (``pip show``: pg8000 -> scramp, python-dateutil;
+scramp -> asn1crypto; python-dateutil -> six), copied into the rotation bundle."""
+POSTGRES_PORT = 5432
+SECRET_ROTATION_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+)
+
+
+class SecretRotation(Construct):
+    """The rotation function and schedule of the existing database secret."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
+                 config: SecretsSettings, network: Network, keys: PlatformKeys, guardrails: Guardrails,
+                 database_host: str | None = None) -> None:
+        super().__init__(scope, id)
+        self.secret = DataAwsSecretsmanagerSecret(self, "database_secret", name=config.database_secret_name)
+        self.secret_arn = self.secret.arn
+        self.security_group = network.workload_security_group(
+            self, "security_group", "secret-rotation",
+            extra_egress=[SecurityGroupEgress(description="PostgreSQL in the workload tier", from_port=POSTGRES_PORT,
+                                              to_port=POSTGRES_PORT, protocol="tcp",
+                                              cidr_blocks=network.cidrs(WORKLOAD))])
+        environment = {"SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{region}.amazonaws.com"}
+        if database_host:
+            environment["DB_HOST"] = database_host
+        self.function = PythonFunction(self, "rotation", FunctionProps(
+            settings=settings, namer=namer, name="secret-rotation", region=region,
+            description="Rotates the PostgreSQL credential secret (create, set, test, finish)",
+            source=LAMBDAS / "rotation", handler="handler.handler", key=keys.logs, reserved_concurrency=1,
+            timeout_s=60, environment=environment, vendor=PG8000_BUNDLE,
+            vpc_subnet_ids=network.subnet_ids(WORKLOAD), security_group_ids=[self.security_group.id]))
+        role = self.function.role
+        role.add_statements(
+            Statement(sid="RotateDatabaseSecret", actions=SECRET_ROTATION_ACTIONS, resources=[self.secret.arn]),
+            # GetRandomPassword acts on no resource: AWS requires "*".
+            Statement(sid="GeneratePassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
+        )
+        keys.allow_role(keys.secrets, role, ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"),
+                        via_service="secretsmanager", label="secret-rotation")
+        if config.database_secret_kms_key_arn:
+            # The operator's key must name this role in its own policy as well (README).
+            role.add_statements(Statement(sid="OperatorSecretKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                          resources=[config.database_secret_kms_key_arn]))
+        keys.allow_decrypt(keys.logs, role, label="secret-rotation-env")
+        guardrails.attach(role, "secret_rotation")
+        permission = LambdaPermission(
+            self, "secretsmanager_invoke", statement_id="AllowSecretsManager", action="lambda:InvokeFunction",
+            function_name=self.function.function_name, principal="secretsmanager.amazonaws.com",
+            source_account=account_id(self), source_arn=self.secret.arn, depends_on=[self.function.function])
+        self.rotation = SecretsmanagerSecretRotation(
+            self, "schedule", secret_id=self.secret.arn, rotation_lambda_arn=self.function.function_arn,
+            rotate_immediately=False,
+            rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=config.rotation_days),
+            depends_on=[permission])
+        self.function_arn = self.function.function_arn

@@ -1,0 +1,152 @@
+"""Buckets (deny statements, logging, lifecycle) and keys per classification (named roles only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from shared_constructs.testing.query import only, resources, statement, statements
+
+BUCKETS = {
+    "access_logs": "pci-platform-access-logs-apse1-dev",
+    "flow_logs": "pci-platform-flow-logs-apse1-dev",
+    "cardholder": "pci-platform-cardholder-data-apse1-dev",
+    "processed": "pci-platform-processed-data-apse1-dev",
+}
+DATA_BUCKETS = ["cardholder", "processed"]
+
+
+def bucket_policy(stack: dict[str, Any], role: str) -> dict[str, Any]:
+    found = [p for n, p in resources(stack, "aws_s3_bucket_policy").items() if n.startswith(f"data_{role}_")]
+    assert len(found) == 1
+    return found[0]
+
+
+def companion(stack: dict[str, Any], type_: str, role: str) -> dict[str, Any]:
+    found = [r for n, r in resources(stack, type_).items() if n.startswith(f"data_{role}_")]
+    assert len(found) == 1, (type_, role)
+    return found[0]
+
+
+def test_bucket_names(stack: dict[str, Any]) -> None:
+    assert sorted(b["bucket"] for b in resources(stack, "aws_s3_bucket").values()) == sorted(BUCKETS.values())
+    assert all(b["force_destroy"] is True for b in resources(stack, "aws_s3_bucket").values())
+
+
+@pytest.mark.parametrize("role", list(BUCKETS))
+def test_every_bucket_denies_insecure_transport_and_old_tls(stack: dict[str, Any], role: str) -> None:
+    policy = bucket_policy(stack, role)
+    tls = statement(policy, "DenyInsecureTransport")
+    assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", {"AWS": "*"}, "s3:*")
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    old = statement(policy, "DenyOutdatedTls")
+    assert old["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+
+
+@pytest.mark.parametrize("role", DATA_BUCKETS)
+def test_data_buckets_deny_unencrypted_uploads_and_version_deletion_without_mfa(stack: dict[str, Any],
+                                                                                role: str) -> None:
+    policy = bucket_policy(stack, role)
+    unencrypted = statement(policy, "DenyUnencryptedUpload")
+    assert (unencrypted["Effect"], unencrypted["Action"]) == ("Deny", "s3:PutObject")
+    assert unencrypted["Condition"] == {"Null": {"s3:x-amz-server-side-encryption": "true"}}
+    other = statement(policy, "DenyOtherEncryption")
+    assert other["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+    mfa = statement(policy, "DenyVersionDeletionWithoutMfa")
+    assert (mfa["Effect"], mfa["Principal"], mfa["Action"]) == ("Deny", {"AWS": "*"}, "s3:DeleteObjectVersion")
+    assert mfa["Condition"] == {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+    deny_sids = sorted(s["Sid"] for s in statements(policy) if s["Effect"] == "Deny")
+    assert deny_sids == ["DenyInsecureTransport", "DenyOtherEncryption", "DenyOutdatedTls", "DenyUnencryptedUpload",
+                         "DenyVersionDeletionWithoutMfa"]
+
+
+def test_log_buckets_deny_exactly_the_transport_and_encryption_statements(stack: dict[str, Any]) -> None:
+    flow = sorted(s["Sid"] for s in statements(bucket_policy(stack, "flow_logs")) if s["Effect"] == "Deny")
+    assert flow == ["DenyInsecureTransport", "DenyOtherEncryption", "DenyOutdatedTls"]
+    access = sorted(s["Sid"] for s in statements(bucket_policy(stack, "access_logs")) if s["Effect"] == "Deny")
+    assert access == ["DenyInsecureTransport", "DenyOutdatedTls"]
+
+
+@pytest.mark.parametrize(("role", "key"), [("cardholder", "cardholder"), ("processed", "cardholder"),
+                                           ("flow_logs", "logs")])
+def test_buckets_use_their_classification_key(stack: dict[str, Any], role: str, key: str) -> None:
+    rule = companion(stack, "aws_s3_bucket_server_side_encryption_configuration", role)["rule"][0]
+    default = rule["apply_server_side_encryption_by_default"]
+    assert default["sse_algorithm"] == "aws:kms"
+    assert default["kms_master_key_id"].startswith(f"${{aws_kms_key.keys_{key}_key_")
+    assert rule["bucket_key_enabled"] is True
+
+
+@pytest.mark.parametrize("role", ["flow_logs", "cardholder", "processed"])
+def test_every_bucket_is_access_logged(stack: dict[str, Any], role: str) -> None:
+    logging = companion(stack, "aws_s3_bucket_logging", role)
+    assert logging["target_bucket"].startswith("${aws_s3_bucket.data_access_logs_bucket_")
+    assert logging["target_prefix"] == f"{BUCKETS[role]}/"
+
+
+@pytest.mark.parametrize(("role", "expiration", "noncurrent"), [
+    ("flow_logs", 90, 1), ("access_logs", 365, 30), ("cardholder", None, 365), ("processed", None, 365)])
+def test_bucket_lifecycles(stack: dict[str, Any], role: str, expiration: int | None, noncurrent: int) -> None:
+    (rule,) = companion(stack, "aws_s3_bucket_lifecycle_configuration", role)["rule"]
+    assert rule["status"] == "Enabled"
+    assert (rule.get("expiration") or [{}])[0].get("days") == expiration
+    assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == noncurrent
+
+
+@pytest.mark.parametrize("role", list(BUCKETS))
+def test_every_bucket_is_versioned_and_private(stack: dict[str, Any], role: str) -> None:
+    assert companion(stack, "aws_s3_bucket_versioning", role)["versioning_configuration"]["status"] == "Enabled"
+    block = companion(stack, "aws_s3_bucket_public_access_block", role)
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
+                                           "restrict_public_buckets"))
+
+
+def key_policy(stack: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    found = [k for n, k in resources(stack, "aws_kms_key").items() if n.startswith(f"keys_{name}_key_")]
+    assert len(found) == 1
+    assert found[0]["enable_key_rotation"] is True
+    return json.loads(found[0]["policy"])["Statement"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", ["cardholder", "logs", "secrets"])
+def test_root_administers_but_cannot_use_keys(stack: dict[str, Any], name: str) -> None:
+    admin = next(s for s in key_policy(stack, name) if s["Sid"] == "KeyAdministration")
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(admin["Action"])
+
+
+@pytest.mark.parametrize(("name", "roles"), [
+    ("cardholder", {"compute_processor_role"}),
+    ("logs", {"compute_processor_role", "secrets_rotation_role"}),
+    ("secrets", {"secrets_rotation_role"}),
+])
+def test_keys_name_the_specific_roles_allowed_to_use_them(stack: dict[str, Any], name: str, roles: set[str]) -> None:
+    principals = set()
+    for s in key_policy(stack, name):
+        for arn in [s["Principal"].get("AWS", [])] if isinstance(s["Principal"].get("AWS"), str) else \
+                s["Principal"].get("AWS", []):
+            if "aws_iam_role." in arn:
+                principals.add(arn.split(".")[1].rsplit("_", 1)[0])
+    assert principals == roles
+
+
+def test_secrets_key_is_used_only_through_secrets_manager(stack: dict[str, Any]) -> None:
+    use = next(s for s in key_policy(stack, "secrets") if s["Sid"] == "UseSecretRotation")
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}}
+    assert sorted(use["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+
+
+def test_key_aliases_per_classification(stack: dict[str, Any]) -> None:
+    aliases = sorted(a["name"] for a in resources(stack, "aws_kms_alias").values())
+    assert aliases == ["alias/pci-platform-cardholder-apse1-dev", "alias/pci-platform-logs-apse1-dev",
+                       "alias/pci-platform-secrets-apse1-dev"]
+
+
+def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> None:
+    groups = resources(stack, "aws_cloudwatch_log_group").values()
+    assert sorted(g["name"] for g in groups) == ["/aws/lambda/pci-platform-processor-apse1-dev",
+                                                 "/aws/lambda/pci-platform-secret-rotation-apse1-dev",
+                                                 "/pci-platform/dev/network-firewall/alerts"]
+    assert all(g["kms_key_id"].startswith("${aws_kms_key.keys_logs_key_") for g in groups)
+    assert all(g["retention_in_days"] == 30 for g in groups)
+    assert only(stack, "aws_flow_log")["log_destination_type"] == "s3"

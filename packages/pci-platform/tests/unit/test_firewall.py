@@ -1,0 +1,95 @@
+"""Network Firewall: allowed domains, strict order, default drop, logging; emulator exclusion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from shared_constructs.synth import SynthResult
+from shared_constructs.testing.query import only, resources
+
+DOMAINS = [
+    "kms.ap-southeast-1.amazonaws.com",
+    "logs.ap-southeast-1.amazonaws.com",
+    "monitoring.ap-southeast-1.amazonaws.com",
+    "secretsmanager.ap-southeast-1.amazonaws.com",
+    "sts.ap-southeast-1.amazonaws.com",
+    "xray.ap-southeast-1.amazonaws.com",
+]
+FIREWALL_TYPES = ["aws_networkfirewall_firewall", "aws_networkfirewall_firewall_policy",
+                  "aws_networkfirewall_rule_group"]
+
+
+def test_allow_list_passes_tls_to_the_listed_aws_endpoints_only(stack: dict[str, Any]) -> None:
+    group = only(stack, "aws_networkfirewall_rule_group", name="pci-platform-allow-aws-endpoints-apse1-dev")
+    assert group["type"] == "STATEFUL"
+    rules = group["rule_group"]
+    assert rules["stateful_rule_options"] == {"rule_order": "STRICT_ORDER"}
+    assert rules["rules_source"]["rules_source_list"] == {
+        "generated_rules_type": "ALLOWLIST", "target_types": ["TLS_SNI"], "targets": DOMAINS}
+
+
+def test_non_tls_and_old_tls_are_dropped_first(stack: dict[str, Any]) -> None:
+    group = only(stack, "aws_networkfirewall_rule_group", name="pci-platform-deny-non-tls-apse1-dev")
+    assert group["rule_group"]["stateful_rule_options"] == {"rule_order": "STRICT_ORDER"}
+    rules = group["rule_group"]["rules_source"]["rules_string"].splitlines()
+    assert [r.split(" (")[0] for r in rules] == [
+        "drop tcp $HOME_NET any -> any !443",
+        "drop udp $HOME_NET any -> any any",
+        "drop tls $HOME_NET any -> any any",
+    ]
+    assert "ssl_version:sslv2,sslv3,tls1.0,tls1.1;" in rules[2]
+
+
+def test_policy_is_strict_order_with_default_drop(stack: dict[str, Any]) -> None:
+    (policy,) = resources(stack, "aws_networkfirewall_firewall_policy").values()
+    body = policy["firewall_policy"]
+    assert body["stateful_engine_options"] == {"rule_order": "STRICT_ORDER"}
+    assert body["stateful_default_actions"] == ["aws:drop_established", "aws:alert_established"]
+    assert body["stateless_default_actions"] == ["aws:forward_to_sfe"]
+    assert body["stateless_fragment_default_actions"] == ["aws:forward_to_sfe"]
+    refs = [(r["priority"], r["resource_arn"].split(".")[1]) for r in body["stateful_rule_group_reference"]]
+    assert refs == [(100, "firewall_deny_non_tls_C62416B3"), (200, "firewall_allow_aws_endpoints_19EA2D25")]
+
+
+def test_firewall_sits_in_the_firewall_tier(stack: dict[str, Any]) -> None:
+    (firewall,) = resources(stack, "aws_networkfirewall_firewall").values()
+    subnets = [m["subnet_id"] for m in firewall["subnet_mapping"]]
+    assert len(subnets) == 3
+    assert all("network_vpc_firewall_" in s for s in subnets)
+    assert firewall["delete_protection"] is False  # destroyable in dev (DECISIONS.md 10)
+
+
+def test_flow_and_alert_logs_go_to_kms_encrypted_destinations(stack: dict[str, Any]) -> None:
+    (logging,) = resources(stack, "aws_networkfirewall_logging_configuration").values()
+    destinations = {d["log_type"]: d for d in logging["logging_configuration"]["log_destination_config"]}
+    assert destinations["FLOW"]["log_destination_type"] == "S3"
+    assert destinations["FLOW"]["log_destination"] == {"bucketName": "pci-platform-flow-logs-apse1-dev"}
+    assert destinations["ALERT"]["log_destination_type"] == "CloudWatchLogs"
+    assert destinations["ALERT"]["log_destination"] == {"logGroup": "/pci-platform/dev/network-firewall/alerts"}
+    group = only(stack, "aws_cloudwatch_log_group", name="/pci-platform/dev/network-firewall/alerts")
+    assert "keys_logs_key" in group["kms_key_id"]
+    encryption = [e for e in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values()
+                  if "flow_logs" in e["bucket"]]
+    assert "keys_logs_key" in encryption[0]["rule"][0]["apply_server_side_encryption_by_default"]["kms_master_key_id"]
+
+
+@pytest.fixture(scope="module")
+def emulator_stack(synth: Callable[..., SynthResult]) -> dict[str, Any]:
+    excluded = {t: "not implemented by moto" for t in FIREWALL_TYPES}
+    return synth("pci-platform", overrides={"excluded_resources": excluded}).stacks["pci-platform"]
+
+
+def test_emulator_skips_only_the_firewall_and_what_depends_on_it(stack: dict[str, Any],
+                                                                 emulator_stack: dict[str, Any]) -> None:
+    for type_ in [*FIREWALL_TYPES, "aws_networkfirewall_logging_configuration", "aws_route"]:
+        assert resources(emulator_stack, type_) == {}
+    assert "locals" not in emulator_stack
+    full = {t: len(v) for t, v in stack["resource"].items()}
+    reduced = {t: len(v) for t, v in emulator_stack["resource"].items()}
+    missing = {t: n - reduced.get(t, 0) for t, n in full.items() if n != reduced.get(t, 0)}
+    assert missing == {"aws_networkfirewall_firewall": 1, "aws_networkfirewall_firewall_policy": 1,
+                       "aws_networkfirewall_rule_group": 2, "aws_networkfirewall_logging_configuration": 1,
+                       "aws_route": 21}
+    assert emulator_stack["output"]["firewall_arn"]["value"] == "not-created"

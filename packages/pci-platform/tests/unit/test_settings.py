@@ -1,0 +1,84 @@
+"""Configuration: both environment files load; bad values fail synthesis with one clear line each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pci_platform.config import Settings
+from shared_constructs.settings import load_settings
+from shared_constructs.synth import main
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+VALID = """
+environment = "dev"
+environment_suffix = "t1"
+cost_center = "payments"
+owner = "pci-team"
+[secrets]
+database_secret_name = "pci/t1/database"
+"""
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_environment_files_load(name: str) -> None:
+    settings = load_settings(Settings, CONFIG / f"{name}.toml")
+    assert settings.region == "ap-southeast-1"
+    assert settings.secrets.database_secret_name == f"pci-platform/{name}/database"
+
+
+def test_prod_protects_stateful_resources() -> None:
+    assert load_settings(Settings, CONFIG / "prod.toml").protect_stateful is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('[network]\nworkload_subnets = ["10.60.0.0/20", "10.60.16.0/20"]',
+         "network: got {'workload_subnets': ['10.60.0.0/20', '10.60.16.0/20']}; expected 3 subnets per tier"),
+        ('[network]\nendpoint_subnets = ["10.61.0.0/24", "10.60.50.0/24", "10.60.51.0/24"]',
+         "subnets ['10.61.0.0/24'] are outside the VPC network 10.60.0.0/16"),
+        ('[network]\nendpoint_subnets = ["10.60.0.0/24", "10.60.50.0/24", "10.60.51.0/24"]',
+         "subnets overlap: [('10.60.0.0/20', '10.60.0.0/24')]"),
+        ('[network]\ncidr = "10.60.0.1/16"', "network.cidr: got '10.60.0.1/16'; expected an IPv4 network"),
+        ('[firewall]\nallowed_domains = ["example.com"]',
+         "allowed_domains must be AWS service endpoints (*.amazonaws.com), got ['example.com']"),
+        ('[firewall]\nallowed_domains = ["kms.us-east-1.amazonaws.com"]',
+         "firewall.allowed_domains ['kms.us-east-1.amazonaws.com'] are not endpoints of region 'ap-southeast-1'"),
+        ('approved_regions = ["us-east-1"]',
+         "region 'ap-southeast-1' must be one of approved_regions ['us-east-1']"),
+        ('region = "mars-1"', "region: got 'mars-1'; expected an AWS region code"),
+        ('[processing]\nreserved_concurrency = 0', "processing.reserved_concurrency: got 0"),
+        ('firewall_rules = 1', "firewall_rules: unknown key"),
+    ],
+)
+def test_fails_on_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str) -> None:
+    top, _, section = VALID.partition("[secrets]")
+    text = f"{top}\n{extra}\n[secrets]{section}" if not extra.startswith("[") else f"{VALID}\n{extra}\n"
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["pci-platform", "--config", str(path)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, errors
+    assert expected in errors[0]
+    assert errors[0].startswith("error: bad.toml: ")
+
+
+@pytest.mark.parametrize(
+    ("secrets", "expected"),
+    [
+        ("", "secrets: required key is missing"),
+        ('[secrets]\ndatabase_secret_name = "bad name!"', "database_secret_name must be 1-512 of"),
+        ('[secrets]\ndatabase_secret_name = "a"\nrotation_days = 0', "secrets.rotation_days: got 0"),
+        ('[secrets]\ndatabase_secret_name = "a"\ndatabase_secret_kms_key_arn = "alias/x"',
+         "database_secret_kms_key_arn must be a KMS key ARN, got 'alias/x'"),
+    ],
+)
+def test_fails_on_bad_secret_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str], secrets: str,
+                                      expected: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(VALID.partition("[secrets]")[0] + secrets + "\n")
+    assert main(["pci-platform", "--config", str(path)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, errors
+    assert expected in errors[0]
