@@ -230,7 +230,8 @@ class PythonFunction(Construct):
             memory_size=props.memory_mb,
             timeout=props.timeout_s,
             reserved_concurrent_executions=props.reserved_concurrency,
-            kms_key_arn=props.key.key_arn,
+            # A key without environment variables makes a perpetual diff (the API drops it).
+            kms_key_arn=props.key.key_arn if props.environment else None,
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.log_group_name),
             environment=LambdaFunctionEnvironment(variables=dict(sorted(props.environment.items())))

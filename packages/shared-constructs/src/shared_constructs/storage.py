@@ -180,6 +180,8 @@ class SecureBucket(Construct):
                 target_bucket=props.access_log_bucket.bucket.id,
                 target_prefix=f"{self.bucket_name}/",
                 provider=provider,
+                # S3 checks the target's policy for the logging service when logging is enabled.
+                depends_on=[props.access_log_bucket.policy],
             )
             props.access_log_bucket.allow_access_logs_from(self)
         else:

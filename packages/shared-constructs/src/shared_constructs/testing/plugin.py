@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from shared_constructs.synth import SynthResult
+from shared_constructs.testing.emulator import emulator
 from shared_constructs.testing.synthesis import synthesize
+
+__all__ = ["emulator", "synth"]
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 

@@ -1,0 +1,72 @@
+"""The operations dashboard: one row of widgets per region, all on one CloudWatch dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from payments_multiregion.names import HEALTH_NAMESPACE, Names
+from payments_multiregion.settings import Settings
+
+WIDTH = 8
+HEIGHT = 6
+
+
+def _widget(title: str, region: str, metrics: list[list[Any]], x: int, y: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "metric", "x": x, "y": y, "width": WIDTH, "height": HEIGHT,
+        "properties": {"title": title, "region": region, "metrics": metrics, "period": 60, "stat": "Sum",
+                       "view": "timeSeries", **extra},
+    }
+
+
+def failure_rate_metrics(function: str, region: str) -> list[list[Any]]:
+    """Errors over invocations of ``function`` as a percentage (the alarm's expression)."""
+    return [
+        [{"expression": "IF(invocations > 0, 100 * errors / invocations, 0)", "label": "failure %", "id": "rate"}],
+        ["AWS/Lambda", "Errors", "FunctionName", function, {"id": "errors", "visible": False, "region": region}],
+        ["AWS/Lambda", "Invocations", "FunctionName", function, {"id": "invocations", "visible": False,
+                                                                 "region": region}],
+    ]
+
+
+def dashboard_body(settings: Settings, names: Names) -> str:
+    """The dashboard JSON: per region transactions, failure rate, workflow, API, table and health."""
+    widgets: list[dict[str, Any]] = []
+    table = names.table
+    for row, region in enumerate(settings.regions):
+        y = row * HEIGHT * 2
+        function = names.function("transaction", region)
+        machine = names.state_machine_arn(region)
+        widgets.append(_widget(f"{region}: transactions", region, [
+            ["AWS/Lambda", "Invocations", "FunctionName", function],
+            ["AWS/Lambda", "Errors", "FunctionName", function],
+            ["AWS/Lambda", "Throttles", "FunctionName", function],
+        ], 0, y))
+        widgets.append(_widget(f"{region}: failure rate (%)", region, failure_rate_metrics(function, region), WIDTH, y,
+                               annotations={"horizontal": [{"label": "alarm",
+                                                            "value": settings.alarms.failure_rate_percent}]}))
+        widgets.append(_widget(f"{region}: API", region, [
+            ["AWS/ApiGateway", "Count", "ApiName", names.api(region)],
+            ["AWS/ApiGateway", "4XXError", "ApiName", names.api(region)],
+            ["AWS/ApiGateway", "5XXError", "ApiName", names.api(region)],
+        ], 2 * WIDTH, y))
+        widgets.append(_widget(f"{region}: workflow", region, [
+            ["AWS/States", "ExecutionsStarted", "StateMachineArn", machine],
+            ["AWS/States", "ExecutionsFailed", "StateMachineArn", machine],
+        ], 0, y + HEIGHT))
+        widgets.append(_widget(f"{region}: table", region, [
+            ["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", table, "Operation", "PutItem",
+             {"stat": "p99"}],
+            ["AWS/DynamoDB", "ThrottledRequests", "TableName", table, "Operation", "PutItem"],
+        ], WIDTH, y + HEIGHT))
+        widgets.append(_widget(f"{region}: health", region, [
+            [HEALTH_NAMESPACE, "RegionHealthy", "Region", region, {"stat": "Minimum"}],
+            [HEALTH_NAMESPACE, "CheckLatencyMs", "Region", region, {"stat": "Average", "yAxis": "right"}],
+        ], 2 * WIDTH, y + HEIGHT))
+    replication = [["AWS/DynamoDB", "ReplicationLatency", "TableName", table, "ReceivingRegion", region,
+                    {"region": settings.primary_region}] for region in settings.secondary_regions]
+    if replication:
+        widgets.append(_widget("Global table replication latency (ms)", settings.primary_region, replication, 0,
+                               len(settings.regions) * HEIGHT * 2, stat="Average"))
+    return json.dumps({"widgets": widgets}, sort_keys=True)

@@ -1,0 +1,82 @@
+"""The regional event bus (customer-managed key) and the failover rule that forwards this region's
+payment events to the other regions' buses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudwatch_event_bus import CloudwatchEventBus
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
+    CloudwatchEventTarget,
+    CloudwatchEventTargetDeadLetterConfig,
+    CloudwatchEventTargetRetryPolicy,
+)
+from shared_constructs.cdk import Construct
+from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
+from shared_constructs.kms import Key
+from shared_constructs.messaging import EncryptedQueue, QueueProps
+from shared_constructs.naming import Kind
+from shared_constructs.regions import short_region
+
+from payments_multiregion.names import DETAIL_TYPES, EVENT_SOURCE, Names
+from payments_multiregion.settings import Settings
+
+BUS_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+
+
+def failover_pattern(region: str) -> dict[str, object]:
+    """Payment events that originated in ``region`` (forwarded copies are not forwarded again)."""
+    return {"source": [EVENT_SOURCE], "detail-type": list(DETAIL_TYPES), "detail": {"origin_region": [region]}}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventsProps:
+    settings: Settings
+    names: Names
+    region: str
+    key: Key
+
+
+class PaymentEvents(Construct):
+    """Bus, failover rule with one target per other region, their role and dead-letter queue."""
+
+    def __init__(self, scope: Construct, id: str, props: EventsProps) -> None:
+        super().__init__(scope, id)
+        names, region = props.names, props.region
+        self.bus_name = names.bus(region)
+        self.bus_arn = names.bus_arn(region)
+        props.key.policy.allow_service(
+            "EventBusEncryption", "events.amazonaws.com", BUS_KEY_ACTIONS,
+            conditions={"StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": self.bus_arn}})
+        self.bus = CloudwatchEventBus(self, "bus", name=self.bus_name, kms_key_identifier=props.key.key_arn,
+                                      description="Payment events of this region")
+        self.dead_letters = EncryptedQueue(self, "dead_letters", QueueProps(
+            settings=props.settings, namer=names.namer, name="events-dlq", region=region, key=props.key,
+            dead_letter=False, retention_s=1209600))
+        others = [r for r in props.settings.regions if r != region]
+        self.failover_rule: CloudwatchEventRule | None = None
+        if others:
+            self._failover(props, others)
+
+    def _failover(self, props: EventsProps, others: list[str]) -> None:
+        names, region = props.names, props.region
+        role = LeastPrivilegeRole(self, "forwarder", RoleProps(
+            namer=names.namer, name="event-forwarder", region=region,
+            description="Lets EventBridge put this region's payment events on the other regions' buses",
+            trust_policy=assume_role_policy(services=["events.amazonaws.com"]),
+            statements=[Statement(sid="PutOnOtherBuses", actions=["events:PutEvents"],
+                                  resources=[names.bus_arn(r) for r in others])]))
+        self.failover_rule = CloudwatchEventRule(
+            self, "failover", name=names.namer.name(Kind.EVENT_RULE, "failover", region=region),
+            event_bus_name=self.bus.name, description="Forward this region's payment events to the other regions",
+            event_pattern=json.dumps(failover_pattern(region), sort_keys=True))
+        self.dead_letters.allow_send_from_service("events.amazonaws.com", [self.failover_rule.arn])
+        for other in others:
+            CloudwatchEventTarget(
+                self, f"to_{short_region(other)}", rule=self.failover_rule.name, event_bus_name=self.bus.name,
+                target_id=f"bus-{short_region(other)}", arn=names.bus_arn(other), role_arn=role.role_arn,
+                dead_letter_config=CloudwatchEventTargetDeadLetterConfig(arn=self.dead_letters.queue_arn),
+                retry_policy=CloudwatchEventTargetRetryPolicy(maximum_event_age_in_seconds=86400,
+                                                              maximum_retry_attempts=185))

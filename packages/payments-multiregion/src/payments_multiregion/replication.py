@@ -1,0 +1,120 @@
+"""S3 cross-region replication between SSE-KMS buckets, generic enough for shared-constructs.
+
+Buckets are named by :class:`BucketRef` (name, region, key alias), built from a
+:class:`~shared_constructs.storage.SecureBucket` in the same stack or from deterministic names of
+another stack's bucket. Keys are addressed by alias, which S3 accepts for ``ReplicaKmsKeyID``;
+IAM cannot name a key by alias, so the role's KMS statements cover the region's keys narrowed to
+the one carrying the alias (``kms:ResourceAliases``) and to calls made through S3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
+    S3BucketReplicationConfigurationA,
+    S3BucketReplicationConfigurationRule,
+    S3BucketReplicationConfigurationRuleDeleteMarkerReplication,
+    S3BucketReplicationConfigurationRuleDestination,
+    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration,
+    S3BucketReplicationConfigurationRuleFilter,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteria,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects,
+)
+from shared_constructs.cdk import Construct
+from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
+from shared_constructs.naming import Namer
+from shared_constructs.regions import short_region
+from shared_constructs.storage import SecureBucket
+
+
+@dataclass(frozen=True, kw_only=True)
+class BucketRef:
+    """A versioned SSE-KMS bucket by name: ``key_alias`` is ``alias/<name>`` of its key."""
+
+    name: str
+    region: str
+    account: str
+    key_alias: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:s3:::{self.name}"
+
+    @property
+    def key_alias_arn(self) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account}:{self.key_alias}"
+
+    @classmethod
+    def of(cls, bucket: SecureBucket, *, region: str, account: str) -> BucketRef:
+        """The reference of a :class:`SecureBucket` encrypted with a platform key."""
+        if bucket.key is None:
+            raise ValueError(f"bucket {bucket.bucket_name!r}: replication needs an SSE-KMS bucket")
+        return cls(name=bucket.bucket_name, region=region, account=account, key_alias=bucket.key.alias_name)
+
+
+def _key_statement(sid: str, ref: BucketRef, actions: Sequence[str]) -> Statement:
+    return Statement(
+        sid=sid, actions=actions, resources=[f"arn:aws:kms:{ref.region}:{ref.account}:key/*"],
+        conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [ref.key_alias]},
+                    "StringEquals": {"kms:ViaService": f"s3.{ref.region}.amazonaws.com"}})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicationProps:
+    """Props of :class:`Replication`.
+
+    ``prefix``: replicate only keys under it. Default: the whole bucket.
+    ``role_name``: resource part of the role's name. Default ``replication``.
+    """
+
+    namer: Namer
+    source: BucketRef
+    destinations: Sequence[BucketRef]
+    prefix: str = ""
+    role_name: str = "replication"
+    provider: AwsProvider | None = None
+
+
+class Replication(Construct):
+    """Replicates ``source`` to every destination (one rule each), re-encrypting with their keys."""
+
+    def __init__(self, scope: Construct, id: str, props: ReplicationProps) -> None:
+        super().__init__(scope, id)
+        source, destinations = props.source, list(props.destinations)
+        if not destinations:
+            raise ValueError(f"bucket {source.name!r}: replication needs at least one destination")
+        self.role = LeastPrivilegeRole(self, "role", RoleProps(
+            namer=props.namer, name=props.role_name, region=source.region,
+            description=f"Replicates {source.name} to {', '.join(d.region for d in destinations)}",
+            trust_policy=assume_role_policy(services=["s3.amazonaws.com"]),
+            statements=[
+                Statement(sid="ReadSourceConfiguration", actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                          resources=[source.arn]),
+                Statement(sid="ReadSourceVersions", actions=[
+                    "s3:GetObjectVersionAcl", "s3:GetObjectVersionForReplication", "s3:GetObjectVersionTagging"],
+                    resources=[f"{source.arn}/*"]),
+                Statement(sid="WriteReplicas", actions=["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateDelete",
+                                                        "s3:ReplicateObject", "s3:ReplicateTags"],
+                          resources=[f"{d.arn}/*" for d in destinations]),
+                _key_statement("DecryptSource", source, ("kms:Decrypt",)),
+                *[_key_statement(f"EncryptReplicas{short_region(d.region).title()}", d,
+                                 ("kms:Encrypt", "kms:GenerateDataKey")) for d in destinations],
+            ]))
+        self.configuration = S3BucketReplicationConfigurationA(
+            self, "configuration", bucket=source.name, role=self.role.role_arn, provider=props.provider,
+            rule=[S3BucketReplicationConfigurationRule(
+                id=f"to-{short_region(d.region)}", priority=index + 1, status="Enabled",
+                filter=S3BucketReplicationConfigurationRuleFilter(prefix=props.prefix),
+                delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
+                    status="Enabled"),
+                source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
+                    sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
+                        status="Enabled")),
+                destination=S3BucketReplicationConfigurationRuleDestination(
+                    bucket=d.arn, storage_class="STANDARD",
+                    encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
+                        replica_kms_key_id=d.key_alias_arn)),
+            ) for index, d in enumerate(destinations)])

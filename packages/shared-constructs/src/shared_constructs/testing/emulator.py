@@ -1,0 +1,305 @@
+"""The emulator rung of the ladder: apply each package to moto, re-plan for drift, test, destroy.
+
+One moto server per test session on 127.0.0.1 and a free port. For each package the harness
+synthesizes the app with :data:`EMULATOR_EXCLUSIONS` (the one mechanism that leaves out what the
+emulator cannot create) and with state in a temporary folder, applies every stack in dependency
+order, plans again with ``-detailed-exitcode`` (any change not in :data:`TOLERATED_DRIFT` fails),
+writes ``cfn-outputs/flat-outputs.json``, lets the package's integration tests run, then destroys
+and checks that the emulator holds none of the package's tagged resources.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from shared_constructs.synth import SynthResult
+from shared_constructs.testing.synthesis import package_for
+from shared_constructs.testing.terraform import Terraform, base_env
+
+EMULATOR_EXCLUSIONS: dict[str, str] = {
+    "aws_dynamodb_table.replica": "moto has no global tables: apply waits forever for replicas",
+    "aws_guardduty_publishing_destination": "moto lacks CreatePublishingDestination (404)",
+    "aws_securityhub_standards_subscription": "moto lacks BatchEnableStandards (404)",
+    "aws_networkfirewall_rule_group": "moto lacks CreateRuleGroup (500)",
+    "aws_networkfirewall_firewall_policy": "moto lacks CreateFirewallPolicy (500)",
+    "aws_networkfirewall_firewall": "moto creates firewalls but lacks DeleteFirewall, so destroy fails",
+    "aws_sqs_queue.redrive_allow_policy": "moto never returns redrive_allow_policy: the provider waits until timeout",
+}
+"""Resource types (or ``type.block`` pseudo-types) the emulator cannot create, with the reason.
+Packages skip them through ``settings.creates(type)``. This list only shrinks."""
+
+TOLERATED_DRIFT: dict[tuple[str, str], str] = {
+    ("aws_sqs_queue", "redrive_policy"): "moto returns the JSON with other whitespace",
+    ("aws_s3_bucket_replication_configuration", "rule"): "moto drops delete_marker_replication and source_selection_criteria",
+    ("aws_lambda_function", "logging_config"): "moto does not return logging_config",
+    ("aws_security_group_rule", "description"): "moto drops descriptions of prefix-list rules",
+    ("aws_flow_log", "destination_options"): "moto does not return destination_options",
+    ("aws_rds_cluster", "scaling_configuration"): "moto returns an empty scaling_configuration block",
+    ("aws_rds_cluster_instance", "performance_insights_enabled"): "moto does not return performance insights",
+    ("aws_rds_cluster_instance", "performance_insights_kms_key_id"): "moto does not return performance insights",
+    ("aws_rds_cluster_instance", "performance_insights_retention_period"): "moto does not return performance insights",
+    ("aws_autoscaling_group", "default_instance_warmup"): "moto does not return default_instance_warmup",
+    ("aws_autoscaling_policy", "enabled"): "moto does not return enabled",
+    ("aws_autoscaling_policy", "predictive_scaling_configuration"): "moto does not return it",
+    ("aws_vpc_peering_connection_accepter", "tags"): "moto keeps one tag set for both sides of a peering",
+    ("aws_vpc_peering_connection_accepter", "tags_all"): "moto keeps one tag set for both sides of a peering",
+    ("aws_vpc_peering_connection", "tags"): "moto keeps one tag set for both sides of a peering",
+    ("aws_vpc_peering_connection", "tags_all"): "moto keeps one tag set for both sides of a peering",
+}
+"""(resource type, attribute) -> why moto, not the product, makes this planned change."""
+
+_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _register_missing_calls() -> None:
+    """Answer the calls moto lacks that the provider needs (valid empty answers)."""
+    from moto.securityhub.responses import SecurityHubResponse
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def validate_state_machine_definition(self: Any) -> str:
+        return json.dumps({"result": "OK", "diagnostics": [], "truncated": False})
+
+    def list_state_machine_versions(self: Any) -> str:
+        return json.dumps({"stateMachineVersions": []})
+
+    def update_security_hub_configuration(self: Any) -> str:
+        return "{}"
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
+    SecurityHubResponse.update_security_hub_configuration = update_security_hub_configuration  # type: ignore[attr-defined]
+
+
+class Emulator:
+    """A moto server on 127.0.0.1 and a free port; stop it with :meth:`stop`."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "1")
+        from moto.server import ThreadedMotoServer
+
+        _register_missing_calls()
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point Terraform (and AWS SDKs) at the emulator."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_EC2_METADATA_DISABLED": "true", **_CREDENTIALS}
+
+    def session(self, region: str = "us-east-1", role_arn: str | None = None) -> boto3.Session:
+        """A boto3 session on the emulator, optionally as another account's role."""
+        base = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                             aws_session_token="testing", region_name=region)
+        if role_arn is None:
+            return base
+        creds = base.client("sts", endpoint_url=self.endpoint).assume_role(
+            RoleArn=role_arn, RoleSessionName="emulator-check")["Credentials"]
+        return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                             aws_session_token=creds["SessionToken"], region_name=region)
+
+    def client(self, service: str, region: str = "us-east-1", role_arn: str | None = None) -> Any:
+        return self.session(region, role_arn).client(service, endpoint_url=self.endpoint)
+
+
+def _providers(stack: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = stack.get("provider", {}).get("aws", [])
+    return blocks if isinstance(blocks, list) else [blocks]
+
+
+def _override(stack: dict[str, Any]) -> dict[str, Any]:
+    """Provider settings for the emulator only, merged by Terraform from an override file."""
+    common = {"skip_credentials_validation": True, "skip_metadata_api_check": "true", "s3_use_path_style": True,
+              "max_retries": 3}
+    return {"provider": {"aws": [{**({"alias": p["alias"]} if "alias" in p else {}), **common}
+                                 for p in _providers(stack)]}}
+
+
+def changed_attributes(change: dict[str, Any]) -> set[str]:
+    before = change.get("before") or {}
+    after = change.get("after") or {}
+    unknown = change.get("after_unknown") or {}
+    keys = set(before) | set(after)
+    return {k for k in keys if before.get(k) != after.get(k) or unknown.get(k) is True}
+
+
+def untolerated_drift(plan: dict[str, Any]) -> list[str]:
+    """Planned changes not explained by :data:`TOLERATED_DRIFT`, one line each."""
+    problems = []
+    for rc in plan.get("resource_changes", []):
+        actions = rc.get("change", {}).get("actions", [])
+        if actions in (["no-op"], ["read"]):
+            continue
+        if "create" in actions and "delete" not in actions or actions == ["delete"]:
+            problems.append(f"{rc['address']}: {'/'.join(actions)}")
+            continue
+        changed = changed_attributes(rc["change"])
+        left = sorted(a for a in changed if (rc["type"], a) not in TOLERATED_DRIFT)
+        if left:
+            problems.append(f"{rc['address']}: {'/'.join(actions)} of {', '.join(left)}")
+    return problems
+
+
+def _order(outdir: Path, stacks: dict[str, Any]) -> list[str]:
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    deps = {name: list(info.get("dependencies", [])) for name, info in manifest.get("stacks", {}).items()}
+    ordered: list[str] = []
+    while len(ordered) < len(stacks):
+        ready = sorted(n for n in stacks if n not in ordered and all(d in ordered for d in deps.get(n, [])))
+        if not ready:
+            raise RuntimeError(f"stack dependency cycle among {sorted(set(stacks) - set(ordered))}")
+        ordered.extend(ready)
+    return ordered
+
+
+@dataclass
+class Deployment:
+    """One package deployed on the emulator."""
+
+    package: str
+    emulator: Emulator
+    result: SynthResult
+    state_dir: Path
+    order: list[str]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    drift: list[str] = field(default_factory=list)
+
+    def terraform(self, stack: str) -> Terraform:
+        return Terraform(self.result.outdir / "stacks" / stack, base_env(self.emulator.env()), timeout_s=1500)
+
+    def client(self, service: str, region: str | None = None, role_arn: str | None = None) -> Any:
+        """A boto3 client on the emulator (default region: the package's first stack's provider region)."""
+        region = region or _providers(self.result.stacks[self.order[0]])[0].get("region", "us-east-1")
+        return self.emulator.client(service, region, role_arn)
+
+    def deploy(self) -> None:
+        started = time.monotonic()
+        for name in self.order:
+            stack_dir = self.result.outdir / "stacks" / name
+            (stack_dir / "emulator_override.tf.json").write_text(json.dumps(_override(self.result.stacks[name])))
+            tf = self.terraform(name)
+            tf.init()
+            tf.apply()
+            self.outputs.update(tf.outputs())
+        self.timings["apply_s"] = time.monotonic() - started
+        started = time.monotonic()
+        for name in self.order:
+            plan = self.terraform(name).plan_changes()
+            if plan is not None:
+                self.drift.extend(f"{name}: {line}" for line in untolerated_drift(plan))
+        self.timings["replan_s"] = time.monotonic() - started
+        target = self.result.package.directory / "cfn-outputs"
+        target.mkdir(exist_ok=True)
+        (target / "flat-outputs.json").write_text(json.dumps(self.outputs, indent=2, sort_keys=True) + "\n")
+
+    def destroy(self) -> list[str]:
+        """Destroy every stack (reverse order); return what the emulator still holds."""
+        started = time.monotonic()
+        for name in reversed(self.order):
+            self.terraform(name).destroy()
+        self.timings["destroy_s"] = time.monotonic() - started
+        return self.leftovers()
+
+    def leftovers(self) -> list[str]:
+        """Resources tagged ``Package=<package>`` still in the emulator (KMS keys pending deletion excepted)."""
+        found = []
+        seen: set[tuple[str, str | None]] = set()
+        for stack in self.result.stacks.values():
+            for provider in _providers(stack):
+                role = (provider.get("assume_role") or [{}])[0].get("role_arn")
+                key = (provider["region"], role)
+                if key in seen:
+                    continue
+                seen.add(key)
+                tagging = self.emulator.client("resourcegroupstaggingapi", provider["region"], role)
+                kms = self.emulator.client("kms", provider["region"], role)
+                pages = tagging.get_paginator("get_resources").paginate(
+                    TagFilters=[{"Key": "Package", "Values": [self.package]}])
+                for page in pages:
+                    for item in page["ResourceTagMappingList"]:
+                        arn = item["ResourceARN"]
+                        if ":kms:" in arn and ":key/" in arn:
+                            state = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
+                            if state == "PendingDeletion":
+                                continue
+                        found.append(arn)
+        return sorted(found)
+
+
+_DEPLOYMENTS: dict[str, Deployment] = {}
+_STATE_ROOT = Path(tempfile.mkdtemp(prefix="emulator-state-"))  # shared: packages read each other's state
+
+
+def deploy_package(emulator: Emulator, package: str, seed: Callable[[Emulator], None] | None = None) -> Deployment:
+    """Synthesize ``package`` for the emulator and apply it (once per session)."""
+    if package in _DEPLOYMENTS:
+        return _DEPLOYMENTS[package]
+    from shared_constructs.synth import synth_package
+
+    state_dir = _STATE_ROOT
+    outdir = Path(tempfile.mkdtemp(prefix=f"emulator-{package}-"))
+    overrides = {"excluded_resources": EMULATOR_EXCLUSIONS, "state": {"backend": "local", "local_dir": str(state_dir)}}
+    result = synth_package(package_for(package), overrides=overrides, outdir=outdir)
+    if seed is not None:
+        seed(emulator)
+    deployment = Deployment(package, emulator, result, state_dir, _order(result.outdir, result.stacks))
+    _DEPLOYMENTS[package] = deployment
+    deployment.deploy()
+    return deployment
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """The session's moto server; every deployment is destroyed before it stops."""
+    server = Emulator()
+    leftovers: list[str] = []
+    try:
+        yield server
+    finally:
+        try:
+            for deployment in reversed(list(_DEPLOYMENTS.values())):
+                leftovers.extend(f"{deployment.package}: {arn}" for arn in deployment.destroy())
+        finally:
+            _DEPLOYMENTS.clear()
+            server.stop()
+    assert not leftovers, "the emulator still holds destroyed resources:\n" + "\n".join(leftovers)
+
+
+def deployment_fixture(
+    package: str, *, requires: tuple[str, ...] = (), seed: Callable[[Emulator], None] | None = None
+) -> Any:
+    """A session-scoped ``deployment`` fixture for ``package``, deploying ``requires`` first.
+
+    ``seed`` prepares what an operator would have created before deploying (an existing secret).
+    The package's deployment is destroyed, and checked empty, at the end of the session.
+    """
+
+    @pytest.fixture(scope="session")
+    def deployment(emulator: Emulator) -> Iterator[Deployment]:
+        for dependency in requires:
+            deploy_package(emulator, dependency)
+        yield deploy_package(emulator, package, seed)
+
+    return deployment

@@ -1,0 +1,138 @@
+"""Run Terraform on synthesized stacks, offline from a provider mirror when one is configured.
+
+``TF_PROVIDER_MIRROR``: a Terraform filesystem-mirror folder (``<host>/<namespace>/<type>/...``)
+holding the pinned provider. When set, a CLI configuration is written that installs hashicorp
+providers from it only; otherwise providers come from the public registry. Either way a shared
+plugin cache links the provider into every stack instead of copying it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared_constructs.synth import repo_root
+
+MIRROR_VARIABLE = "TF_PROVIDER_MIRROR"
+
+
+class TerraformError(RuntimeError):
+    """A Terraform command failed or timed out; the message holds its output's tail."""
+
+
+def tool_dir() -> Path:
+    """The git-ignored folder for generated tool files (``<repository>/.platform``)."""
+    path = repo_root(Path(__file__)) / ".platform"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def cli_config(mirror: str | None = None) -> Path:
+    """Write the Terraform CLI configuration for ``mirror`` (default: ``$TF_PROVIDER_MIRROR``)."""
+    mirror = mirror if mirror is not None else os.environ.get(MIRROR_VARIABLE, "")
+    cache = tool_dir() / "plugin-cache"
+    cache.mkdir(exist_ok=True)
+    lines = [
+        f"plugin_cache_dir = {json.dumps(str(cache))}",
+        "plugin_cache_may_break_dependency_lock_file = true",
+    ]
+    if mirror:
+        if not Path(mirror).is_dir():
+            raise TerraformError(f"{MIRROR_VARIABLE}={mirror!r} is not a folder")
+        lines += [
+            "provider_installation {",
+            f"  filesystem_mirror {{\n    path    = {json.dumps(mirror)}\n"
+            '    include = ["registry.terraform.io/hashicorp/*"]\n  }',
+            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }',
+            "}",
+        ]
+    path = tool_dir() / ("terraform-mirror.rc" if mirror else "terraform.rc")
+    text = "\n".join(lines) + "\n"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for Terraform: this process's, the CLI config, no prompts or telemetry."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "TF_CLI_CONFIG_FILE": str(cli_config()),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Terraform:
+    """Terraform in one stack folder."""
+
+    workdir: Path
+    env: dict[str, str]
+    timeout_s: int = 1800
+
+    def run(self, *args: str, ok_codes: Sequence[int] = (0,), timeout_s: int | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``terraform <args>``; raise :class:`TerraformError` on another exit code or a timeout."""
+        command = ["terraform", f"-chdir={self.workdir}", *args]
+        try:
+            done = subprocess.run(command, env=self.env, capture_output=True, text=True, check=False,
+                                  timeout=timeout_s or self.timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise TerraformError(f"terraform {args[0]} in {self.workdir.name} timed out after {exc.timeout} s") from None
+        if done.returncode not in ok_codes:
+            tail = "\n".join((done.stdout + "\n" + done.stderr).strip().splitlines()[-60:])
+            raise TerraformError(f"terraform {' '.join(args)} in {self.workdir.name} exited {done.returncode}:\n{tail}")
+        return done
+
+    def init(self, *, backend: bool = True) -> None:
+        args = ["init", "-no-color", "-input=false"]
+        if not backend:
+            args.append("-backend=false")
+        self.run(*args, timeout_s=600)
+
+    def validate(self) -> dict[str, Any]:
+        """``terraform validate -json``; raises with Terraform's diagnostics when invalid."""
+        done = self.run("validate", "-json", "-no-color", ok_codes=(0, 1))
+        result: dict[str, Any] = json.loads(done.stdout)
+        if not result.get("valid"):
+            messages = [
+                f"{d.get('severity')}: {d.get('summary')}: {d.get('detail', '')} "
+                f"({(d.get('range') or {}).get('filename', '')})"
+                for d in result.get("diagnostics", [])
+            ]
+            raise TerraformError(f"{self.workdir.name} is not valid:\n" + "\n".join(messages))
+        return result
+
+    def apply(self, parallelism: int = 30) -> None:
+        self.run("apply", "-auto-approve", "-no-color", "-input=false", f"-parallelism={parallelism}")
+
+    def plan_changes(self, parallelism: int = 30) -> dict[str, Any] | None:
+        """Plan with ``-detailed-exitcode``: ``None`` when nothing would change, else the JSON plan."""
+        plan_file = "drift.tfplan"
+        done = self.run("plan", "-detailed-exitcode", "-no-color", "-input=false", f"-parallelism={parallelism}",
+                        f"-out={plan_file}", ok_codes=(0, 2))
+        if done.returncode == 0:
+            return None
+        shown = self.run("show", "-json", plan_file)
+        return json.loads(shown.stdout)  # type: ignore[no-any-return]
+
+    def outputs(self) -> dict[str, Any]:
+        done = self.run("output", "-json")
+        return {name: item.get("value") for name, item in json.loads(done.stdout or "{}").items()}
+
+    def destroy(self, parallelism: int = 30) -> None:
+        self.run("destroy", "-auto-approve", "-no-color", "-input=false", f"-parallelism={parallelism}")
+
+    def state_resources(self) -> list[str]:
+        done = self.run("state", "list", ok_codes=(0, 1))
+        return [line for line in done.stdout.splitlines() if line.strip()]
