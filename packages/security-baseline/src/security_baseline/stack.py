@@ -155,18 +155,7 @@ class RegionalBaseline(PlatformStack):
                     period_s=settings.trail.alarm_period_s,
                 ),
             )
-        self._log_after_target_policy()
         self._publish(region)
-
-    def _log_after_target_policy(self) -> None:
-        """S3 refuses a logging configuration until the target bucket's policy admits the logging
-        service; SecureBucket does not order the two, so every logged bucket waits for it here."""
-        policy = self.access_logs.policy
-        for construct in self.node.find_all():
-            if isinstance(construct, SecureBucket) and construct is not self.access_logs:
-                logging = construct.node.try_find_child("logging")
-                if logging is not None:
-                    logging.depends_on = [f"{policy.terraform_resource_type}.{policy.friendly_unique_id}"]  # type: ignore[attr-defined]
 
     def _publish(self, region: str) -> None:
         """The outputs of docs/contracts: suffixed per region (unique in flat-outputs.json) and plain."""
