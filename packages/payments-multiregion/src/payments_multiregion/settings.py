@@ -171,7 +171,9 @@ class Settings(BaseSettings):
     @field_validator("region_overrides")
     @classmethod
     def _overrides(cls, value: dict[str, dict[str, Any]], info: ValidationInfo) -> dict[str, dict[str, Any]]:
-        regions = info.data.get("regions") or []
+        if "regions" not in info.data:
+            return value  # regions itself is invalid and reported
+        regions = info.data["regions"]
         unknown = sorted(set(value) - set(regions))
         if unknown:
             raise ValueError(f"overrides for {', '.join(unknown)}, which are not in regions {regions}")

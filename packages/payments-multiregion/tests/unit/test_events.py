@@ -1,0 +1,66 @@
+"""Event buses with customer-managed keys and the failover rule to the other regions' buses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from shared_constructs.testing.query import name_of, only, ref, resources
+
+from ..conftest import REGIONS, SHORT, data_key
+
+ACCOUNT = "${data.aws_caller_identity.caller_identity.account_id}"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_bus_is_encrypted_with_the_regional_key(stacks: dict[str, Any], region: str) -> None:
+    stack = stacks[f"payments-{region}"]
+    bus = only(stack, "aws_cloudwatch_event_bus", name=f"payments-events-{SHORT[region]}-dev")
+    assert bus["kms_key_identifier"] == ref("aws_kms_key", data_key(stack), "arn")
+    key = stack["resource"]["aws_kms_key"][data_key(stack)]
+    statement = next(s for s in json.loads(key["policy"])["Statement"] if s["Sid"] == "EventBusEncryption")
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"]["kms:EncryptionContext:aws:events:event-bus:arn"] == (
+        f"arn:aws:events:{region}:{ACCOUNT}:event-bus/payments-events-{SHORT[region]}-dev")
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_failover_rule_forwards_local_payment_events_to_every_other_bus(stacks: dict[str, Any], region: str) -> None:
+    stack = stacks[f"payments-{region}"]
+    rule = only(stack, "aws_cloudwatch_event_rule", name=f"payments-failover-{SHORT[region]}-dev")
+    assert json.loads(rule["event_pattern"]) == {
+        "source": ["payments.transactions"], "detail-type": ["PaymentAccepted", "PaymentRecorded"],
+        "detail": {"origin_region": [region]}}
+    targets = [t for t in resources(stack, "aws_cloudwatch_event_target").values() if t["target_id"].startswith("bus-")]
+    others = [r for r in REGIONS if r != region]
+    assert sorted(t["arn"] for t in targets) == sorted(
+        f"arn:aws:events:{o}:{ACCOUNT}:event-bus/payments-events-{SHORT[o]}-dev" for o in others)
+    for target in targets:
+        assert target["role_arn"].startswith("${aws_iam_role.events_forwarder_role")
+        assert target["dead_letter_config"]["arn"].startswith("${aws_sqs_queue.events_dead_letters_queue")
+        assert target["retry_policy"] == {"maximum_event_age_in_seconds": 86400, "maximum_retry_attempts": 185}
+    policy = only(stack, "aws_iam_policy", name=f"payments-event-forwarder-{SHORT[region]}-dev")
+    statement = json.loads(policy["policy"])["Statement"][0]
+    assert statement["Action"] == "events:PutEvents"
+    assert sorted(statement["Resource"]) == sorted(t["arn"] for t in targets)
+
+
+def test_dead_letter_queue_accepts_only_the_failover_rule(stacks: dict[str, Any]) -> None:
+    stack = stacks["payments-us-east-1"]
+    policies = [json.loads(p["policy"]) for p in resources(stack, "aws_sqs_queue_policy").values()]
+    sends = [s for p in policies for s in p["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert len(sends) == 1
+    rule = name_of(stack, "aws_cloudwatch_event_rule", name="payments-failover-use1-dev")
+    assert sends[0]["Condition"] == {"ArnLike": {"aws:SourceArn": ref("aws_cloudwatch_event_rule", rule, "arn")}}
+
+
+def test_primary_inbox_accepts_every_regions_alert_topic(stacks: dict[str, Any]) -> None:
+    stack = stacks["payments-us-east-1"]
+    policies = [json.loads(p["policy"]) for p in resources(stack, "aws_sqs_queue_policy").values()]
+    sends = [s for p in policies for s in p["Statement"] if s["Principal"] == {"Service": "sns.amazonaws.com"}]
+    assert len(sends) == 1
+    assert sorted(sends[0]["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(
+        f"arn:aws:sns:{r}:{ACCOUNT}:payments-alerts-{SHORT[r]}-dev" for r in REGIONS)
+    secondary = stacks["payments-eu-west-1"]["resource"]["aws_sqs_queue_policy"].values()
+    assert all("sns.amazonaws.com" not in p["policy"] for p in secondary)

@@ -1,0 +1,66 @@
+"""The functions: memory, timeout, runtime, computed reserved concurrency, stream mapping, schedule."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from shared_constructs.testing.query import data_sources, name_of, only, ref, resources
+
+from ..conftest import REGIONS, SHORT, data_key
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_transaction_function_is_3gb_15min_python312(stacks: dict[str, Any], region: str) -> None:
+    fn = only(stacks[f"payments-{region}"], "aws_lambda_function",
+              function_name=f"payments-transaction-{SHORT[region]}-dev")
+    assert fn["memory_size"] == 3072
+    assert fn["timeout"] == 900
+    assert fn["runtime"] == "python3.12"
+    assert fn["tracing_config"] == {"mode": "Active"}
+    assert fn["handler"] == "handler.handler"
+    # dev.toml: 10 TPS globally over 3 regions, one may be lost -> 5 TPS x 0.15 s x 1.2 = 0.9 -> 1.
+    assert fn["reserved_concurrent_executions"] == 1
+    assert fn["environment"]["variables"]["TABLE_NAME"] == "payments-transactions-dev"
+    assert fn["environment"]["variables"]["EVENT_BUS_NAME"] == f"payments-events-{SHORT[region]}-dev"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_cdc_mapping_bisects_reports_failures_and_has_a_destination(stacks: dict[str, Any], region: str) -> None:
+    stack = stacks[f"payments-{region}"]
+    mappings = list(resources(stack, "aws_lambda_event_source_mapping").values())
+    assert len(mappings) == 1
+    mapping = mappings[0]
+    assert mapping["bisect_batch_on_function_error"] is True
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["starting_position"] == "TRIM_HORIZON"
+    assert mapping["maximum_retry_attempts"] == 5
+    tables = data_sources(stack, "aws_dynamodb_table")
+    assert [t["name"] for t in tables.values()] == ["payments-transactions-dev"]
+    assert mapping["event_source_arn"] == f"${{data.aws_dynamodb_table.{next(iter(tables))}.stream_arn}}"
+    queue = only(stack, "aws_sqs_queue", name=f"payments-cdc-failures-{SHORT[region]}-dev")
+    assert queue["kms_master_key_id"] == ref("aws_kms_key", data_key(stack), "arn")
+    queue_name = name_of(stack, "aws_sqs_queue", name=f"payments-cdc-failures-{SHORT[region]}-dev")
+    assert mapping["destination_config"] == {"on_failure": {"destination_arn": ref("aws_sqs_queue", queue_name, "arn")}}
+    cdc = only(stack, "aws_lambda_function", function_name=f"payments-cdc-{SHORT[region]}-dev")
+    assert mapping["function_name"].endswith(".arn}")
+    assert cdc["environment"]["variables"]["RECEIPTS_BUCKET"] == f"payments-receipts-{SHORT[region]}-dev"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_health_check_runs_every_two_minutes(stacks: dict[str, Any], region: str) -> None:
+    stack = stacks[f"payments-{region}"]
+    rule = only(stack, "aws_cloudwatch_event_rule", name=f"payments-health-{SHORT[region]}-dev")
+    assert rule["schedule_expression"] == "rate(2 minutes)"
+    target = list(t for t in resources(stack, "aws_cloudwatch_event_target").values() if t["target_id"] == "health-check")
+    assert len(target) == 1
+    assert target[0]["arn"].startswith("${aws_lambda_function.compute_health_function")
+    fn = only(stack, "aws_lambda_function", function_name=f"payments-health-{SHORT[region]}-dev")
+    assert fn["environment"]["variables"]["METRIC_NAMESPACE"] == "Payments/Health"
+
+
+def test_health_metrics_permission_is_pinned_to_its_namespace(stacks: dict[str, Any]) -> None:
+    policy = only(stacks["payments-us-east-1"], "aws_iam_policy", name="payments-health-fn-use1-dev")
+    statements = {s.get("Sid"): s for s in json.loads(policy["policy"])["Statement"]}
+    assert statements["PutHealthMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Payments/Health"}}
