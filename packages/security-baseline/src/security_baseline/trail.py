@@ -9,6 +9,7 @@ from shared_constructs.cdk import Construct
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import Key, account_id
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
+from shared_constructs.messaging import EncryptedTopic, TopicProps
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
@@ -88,6 +89,17 @@ class AccountTrail(Construct):
                 ],
             ),
         )
+        # Log-file delivery notifications: integrity tooling subscribes here (CIS 3.x, checkov CKV_AWS_252);
+        # kept apart from the security topic, which would otherwise get one message per delivered file.
+        self.deliveries = EncryptedTopic(
+            self,
+            "deliveries",
+            TopicProps(
+                settings=props.settings, namer=props.namer, name="trail-deliveries", key=props.key, region=props.region
+            ),
+        )
+        self.deliveries.allow_publish_from_service(SERVICE, source_arns=[self.trail_arn])
+        topic_policy = self.deliveries.node.find_child("policy")  # CloudTrail checks it on create
         self.trail = Cloudtrail(
             self,
             "trail",
@@ -100,8 +112,9 @@ class AccountTrail(Construct):
             enable_logging=True,
             cloud_watch_logs_group_arn=f"{self.log_group.log_group_arn}:*",
             cloud_watch_logs_role_arn=self.logs_role.role_arn,
-            # CloudTrail checks bucket, key and log-group access when the trail is created.
-            depends_on=[self.archive.policy, props.key.key, self.logs_role],
+            sns_topic_name=self.deliveries.topic_name,
+            # CloudTrail checks bucket, key, log-group and topic access when the trail is created.
+            depends_on=[self.archive.policy, props.key.key, self.logs_role, topic_policy],
         )
         self.log_group_name = self.log_group.log_group_name
 

@@ -38,7 +38,7 @@ def test_trail_multi_region_validated_encrypted_to_s3_and_logs(home: dict[str, A
     assert trail["cloud_watch_logs_group_arn"] == ref("aws_cloudwatch_log_group", group, "arn") + ":*"
     assert trail["cloud_watch_logs_role_arn"] == ref("aws_iam_role", role, "arn")
     log_group = resources(home, "aws_cloudwatch_log_group")[group]
-    assert (log_group["kms_key_id"], log_group["retention_in_days"]) == (key, 30)
+    assert (log_group["kms_key_id"], log_group["retention_in_days"]) == (key, 365)
 
 
 def test_archive_bucket_policy_and_key_let_only_this_trail_write(home: dict[str, Any]) -> None:
@@ -161,3 +161,18 @@ def test_no_allow_statement_uses_a_wildcard_action(stacks: dict[str, dict[str, A
             for item in statements(policy):
                 actions = item["Action"] if isinstance(item["Action"], list) else [item["Action"]]
                 assert not any("*" in a for a in actions if item["Effect"] == "Allow"), policy["name"]
+
+
+def test_trail_notifies_its_own_deliveries_topic(home: dict[str, Any]) -> None:
+    trail = only(home, "aws_cloudtrail", name="security-baseline-account-dev")
+    assert trail["sns_topic_name"] == "security-baseline-trail-deliveries-use1-dev"
+    topic = name_of(home, "aws_sns_topic", name="security-baseline-trail-deliveries-use1-dev")
+    policy = only(home, "aws_sns_topic_policy", arn=ref("aws_sns_topic", topic, "arn"))
+    publish = statement(policy, "PublishCloudtrail")
+    assert publish["Condition"]["ArnLike"] == {
+        "aws:SourceArn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/security-baseline-account-dev"
+    }
+    assert (
+        f"aws_sns_topic_policy.{name_of(home, 'aws_sns_topic_policy', arn=ref('aws_sns_topic', topic, 'arn'))}"
+        in (trail["depends_on"])
+    )
