@@ -37,7 +37,6 @@ class PeeringStack(PlatformStack):
             package=PACKAGE,
             region=trading_cfg.region,
             assume_role_arn=trading_cfg.assume_role_arn,
-            external_id=analytics_cfg.external_id if trading_cfg.assume_role_arn else None,
         )
         analytics_provider = self.provider_for(
             analytics_cfg.region,

@@ -215,6 +215,7 @@ class PaymentsApi(Construct):
             self, "health_check", type="HTTPS", fqdn=self.execute_api_host, port=443,
             resource_path=f"/{stage_name}/health", request_interval=dns.health_check_interval_s,
             failure_threshold=dns.health_check_failure_threshold, measure_latency=True,
+            invert_healthcheck=not props.settings.for_region(region).in_service,
             tags={"Name": props.names.namer.name(Kind.GENERIC, "api-health", region=region)})
         self.latency_record = Route53Record(
             self, "latency_record", zone_id=props.zone_id, name=dns.api_name, type="A", set_identifier=region,

@@ -39,6 +39,9 @@ class CapacitySettings(Strict):
 class RegionSettings(Strict):
     """Per-region knobs. ``region_overrides`` changes them for one region only."""
 
+    in_service: bool = True
+    """False drains the region: its health check is inverted, so Route 53 withdraws its latency
+    record while everything keeps running (the runbook's manual failover)."""
     transaction_concurrency: PositiveInt | None = None
     """Reserved concurrency of the transaction function. Default: computed from ``capacity``;
     a value that cannot carry the region's target fails synthesis."""

@@ -30,6 +30,7 @@ def test_latency_record_with_health_check(stacks: dict[str, Any], region: str) -
     assert check["request_interval"] == 30
     assert check["failure_threshold"] == 3
     assert check["port"] == 443
+    assert check["invert_healthcheck"] is False
     assert check["resource_path"] == "/v1/health"
     assert check["fqdn"].endswith(f".execute-api.{region}.amazonaws.com")
     assert record["zone_id"] == "${data.aws_route53_zone.zone.zone_id}"

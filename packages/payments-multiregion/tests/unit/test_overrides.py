@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import only
+from shared_constructs.synth import SynthResult
+from shared_constructs.testing.query import only, resources
 
 from ..conftest import SHORT
 
@@ -30,3 +32,10 @@ def test_every_region_is_tagged_with_its_region(stacks: dict[str, Any], region: 
     tags = provider["default_tags"][0]["tags"]
     assert provider["region"] == region
     assert (tags["Region"], tags["Environment"], tags["CostCenter"]) == (region, "dev", "payments")
+
+
+def test_draining_one_region_inverts_only_its_health_check(synth: Callable[..., SynthResult]) -> None:
+    drained = synth("payments-multiregion", overrides={"region_overrides": {"ap-southeast-1": {"in_service": False}}})
+    inverted = {name: next(iter(resources(stack, "aws_route53_health_check").values()))["invert_healthcheck"]
+                for name, stack in drained.stacks.items() if name not in ("payments-global", "payments-links")}
+    assert inverted == {"payments-us-east-1": False, "payments-eu-west-1": False, "payments-ap-southeast-1": True}

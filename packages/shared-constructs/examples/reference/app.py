@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from shared_constructs.cdk import App
 from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, assume_role_policy
 from shared_constructs.kms import Key, KeyProps
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
+from shared_constructs.messaging import EncryptedQueue, EncryptedTopic, QueueProps, TopicProps
 from shared_constructs.naming import Kind
+from shared_constructs.network import PrivateVpc, SubnetTier, VpcProps
 from shared_constructs.settings import BaseSettings, Region
 from shared_constructs.stack import PlatformStack
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
@@ -60,10 +61,24 @@ def build(app: App, settings: Settings) -> None:
             require_encryption_header=True,
         ),
     )
-    EncryptedLogGroup(
+    flow_logs = EncryptedLogGroup(
         stack,
         "app_logs",
-        LogGroupProps(settings=settings, name=namer.path(Kind.LOG_GROUP, "app"), key=key, region=settings.region),
+        LogGroupProps(settings=settings, name=namer.path(Kind.LOG_GROUP, "flows"), key=key, region=settings.region),
+    )
+    vpc = PrivateVpc(
+        stack,
+        "vpc",
+        VpcProps(
+            settings=settings,
+            namer=namer,
+            name="core",
+            cidr="10.20.0.0/16",
+            region=settings.region,
+            tiers=[SubnetTier(name="app", cidrs=["10.20.0.0/24", "10.20.1.0/24"])],
+            flow_log_bucket=logs,
+            flow_log_group=flow_logs,
+        ),
     )
     fn = PythonFunction(
         stack,
@@ -92,9 +107,18 @@ def build(app: App, settings: Settings) -> None:
         ),
     )
     data.grant_read(reader)
-    key.policy.allow_service("SnsUse", "sns.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey"))
-    topic = SnsTopic(stack, "topic", name=namer.name(Kind.SNS, "alerts"), kms_master_key_id=key.key_arn)
+    topic = EncryptedTopic(
+        stack,
+        "alerts",
+        TopicProps(
+            settings=settings, namer=namer, name="alerts", key=key, publishing_services=["cloudwatch.amazonaws.com"]
+        ),
+    )
+    queue = EncryptedQueue(stack, "jobs", QueueProps(settings=settings, namer=namer, name="jobs", key=key))
+    queue.grant_consume(fn.role)
     stack.output("data_bucket_name", data.bucket_name, description="Name of the data bucket")
     stack.output("function_name", fn.function_name, description="Name of the echo function")
-    stack.output("topic_arn", topic.arn, description="ARN of the alert topic")
+    stack.output("topic_arn", topic.topic_arn, description="ARN of the alert topic")
+    stack.output("queue_url", queue.queue_url, description="URL of the jobs queue")
+    stack.output("vpc_id", vpc.vpc_id, description="Id of the VPC")
     stack.output("key_arn", key.key_arn, description="ARN of the data key")

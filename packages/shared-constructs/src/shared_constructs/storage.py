@@ -103,6 +103,8 @@ class BucketProps:
 class SecureBucket(Construct):
     """An S3 bucket with the platform's storage controls (see module docstring)."""
 
+    policy: S3BucketPolicy
+
     def __init__(self, scope: Construct, id: str, props: BucketProps) -> None:
         super().__init__(scope, id)
         if props.encryption == "sse-kms" and props.key is None:

@@ -20,7 +20,8 @@ def test_outputs_written_for_integration_tests(deployment):
 def test_data_bucket_is_kms_encrypted_with_the_key(deployment):
     s3 = deployment.client("s3")
     rules = s3.get_bucket_encryption(Bucket=deployment.outputs["data_bucket_name"])[
-        "ServerSideEncryptionConfiguration"]["Rules"]
+        "ServerSideEncryptionConfiguration"
+    ]["Rules"]
     default = rules[0]["ApplyServerSideEncryptionByDefault"]
     assert default["SSEAlgorithm"] == "aws:kms"
     assert default["KMSMasterKeyID"] == deployment.outputs["key_arn"]

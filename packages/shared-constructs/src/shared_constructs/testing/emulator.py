@@ -41,7 +41,10 @@ Packages skip them through ``settings.creates(type)``. This list only shrinks.""
 
 TOLERATED_DRIFT: dict[tuple[str, str], str] = {
     ("aws_sqs_queue", "redrive_policy"): "moto returns the JSON with other whitespace",
-    ("aws_s3_bucket_replication_configuration", "rule"): "moto drops delete_marker_replication and source_selection_criteria",
+    (
+        "aws_s3_bucket_replication_configuration",
+        "rule",
+    ): "moto drops delete_marker_replication and source_selection_criteria",
     ("aws_lambda_function", "logging_config"): "moto does not return logging_config",
     ("aws_security_group_rule", "description"): "moto drops descriptions of prefix-list rules",
     ("aws_flow_log", "destination_options"): "moto does not return destination_options",
@@ -59,6 +62,7 @@ TOLERATED_DRIFT: dict[tuple[str, str], str] = {
 }
 """(resource type, attribute) -> why moto, not the product, makes this planned change."""
 
+# moto accepts any credentials; these are the conventional dummy values, not secrets.
 _CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
@@ -110,14 +114,23 @@ class Emulator:
 
     def session(self, region: str = "us-east-1", role_arn: str | None = None) -> boto3.Session:
         """A boto3 session on the emulator, optionally as another account's role."""
-        base = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                             aws_session_token="testing", region_name=region)
+        base = boto3.Session(
+            aws_access_key_id=_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=region,
+        )
         if role_arn is None:
             return base
         creds = base.client("sts", endpoint_url=self.endpoint).assume_role(
-            RoleArn=role_arn, RoleSessionName="emulator-check")["Credentials"]
-        return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                             aws_session_token=creds["SessionToken"], region_name=region)
+            RoleArn=role_arn, RoleSessionName="emulator-check"
+        )["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=region,
+        )
 
     def client(self, service: str, region: str = "us-east-1", role_arn: str | None = None) -> Any:
         return self.session(region, role_arn).client(service, endpoint_url=self.endpoint)
@@ -130,10 +143,15 @@ def _providers(stack: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _override(stack: dict[str, Any]) -> dict[str, Any]:
     """Provider settings for the emulator only, merged by Terraform from an override file."""
-    common = {"skip_credentials_validation": True, "skip_metadata_api_check": "true", "s3_use_path_style": True,
-              "max_retries": 3}
-    return {"provider": {"aws": [{**({"alias": p["alias"]} if "alias" in p else {}), **common}
-                                 for p in _providers(stack)]}}
+    common = {
+        "skip_credentials_validation": True,
+        "skip_metadata_api_check": "true",
+        "s3_use_path_style": True,
+        "max_retries": 3,
+    }
+    return {
+        "provider": {"aws": [{**({"alias": p["alias"]} if "alias" in p else {}), **common} for p in _providers(stack)]}
+    }
 
 
 def changed_attributes(change: dict[str, Any]) -> set[str]:
@@ -151,7 +169,7 @@ def untolerated_drift(plan: dict[str, Any]) -> list[str]:
         actions = rc.get("change", {}).get("actions", [])
         if actions in (["no-op"], ["read"]):
             continue
-        if "create" in actions and "delete" not in actions or actions == ["delete"]:
+        if ("create" in actions and "delete" not in actions) or actions == ["delete"]:
             problems.append(f"{rc['address']}: {'/'.join(actions)}")
             continue
         changed = changed_attributes(rc["change"])
@@ -236,7 +254,8 @@ class Deployment:
                 tagging = self.emulator.client("resourcegroupstaggingapi", provider["region"], role)
                 kms = self.emulator.client("kms", provider["region"], role)
                 pages = tagging.get_paginator("get_resources").paginate(
-                    TagFilters=[{"Key": "Package", "Values": [self.package]}])
+                    TagFilters=[{"Key": "Package", "Values": [self.package]}]
+                )
                 for page in pages:
                     for item in page["ResourceTagMappingList"]:
                         arn = item["ResourceARN"]
@@ -297,9 +316,9 @@ def deployment_fixture(
     """
 
     @pytest.fixture(scope="session")
-    def deployment(emulator: Emulator) -> Iterator[Deployment]:
+    def deployment(emulator: Emulator) -> Deployment:
         for dependency in requires:
             deploy_package(emulator, dependency)
-        yield deploy_package(emulator, package, seed)
+        return deploy_package(emulator, package, seed)
 
     return deployment

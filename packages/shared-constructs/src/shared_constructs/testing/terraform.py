@@ -81,14 +81,19 @@ class Terraform:
     env: dict[str, str]
     timeout_s: int = 1800
 
-    def run(self, *args: str, ok_codes: Sequence[int] = (0,), timeout_s: int | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, ok_codes: Sequence[int] = (0,), timeout_s: int | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``terraform <args>``; raise :class:`TerraformError` on another exit code or a timeout."""
         command = ["terraform", f"-chdir={self.workdir}", *args]
         try:
-            done = subprocess.run(command, env=self.env, capture_output=True, text=True, check=False,
-                                  timeout=timeout_s or self.timeout_s)
+            done = subprocess.run(
+                command, env=self.env, capture_output=True, text=True, check=False, timeout=timeout_s or self.timeout_s
+            )
         except subprocess.TimeoutExpired as exc:
-            raise TerraformError(f"terraform {args[0]} in {self.workdir.name} timed out after {exc.timeout} s") from None
+            raise TerraformError(
+                f"terraform {args[0]} in {self.workdir.name} timed out after {exc.timeout} s"
+            ) from None
         if done.returncode not in ok_codes:
             tail = "\n".join((done.stdout + "\n" + done.stderr).strip().splitlines()[-60:])
             raise TerraformError(f"terraform {' '.join(args)} in {self.workdir.name} exited {done.returncode}:\n{tail}")
@@ -119,8 +124,15 @@ class Terraform:
     def plan_changes(self, parallelism: int = 30) -> dict[str, Any] | None:
         """Plan with ``-detailed-exitcode``: ``None`` when nothing would change, else the JSON plan."""
         plan_file = "drift.tfplan"
-        done = self.run("plan", "-detailed-exitcode", "-no-color", "-input=false", f"-parallelism={parallelism}",
-                        f"-out={plan_file}", ok_codes=(0, 2))
+        done = self.run(
+            "plan",
+            "-detailed-exitcode",
+            "-no-color",
+            "-input=false",
+            f"-parallelism={parallelism}",
+            f"-out={plan_file}",
+            ok_codes=(0, 2),
+        )
         if done.returncode == 0:
             return None
         shown = self.run("show", "-json", plan_file)

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from shared_constructs.functions import CapacityError, bundle, check_capacity, deterministic_zip, required_concurrency
+from shared_constructs.settings import BaseSettings
+from shared_constructs.state import local_state_path, state_key
+
+
+def settings(**state: str) -> BaseSettings:
+    return BaseSettings(environment="dev", environment_suffix="dev", cost_center="cc", owner="team", state=state or {})  # type: ignore[arg-type]
+
+
+def synth_stack(config: BaseSettings) -> dict:
+    from cdktf import Testing
+    from shared_constructs.stack import PlatformStack
+    from shared_constructs.state import RemoteOutputs
+
+    app = Testing.app()
+    stack = PlatformStack(app, "consumer", settings=config, package="pci-platform", region="ap-southeast-1")
+    baseline = RemoteOutputs(
+        stack, "baseline", settings=config, package="security-baseline", stack="security-baseline-ap-southeast-1"
+    )
+    stack.output("topic", baseline.get_string("security_topic_arn"), description="t")
+    return json.loads(Testing.synth(stack))
+
+
+def test_local_state_sits_under_the_repository_relative_to_the_stack_folder(reference):
+    assert reference["terraform"]["backend"] == {
+        "local": {"path": "../../../../../.state/reference/dev/reference.tfstate"}
+    }
+    assert local_state_path(settings(local_dir="/tmp/s"), "p", "s") == "/tmp/s/p/dev/s.tfstate"
+
+
+def test_s3_backend_encrypts_and_locks_natively_and_remote_state_reads_the_same_bucket():
+    stack = synth_stack(settings(backend="s3", bucket="team-state", region="eu-west-1"))
+    assert stack["terraform"]["backend"]["s3"] == {
+        "bucket": "team-state",
+        "key": "pci-platform/dev/consumer.tfstate",
+        "region": "eu-west-1",
+        "encrypt": True,
+        "use_lockfile": True,
+    }
+    (remote,) = stack["data"]["terraform_remote_state"].values()
+    assert remote["backend"] == "s3"
+    assert remote["config"] == {
+        "bucket": "team-state",
+        "key": "security-baseline/dev/security-baseline-ap-southeast-1.tfstate",
+        "region": "eu-west-1",
+    }
+
+
+def test_remote_state_reads_local_state_of_the_producer_by_default():
+    stack = synth_stack(settings())
+    ((name, remote),) = stack["data"]["terraform_remote_state"].items()
+    assert (
+        remote["config"]["path"]
+        == "../../../../../.state/security-baseline/dev/security-baseline-ap-southeast-1.tfstate"
+    )
+    assert stack["output"]["topic"]["value"] == f"${{data.terraform_remote_state.{name}.outputs.security_topic_arn}}"
+    assert state_key("a", "b", "c") == "a/b/c.tfstate"
+
+
+def make_tree(root: Path) -> Path:
+    (root / "pkg").mkdir(parents=True)
+    (root / "handler.py").write_text("def handler(e, c):\n    return e\n")
+    (root / "pkg" / "util.py").write_text("X = 1\n")
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"junk")
+    return root
+
+
+def test_bundles_are_byte_identical_whatever_the_file_times(tmp_path):
+    first = deterministic_zip(make_tree(tmp_path / "a"))
+    second_root = make_tree(tmp_path / "b")
+    (second_root / "handler.py").touch()
+    import os
+
+    os.utime(second_root / "handler.py", (1_000_000_000, 1_000_000_000))
+    assert deterministic_zip(second_root) == first
+    names = zipfile.ZipFile(BytesIO(first)).namelist()
+    assert names == ["handler.py", "pkg/util.py"]
+    assert {i.date_time for i in zipfile.ZipFile(BytesIO(first)).infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_bundle_reports_the_lambda_code_hash(tmp_path):
+    path, code_hash = bundle(make_tree(tmp_path / "src"), tmp_path / "build", "fn")
+    assert code_hash == base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def test_vendored_distributions_are_bundled(tmp_path):
+    names = zipfile.ZipFile(BytesIO(deterministic_zip(make_tree(tmp_path / "src"), vendor=["pg8000"]))).namelist()
+    assert "pg8000/__init__.py" in names
+    assert not any(".dist-info/" in n for n in names)
+
+
+@pytest.mark.parametrize(
+    ("tps", "duration", "headroom", "expected"), [(3334, 0.25, 1.2, 1001), (10, 1.0, 1.0, 10), (1, 0.01, 1.2, 1)]
+)
+def test_required_concurrency_is_littles_law_with_headroom(tps, duration, headroom, expected):
+    assert required_concurrency(tps, duration, headroom) == expected
+
+
+def test_fails_with_the_numbers_when_concurrency_cannot_carry_the_target():
+    with pytest.raises(CapacityError, match=r"reserved concurrency 5 cannot carry 100 TPS at 0.5 s .* = 60"):
+        check_capacity("payments-transactions", 5, 100, 0.5)
+    check_capacity("payments-transactions", 60, 100, 0.5)
+
+
+def test_function_defaults(reference):
+    from shared_constructs.testing.query import only
+
+    fn = only(reference, "aws_lambda_function")
+    assert (fn["runtime"], fn["tracing_config"], fn["reserved_concurrent_executions"]) == (
+        "python3.12",
+        {"mode": "Active"},
+        2,
+    )
+    assert "kms_key_arn" not in fn  # no environment variables: a key would be a perpetual diff
+    assert fn["filename"].startswith("assets/")
+    assert fn["filename"].endswith("/ref-echo-use1-dev.zip")
