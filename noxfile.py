@@ -74,6 +74,12 @@ def _py(session: nox.Session, *args: str, env: dict[str, str]) -> None:
 
 
 @nox.session
+def setup(session: nox.Session) -> None:
+    """Install the shared environment from poetry.lock (only when a lock or project file changed)."""
+    _environment(session)
+
+
+@nox.session
 def synth(session: nox.Session) -> None:
     """Synthesize the selected app packages into packages/<name>/cdktf.out (one process)."""
     env = _environment(session)
@@ -141,4 +147,4 @@ def emulator(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Measure the provider-import floor, synthesis of every app, the test session and set-up."""
     env = _environment(session)
-    _py(session, "-m", "shared_constructs.testing.bench", *session.posargs, env=env)
+    _py(session, "-m", "shared_constructs.testing.bench", env=env)

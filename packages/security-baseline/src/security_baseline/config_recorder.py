@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cdktf_cdktf_provider_aws.config_configuration_recorder import (
     ConfigConfigurationRecorder,
@@ -129,6 +129,8 @@ class ConfigRecorder(Construct):
                 all_supported=True, include_global_resource_types=props.home
             ),
         )
+        # Config checks that the role can write to the bucket when the channel is created.
+        role_policies = [cast("ITerraformDependable", self.role.node.find_child(c)) for c in ("attach", "managed0")]
         channel = ConfigDeliveryChannel(
             self,
             "channel",
@@ -138,7 +140,7 @@ class ConfigRecorder(Construct):
             snapshot_delivery_properties=ConfigDeliveryChannelSnapshotDeliveryProperties(
                 delivery_frequency=props.config.delivery_frequency
             ),
-            depends_on=[self.recorder, bucket.policy],
+            depends_on=[self.recorder, bucket.policy, *role_policies],
         )
         # Config refuses to start recording before a delivery channel exists.
         status = ConfigConfigurationRecorderStatus(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from cdktf_cdktf_provider_aws.cloudtrail import Cloudtrail
 from shared_constructs.cdk import Construct
@@ -14,6 +15,9 @@ from shared_constructs.naming import Kind, Namer
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
 from security_baseline.settings import Settings
+
+if TYPE_CHECKING:  # type only: shared_constructs.cdk does not re-export it yet
+    from cdktf import ITerraformDependable
 
 SERVICE = "cloudtrail.amazonaws.com"
 
@@ -99,7 +103,9 @@ class AccountTrail(Construct):
             ),
         )
         self.deliveries.allow_publish_from_service(SERVICE, source_arns=[self.trail_arn])
-        topic_policy = self.deliveries.node.find_child("policy")  # CloudTrail checks it on create
+        # CloudTrail checks the topic policy and the log role's permissions when the trail is created.
+        topic_policy = cast("ITerraformDependable", self.deliveries.node.find_child("policy"))
+        role_policy = cast("ITerraformDependable", self.logs_role.node.find_child("attach"))
         self.trail = Cloudtrail(
             self,
             "trail",
@@ -114,7 +120,7 @@ class AccountTrail(Construct):
             cloud_watch_logs_role_arn=self.logs_role.role_arn,
             sns_topic_name=self.deliveries.topic_name,
             # CloudTrail checks bucket, key, log-group and topic access when the trail is created.
-            depends_on=[self.archive.policy, props.key.key, self.logs_role, topic_policy],
+            depends_on=[self.archive.policy, props.key.key, role_policy, topic_policy],
         )
         self.log_group_name = self.log_group.log_group_name
 

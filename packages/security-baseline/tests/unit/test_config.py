@@ -62,6 +62,14 @@ def test_recorder_enabled_only_after_delivery_channel(home: dict[str, Any]) -> N
     assert status["name"] == ref("aws_config_configuration_recorder", recorder, "name")
     delivery = resources(home, "aws_config_delivery_channel")[channel]
     assert f"aws_config_configuration_recorder.{recorder}" in delivery["depends_on"]
+    role = name_of(home, "aws_iam_role", name="security-baseline-config-recorder-use1-dev")
+    attachments = {
+        f"aws_iam_role_policy_attachment.{n}"
+        for n, a in resources(home, "aws_iam_role_policy_attachment").items()
+        if a["role"] == ref("aws_iam_role", role, "name")
+    }
+    assert len(attachments) == 2
+    assert attachments <= set(delivery["depends_on"])
     assert delivery["s3_bucket_name"] == "security-baseline-config-snapshots-use1-dev"
     assert delivery["s3_kms_key_arn"] == ref("aws_kms_key", name_of(home, "aws_kms_key"), "arn")
     assert delivery["snapshot_delivery_properties"] == {"delivery_frequency": "TwentyFour_Hours"}

@@ -37,6 +37,8 @@ def test_trail_multi_region_validated_encrypted_to_s3_and_logs(home: dict[str, A
     assert trail["s3_bucket_name"] == "security-baseline-log-archive-use1-dev"
     assert trail["cloud_watch_logs_group_arn"] == ref("aws_cloudwatch_log_group", group, "arn") + ":*"
     assert trail["cloud_watch_logs_role_arn"] == ref("aws_iam_role", role, "arn")
+    attach = name_of(home, "aws_iam_role_policy_attachment", role=ref("aws_iam_role", role, "name"))
+    assert f"aws_iam_role_policy_attachment.{attach}" in trail["depends_on"]
     log_group = resources(home, "aws_cloudwatch_log_group")[group]
     assert (log_group["kms_key_id"], log_group["retention_in_days"]) == (key, 365)
 

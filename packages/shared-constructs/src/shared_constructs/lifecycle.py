@@ -1,4 +1,4 @@
-"""Destroyable by default, protectable by choice (DECISIONS.md 10)."""
+"""Destroyable by default, protectable by choice: the platform lifecycle policy."""
 
 from __future__ import annotations
 

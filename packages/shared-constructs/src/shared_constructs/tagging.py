@@ -1,4 +1,4 @@
-"""The platform's tag policy (DECISIONS.md 12): one required set, applied through ``default_tags``."""
+"""The platform's tag policy: one required set, applied through ``default_tags``."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from shared_constructs.policy.model import Rule
 BASELINE: tuple[Rule, ...] = (
     Rule(
         "REQUIRED_TAGS",
-        "PCI DSS 12.5.1 (inventory); DECISIONS.md 12",
+        "PCI DSS 12.5.1 (inventory); platform tag policy",
         "high",
         "provider default_tags lack required tags",
         ("provider.aws",),
@@ -17,7 +17,7 @@ BASELINE: tuple[Rule, ...] = (
     ),
     Rule(
         "NAME_SUFFIX",
-        "Platform naming (DECISIONS.md 11)",
+        "Platform naming policy",
         "medium",
         "name does not carry the environment suffix",
         ("*",),
@@ -122,7 +122,7 @@ BASELINE: tuple[Rule, ...] = (
     ),
     Rule(
         "LAMBDA_CONCURRENCY",
-        "Availability (DECISIONS.md 5)",
+        "Platform capacity policy (sized concurrency)",
         "medium",
         "function has no reserved concurrency",
         ("aws_lambda_function",),
@@ -138,7 +138,7 @@ BASELINE: tuple[Rule, ...] = (
     ),
     Rule(
         "DESTROYABLE",
-        "DECISIONS.md 10",
+        "Platform lifecycle policy (destroyable unless protect_stateful)",
         "medium",
         "deletion protection without protect_stateful",
         ("aws_rds_cluster", "aws_db_instance", "aws_dynamodb_table", "aws_lb", "*"),
