@@ -43,7 +43,8 @@ def _environment(session: nox.Session) -> dict[str, str]:
         poetry = shutil.which("poetry")
         if poetry is None:
             session.error("poetry 2.x is required: pip install 'poetry>=2,<3'")
-        env = {"POETRY_VIRTUALENVS_IN_PROJECT": "true", "POETRY_VIRTUALENVS_CREATE": "true"}
+        # VIRTUAL_ENV points poetry at the shared environment even inside scan's own virtualenv.
+        env = {"POETRY_VIRTUALENVS_IN_PROJECT": "true", "POETRY_VIRTUALENVS_CREATE": "true", "VIRTUAL_ENV": str(VENV)}
         session.run(poetry, "sync", "--no-interaction", env=env, external=True)
         # Byte-compile once: importing the provider bindings from source costs ~3x more.
         site = next(VENV.glob("lib/python3*/site-packages"))

@@ -114,7 +114,9 @@ def build(app: App, settings: Settings) -> None:
             settings=settings, namer=namer, name="alerts", key=key, publishing_services=["cloudwatch.amazonaws.com"]
         ),
     )
-    queue = EncryptedQueue(stack, "jobs", QueueProps(settings=settings, namer=namer, name="jobs", key=key))
+    queue = EncryptedQueue(
+        stack, "jobs", QueueProps(settings=settings, namer=namer, name="jobs", key=key, region=settings.region)
+    )
     queue.grant_consume(fn.role)
     stack.output("data_bucket_name", data.bucket_name, description="Name of the data bucket")
     stack.output("function_name", fn.function_name, description="Name of the echo function")

@@ -121,6 +121,7 @@ class EncryptedTopic(Construct):
 class QueueProps:
     """Props of :class:`EncryptedQueue`.
 
+    ``region``: the queue's region (in its name, and in the ARN the dead-letter queue admits).
     ``dead_letter``: create a dead-letter queue and redrive after ``max_receive_count`` receives.
     Default True. ``retention_s``: Default 4 days (DLQ: 14 days).
     """
@@ -129,7 +130,7 @@ class QueueProps:
     namer: Namer
     name: str
     key: Key
-    region: str | None = None
+    region: str
     dead_letter: bool = True
     max_receive_count: int = 5
     visibility_timeout_s: int = 30
@@ -169,8 +170,11 @@ class EncryptedQueue(Construct):
             provider=props.provider,
         )
         if self.dead_letter_queue is not None and props.settings.creates("aws_sqs_queue.redrive_allow_policy"):
+            # The source queue's ARN is built from its name: referencing the queue would be a cycle
+            # (the queue's redrive policy already references the dead-letter queue).
+            source_arn = f"arn:aws:sqs:{props.region}:{account_id(self)}:{self.queue_name}"
             self.dead_letter_queue.redrive_allow_policy = (
-                f'{{"redrivePermission":"byQueue","sourceQueueArns":["{self.queue.arn}"]}}'
+                f'{{"redrivePermission":"byQueue","sourceQueueArns":["{source_arn}"]}}'
             )
         self.queue_arn = self.queue.arn
         self.queue_url = self.queue.url
