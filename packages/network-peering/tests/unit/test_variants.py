@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from shared_constructs.synth import SynthResult
 from shared_constructs.testing.query import resources
 

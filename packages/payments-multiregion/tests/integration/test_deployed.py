@@ -17,7 +17,12 @@ import pytest
 from shared_constructs.testing.emulator import Deployment
 from shared_constructs.testing.handlers import load_handler
 
-pytestmark = pytest.mark.emulator
+pytestmark = [
+    pytest.mark.emulator,
+    # A write to the deployed table makes moto's server thread try to run the stream's Lambda in
+    # Docker, which is absent here; the sockets and processes it leaves are moto's, not ours.
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 PRIMARY = "us-east-1"

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -21,7 +20,7 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 
-from shared_constructs.cdk import Construct, Fn
+from shared_constructs.cdk import Construct
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy, policy_document
 from shared_constructs.kms import account_id
 from shared_constructs.logging import EncryptedLogGroup
@@ -72,6 +71,8 @@ class VpcProps:
     ``flow_log_interval``: 60 (default) or 600 seconds, the only values AWS accepts.
     ``gateway_endpoints``: ``"s3"``, ``"dynamodb"`` (default both), attached to every route table,
     with policies that allow only principals and resources of this account.
+    ``availability_zones``: zone names, one per subnet of a tier. Default: the region's ``a``, ``b``,
+    ``c``... zones. Named, not looked up, so the set cannot grow when AWS adds a zone.
     """
 
     settings: BaseSettings
@@ -85,7 +86,15 @@ class VpcProps:
     flow_log_interval: int = 60
     gateway_endpoints: Sequence[str] = ("s3", "dynamodb")
     provider: AwsProvider | None = None
+    availability_zones: Sequence[str] = ()
     extra_tags: dict[str, str] = field(default_factory=dict)
+
+    def zones(self) -> list[str]:
+        count = len(self.tiers[0].cidrs) if self.tiers else 0
+        zones = list(self.availability_zones) or [f"{self.region}{letter}" for letter in "abcdef"[:count]]
+        if len(zones) < count or any(not z.startswith(self.region) for z in zones):
+            raise ValueError(f"VPC {self.name!r}: need {count} availability zones of {self.region}, got {zones}")
+        return zones[:count]
 
 
 class PrivateVpc(Construct):
@@ -114,7 +123,7 @@ class PrivateVpc(Construct):
             provider=provider,
             tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-default-deny", region=props.region)},
         )
-        zones = DataAwsAvailabilityZones(self, "zones", state="available", provider=provider)
+        zones = props.zones()
         self.subnets: dict[str, list[Subnet]] = {}
         self.route_tables: dict[str, list[RouteTable]] = {}
         for tier in props.tiers:
@@ -126,7 +135,7 @@ class PrivateVpc(Construct):
                     f"{tier.name}_{index}",
                     vpc_id=self.vpc.id,
                     cidr_block=cidr,
-                    availability_zone=Fn.element(zones.names, index),
+                    availability_zone=zones[index],
                     map_public_ip_on_launch=False,
                     tags={"Name": props.namer.name(Kind.GENERIC, label, region=props.region), "Tier": tier.name},
                     provider=provider,

@@ -126,3 +126,31 @@ def test_vpc_has_no_internet_path_and_endpoints_are_account_scoped(reference):
     assert {f["max_aggregation_interval"] for f in flows} == {60}
     assert {f["traffic_type"] for f in flows} == {"ALL"}
     assert len(where(reference, "aws_route_table_association")) == 2
+
+
+def test_subnets_sit_in_named_zones_not_a_lookup(reference):
+    subnets = resources(reference, "aws_subnet").values()
+    assert sorted(s["availability_zone"] for s in subnets) == ["us-east-1a", "us-east-1b"]
+    assert "aws_availability_zones" not in reference.get("data", {})
+
+
+@pytest.mark.parametrize(
+    ("zones", "message"),
+    [(["us-east-1a"], "need 2 availability zones"), (["eu-west-1a", "eu-west-1b"], "need 2 availability zones")],
+)
+def test_fails_on_zones_that_do_not_fit(zones, message):
+    from shared_constructs.network import SubnetTier, VpcProps
+    from shared_constructs.settings import BaseSettings
+
+    settings = BaseSettings(environment="dev", environment_suffix="dev", cost_center="cc", owner="team")
+    props = VpcProps(
+        settings=settings,
+        namer=None,
+        name="v",
+        cidr="10.0.0.0/16",
+        region="us-east-1",  # type: ignore[arg-type]
+        tiers=[SubnetTier(name="a", cidrs=["10.0.0.0/24", "10.0.1.0/24"])],
+        availability_zones=zones,
+    )
+    with pytest.raises(ValueError, match=message):
+        props.zones()
