@@ -91,6 +91,12 @@ class Side(Strict):
     """The subnets that talk to the peer (routes, NACL, security group). Default: all ``subnet_cidrs``."""
     adopt: Adopt | None = None
     """Adopt an existing VPC instead of creating one. Default: a new VPC is created."""
+    availability_zones: list[str] = Field(default_factory=list)
+    """Zones of the subnets, in ``subnet_cidrs`` order. Default: ``<region>a``, ``<region>b``, ...
+    Named, not looked up, so the set never grows by itself when AWS adds a zone."""
+    peering_operator_arn: RoleArn | None = None
+    """Trading only: the role in this account allowed to assume the analytics accepter role.
+    Default: any principal of the trading account that the account's IAM allows (with the external id)."""
     nat_gateway: bool = False
     """One NAT gateway for outbound internet (off by default: peering needs no internet route)."""
     public_subnet_cidr: Cidr | None = None
@@ -100,6 +106,11 @@ class Side(Strict):
     def peered(self) -> list[str]:
         """The subnet CIDRs that take part in the peering."""
         return list(self.peered_subnet_cidrs or self.subnet_cidrs)
+
+    @property
+    def zones(self) -> list[str]:
+        """The availability zone of each subnet, in ``subnet_cidrs`` order."""
+        return list(self.availability_zones) or [f"{self.region}{chr(ord('a') + i)}" for i in range(len(self.subnet_cidrs))]
 
     def problems(self, side: str, report: _Problems) -> None:
         """Add this side's own problems (subnets, adoption ids, NAT) to ``report``."""
@@ -112,6 +123,15 @@ class Side(Strict):
                 self.subnet_cidrs,
                 f"expected non-overlapping subnets; {first} overlaps {second}",
             )
+        if self.availability_zones and len(self.availability_zones) != len(self.subnet_cidrs):
+            report.add((side, "availability_zones"), self.availability_zones,
+                       f"expected {len(self.subnet_cidrs)} zones, one per subnet_cidrs entry")
+        for index, zone in enumerate(self.availability_zones):
+            if not re.fullmatch(rf"{re.escape(self.region)}[a-z]", zone):
+                report.add((side, "availability_zones", index), zone, f"expected a zone of {self.region} such as {self.region}a")
+        if self.peering_operator_arn and self.peering_operator_arn.split(":")[4] != self.account_id:
+            report.add((side, "peering_operator_arn"), self.peering_operator_arn,
+                       f"expected a role in account_id {self.account_id}")
         if not self.subnet_cidrs:
             report.add((side, "subnet_cidrs"), self.subnet_cidrs, "expected at least one subnet CIDR")
         for index, cidr in enumerate(self.peered_subnet_cidrs):

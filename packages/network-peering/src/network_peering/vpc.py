@@ -9,7 +9,6 @@ Adopted: the configured VPC, subnet and route-table ids are used as they are.
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
@@ -19,7 +18,7 @@ from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
-from shared_constructs.cdk import Construct, Fn
+from shared_constructs.cdk import Construct
 
 from network_peering.context import PeerSide
 
@@ -51,7 +50,7 @@ class SideNetwork(Construct):
         self.vpc_id = vpc.id
         # The default security group would let members talk freely; with no rules it allows nothing.
         DefaultSecurityGroup(self, "default_sg", vpc_id=vpc.id, tags=side.tag_name("default-deny"), provider=provider)
-        zones = DataAwsAvailabilityZones(self, "zones", state="available", provider=provider)
+        zones = config.zones
         self.subnet_ids, self.route_table_ids = [], []
         for index, cidr in enumerate(config.subnet_cidrs):
             label = f"private-{index + 1}"
@@ -60,7 +59,7 @@ class SideNetwork(Construct):
                 f"private_{index}",
                 vpc_id=vpc.id,
                 cidr_block=cidr,
-                availability_zone=Fn.element(zones.names, index),
+                availability_zone=zones[index],
                 map_public_ip_on_launch=False,
                 tags={**side.tag_name(label), "Tier": "private"},
                 provider=provider,
@@ -76,7 +75,7 @@ class SideNetwork(Construct):
         if config.nat_gateway and config.public_subnet_cidr:
             self._nat(vpc, zones, config.public_subnet_cidr)
 
-    def _nat(self, vpc: Vpc, zones: DataAwsAvailabilityZones, cidr: str) -> None:
+    def _nat(self, vpc: Vpc, zones: list[str], cidr: str) -> None:
         """One NAT gateway (not one per AZ): outbound internet for the private subnets, on request."""
         side, provider = self.side, self.side.provider
         igw = InternetGateway(self, "igw", vpc_id=vpc.id, tags=side.tag_name("igw"), provider=provider)
@@ -85,7 +84,7 @@ class SideNetwork(Construct):
             "public",
             vpc_id=vpc.id,
             cidr_block=cidr,
-            availability_zone=Fn.element(zones.names, 0),
+            availability_zone=zones[0],
             map_public_ip_on_launch=False,
             tags={**side.tag_name("public"), "Tier": "public"},
             provider=provider,

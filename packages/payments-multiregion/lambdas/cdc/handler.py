@@ -82,13 +82,24 @@ def process(record: dict[str, Any]) -> str | None:
         **{k: payment[k] for k in (*REQUIRED, "merchant_id") if k in payment},
         "status": "RECORDED",
     }
-    _s3.put_object(Bucket=os.environ["RECEIPTS_BUCKET"], Key=key, Body=json.dumps(receipt, sort_keys=True).encode(),
-                   ContentType="application/json")
-    answer = _events.put_events(Entries=[{
-        "Source": EVENT_SOURCE, "DetailType": RECORDED, "EventBusName": os.environ["EVENT_BUS_NAME"],
-        "Detail": json.dumps({"payment_id": payment["payment_id"], "receipt_key": key,
-                              "origin_region": payment["origin_region"]}),
-    }])
+    _s3.put_object(
+        Bucket=os.environ["RECEIPTS_BUCKET"],
+        Key=key,
+        Body=json.dumps(receipt, sort_keys=True).encode(),
+        ContentType="application/json",
+    )
+    answer = _events.put_events(
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": RECORDED,
+                "EventBusName": os.environ["EVENT_BUS_NAME"],
+                "Detail": json.dumps(
+                    {"payment_id": payment["payment_id"], "receipt_key": key, "origin_region": payment["origin_region"]}
+                ),
+            }
+        ]
+    )
     if answer.get("FailedEntryCount", 0):
         raise RuntimeError(f"PutEvents refused the event: {answer.get('Entries')}")
     return key

@@ -53,13 +53,13 @@ def check_bus() -> tuple[bool, str]:
 def publish(results: dict[str, bool], latency_ms: float) -> bool:
     """Put the metrics; False (and a log line) when CloudWatch refuses them."""
     dimensions = [{"Name": "Region", "Value": _region()}]
-    data = [{"MetricName": name, "Dimensions": dimensions, "Value": 1.0 if ok else 0.0, "Unit": "Count"}
-            for name, ok in results.items()]
-    data.append({"MetricName": "CheckLatencyMs", "Dimensions": dimensions, "Value": latency_ms,
-                 "Unit": "Milliseconds"})
+    data = [
+        {"MetricName": name, "Dimensions": dimensions, "Value": 1.0 if ok else 0.0, "Unit": "Count"}
+        for name, ok in results.items()
+    ]
+    data.append({"MetricName": "CheckLatencyMs", "Dimensions": dimensions, "Value": latency_ms, "Unit": "Milliseconds"})
     try:
-        _cloudwatch.put_metric_data(Namespace=os.environ.get("METRIC_NAMESPACE", "Payments/Health"),
-                                    MetricData=data)
+        _cloudwatch.put_metric_data(Namespace=os.environ.get("METRIC_NAMESPACE", "Payments/Health"), MetricData=data)
     except (ClientError, BotoCoreError) as exc:
         log("ERROR", "could not publish health metrics", error=str(exc))
         return False
@@ -75,10 +75,19 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     healthy = table_ok and bus_ok
     results = {"TableAvailable": table_ok, "EventBusAvailable": bus_ok, "RegionHealthy": healthy}
     published = publish(results, latency_ms)
-    summary = {"region": _region(), "healthy": healthy, "table": table_detail, "event_bus": bus_detail,
-               "latency_ms": latency_ms, "metrics_published": published}
+    summary = {
+        "region": _region(),
+        "healthy": healthy,
+        "table": table_detail,
+        "event_bus": bus_detail,
+        "latency_ms": latency_ms,
+        "metrics_published": published,
+    }
     log("INFO" if healthy else "ERROR", "health check", **summary)
     if isinstance(event, dict) and ("httpMethod" in event or "requestContext" in event):
-        return {"statusCode": 200 if healthy else 503, "headers": {"Content-Type": "application/json"},
-                "body": json.dumps(summary)}
+        return {
+            "statusCode": 200 if healthy else 503,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(summary),
+        }
     return summary

@@ -39,10 +39,17 @@ DEFAULT_CURRENCIES = "USD,EUR,GBP,JPY,SGD,AUD,CAD,CHF"
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW"})
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
-TRANSIENT_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalException",
-})
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "InternalException",
+    }
+)
 
 _dynamodb = boto3.client("dynamodb")
 _events = boto3.client("events")
@@ -165,13 +172,21 @@ def _client_error(exc: ClientError, action: str) -> PaymentError:
 
 
 def _publish(item: dict[str, Any]) -> None:
-    detail = {k: item[k] for k in ("payment_id", "idempotency_key", "amount", "currency", "merchant_id",
-                                   "origin_region", "created_at")}
+    detail = {
+        k: item[k]
+        for k in ("payment_id", "idempotency_key", "amount", "currency", "merchant_id", "origin_region", "created_at")
+    }
     try:
-        answer = _events.put_events(Entries=[{
-            "Source": EVENT_SOURCE, "DetailType": ACCEPTED, "Detail": json.dumps(detail),
-            "EventBusName": os.environ["EVENT_BUS_NAME"],
-        }])
+        answer = _events.put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": ACCEPTED,
+                    "Detail": json.dumps(detail),
+                    "EventBusName": os.environ["EVENT_BUS_NAME"],
+                }
+            ]
+        )
     except ClientError as exc:
         raise _client_error(exc, "publishing the payment event") from exc
     except BotoCoreError as exc:
@@ -184,8 +199,10 @@ def _publish(item: dict[str, Any]) -> None:
 def _mark_published(key: str) -> None:
     try:
         _dynamodb.update_item(
-            TableName=os.environ["TABLE_NAME"], Key={"idempotency_key": {"S": key}},
-            UpdateExpression="SET event_published = :yes", ExpressionAttributeValues={":yes": {"BOOL": True}},
+            TableName=os.environ["TABLE_NAME"],
+            Key={"idempotency_key": {"S": key}},
+            UpdateExpression="SET event_published = :yes",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
         )
     except (ClientError, BotoCoreError) as exc:
         # The event is out; the flag only guards retries, and a later retry is refused as a duplicate.
@@ -194,8 +211,9 @@ def _mark_published(key: str) -> None:
 
 def _existing(key: str) -> dict[str, Any] | None:
     try:
-        found = _dynamodb.get_item(TableName=os.environ["TABLE_NAME"], Key={"idempotency_key": {"S": key}},
-                                   ConsistentRead=True)
+        found = _dynamodb.get_item(
+            TableName=os.environ["TABLE_NAME"], Key={"idempotency_key": {"S": key}}, ConsistentRead=True
+        )
     except ClientError as exc:
         raise _client_error(exc, "reading the existing payment") from exc
     return found.get("Item")
@@ -216,15 +234,19 @@ def record(payment: dict[str, Any]) -> dict[str, Any]:
     attributes["event_published"] = {"BOOL": False}
     try:
         _dynamodb.put_item(
-            TableName=os.environ["TABLE_NAME"], Item=attributes,
+            TableName=os.environ["TABLE_NAME"],
+            Item=attributes,
             ConditionExpression="attribute_not_exists(idempotency_key)",
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise _client_error(exc, "recording the payment") from exc
         existing = _existing(payment["idempotency_key"])
-        if (existing is None or existing.get("request_hash", {}).get("S") != item["request_hash"]
-                or existing.get("event_published", {}).get("BOOL", True)):
+        if (
+            existing is None
+            or existing.get("request_hash", {}).get("S") != item["request_hash"]
+            or existing.get("event_published", {}).get("BOOL", True)
+        ):
             raise DuplicatePaymentError(
                 f"idempotency key {payment['idempotency_key']!r} was already used",
                 payment_id=(existing or {}).get("payment_id", {}).get("S"),
@@ -235,8 +257,19 @@ def record(payment: dict[str, Any]) -> dict[str, Any]:
     _publish(item)
     _mark_published(payment["idempotency_key"])
     log("INFO", "payment recorded", payment_id=item["payment_id"], region=item["origin_region"])
-    return {k: item[k] for k in ("payment_id", "idempotency_key", "amount", "currency", "merchant_id",
-                                 "status", "origin_region", "created_at")}
+    return {
+        k: item[k]
+        for k in (
+            "payment_id",
+            "idempotency_key",
+            "amount",
+            "currency",
+            "merchant_id",
+            "status",
+            "origin_region",
+            "created_at",
+        )
+    }
 
 
 def _http(status: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -20,16 +20,27 @@ from payments_multiregion.settings import Settings
 RATE_EXPRESSION = "IF({total} > 0, 100 * {failed} / {total}, 0)"
 
 
-def rate_queries(namespace: str, failed: str, total: str, dimensions: dict[str, str],
-                 period: int) -> list[CloudwatchMetricAlarmMetricQuery]:
+def rate_queries(
+    namespace: str, failed: str, total: str, dimensions: dict[str, str], period: int
+) -> list[CloudwatchMetricAlarmMetricQuery]:
     """``failed`` over ``total`` in percent; the two raw metrics are inputs only."""
+
     def metric(id_: str, name: str) -> CloudwatchMetricAlarmMetricQuery:
-        return CloudwatchMetricAlarmMetricQuery(id=id_, return_data=False, metric=CloudwatchMetricAlarmMetricQueryMetric(
-            namespace=namespace, metric_name=name, dimensions=dimensions, period=period, stat="Sum"))
+        return CloudwatchMetricAlarmMetricQuery(
+            id=id_,
+            return_data=False,
+            metric=CloudwatchMetricAlarmMetricQueryMetric(
+                namespace=namespace, metric_name=name, dimensions=dimensions, period=period, stat="Sum"
+            ),
+        )
 
     return [
-        CloudwatchMetricAlarmMetricQuery(id="rate", label="failure rate (%)", return_data=True,
-                                         expression=RATE_EXPRESSION.format(failed="failed", total="total")),
+        CloudwatchMetricAlarmMetricQuery(
+            id="rate",
+            label="failure rate (%)",
+            return_data=True,
+            expression=RATE_EXPRESSION.format(failed="failed", total="total"),
+        ),
         metric("failed", failed),
         metric("total", total),
     ]
@@ -53,32 +64,68 @@ class RegionalAlarms(Construct):
         super().__init__(scope, id)
         alarms, names, region = props.settings.alarms, props.names, props.region
         actions: dict[str, Any] = {"alarm_actions": [props.topic_arn], "ok_actions": [props.topic_arn]}
-        threshold = {"comparison_operator": "GreaterThanThreshold", "threshold": alarms.failure_rate_percent,
-                     "evaluation_periods": alarms.evaluation_periods,
-                     "datapoints_to_alarm": alarms.datapoints_to_alarm, "treat_missing_data": "notBreaching"}
+        threshold = {
+            "comparison_operator": "GreaterThanThreshold",
+            "threshold": alarms.failure_rate_percent,
+            "evaluation_periods": alarms.evaluation_periods,
+            "datapoints_to_alarm": alarms.datapoints_to_alarm,
+            "treat_missing_data": "notBreaching",
+        }
         self.failure_rate = CloudwatchMetricAlarm(
-            self, "transaction_failure_rate", alarm_name=names.failure_alarm(region),
+            self,
+            "transaction_failure_rate",
+            alarm_name=names.failure_alarm(region),
             alarm_description=f"Transaction failures above {alarms.failure_rate_percent}% of invocations in {region}",
-            metric_query=rate_queries("AWS/Lambda", "Errors", "Invocations", {"FunctionName": props.function_name},
-                                      alarms.period_s),
-            **threshold, **actions)
+            metric_query=rate_queries(
+                "AWS/Lambda", "Errors", "Invocations", {"FunctionName": props.function_name}, alarms.period_s
+            ),
+            **threshold,
+            **actions,
+        )
         self.workflow_failure_rate = CloudwatchMetricAlarm(
-            self, "workflow_failure_rate",
+            self,
+            "workflow_failure_rate",
             alarm_name=names.namer.name(Kind.ALARM, "workflow-failure-rate", region=region),
             alarm_description=f"Payment workflows failing above {alarms.failure_rate_percent}% in {region}",
-            metric_query=rate_queries("AWS/States", "ExecutionsFailed", "ExecutionsStarted",
-                                      {"StateMachineArn": props.state_machine_arn}, alarms.period_s),
-            **threshold, **actions)
+            metric_query=rate_queries(
+                "AWS/States",
+                "ExecutionsFailed",
+                "ExecutionsStarted",
+                {"StateMachineArn": props.state_machine_arn},
+                alarms.period_s,
+            ),
+            **threshold,
+            **actions,
+        )
         CloudwatchMetricAlarm(
-            self, "cdc_failures", alarm_name=names.namer.name(Kind.ALARM, "cdc-failures", region=region),
+            self,
+            "cdc_failures",
+            alarm_name=names.namer.name(Kind.ALARM, "cdc-failures", region=region),
             alarm_description=f"Stream records that could not become receipts in {region}",
-            namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": props.cdc_failure_queue_name}, statistic="Maximum", period=300,
-            evaluation_periods=1, threshold=0, comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching", **actions)
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": props.cdc_failure_queue_name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            **actions,
+        )
         CloudwatchMetricAlarm(
-            self, "region_unhealthy", alarm_name=names.namer.name(Kind.ALARM, "region-unhealthy", region=region),
+            self,
+            "region_unhealthy",
+            alarm_name=names.namer.name(Kind.ALARM, "region-unhealthy", region=region),
             alarm_description=f"The health check finds the table or bus unusable in {region}",
-            namespace=HEALTH_NAMESPACE, metric_name="RegionHealthy", dimensions={"Region": region},
-            statistic="Minimum", period=120, evaluation_periods=2, threshold=1, comparison_operator="LessThanThreshold",
-            treat_missing_data="breaching", **actions)
+            namespace=HEALTH_NAMESPACE,
+            metric_name="RegionHealthy",
+            dimensions={"Region": region},
+            statistic="Minimum",
+            period=120,
+            evaluation_periods=2,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="breaching",
+            **actions,
+        )

@@ -51,10 +51,17 @@ def grant_table_key(names: Names, region: str, grantee: Grantee) -> None:
     The key lives in the global stack; IAM cannot name it by alias, so the statement covers this
     account's keys in the region and narrows them to the one carrying the table key's alias.
     """
-    grantee.add_statements(Statement(
-        sid="TableKeyViaDynamoDb", actions=ENCRYPT_DECRYPT, resources=[names.any_key_arn(region)],
-        conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.table_key_alias(region)]},
-                    "StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}))
+    grantee.add_statements(
+        Statement(
+            sid="TableKeyViaDynamoDb",
+            actions=ENCRYPT_DECRYPT,
+            resources=[names.any_key_arn(region)],
+            conditions={
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.table_key_alias(region)]},
+                "StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"},
+            },
+        )
+    )
 
 
 class Compute(Construct):
@@ -67,49 +74,97 @@ class Compute(Construct):
         table_arn = names.table_arn(region)
         common = {"settings": settings, "namer": names.namer, "key": props.key, "region": region}
 
-        self.transaction = PythonFunction(self, "transaction", FunctionProps(
-            **common, name="transaction", description="Validates, authorizes and records payments idempotently",
-            source=LAMBDAS / "transaction", handler="handler.handler",
-            memory_mb=TRANSACTION_MEMORY_MB, timeout_s=TRANSACTION_TIMEOUT_S,
-            reserved_concurrency=settings.transaction_concurrency(region),
-            environment={"TABLE_NAME": names.table, "EVENT_BUS_NAME": props.bus_name,
-                         "MAX_AMOUNT": knobs.max_amount, "CURRENCIES": ",".join(knobs.currencies)}))
+        self.transaction = PythonFunction(
+            self,
+            "transaction",
+            FunctionProps(
+                **common,
+                name="transaction",
+                description="Validates, authorizes and records payments idempotently",
+                source=LAMBDAS / "transaction",
+                handler="handler.handler",
+                memory_mb=TRANSACTION_MEMORY_MB,
+                timeout_s=TRANSACTION_TIMEOUT_S,
+                reserved_concurrency=settings.transaction_concurrency(region),
+                environment={
+                    "TABLE_NAME": names.table,
+                    "EVENT_BUS_NAME": props.bus_name,
+                    "MAX_AMOUNT": knobs.max_amount,
+                    "CURRENCIES": ",".join(knobs.currencies),
+                },
+            ),
+        )
         self.transaction.role.add_statements(
-            Statement(sid="WritePayments", actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                      resources=[table_arn]),
-            Statement(sid="PublishPaymentEvents", actions=["events:PutEvents"], resources=[props.bus_arn]))
+            Statement(
+                sid="WritePayments",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[table_arn],
+            ),
+            Statement(sid="PublishPaymentEvents", actions=["events:PutEvents"], resources=[props.bus_arn]),
+        )
         grant_table_key(names, region, self.transaction.role)
         props.key.grant(self.transaction.role, ENCRYPT_DECRYPT)
 
-        self.cdc = PythonFunction(self, "cdc", FunctionProps(
-            **common, name="cdc", description="Writes receipts and payment-recorded events from the table stream",
-            source=LAMBDAS / "cdc", handler="handler.handler", memory_mb=512, timeout_s=60,
-            reserved_concurrency=knobs.cdc_concurrency,
-            environment={"RECEIPTS_BUCKET": props.receipts.bucket_name, "EVENT_BUS_NAME": props.bus_name}))
+        self.cdc = PythonFunction(
+            self,
+            "cdc",
+            FunctionProps(
+                **common,
+                name="cdc",
+                description="Writes receipts and payment-recorded events from the table stream",
+                source=LAMBDAS / "cdc",
+                handler="handler.handler",
+                memory_mb=512,
+                timeout_s=60,
+                reserved_concurrency=knobs.cdc_concurrency,
+                environment={"RECEIPTS_BUCKET": props.receipts.bucket_name, "EVENT_BUS_NAME": props.bus_name},
+            ),
+        )
         self.cdc.role.add_statements(
-            Statement(sid="ReadTableStream", actions=["dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                                      "dynamodb:GetShardIterator"],
-                      resources=[f"{table_arn}/stream/*"]),
+            Statement(
+                sid="ReadTableStream",
+                actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                resources=[f"{table_arn}/stream/*"],
+            ),
             # ListStreams has no resource-level permissions: AWS requires "*".
             Statement(sid="ListTableStreams", actions=["dynamodb:ListStreams"], resources=["*"]),
-            Statement(sid="PublishRecordedEvents", actions=["events:PutEvents"], resources=[props.bus_arn]))
+            Statement(sid="PublishRecordedEvents", actions=["events:PutEvents"], resources=[props.bus_arn]),
+        )
         grant_table_key(names, region, self.cdc.role)
         props.receipts.grant_write(self.cdc.role)
         props.cdc_failures.grant_send(self.cdc.role)
         self.stream_mapping = self._stream_mapping(props) if self._table_in_region(settings, region) else None
 
-        self.health = PythonFunction(self, "health", FunctionProps(
-            **common, name="health", description="Checks the region's table and bus; publishes health metrics",
-            source=LAMBDAS / "health", handler="handler.handler", memory_mb=256, timeout_s=30,
-            reserved_concurrency=knobs.health_concurrency,
-            environment={"TABLE_NAME": names.table, "EVENT_BUS_NAME": props.bus_name,
-                         "METRIC_NAMESPACE": HEALTH_NAMESPACE}))
+        self.health = PythonFunction(
+            self,
+            "health",
+            FunctionProps(
+                **common,
+                name="health",
+                description="Checks the region's table and bus; publishes health metrics",
+                source=LAMBDAS / "health",
+                handler="handler.handler",
+                memory_mb=256,
+                timeout_s=30,
+                reserved_concurrency=knobs.health_concurrency,
+                environment={
+                    "TABLE_NAME": names.table,
+                    "EVENT_BUS_NAME": props.bus_name,
+                    "METRIC_NAMESPACE": HEALTH_NAMESPACE,
+                },
+            ),
+        )
         self.health.role.add_statements(
             Statement(sid="DescribeTable", actions=["dynamodb:DescribeTable"], resources=[table_arn]),
             Statement(sid="DescribeBus", actions=["events:DescribeEventBus"], resources=[props.bus_arn]),
             # PutMetricData has no resource-level permissions: AWS requires "*"; the namespace is pinned.
-            Statement(sid="PutHealthMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
-                      conditions={"StringEquals": {"cloudwatch:namespace": HEALTH_NAMESPACE}}))
+            Statement(
+                sid="PutHealthMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": HEALTH_NAMESPACE}},
+            ),
+        )
         self._schedule(props)
 
     @staticmethod
@@ -120,7 +175,8 @@ class Compute(Construct):
     def _stream_mapping(self, props: ComputeProps) -> LambdaEventSourceMapping:
         table = DataAwsDynamodbTable(self, "table", name=props.names.table)
         return LambdaEventSourceMapping(
-            self, "stream",
+            self,
+            "stream",
             function_name=self.cdc.function.arn,
             event_source_arn=table.stream_arn,
             starting_position="TRIM_HORIZON",
@@ -132,16 +188,29 @@ class Compute(Construct):
             maximum_record_age_in_seconds=3600,
             destination_config=LambdaEventSourceMappingDestinationConfig(
                 on_failure=LambdaEventSourceMappingDestinationConfigOnFailure(
-                    destination_arn=props.cdc_failures.queue_arn)),
+                    destination_arn=props.cdc_failures.queue_arn
+                )
+            ),
         )
 
     def _schedule(self, props: ComputeProps) -> None:
         """Run the health check every 2 minutes (scheduled rules live on the default bus)."""
         rule = CloudwatchEventRule(
-            self, "health_schedule", name=props.names.namer.name(Kind.EVENT_RULE, "health", region=props.region),
-            description="Regional health check every 2 minutes", schedule_expression=HEALTH_SCHEDULE)
-        CloudwatchEventTarget(self, "health_target", rule=rule.name, arn=self.health.function.arn,
-                              target_id="health-check")
-        LambdaPermission(self, "health_from_schedule", action="lambda:InvokeFunction",
-                         function_name=self.health.function.function_name, principal="events.amazonaws.com",
-                         source_arn=rule.arn, statement_id="AllowSchedule")
+            self,
+            "health_schedule",
+            name=props.names.namer.name(Kind.EVENT_RULE, "health", region=props.region),
+            description="Regional health check every 2 minutes",
+            schedule_expression=HEALTH_SCHEDULE,
+        )
+        CloudwatchEventTarget(
+            self, "health_target", rule=rule.name, arn=self.health.function.arn, target_id="health-check"
+        )
+        LambdaPermission(
+            self,
+            "health_from_schedule",
+            action="lambda:InvokeFunction",
+            function_name=self.health.function.function_name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            statement_id="AllowSchedule",
+        )

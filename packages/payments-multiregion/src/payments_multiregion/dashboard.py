@@ -14,9 +14,20 @@ HEIGHT = 6
 
 def _widget(title: str, region: str, metrics: list[list[Any]], x: int, y: int, **extra: Any) -> dict[str, Any]:
     return {
-        "type": "metric", "x": x, "y": y, "width": WIDTH, "height": HEIGHT,
-        "properties": {"title": title, "region": region, "metrics": metrics, "period": 60, "stat": "Sum",
-                       "view": "timeSeries", **extra},
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "properties": {
+            "title": title,
+            "region": region,
+            "metrics": metrics,
+            "period": 60,
+            "stat": "Sum",
+            "view": "timeSeries",
+            **extra,
+        },
     }
 
 
@@ -25,8 +36,13 @@ def failure_rate_metrics(function: str, region: str) -> list[list[Any]]:
     return [
         [{"expression": "IF(invocations > 0, 100 * errors / invocations, 0)", "label": "failure %", "id": "rate"}],
         ["AWS/Lambda", "Errors", "FunctionName", function, {"id": "errors", "visible": False, "region": region}],
-        ["AWS/Lambda", "Invocations", "FunctionName", function, {"id": "invocations", "visible": False,
-                                                                 "region": region}],
+        [
+            "AWS/Lambda",
+            "Invocations",
+            "FunctionName",
+            function,
+            {"id": "invocations", "visible": False, "region": region},
+        ],
     ]
 
 
@@ -38,35 +54,107 @@ def dashboard_body(settings: Settings, names: Names) -> str:
         y = row * HEIGHT * 2
         function = names.function("transaction", region)
         machine = names.state_machine_arn(region)
-        widgets.append(_widget(f"{region}: transactions", region, [
-            ["AWS/Lambda", "Invocations", "FunctionName", function],
-            ["AWS/Lambda", "Errors", "FunctionName", function],
-            ["AWS/Lambda", "Throttles", "FunctionName", function],
-        ], 0, y))
-        widgets.append(_widget(f"{region}: failure rate (%)", region, failure_rate_metrics(function, region), WIDTH, y,
-                               annotations={"horizontal": [{"label": "alarm",
-                                                            "value": settings.alarms.failure_rate_percent}]}))
-        widgets.append(_widget(f"{region}: API", region, [
-            ["AWS/ApiGateway", "Count", "ApiName", names.api(region)],
-            ["AWS/ApiGateway", "4XXError", "ApiName", names.api(region)],
-            ["AWS/ApiGateway", "5XXError", "ApiName", names.api(region)],
-        ], 2 * WIDTH, y))
-        widgets.append(_widget(f"{region}: workflow", region, [
-            ["AWS/States", "ExecutionsStarted", "StateMachineArn", machine],
-            ["AWS/States", "ExecutionsFailed", "StateMachineArn", machine],
-        ], 0, y + HEIGHT))
-        widgets.append(_widget(f"{region}: table", region, [
-            ["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", table, "Operation", "PutItem",
-             {"stat": "p99"}],
-            ["AWS/DynamoDB", "ThrottledRequests", "TableName", table, "Operation", "PutItem"],
-        ], WIDTH, y + HEIGHT))
-        widgets.append(_widget(f"{region}: health", region, [
-            [HEALTH_NAMESPACE, "RegionHealthy", "Region", region, {"stat": "Minimum"}],
-            [HEALTH_NAMESPACE, "CheckLatencyMs", "Region", region, {"stat": "Average", "yAxis": "right"}],
-        ], 2 * WIDTH, y + HEIGHT))
-    replication = [["AWS/DynamoDB", "ReplicationLatency", "TableName", table, "ReceivingRegion", region,
-                    {"region": settings.primary_region}] for region in settings.secondary_regions]
+        widgets.append(
+            _widget(
+                f"{region}: transactions",
+                region,
+                [
+                    ["AWS/Lambda", "Invocations", "FunctionName", function],
+                    ["AWS/Lambda", "Errors", "FunctionName", function],
+                    ["AWS/Lambda", "Throttles", "FunctionName", function],
+                ],
+                0,
+                y,
+            )
+        )
+        widgets.append(
+            _widget(
+                f"{region}: failure rate (%)",
+                region,
+                failure_rate_metrics(function, region),
+                WIDTH,
+                y,
+                annotations={"horizontal": [{"label": "alarm", "value": settings.alarms.failure_rate_percent}]},
+            )
+        )
+        widgets.append(
+            _widget(
+                f"{region}: API",
+                region,
+                [
+                    ["AWS/ApiGateway", "Count", "ApiName", names.api(region)],
+                    ["AWS/ApiGateway", "4XXError", "ApiName", names.api(region)],
+                    ["AWS/ApiGateway", "5XXError", "ApiName", names.api(region)],
+                ],
+                2 * WIDTH,
+                y,
+            )
+        )
+        widgets.append(
+            _widget(
+                f"{region}: workflow",
+                region,
+                [
+                    ["AWS/States", "ExecutionsStarted", "StateMachineArn", machine],
+                    ["AWS/States", "ExecutionsFailed", "StateMachineArn", machine],
+                ],
+                0,
+                y + HEIGHT,
+            )
+        )
+        widgets.append(
+            _widget(
+                f"{region}: table",
+                region,
+                [
+                    [
+                        "AWS/DynamoDB",
+                        "SuccessfulRequestLatency",
+                        "TableName",
+                        table,
+                        "Operation",
+                        "PutItem",
+                        {"stat": "p99"},
+                    ],
+                    ["AWS/DynamoDB", "ThrottledRequests", "TableName", table, "Operation", "PutItem"],
+                ],
+                WIDTH,
+                y + HEIGHT,
+            )
+        )
+        widgets.append(
+            _widget(
+                f"{region}: health",
+                region,
+                [
+                    [HEALTH_NAMESPACE, "RegionHealthy", "Region", region, {"stat": "Minimum"}],
+                    [HEALTH_NAMESPACE, "CheckLatencyMs", "Region", region, {"stat": "Average", "yAxis": "right"}],
+                ],
+                2 * WIDTH,
+                y + HEIGHT,
+            )
+        )
+    replication = [
+        [
+            "AWS/DynamoDB",
+            "ReplicationLatency",
+            "TableName",
+            table,
+            "ReceivingRegion",
+            region,
+            {"region": settings.primary_region},
+        ]
+        for region in settings.secondary_regions
+    ]
     if replication:
-        widgets.append(_widget("Global table replication latency (ms)", settings.primary_region, replication, 0,
-                               len(settings.regions) * HEIGHT * 2, stat="Average"))
+        widgets.append(
+            _widget(
+                "Global table replication latency (ms)",
+                settings.primary_region,
+                replication,
+                0,
+                len(settings.regions) * HEIGHT * 2,
+                stat="Average",
+            )
+        )
     return json.dumps({"widgets": widgets}, sort_keys=True)

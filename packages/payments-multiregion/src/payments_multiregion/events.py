@@ -48,13 +48,31 @@ class PaymentEvents(Construct):
         self.bus_name = names.bus(region)
         self.bus_arn = names.bus_arn(region)
         props.key.policy.allow_service(
-            "EventBusEncryption", "events.amazonaws.com", BUS_KEY_ACTIONS,
-            conditions={"StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": self.bus_arn}})
-        self.bus = CloudwatchEventBus(self, "bus", name=self.bus_name, kms_key_identifier=props.key.key_arn,
-                                      description="Payment events of this region")
-        self.dead_letters = EncryptedQueue(self, "dead_letters", QueueProps(
-            settings=props.settings, namer=names.namer, name="events-dlq", region=region, key=props.key,
-            dead_letter=False, retention_s=1209600))
+            "EventBusEncryption",
+            "events.amazonaws.com",
+            BUS_KEY_ACTIONS,
+            conditions={"StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": self.bus_arn}},
+        )
+        self.bus = CloudwatchEventBus(
+            self,
+            "bus",
+            name=self.bus_name,
+            kms_key_identifier=props.key.key_arn,
+            description="Payment events of this region",
+        )
+        self.dead_letters = EncryptedQueue(
+            self,
+            "dead_letters",
+            QueueProps(
+                settings=props.settings,
+                namer=names.namer,
+                name="events-dlq",
+                region=region,
+                key=props.key,
+                dead_letter=False,
+                retention_s=1209600,
+            ),
+        )
         others = [r for r in props.settings.regions if r != region]
         self.failover_rule: CloudwatchEventRule | None = None
         if others:
@@ -62,21 +80,44 @@ class PaymentEvents(Construct):
 
     def _failover(self, props: EventsProps, others: list[str]) -> None:
         names, region = props.names, props.region
-        role = LeastPrivilegeRole(self, "forwarder", RoleProps(
-            namer=names.namer, name="event-forwarder", region=region,
-            description="Lets EventBridge put this region's payment events on the other regions' buses",
-            trust_policy=assume_role_policy(services=["events.amazonaws.com"]),
-            statements=[Statement(sid="PutOnOtherBuses", actions=["events:PutEvents"],
-                                  resources=[names.bus_arn(r) for r in others])]))
+        role = LeastPrivilegeRole(
+            self,
+            "forwarder",
+            RoleProps(
+                namer=names.namer,
+                name="event-forwarder",
+                region=region,
+                description="Lets EventBridge put this region's payment events on the other regions' buses",
+                trust_policy=assume_role_policy(services=["events.amazonaws.com"]),
+                statements=[
+                    Statement(
+                        sid="PutOnOtherBuses",
+                        actions=["events:PutEvents"],
+                        resources=[names.bus_arn(r) for r in others],
+                    )
+                ],
+            ),
+        )
         self.failover_rule = CloudwatchEventRule(
-            self, "failover", name=names.namer.name(Kind.EVENT_RULE, "failover", region=region),
-            event_bus_name=self.bus.name, description="Forward this region's payment events to the other regions",
-            event_pattern=json.dumps(failover_pattern(region), sort_keys=True))
+            self,
+            "failover",
+            name=names.namer.name(Kind.EVENT_RULE, "failover", region=region),
+            event_bus_name=self.bus.name,
+            description="Forward this region's payment events to the other regions",
+            event_pattern=json.dumps(failover_pattern(region), sort_keys=True),
+        )
         self.dead_letters.allow_send_from_service("events.amazonaws.com", [self.failover_rule.arn])
         for other in others:
             CloudwatchEventTarget(
-                self, f"to_{short_region(other)}", rule=self.failover_rule.name, event_bus_name=self.bus.name,
-                target_id=f"bus-{short_region(other)}", arn=names.bus_arn(other), role_arn=role.role_arn,
+                self,
+                f"to_{short_region(other)}",
+                rule=self.failover_rule.name,
+                event_bus_name=self.bus.name,
+                target_id=f"bus-{short_region(other)}",
+                arn=names.bus_arn(other),
+                role_arn=role.role_arn,
                 dead_letter_config=CloudwatchEventTargetDeadLetterConfig(arn=self.dead_letters.queue_arn),
-                retry_policy=CloudwatchEventTargetRetryPolicy(maximum_event_age_in_seconds=86400,
-                                                              maximum_retry_attempts=185))
+                retry_policy=CloudwatchEventTargetRetryPolicy(
+                    maximum_event_age_in_seconds=86400, maximum_retry_attempts=185
+                ),
+            )

@@ -36,8 +36,9 @@ class GlobalStack(PlatformStack):
 
     def __init__(self, scope: Construct, settings: Settings) -> None:
         primary = settings.primary_region
-        super().__init__(scope, "payments-global", settings=settings, package=PACKAGE, region=primary,
-                         service="payments")
+        super().__init__(
+            scope, "payments-global", settings=settings, package=PACKAGE, region=primary, service="payments"
+        )
         self.names = Names(self.namer, account_id(self))
         replicas = settings.secondary_regions if settings.creates(REPLICA) else []
         self.table_keys = {region: self._table_key(settings, region) for region in [primary, *replicas]}
@@ -49,28 +50,48 @@ class GlobalStack(PlatformStack):
         CloudwatchDashboard(self, "dashboard", dashboard_name=dashboard_name, dashboard_body=body)
         self.output("table_name", self.table.name, description="Name of the payments global table")
         self.output("table_arn", self.table.arn, description="ARN of the table in the primary region")
-        self.output("table_replica_regions", ",".join([primary, *replicas]),
-                    description="Regions holding a replica of the table (comma-separated)")
+        self.output(
+            "table_replica_regions",
+            ",".join([primary, *replicas]),
+            description="Regions holding a replica of the table (comma-separated)",
+        )
         self.output("dashboard_name", dashboard_name, description="CloudWatch dashboard over every region")
-        self.output("dashboard_url", f"https://{primary}.console.aws.amazon.com/cloudwatch/home?region={primary}"
-                    f"#dashboards:name={dashboard_name}", description="Console URL of the dashboard")
+        self.output(
+            "dashboard_url",
+            f"https://{primary}.console.aws.amazon.com/cloudwatch/home?region={primary}"
+            f"#dashboards:name={dashboard_name}",
+            description="Console URL of the dashboard",
+        )
         self.output("api_domain_name", settings.dns.api_name, description="Latency-routed name of the payments API")
         self.output("hosted_zone_id", self.zone_id, description="Hosted zone holding the API records")
 
     def _table_key(self, settings: Settings, region: str) -> Key:
         """The replica's own key in ``region``; DynamoDB (and its replication) may use it."""
         policy = KeyPolicy(account_id(self)).allow_service(
-            "DynamoDbReplication", "dynamodb.amazonaws.com", (*ENCRYPT_DECRYPT, "kms:CreateGrant"),
+            "DynamoDbReplication",
+            "dynamodb.amazonaws.com",
+            (*ENCRYPT_DECRYPT, "kms:CreateGrant"),
         )
         provider = None if region == settings.primary_region else self.provider_for(region)
-        return Key(self, f"table_key_{short_region(region)}", KeyProps(
-            settings=settings, namer=self.namer, name="table", region=region, policy=policy, provider=provider,
-            description=f"Payments table replica key in {region}"))
+        return Key(
+            self,
+            f"table_key_{short_region(region)}",
+            KeyProps(
+                settings=settings,
+                namer=self.namer,
+                name="table",
+                region=region,
+                policy=policy,
+                provider=provider,
+                description=f"Payments table replica key in {region}",
+            ),
+        )
 
     def _table(self, settings: Settings, replicas: list[str]) -> DynamodbTable:
         primary_key = self.table_keys[settings.primary_region]
         table = DynamodbTable(
-            self, "table",
+            self,
+            "table",
             name=self.names.table,
             billing_mode="PAY_PER_REQUEST",
             hash_key=TABLE_HASH_KEY,
@@ -81,10 +102,12 @@ class GlobalStack(PlatformStack):
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=primary_key.key_arn),
             deletion_protection_enabled=settings.protect_stateful,
             replica=[
-                DynamodbTableReplica(region_name=region, kms_key_arn=self.table_keys[region].key_arn,
-                                     point_in_time_recovery=True)
+                DynamodbTableReplica(
+                    region_name=region, kms_key_arn=self.table_keys[region].key_arn, point_in_time_recovery=True
+                )
                 for region in replicas
-            ] or None,
+            ]
+            or None,
         )
         protect(table, settings)
         return table
@@ -94,13 +117,25 @@ class GlobalStack(PlatformStack):
         for region in replicas:
             provider = self.provider_for(region)
             for key, value in required_tags(settings, PACKAGE, region).items():
-                DynamodbTag(self, f"replica_tag_{short_region(region)}_{key}", resource_arn=self.names.table_arn(region),
-                            key=key, value=value, provider=provider, depends_on=[self.table])
+                DynamodbTag(
+                    self,
+                    f"replica_tag_{short_region(region)}_{key}",
+                    resource_arn=self.names.table_arn(region),
+                    key=key,
+                    value=value,
+                    provider=provider,
+                    depends_on=[self.table],
+                )
 
     def _zone(self, settings: Settings) -> str:
         if settings.dns.hosted_zone_id:
             return settings.dns.hosted_zone_id
-        zone = Route53Zone(self, "zone", name=settings.dns.domain, force_destroy=not settings.protect_stateful,
-                           comment="Payments API (created because dns.hosted_zone_id is not set)")
+        zone = Route53Zone(
+            self,
+            "zone",
+            name=settings.dns.domain,
+            force_destroy=not settings.protect_stateful,
+            comment="Payments API (created because dns.hosted_zone_id is not set)",
+        )
         protect(zone, settings)
         return zone.zone_id

@@ -26,22 +26,43 @@ class LinksStack(PlatformStack):
 
     def __init__(self, scope: Construct, settings: Settings) -> None:
         primary = settings.primary_region
-        super().__init__(scope, "payments-links", settings=settings, package=PACKAGE, region=primary,
-                         service="payments")
+        super().__init__(
+            scope, "payments-links", settings=settings, package=PACKAGE, region=primary, service="payments"
+        )
         names = Names(self.namer, account_id(self))
-        refs = {r: BucketRef(name=names.receipts_bucket(r), region=r, account=names.account,
-                             key_alias=names.data_key_alias(r)) for r in settings.regions}
+        refs = {
+            r: BucketRef(
+                name=names.receipts_bucket(r), region=r, account=names.account, key_alias=names.data_key_alias(r)
+            )
+            for r in settings.regions
+        }
         for region in settings.regions:
             provider = None if region == primary else self.provider_for(region)
             others = [refs[r] for r in settings.regions if r != region]
             if others:
-                Replication(self, f"receipts_{short_region(region)}", ReplicationProps(
-                    namer=self.namer, source=refs[region], destinations=others, prefix=RECEIPTS_PREFIX,
-                    role_name="receipts-replication", provider=provider))
+                Replication(
+                    self,
+                    f"receipts_{short_region(region)}",
+                    ReplicationProps(
+                        namer=self.namer,
+                        source=refs[region],
+                        destinations=others,
+                        prefix=RECEIPTS_PREFIX,
+                        role_name="receipts-replication",
+                        provider=provider,
+                    ),
+                )
         for region in settings.secondary_regions:
             SnsTopicSubscription(
-                self, f"alerts_{short_region(region)}_to_primary", topic_arn=names.topic_arn(region),
-                protocol="sqs", endpoint=names.inbox_arn(primary), provider=self.provider_for(region))
-        self.output("receipts_replication_rules", ",".join(
-            f"{a}->{b}" for a in settings.regions for b in settings.regions if a != b),
-            description="Source->destination pairs of receipts replication")
+                self,
+                f"alerts_{short_region(region)}_to_primary",
+                topic_arn=names.topic_arn(region),
+                protocol="sqs",
+                endpoint=names.inbox_arn(primary),
+                provider=self.provider_for(region),
+            )
+        self.output(
+            "receipts_replication_rules",
+            ",".join(f"{a}->{b}" for a in settings.regions for b in settings.regions if a != b),
+            description="Source->destination pairs of receipts replication",
+        )

@@ -57,9 +57,14 @@ class BucketRef:
 
 def _key_statement(sid: str, ref: BucketRef, actions: Sequence[str]) -> Statement:
     return Statement(
-        sid=sid, actions=actions, resources=[f"arn:aws:kms:{ref.region}:{ref.account}:key/*"],
-        conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [ref.key_alias]},
-                    "StringEquals": {"kms:ViaService": f"s3.{ref.region}.amazonaws.com"}})
+        sid=sid,
+        actions=actions,
+        resources=[f"arn:aws:kms:{ref.region}:{ref.account}:key/*"],
+        conditions={
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": [ref.key_alias]},
+            "StringEquals": {"kms:ViaService": f"s3.{ref.region}.amazonaws.com"},
+        },
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,35 +91,80 @@ class Replication(Construct):
         source, destinations = props.source, list(props.destinations)
         if not destinations:
             raise ValueError(f"bucket {source.name!r}: replication needs at least one destination")
-        self.role = LeastPrivilegeRole(self, "role", RoleProps(
-            namer=props.namer, name=props.role_name, region=source.region,
-            description=f"Replicates {source.name} to {', '.join(d.region for d in destinations)}",
-            trust_policy=assume_role_policy(services=["s3.amazonaws.com"]),
-            statements=[
-                Statement(sid="ReadSourceConfiguration", actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
-                          resources=[source.arn]),
-                Statement(sid="ReadSourceVersions", actions=[
-                    "s3:GetObjectVersionAcl", "s3:GetObjectVersionForReplication", "s3:GetObjectVersionTagging"],
-                    resources=[f"{source.arn}/*"]),
-                Statement(sid="WriteReplicas", actions=["s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateDelete",
-                                                        "s3:ReplicateObject", "s3:ReplicateTags"],
-                          resources=[f"{d.arn}/*" for d in destinations]),
-                _key_statement("DecryptSource", source, ("kms:Decrypt",)),
-                *[_key_statement(f"EncryptReplicas{short_region(d.region).title()}", d,
-                                 ("kms:Encrypt", "kms:GenerateDataKey")) for d in destinations],
-            ]))
+        self.role = LeastPrivilegeRole(
+            self,
+            "role",
+            RoleProps(
+                namer=props.namer,
+                name=props.role_name,
+                region=source.region,
+                description=f"Replicates {source.name} to {', '.join(d.region for d in destinations)}",
+                trust_policy=assume_role_policy(services=["s3.amazonaws.com"]),
+                statements=[
+                    Statement(
+                        sid="ReadSourceConfiguration",
+                        actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                        resources=[source.arn],
+                    ),
+                    Statement(
+                        sid="ReadSourceVersions",
+                        actions=[
+                            "s3:GetObjectVersionAcl",
+                            "s3:GetObjectVersionForReplication",
+                            "s3:GetObjectVersionTagging",
+                        ],
+                        resources=[f"{source.arn}/*"],
+                    ),
+                    Statement(
+                        sid="WriteReplicas",
+                        actions=[
+                            "s3:ObjectOwnerOverrideToBucketOwner",
+                            "s3:ReplicateDelete",
+                            "s3:ReplicateObject",
+                            "s3:ReplicateTags",
+                        ],
+                        resources=[f"{d.arn}/*" for d in destinations],
+                    ),
+                    _key_statement("DecryptSource", source, ("kms:Decrypt",)),
+                    *[
+                        _key_statement(
+                            f"EncryptReplicas{short_region(d.region).title()}",
+                            d,
+                            ("kms:Encrypt", "kms:GenerateDataKey"),
+                        )
+                        for d in destinations
+                    ],
+                ],
+            ),
+        )
         self.configuration = S3BucketReplicationConfigurationA(
-            self, "configuration", bucket=source.name, role=self.role.role_arn, provider=props.provider,
-            rule=[S3BucketReplicationConfigurationRule(
-                id=f"to-{short_region(d.region)}", priority=index + 1, status="Enabled",
-                filter=S3BucketReplicationConfigurationRuleFilter(prefix=props.prefix),
-                delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
-                    status="Enabled"),
-                source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
-                    sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
-                        status="Enabled")),
-                destination=S3BucketReplicationConfigurationRuleDestination(
-                    bucket=d.arn, storage_class="STANDARD",
-                    encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
-                        replica_kms_key_id=d.key_alias_arn)),
-            ) for index, d in enumerate(destinations)])
+            self,
+            "configuration",
+            bucket=source.name,
+            role=self.role.role_arn,
+            provider=props.provider,
+            rule=[
+                S3BucketReplicationConfigurationRule(
+                    id=f"to-{short_region(d.region)}",
+                    priority=index + 1,
+                    status="Enabled",
+                    filter=S3BucketReplicationConfigurationRuleFilter(prefix=props.prefix),
+                    delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
+                        status="Enabled"
+                    ),
+                    source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
+                        sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
+                            status="Enabled"
+                        )
+                    ),
+                    destination=S3BucketReplicationConfigurationRuleDestination(
+                        bucket=d.arn,
+                        storage_class="STANDARD",
+                        encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
+                            replica_kms_key_id=d.key_alias_arn
+                        ),
+                    ),
+                )
+                for index, d in enumerate(destinations)
+            ],
+        )

@@ -215,6 +215,11 @@ class Settings(BaseSettings):
         configured = self.for_region(region).transaction_concurrency
         if configured is None:
             return required_concurrency(self.target_tps_per_region, cap.expected_duration_s, cap.headroom)
-        check_capacity(f"transaction function in {region}", configured, self.target_tps_per_region,
-                       cap.expected_duration_s, cap.headroom)
+        check_capacity(
+            f"transaction function in {region}",
+            configured,
+            self.target_tps_per_region,
+            cap.expected_duration_s,
+            cap.headroom,
+        )
         return configured

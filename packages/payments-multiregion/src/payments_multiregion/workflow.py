@@ -21,8 +21,12 @@ from shared_constructs.messaging import EncryptedTopic
 from payments_multiregion.names import EVENT_SOURCE, Names
 from payments_multiregion.settings import Settings
 
-LAMBDA_TRANSIENT = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                    "Lambda.TooManyRequestsException"]
+LAMBDA_TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
 TIMEOUT_S = {"STANDARD": 3600, "EXPRESS": 300}
 
 
@@ -32,8 +36,15 @@ def _task(step: str, function_arn: str, next_state: str, retry_errors: list[str]
         "Resource": "arn:aws:states:::lambda:invoke",
         "Parameters": {"FunctionName": function_arn, "Payload": {"action": step, "payment.$": "$"}},
         "OutputPath": "$.Payload",
-        "Retry": [{"ErrorEquals": retry_errors, "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0,
-                   "JitterStrategy": "FULL"}],
+        "Retry": [
+            {
+                "ErrorEquals": retry_errors,
+                "IntervalSeconds": 1,
+                "MaxAttempts": 3,
+                "BackoffRate": 2.0,
+                "JitterStrategy": "FULL",
+            }
+        ],
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}],
         "Next": next_state,
     }
@@ -52,11 +63,18 @@ def definition(function_arn: str, bus_name: str, topic_arn: str, workflow_type: 
             "Notify": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::events:putEvents",
-                "Parameters": {"Entries": [{"Source": EVENT_SOURCE, "DetailType": "PaymentCompleted",
-                                            "EventBusName": bus_name, "Detail.$": "$"}]},
+                "Parameters": {
+                    "Entries": [
+                        {
+                            "Source": EVENT_SOURCE,
+                            "DetailType": "PaymentCompleted",
+                            "EventBusName": bus_name,
+                            "Detail.$": "$",
+                        }
+                    ]
+                },
                 "ResultPath": None,
-                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3,
-                           "BackoffRate": 2.0}],
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}],
                 "End": True,
             },
@@ -64,16 +82,24 @@ def definition(function_arn: str, bus_name: str, topic_arn: str, workflow_type: 
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sns:publish",
                 # Error name, cause and execution only: the payment itself stays out of alerts.
-                "Parameters": {"TopicArn": topic_arn, "Subject": "Payment workflow failed",
-                               "Message": {"error.$": "$.error.Error", "cause.$": "$.error.Cause",
-                                           "execution.$": "$$.Execution.Id"}},
+                "Parameters": {
+                    "TopicArn": topic_arn,
+                    "Subject": "Payment workflow failed",
+                    "Message": {
+                        "error.$": "$.error.Error",
+                        "cause.$": "$.error.Cause",
+                        "execution.$": "$$.Execution.Id",
+                    },
+                },
                 "ResultPath": None,
-                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3,
-                           "BackoffRate": 2.0}],
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
                 "Next": "PaymentFailed",
             },
-            "PaymentFailed": {"Type": "Fail", "Error": "PaymentFailed",
-                              "Cause": "A workflow step failed; see the alert topic"},
+            "PaymentFailed": {
+                "Type": "Fail",
+                "Error": "PaymentFailed",
+                "Cause": "A workflow step failed; see the alert topic",
+            },
         },
     }
 
@@ -97,33 +123,71 @@ class PaymentWorkflow(Construct):
         super().__init__(scope, id)
         names, region = props.names, props.region
         self.name = names.state_machine(region)
-        self.log_group = EncryptedLogGroup(self, "logs", LogGroupProps(
-            settings=props.settings, name=f"/aws/vendedlogs/states/{self.name}", key=props.key, region=region))
-        self.role = LeastPrivilegeRole(self, "role", RoleProps(
-            namer=names.namer, name="workflow", region=region,
-            description=f"Execution role of state machine {self.name}",
-            trust_policy=assume_role_policy(services=["states.amazonaws.com"]),
-            statements=[
-                Statement(sid="InvokeTransaction", actions=["lambda:InvokeFunction"],
-                          resources=[props.function_arn, f"{props.function_arn}:*"]),
-                Statement(sid="NotifyCompletion", actions=["events:PutEvents"], resources=[props.bus_arn]),
-                # Log delivery and X-Ray calls have no resource-level permissions: AWS requires "*".
-                Statement(sid="LogDelivery", actions=[
-                    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
-                    "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy", "logs:UpdateLogDelivery"], resources=["*"]),
-                Statement(sid="Tracing", actions=["xray:GetSamplingRules", "xray:GetSamplingTargets",
-                                                  "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                          resources=["*"]),
-            ]))
+        self.log_group = EncryptedLogGroup(
+            self,
+            "logs",
+            LogGroupProps(
+                settings=props.settings, name=f"/aws/vendedlogs/states/{self.name}", key=props.key, region=region
+            ),
+        )
+        self.role = LeastPrivilegeRole(
+            self,
+            "role",
+            RoleProps(
+                namer=names.namer,
+                name="workflow",
+                region=region,
+                description=f"Execution role of state machine {self.name}",
+                trust_policy=assume_role_policy(services=["states.amazonaws.com"]),
+                statements=[
+                    Statement(
+                        sid="InvokeTransaction",
+                        actions=["lambda:InvokeFunction"],
+                        resources=[props.function_arn, f"{props.function_arn}:*"],
+                    ),
+                    Statement(sid="NotifyCompletion", actions=["events:PutEvents"], resources=[props.bus_arn]),
+                    # Log delivery and X-Ray calls have no resource-level permissions: AWS requires "*".
+                    Statement(
+                        sid="LogDelivery",
+                        actions=[
+                            "logs:CreateLogDelivery",
+                            "logs:DeleteLogDelivery",
+                            "logs:DescribeLogGroups",
+                            "logs:DescribeResourcePolicies",
+                            "logs:GetLogDelivery",
+                            "logs:ListLogDeliveries",
+                            "logs:PutResourcePolicy",
+                            "logs:UpdateLogDelivery",
+                        ],
+                        resources=["*"],
+                    ),
+                    Statement(
+                        sid="Tracing",
+                        actions=[
+                            "xray:GetSamplingRules",
+                            "xray:GetSamplingTargets",
+                            "xray:PutTelemetryRecords",
+                            "xray:PutTraceSegments",
+                        ],
+                        resources=["*"],
+                    ),
+                ],
+            ),
+        )
         props.topic.grant_publish(self.role)
         workflow_type = props.settings.workflow.type
         self.state_machine = SfnStateMachine(
-            self, "machine", name=self.name, role_arn=self.role.role_arn, type=workflow_type,
-            definition=json.dumps(definition(props.function_arn, props.bus_name, props.topic.topic_arn,
-                                             workflow_type), sort_keys=True),
+            self,
+            "machine",
+            name=self.name,
+            role_arn=self.role.role_arn,
+            type=workflow_type,
+            definition=json.dumps(
+                definition(props.function_arn, props.bus_name, props.topic.topic_arn, workflow_type), sort_keys=True
+            ),
             logging_configuration=SfnStateMachineLoggingConfiguration(
-                log_destination=f"{self.log_group.log_group_arn}:*", level="ALL", include_execution_data=False),
+                log_destination=f"{self.log_group.log_group_arn}:*", level="ALL", include_execution_data=False
+            ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
         )
         self.state_machine_arn = self.state_machine.arn

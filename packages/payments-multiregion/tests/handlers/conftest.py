@@ -23,16 +23,23 @@ BUCKET = "payments-receipts-use1-test"
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A mocked account with the payments table (stream on), the regional bus and receipts bucket."""
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "TABLE_NAME": TABLE, "EVENT_BUS_NAME": BUS,
-        "RECEIPTS_BUCKET": BUCKET, "MAX_AMOUNT": "10000",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "TABLE_NAME": TABLE,
+        "EVENT_BUS_NAME": BUS,
+        "RECEIPTS_BUCKET": BUCKET,
+        "MAX_AMOUNT": "10000",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "idempotency_key", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "idempotency_key", "KeyType": "HASH"}],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
@@ -41,8 +48,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         events.create_event_bus(Name=BUS)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
-        yield {"dynamodb": dynamodb, "events": events, "s3": s3,
-               "cloudwatch": boto3.client("cloudwatch", region_name=REGION)}
+        yield {
+            "dynamodb": dynamodb,
+            "events": events,
+            "s3": s3,
+            "cloudwatch": boto3.client("cloudwatch", region_name=REGION),
+        }
 
 
 @pytest.fixture

@@ -12,9 +12,15 @@ from botocore.exceptions import ClientError
 from .conftest import BUCKET
 
 IMAGE = {
-    "idempotency_key": {"S": "order-0001"}, "payment_id": {"S": "p-1"}, "amount": {"N": "125.50"},
-    "currency": {"S": "EUR"}, "merchant_id": {"S": "m-42"}, "origin_region": {"S": "us-east-1"},
-    "created_at": {"S": "2026-11-22T10:00:00Z"}, "status": {"S": "RECORDED"}, "event_published": {"BOOL": False},
+    "idempotency_key": {"S": "order-0001"},
+    "payment_id": {"S": "p-1"},
+    "amount": {"N": "125.50"},
+    "currency": {"S": "EUR"},
+    "merchant_id": {"S": "m-42"},
+    "origin_region": {"S": "us-east-1"},
+    "created_at": {"S": "2026-11-22T10:00:00Z"},
+    "status": {"S": "RECORDED"},
+    "event_published": {"BOOL": False},
 }
 
 
@@ -37,8 +43,7 @@ def published(cdc: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[dict[str
     return sent
 
 
-def test_writes_receipt_and_emits_event(cdc: ModuleType, aws: dict[str, Any],
-                                        published: list[dict[str, Any]]) -> None:
+def test_writes_receipt_and_emits_event(cdc: ModuleType, aws: dict[str, Any], published: list[dict[str, Any]]) -> None:
     answer = cdc.handler({"Records": [record("100", IMAGE)]}, None)
     assert answer == {"batchItemFailures": []}
     body = aws["s3"].get_object(Bucket=BUCKET, Key="receipts/2026/11/22/p-1.json")["Body"].read()
@@ -47,26 +52,32 @@ def test_writes_receipt_and_emits_event(cdc: ModuleType, aws: dict[str, Any],
     assert receipt["currency"] == "EUR"
     assert receipt["status"] == "RECORDED"
     assert [e["DetailType"] for e in published] == ["PaymentRecorded"]
-    assert json.loads(published[0]["Detail"]) == {"payment_id": "p-1", "receipt_key": "receipts/2026/11/22/p-1.json",
-                                                  "origin_region": "us-east-1"}
+    assert json.loads(published[0]["Detail"]) == {
+        "payment_id": "p-1",
+        "receipt_key": "receipts/2026/11/22/p-1.json",
+        "origin_region": "us-east-1",
+    }
 
 
-def test_skips_updates_and_other_regions(cdc: ModuleType, aws: dict[str, Any],
-                                         published: list[dict[str, Any]]) -> None:
+def test_skips_updates_and_other_regions(cdc: ModuleType, aws: dict[str, Any], published: list[dict[str, Any]]) -> None:
     remote = {**IMAGE, "origin_region": {"S": "eu-west-1"}}
-    answer = cdc.handler({"Records": [record("1", IMAGE, "MODIFY"), record("2", remote), record("3", None, "REMOVE")]},
-                         None)
+    answer = cdc.handler(
+        {"Records": [record("1", IMAGE, "MODIFY"), record("2", remote), record("3", None, "REMOVE")]}, None
+    )
     assert answer == {"batchItemFailures": []}
     assert aws["s3"].list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
     assert published == []
 
 
-@pytest.mark.parametrize("bad", [
-    None,
-    {"payment_id": {"S": "p-2"}},
-    {**IMAGE, "created_at": {"S": "yesterday"}},
-    {**IMAGE, "amount": {"Q": "1"}},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        {"payment_id": {"S": "p-2"}},
+        {**IMAGE, "created_at": {"S": "yesterday"}},
+        {**IMAGE, "amount": {"Q": "1"}},
+    ],
+)
 def test_fails_only_the_bad_record_in_a_batch(cdc: ModuleType, aws: dict[str, Any], bad: dict[str, Any] | None) -> None:
     batch = {"Records": [record("1", with_id("p-1")), record("2", bad), record("3", with_id("p-3"))]}
     answer = cdc.handler(batch, None)
@@ -89,8 +100,9 @@ def test_fails_record_when_s3_refuses(cdc: ModuleType, monkeypatch: pytest.Monke
 
 
 def test_fails_record_when_eventbridge_refuses(cdc: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cdc._events, "put_events", lambda **kw: {"FailedEntryCount": 1, "Entries": [
-        {"ErrorCode": "InternalFailure"}]})
+    monkeypatch.setattr(
+        cdc._events, "put_events", lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+    )
     answer = cdc.handler({"Records": [record("7", IMAGE)]}, None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "7"}]}
 

@@ -31,9 +31,9 @@ def test_api_answers_200_when_healthy(health: ModuleType) -> None:
 
 
 @pytest.mark.parametrize(("variable", "failed"), [("TABLE_NAME", "table"), ("EVENT_BUS_NAME", "event_bus")])
-def test_fails_api_with_503_when_dependency_missing(health: ModuleType, aws: dict[str, Any],
-                                                    monkeypatch: pytest.MonkeyPatch, variable: str,
-                                                    failed: str) -> None:
+def test_fails_api_with_503_when_dependency_missing(
+    health: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, variable: str, failed: str
+) -> None:
     monkeypatch.setenv(variable, "missing-resource")
     answer = health.handler({"httpMethod": "GET", "path": "/health"}, None)
     assert answer["statusCode"] == 503
@@ -42,10 +42,23 @@ def test_fails_api_with_503_when_dependency_missing(health: ModuleType, aws: dic
     assert "ResourceNotFoundException" in body[failed]
     now = datetime.now(UTC)
     points = aws["cloudwatch"].get_metric_data(
-        MetricDataQueries=[{"Id": "h", "MetricStat": {"Metric": {
-            "Namespace": "Payments/Health", "MetricName": "RegionHealthy",
-            "Dimensions": [{"Name": "Region", "Value": "us-east-1"}]}, "Period": 60, "Stat": "Minimum"}}],
-        StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=5))
+        MetricDataQueries=[
+            {
+                "Id": "h",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "Payments/Health",
+                        "MetricName": "RegionHealthy",
+                        "Dimensions": [{"Name": "Region", "Value": "us-east-1"}],
+                    },
+                    "Period": 60,
+                    "Stat": "Minimum",
+                },
+            }
+        ],
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=5),
+    )
     assert points["MetricDataResults"][0]["Values"] == [0.0]
 
 

@@ -36,8 +36,9 @@ def published(transaction: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[
     return sent
 
 
-def test_records_payment_and_publishes_event(transaction: ModuleType, aws: dict[str, Any],
-                                             published: list[dict[str, Any]]) -> None:
+def test_records_payment_and_publishes_event(
+    transaction: ModuleType, aws: dict[str, Any], published: list[dict[str, Any]]
+) -> None:
     answer = transaction.handler(api(PAYMENT), None)
     assert answer["statusCode"] == 201
     body = json.loads(answer["body"])
@@ -74,21 +75,25 @@ def test_step_functions_record_raises_duplicate(transaction: ModuleType) -> None
         transaction.handler({"action": "record", "payment": transaction.validate(PAYMENT)}, None)
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ("not json", "request body must be a JSON object"),
-    ([1, 2], "payment must be a JSON object"),
-    ({**PAYMENT, "amount": -5}, "amount must be greater than 0"),
-    ({**PAYMENT, "amount": "12.345"}, "amount allows 2 decimal places for EUR"),
-    ({**PAYMENT, "amount": "10.5", "currency": "JPY"}, "amount allows 0 decimal places for JPY"),
-    ({**PAYMENT, "amount": "ten"}, "amount must be a positive decimal number"),
-    ({**PAYMENT, "amount": True}, "amount must be a positive decimal number"),
-    ({**PAYMENT, "currency": "eur"}, "currency must be one of"),
-    ({**PAYMENT, "currency": "XXX"}, "currency must be one of"),
-    ({**PAYMENT, "idempotency_key": "short"}, "idempotency_key must be 8-64 characters"),
-    ({k: v for k, v in PAYMENT.items() if k != "idempotency_key"}, "idempotency_key must be 8-64 characters"),
-])
-def test_fails_malformed_request_with_400(transaction: ModuleType, aws: dict[str, Any], body: Any,
-                                          fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("not json", "request body must be a JSON object"),
+        ([1, 2], "payment must be a JSON object"),
+        ({**PAYMENT, "amount": -5}, "amount must be greater than 0"),
+        ({**PAYMENT, "amount": "12.345"}, "amount allows 2 decimal places for EUR"),
+        ({**PAYMENT, "amount": "10.5", "currency": "JPY"}, "amount allows 0 decimal places for JPY"),
+        ({**PAYMENT, "amount": "ten"}, "amount must be a positive decimal number"),
+        ({**PAYMENT, "amount": True}, "amount must be a positive decimal number"),
+        ({**PAYMENT, "currency": "eur"}, "currency must be one of"),
+        ({**PAYMENT, "currency": "XXX"}, "currency must be one of"),
+        ({**PAYMENT, "idempotency_key": "short"}, "idempotency_key must be 8-64 characters"),
+        ({k: v for k, v in PAYMENT.items() if k != "idempotency_key"}, "idempotency_key must be 8-64 characters"),
+    ],
+)
+def test_fails_malformed_request_with_400(
+    transaction: ModuleType, aws: dict[str, Any], body: Any, fragment: str
+) -> None:
     answer = transaction.handler(api(body), None)
     assert answer["statusCode"] == 400
     err = json.loads(answer["body"])["error"]
@@ -108,12 +113,21 @@ def test_fails_unknown_step_action(transaction: ModuleType) -> None:
         transaction.handler({"action": "refund", "payment": PAYMENT}, None)
 
 
-@pytest.mark.parametrize(("code", "status", "result"), [
-    ("ProvisionedThroughputExceededException", 503, "RETRY"),
-    ("AccessDeniedException", 500, "STORE_ERROR"),
-])
-def test_fails_dynamodb_error(transaction: ModuleType, monkeypatch: pytest.MonkeyPatch,
-                              published: list[dict[str, Any]], code: str, status: int, result: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "status", "result"),
+    [
+        ("ProvisionedThroughputExceededException", 503, "RETRY"),
+        ("AccessDeniedException", 500, "STORE_ERROR"),
+    ],
+)
+def test_fails_dynamodb_error(
+    transaction: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    published: list[dict[str, Any]],
+    code: str,
+    status: int,
+    result: str,
+) -> None:
     def refuse(**kwargs: Any) -> None:
         raise error(code, "PutItem")
 
@@ -132,8 +146,9 @@ def test_fails_missing_table_as_store_error(transaction: ModuleType, monkeypatch
     assert json.loads(answer["body"])["error"]["aws_error"] == "ResourceNotFoundException"
 
 
-def test_eventbridge_error_then_retry_publishes_once(transaction: ModuleType, aws: dict[str, Any],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_eventbridge_error_then_retry_publishes_once(
+    transaction: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = transaction._events.put_events
 
     def refuse(**kwargs: Any) -> None:
@@ -155,8 +170,11 @@ def test_eventbridge_error_then_retry_publishes_once(transaction: ModuleType, aw
 
 
 def test_fails_eventbridge_partial_failure(transaction: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transaction._events, "put_events", lambda **kw: {
-        "FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "x"}]})
+    monkeypatch.setattr(
+        transaction._events,
+        "put_events",
+        lambda **kw: {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "x"}]},
+    )
     answer = transaction.handler(api(PAYMENT), None)
     assert answer["statusCode"] == 503
     assert json.loads(answer["body"])["error"]["aws_error"] == "InternalFailure"

@@ -37,9 +37,15 @@ def outputs(deployment: Deployment) -> dict[str, Any]:
 @pytest.fixture
 def emulated(deployment: Deployment, outputs: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Process environment of a primary-region function, pointed at the emulator."""
-    for name, value in {**deployment.emulator.env(), "AWS_DEFAULT_REGION": PRIMARY, "AWS_REGION": PRIMARY,
-                        "TABLE_NAME": outputs["table_name"], "EVENT_BUS_NAME": outputs["event_bus_name_use1"],
-                        "RECEIPTS_BUCKET": outputs["receipts_bucket_use1"], "MAX_AMOUNT": "1000000"}.items():
+    for name, value in {
+        **deployment.emulator.env(),
+        "AWS_DEFAULT_REGION": PRIMARY,
+        "AWS_REGION": PRIMARY,
+        "TABLE_NAME": outputs["table_name"],
+        "EVENT_BUS_NAME": outputs["event_bus_name_use1"],
+        "RECEIPTS_BUCKET": outputs["receipts_bucket_use1"],
+        "MAX_AMOUNT": "1000000",
+    }.items():
         monkeypatch.setenv(name, value)
     return
 
@@ -57,14 +63,15 @@ def test_no_drift_after_apply(deployment: Deployment) -> None:
     assert deployment.drift == []
 
 
-def test_payment_written_through_deployed_resources_is_readable(deployment: Deployment, outputs: dict[str, Any],
-                                                                transaction: ModuleType) -> None:
-    answer = transaction.handler(api({"idempotency_key": "emu-pay-0001", "amount": "42.10", "currency": "USD"}),
-                                 None)
+def test_payment_written_through_deployed_resources_is_readable(
+    deployment: Deployment, outputs: dict[str, Any], transaction: ModuleType
+) -> None:
+    answer = transaction.handler(api({"idempotency_key": "emu-pay-0001", "amount": "42.10", "currency": "USD"}), None)
     assert answer["statusCode"] == 201, answer
     payment_id = json.loads(answer["body"])["payment_id"]
     item = deployment.client("dynamodb", PRIMARY).get_item(
-        TableName=outputs["table_name"], Key={"idempotency_key": {"S": "emu-pay-0001"}}, ConsistentRead=True)["Item"]
+        TableName=outputs["table_name"], Key={"idempotency_key": {"S": "emu-pay-0001"}}, ConsistentRead=True
+    )["Item"]
     assert item["payment_id"] == {"S": payment_id}
     assert item["amount"] == {"N": "42.10"}
     assert item["origin_region"] == {"S": PRIMARY}
@@ -79,17 +86,22 @@ def test_duplicate_idempotency_key_is_rejected(transaction: ModuleType) -> None:
     assert json.loads(second["body"])["error"]["code"] == "DUPLICATE_IDEMPOTENCY_KEY"
 
 
-def test_stream_record_becomes_a_receipt_in_the_deployed_bucket(deployment: Deployment, outputs: dict[str, Any],
-                                                               transaction: ModuleType) -> None:
+def test_stream_record_becomes_a_receipt_in_the_deployed_bucket(
+    deployment: Deployment, outputs: dict[str, Any], transaction: ModuleType
+) -> None:
     body = {"idempotency_key": "emu-pay-0003", "amount": "7.50", "currency": "GBP"}
     payment_id = json.loads(transaction.handler(api(body), None)["body"])["payment_id"]
     table = deployment.client("dynamodb", PRIMARY).describe_table(TableName=outputs["table_name"])["Table"]
     streams = deployment.client("dynamodbstreams", PRIMARY)
     shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"]["Shards"][0]
-    iterator = streams.get_shard_iterator(StreamArn=table["LatestStreamArn"], ShardId=shard["ShardId"],
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    records = [r for r in streams.get_records(ShardIterator=iterator)["Records"]
-               if r["dynamodb"].get("Keys", {}).get("idempotency_key", {}).get("S") == "emu-pay-0003"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=table["LatestStreamArn"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = [
+        r
+        for r in streams.get_records(ShardIterator=iterator)["Records"]
+        if r["dynamodb"].get("Keys", {}).get("idempotency_key", {}).get("S") == "emu-pay-0003"
+    ]
     assert [r["eventName"] for r in records][:1] == ["INSERT"]
     cdc = load_handler(LAMBDAS / "cdc")
     assert cdc.handler({"Records": records}, None) == {"batchItemFailures": []}
@@ -102,27 +114,44 @@ def test_stream_record_becomes_a_receipt_in_the_deployed_bucket(deployment: Depl
 
 
 def _event(origin: str) -> str:
-    return json.dumps({
-        "id": "1", "account": "123456789012", "source": "payments.transactions", "time": "2026-11-22T00:00:00Z",
-        "region": origin, "resources": [], "detail-type": "PaymentAccepted",
-        "detail": {"payment_id": "p-1", "origin_region": origin}})
+    return json.dumps(
+        {
+            "id": "1",
+            "account": "123456789012",
+            "source": "payments.transactions",
+            "time": "2026-11-22T00:00:00Z",
+            "region": origin,
+            "resources": [],
+            "detail-type": "PaymentAccepted",
+            "detail": {"payment_id": "p-1", "origin_region": origin},
+        }
+    )
 
 
 @pytest.mark.parametrize(("origin", "forwarded"), [(PRIMARY, True), ("eu-west-1", False)])
-def test_event_on_the_bus_matches_the_failover_rule(deployment: Deployment, outputs: dict[str, Any], origin: str,
-                                                    forwarded: bool) -> None:
+def test_event_on_the_bus_matches_the_failover_rule(
+    deployment: Deployment, outputs: dict[str, Any], origin: str, forwarded: bool
+) -> None:
     events = deployment.client("events", PRIMARY)
     rule = events.describe_rule(Name=outputs["failover_rule_name_use1"], EventBusName=outputs["event_bus_name_use1"])
     assert events.test_event_pattern(EventPattern=rule["EventPattern"], Event=_event(origin))["Result"] is forwarded
-    put = events.put_events(Entries=[{"Source": "payments.transactions", "DetailType": "PaymentAccepted",
-                                      "Detail": json.dumps({"origin_region": origin}),
-                                      "EventBusName": outputs["event_bus_name_use1"]}])
+    put = events.put_events(
+        Entries=[
+            {
+                "Source": "payments.transactions",
+                "DetailType": "PaymentAccepted",
+                "Detail": json.dumps({"origin_region": origin}),
+                "EventBusName": outputs["event_bus_name_use1"],
+            }
+        ]
+    )
     assert put["FailedEntryCount"] == 0
 
 
 def test_failover_rule_targets_the_other_regions_buses(deployment: Deployment, outputs: dict[str, Any]) -> None:
     targets = deployment.client("events", PRIMARY).list_targets_by_rule(
-        Rule=outputs["failover_rule_name_use1"], EventBusName=outputs["event_bus_name_use1"])["Targets"]
+        Rule=outputs["failover_rule_name_use1"], EventBusName=outputs["event_bus_name_use1"]
+    )["Targets"]
     assert sorted(t["Arn"] for t in targets) == sorted([outputs["event_bus_arn_apse1"], outputs["event_bus_arn_euw1"]])
     assert all(t["RoleArn"] and t["DeadLetterConfig"]["Arn"] for t in targets)
 
@@ -138,10 +167,12 @@ def test_every_region_has_its_bus_topic_and_bucket(deployment: Deployment, outpu
 
 
 def test_receipts_replicate_to_the_other_regions(deployment: Deployment, outputs: dict[str, Any]) -> None:
-    rules = deployment.client("s3", PRIMARY).get_bucket_replication(
-        Bucket=outputs["receipts_bucket_use1"])["ReplicationConfiguration"]["Rules"]
+    rules = deployment.client("s3", PRIMARY).get_bucket_replication(Bucket=outputs["receipts_bucket_use1"])[
+        "ReplicationConfiguration"
+    ]["Rules"]
     assert sorted(r["Destination"]["Bucket"] for r in rules) == sorted(
-        f"arn:aws:s3:::{outputs[f'receipts_bucket_{s}']}" for s in ("euw1", "apse1"))
+        f"arn:aws:s3:::{outputs[f'receipts_bucket_{s}']}" for s in ("euw1", "apse1")
+    )
 
 
 def test_latency_records_point_at_each_region(deployment: Deployment, outputs: dict[str, Any]) -> None:

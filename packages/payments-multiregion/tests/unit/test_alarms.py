@@ -20,11 +20,20 @@ def test_transaction_failure_rate_alarm(stacks: dict[str, Any], region: str) -> 
     assert (alarm["evaluation_periods"], alarm["datapoints_to_alarm"]) == (5, 3)
     assert alarm["treat_missing_data"] == "notBreaching"
     queries = {q["id"]: q for q in alarm["metric_query"]}
-    assert queries["rate"] == {"id": "rate", "label": "failure rate (%)", "return_data": True,
-                               "expression": "IF(total > 0, 100 * failed / total, 0)"}
+    assert queries["rate"] == {
+        "id": "rate",
+        "label": "failure rate (%)",
+        "return_data": True,
+        "expression": "IF(total > 0, 100 * failed / total, 0)",
+    }
     function = f"payments-transaction-{short}-dev"
-    assert queries["failed"]["metric"] == {"namespace": "AWS/Lambda", "metric_name": "Errors", "period": 60,
-                                           "stat": "Sum", "dimensions": {"FunctionName": function}}
+    assert queries["failed"]["metric"] == {
+        "namespace": "AWS/Lambda",
+        "metric_name": "Errors",
+        "period": 60,
+        "stat": "Sum",
+        "dimensions": {"FunctionName": function},
+    }
     assert queries["total"]["metric"]["metric_name"] == "Invocations"
     assert queries["total"]["metric"]["dimensions"] == {"FunctionName": function}
     assert queries["failed"]["return_data"] is False
@@ -34,12 +43,17 @@ def test_transaction_failure_rate_alarm(stacks: dict[str, Any], region: str) -> 
 
 
 def test_workflow_failure_rate_alarm_uses_the_same_expression(stacks: dict[str, Any]) -> None:
-    alarm = only(stacks["payments-eu-west-1"], "aws_cloudwatch_metric_alarm",
-                 alarm_name="payments-workflow-failure-rate-euw1-dev")
+    alarm = only(
+        stacks["payments-eu-west-1"],
+        "aws_cloudwatch_metric_alarm",
+        alarm_name="payments-workflow-failure-rate-euw1-dev",
+    )
     queries = {q["id"]: q for q in alarm["metric_query"]}
     assert queries["rate"]["expression"] == "IF(total > 0, 100 * failed / total, 0)"
     assert (queries["failed"]["metric"]["metric_name"], queries["total"]["metric"]["metric_name"]) == (
-        "ExecutionsFailed", "ExecutionsStarted")
+        "ExecutionsFailed",
+        "ExecutionsStarted",
+    )
     assert alarm["threshold"] == 0.1
 
 

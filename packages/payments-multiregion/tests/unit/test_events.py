@@ -22,7 +22,8 @@ def test_bus_is_encrypted_with_the_regional_key(stacks: dict[str, Any], region: 
     statement = next(s for s in json.loads(key["policy"])["Statement"] if s["Sid"] == "EventBusEncryption")
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Condition"]["StringEquals"]["kms:EncryptionContext:aws:events:event-bus:arn"] == (
-        f"arn:aws:events:{region}:{ACCOUNT}:event-bus/payments-events-{SHORT[region]}-dev")
+        f"arn:aws:events:{region}:{ACCOUNT}:event-bus/payments-events-{SHORT[region]}-dev"
+    )
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -30,12 +31,15 @@ def test_failover_rule_forwards_local_payment_events_to_every_other_bus(stacks: 
     stack = stacks[f"payments-{region}"]
     rule = only(stack, "aws_cloudwatch_event_rule", name=f"payments-failover-{SHORT[region]}-dev")
     assert json.loads(rule["event_pattern"]) == {
-        "source": ["payments.transactions"], "detail-type": ["PaymentAccepted", "PaymentRecorded"],
-        "detail": {"origin_region": [region]}}
+        "source": ["payments.transactions"],
+        "detail-type": ["PaymentAccepted", "PaymentRecorded"],
+        "detail": {"origin_region": [region]},
+    }
     targets = [t for t in resources(stack, "aws_cloudwatch_event_target").values() if t["target_id"].startswith("bus-")]
     others = [r for r in REGIONS if r != region]
     assert sorted(t["arn"] for t in targets) == sorted(
-        f"arn:aws:events:{o}:{ACCOUNT}:event-bus/payments-events-{SHORT[o]}-dev" for o in others)
+        f"arn:aws:events:{o}:{ACCOUNT}:event-bus/payments-events-{SHORT[o]}-dev" for o in others
+    )
     for target in targets:
         assert target["role_arn"].startswith("${aws_iam_role.events_forwarder_role")
         assert target["dead_letter_config"]["arn"].startswith("${aws_sqs_queue.events_dead_letters_queue")
@@ -61,6 +65,7 @@ def test_primary_inbox_accepts_every_regions_alert_topic(stacks: dict[str, Any])
     sends = [s for p in policies for s in p["Statement"] if s["Principal"] == {"Service": "sns.amazonaws.com"}]
     assert len(sends) == 1
     assert sorted(sends[0]["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(
-        f"arn:aws:sns:{r}:{ACCOUNT}:payments-alerts-{SHORT[r]}-dev" for r in REGIONS)
+        f"arn:aws:sns:{r}:{ACCOUNT}:payments-alerts-{SHORT[r]}-dev" for r in REGIONS
+    )
     secondary = stacks["payments-eu-west-1"]["resource"]["aws_sqs_queue_policy"].values()
     assert all("sns.amazonaws.com" not in p["policy"] for p in secondary)

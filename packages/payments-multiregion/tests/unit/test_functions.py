@@ -13,8 +13,9 @@ from ..conftest import REGIONS, SHORT, data_key
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_transaction_function_is_3gb_15min_python312(stacks: dict[str, Any], region: str) -> None:
-    fn = only(stacks[f"payments-{region}"], "aws_lambda_function",
-              function_name=f"payments-transaction-{SHORT[region]}-dev")
+    fn = only(
+        stacks[f"payments-{region}"], "aws_lambda_function", function_name=f"payments-transaction-{SHORT[region]}-dev"
+    )
     assert fn["memory_size"] == 3072
     assert fn["timeout"] == 900
     assert fn["runtime"] == "python3.12"
@@ -53,7 +54,9 @@ def test_health_check_runs_every_two_minutes(stacks: dict[str, Any], region: str
     stack = stacks[f"payments-{region}"]
     rule = only(stack, "aws_cloudwatch_event_rule", name=f"payments-health-{SHORT[region]}-dev")
     assert rule["schedule_expression"] == "rate(2 minutes)"
-    target = list(t for t in resources(stack, "aws_cloudwatch_event_target").values() if t["target_id"] == "health-check")
+    target = list(
+        t for t in resources(stack, "aws_cloudwatch_event_target").values() if t["target_id"] == "health-check"
+    )
     assert len(target) == 1
     assert target[0]["arn"].startswith("${aws_lambda_function.compute_health_function")
     fn = only(stack, "aws_lambda_function", function_name=f"payments-health-{SHORT[region]}-dev")

@@ -24,8 +24,14 @@ def documents(stacks: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 def test_policies_exist_to_check(stacks: dict[str, Any]) -> None:
     types = {t for _, t, _ in documents(stacks)}
-    assert {"aws_iam_policy", "aws_iam_role", "aws_kms_key", "aws_s3_bucket_policy", "aws_sns_topic_policy",
-            "aws_sqs_queue_policy"} <= types
+    assert {
+        "aws_iam_policy",
+        "aws_iam_role",
+        "aws_kms_key",
+        "aws_s3_bucket_policy",
+        "aws_sns_topic_policy",
+        "aws_sqs_queue_policy",
+    } <= types
 
 
 def test_no_wildcard_actions_anywhere(stacks: dict[str, Any]) -> None:
@@ -55,12 +61,19 @@ def test_star_resources_only_where_aws_requires_them(stacks: dict[str, Any]) -> 
 
 def test_transaction_role_writes_only_its_regional_table_and_bus(stacks: dict[str, Any]) -> None:
     policies = {p["name"]: p for p in stacks["payments-eu-west-1"]["resource"]["aws_iam_policy"].values()}
-    statements = {s.get("Sid"): s for s in json.loads(policies["payments-transaction-fn-euw1-dev"]["policy"])["Statement"]}
+    statements = {
+        s.get("Sid"): s for s in json.loads(policies["payments-transaction-fn-euw1-dev"]["policy"])["Statement"]
+    }
     account = "${data.aws_caller_identity.caller_identity.account_id}"
     assert statements["WritePayments"]["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-    assert statements["WritePayments"]["Resource"] == f"arn:aws:dynamodb:eu-west-1:{account}:table/payments-transactions-dev"
+    assert (
+        statements["WritePayments"]["Resource"]
+        == f"arn:aws:dynamodb:eu-west-1:{account}:table/payments-transactions-dev"
+    )
     assert statements["PublishPaymentEvents"]["Resource"] == (
-        f"arn:aws:events:eu-west-1:{account}:event-bus/payments-events-euw1-dev")
+        f"arn:aws:events:eu-west-1:{account}:event-bus/payments-events-euw1-dev"
+    )
     assert statements["TableKeyViaDynamoDb"]["Condition"] == {
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/payments-table-euw1-dev"},
-        "StringEquals": {"kms:ViaService": "dynamodb.eu-west-1.amazonaws.com"}}
+        "StringEquals": {"kms:ViaService": "dynamodb.eu-west-1.amazonaws.com"},
+    }

@@ -39,22 +39,28 @@ def test_rules_replicate_to_the_other_regions_with_their_keys(stacks: dict[str, 
             "bucket": f"arn:aws:s3:::payments-receipts-{SHORT[other]}-dev",
             "storage_class": "STANDARD",
             "encryption_configuration": {
-                "replica_kms_key_id": f"arn:aws:kms:{other}:{ACCOUNT}:alias/payments-data-{SHORT[other]}-dev"},
+                "replica_kms_key_id": f"arn:aws:kms:{other}:{ACCOUNT}:alias/payments-data-{SHORT[other]}-dev"
+            },
         }
 
 
 def test_replication_role_is_scoped_to_the_buckets_and_keys(stacks: dict[str, Any]) -> None:
     policies = {p["name"]: p for p in resources(stacks["payments-links"], "aws_iam_policy").values()}
-    statements = {s["Sid"]: s for s in json.loads(policies["payments-receipts-replication-euw1-dev"]["policy"])["Statement"]}
+    statements = {
+        s["Sid"]: s for s in json.loads(policies["payments-receipts-replication-euw1-dev"]["policy"])["Statement"]
+    }
     assert statements["ReadSourceConfiguration"]["Resource"] == "arn:aws:s3:::payments-receipts-euw1-dev"
     assert sorted(statements["WriteReplicas"]["Resource"]) == [
-        "arn:aws:s3:::payments-receipts-apse1-dev/*", "arn:aws:s3:::payments-receipts-use1-dev/*"]
+        "arn:aws:s3:::payments-receipts-apse1-dev/*",
+        "arn:aws:s3:::payments-receipts-use1-dev/*",
+    ]
     decrypt = statements["DecryptSource"]
     assert decrypt["Action"] == "kms:Decrypt"
     assert decrypt["Resource"] == f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/*"
     assert decrypt["Condition"] == {
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/payments-data-euw1-dev"},
-        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
+    }
     encrypt = statements["EncryptReplicasUse1"]
     assert encrypt["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": "alias/payments-data-use1-dev"}
 
@@ -62,15 +68,21 @@ def test_replication_role_is_scoped_to_the_buckets_and_keys(stacks: dict[str, An
 @pytest.mark.parametrize("region", REGIONS)
 def test_receipts_bucket_versioned_cmk_with_lifecycle(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]
-    buckets = {n: b for n, b in resources(stack, "aws_s3_bucket").items()
-               if b["bucket"] == f"payments-receipts-{SHORT[region]}-dev"}
+    buckets = {
+        n: b
+        for n, b in resources(stack, "aws_s3_bucket").items()
+        if b["bucket"] == f"payments-receipts-{SHORT[region]}-dev"
+    }
     assert len(buckets) == 1
     bucket_ref = f"${{aws_s3_bucket.{next(iter(buckets))}.id}}"
-    lifecycle = [c for c in resources(stack, "aws_s3_bucket_lifecycle_configuration").values()
-                 if c["bucket"] == bucket_ref]
+    lifecycle = [
+        c for c in resources(stack, "aws_s3_bucket_lifecycle_configuration").values() if c["bucket"] == bucket_ref
+    ]
     rule = lifecycle[0]["rule"][0]
-    assert rule["transition"] == [{"days": 30, "storage_class": "STANDARD_IA"},
-                                  {"days": 365, "storage_class": "GLACIER"}]
+    assert rule["transition"] == [
+        {"days": 30, "storage_class": "STANDARD_IA"},
+        {"days": 365, "storage_class": "GLACIER"},
+    ]
     assert rule["expiration"] == [{"days": 2557}]
     versioning = [v for v in resources(stack, "aws_s3_bucket_versioning").values() if v["bucket"] == bucket_ref]
     assert versioning[0]["versioning_configuration"] == {"status": "Enabled"}
@@ -80,6 +92,7 @@ def test_secondary_alert_topics_subscribe_the_primary_inbox(stacks: dict[str, An
     subscriptions = resources(stacks["payments-links"], "aws_sns_topic_subscription")
     found = {s["topic_arn"]: s for s in subscriptions.values()}
     inbox = f"arn:aws:sqs:us-east-1:{ACCOUNT}:payments-alert-inbox-use1-dev"
-    assert sorted(found) == sorted(f"arn:aws:sns:{r}:{ACCOUNT}:payments-alerts-{SHORT[r]}-dev"
-                                   for r in ("eu-west-1", "ap-southeast-1"))
+    assert sorted(found) == sorted(
+        f"arn:aws:sns:{r}:{ACCOUNT}:payments-alerts-{SHORT[r]}-dev" for r in ("eu-west-1", "ap-southeast-1")
+    )
     assert all(s["protocol"] == "sqs" and s["endpoint"] == inbox for s in found.values())

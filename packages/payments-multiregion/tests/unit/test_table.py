@@ -38,10 +38,16 @@ def test_replicas_in_every_other_region_each_with_its_own_key(stacks: dict[str, 
         by_region[key.get("provider", "aws.default")] = ref("aws_kms_key", name, "arn")
     assert t["server_side_encryption"] == {"enabled": True, "kms_key_arn": by_region["aws.default"]}
     assert [r["region_name"] for r in t["replica"]] == ["eu-west-1", "ap-southeast-1"]
-    assert t["replica"][0] == {"region_name": "eu-west-1", "kms_key_arn": by_region["aws.euw1"],
-                               "point_in_time_recovery": True}
-    assert t["replica"][1] == {"region_name": "ap-southeast-1", "kms_key_arn": by_region["aws.apse1"],
-                               "point_in_time_recovery": True}
+    assert t["replica"][0] == {
+        "region_name": "eu-west-1",
+        "kms_key_arn": by_region["aws.euw1"],
+        "point_in_time_recovery": True,
+    }
+    assert t["replica"][1] == {
+        "region_name": "ap-southeast-1",
+        "kms_key_arn": by_region["aws.apse1"],
+        "point_in_time_recovery": True,
+    }
     providers = {p.get("alias", "default"): p["region"] for p in stack["provider"]["aws"]}
     assert providers == {"default": "us-east-1", "euw1": "eu-west-1", "apse1": "ap-southeast-1"}
 
@@ -54,22 +60,27 @@ def test_replica_keys_allow_dynamodb_only_through_the_account(stacks: dict[str, 
         assert sorted(statements) == ["DynamoDbReplication", "KeyAdministration"]
         service = statements["DynamoDbReplication"]
         assert service["Principal"] == {"Service": "dynamodb.amazonaws.com"}
-        assert service["Condition"] == {"StringEquals": {"aws:SourceAccount": "${data.aws_caller_identity."
-                                                                              "caller_identity.account_id}"}}
+        assert service["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": "${data.aws_caller_identity.caller_identity.account_id}"}
+        }
         assert "kms:CreateGrant" in service["Action"]
 
 
 @pytest.mark.parametrize("region", ["eu-west-1", "ap-southeast-1"])
 def test_replicas_carry_their_own_region_tag(stacks: dict[str, Any], region: str) -> None:
-    tags = [t for t in resources(stacks["payments-global"], "aws_dynamodb_tag").values()
-            if t["provider"] == f"aws.{SHORT[region]}"]
+    tags = [
+        t
+        for t in resources(stacks["payments-global"], "aws_dynamodb_tag").values()
+        if t["provider"] == f"aws.{SHORT[region]}"
+    ]
     values = {t["key"]: t["value"] for t in tags}
     assert values["Region"] == region
     assert values["Environment"] == "dev"
     assert values["CostCenter"] == "payments"
     assert {t["resource_arn"] for t in tags} == {
         f"arn:aws:dynamodb:{region}:${{data.aws_caller_identity.caller_identity.account_id}}:table/"
-        "payments-transactions-dev"}
+        "payments-transactions-dev"
+    }
 
 
 def test_emulator_excludes_exactly_the_replicas(stacks: dict[str, Any], emulator_stacks: dict[str, Any]) -> None:
@@ -83,5 +94,6 @@ def test_emulator_excludes_exactly_the_replicas(stacks: dict[str, Any], emulator
         assert len(resources(full, "aws_lambda_event_source_mapping")) == 1
         assert resources(emulated, "aws_lambda_event_source_mapping") == {}
         assert sorted(k for k in full["resource"] if k != "aws_lambda_event_source_mapping") == sorted(
-            k for k in emulated["resource"] if k != "aws_lambda_event_source_mapping")
+            k for k in emulated["resource"] if k != "aws_lambda_event_source_mapping"
+        )
     assert len(resources(emulator_stacks["payments-us-east-1"], "aws_lambda_event_source_mapping")) == 1

@@ -22,7 +22,10 @@ def test_steps_validate_authorize_record_notify(machine: dict[str, Any]) -> None
     assert definition["StartAt"] == "Validate"
     assert [states[s]["Next"] for s in ("Validate", "Authorize", "Record")] == ["Authorize", "Record", "Notify"]
     assert [states[s]["Parameters"]["Payload"]["action"] for s in ("Validate", "Authorize", "Record")] == [
-        "validate", "authorize", "record"]
+        "validate",
+        "authorize",
+        "record",
+    ]
     assert states["Notify"]["Resource"] == "arn:aws:states:::events:putEvents"
     assert states["Notify"]["End"] is True
 
@@ -31,8 +34,9 @@ def test_every_task_retries_and_catches_into_the_failure_path(machine: dict[str,
     states = json.loads(machine["definition"])["States"]
     for name in ("Validate", "Authorize", "Record", "Notify"):
         assert states[name]["Retry"][0]["MaxAttempts"] == 3
-        assert states[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
-                                          "Next": "NotifyFailure"}]
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
+        ]
     assert "TransientError" in states["Record"]["Retry"][0]["ErrorEquals"]
     assert "TransientError" not in states["Validate"]["Retry"][0]["ErrorEquals"]
     failure = states["NotifyFailure"]
@@ -46,8 +50,11 @@ def test_logs_to_kms_group_without_execution_data_and_traces(stacks: dict[str, A
     logging = machine["logging_configuration"]
     assert logging["level"] == "ALL"
     assert logging["include_execution_data"] is False
-    group = only(stacks["payments-us-east-1"], "aws_cloudwatch_log_group",
-                 name="/aws/vendedlogs/states/payments-workflow-use1-dev")
+    group = only(
+        stacks["payments-us-east-1"],
+        "aws_cloudwatch_log_group",
+        name="/aws/vendedlogs/states/payments-workflow-use1-dev",
+    )
     assert group["kms_key_id"].startswith("${aws_kms_key.")
     assert logging["log_destination"].endswith(".arn}:*")
     assert machine["tracing_configuration"] == {"enabled": True}

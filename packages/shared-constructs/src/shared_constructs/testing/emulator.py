@@ -16,6 +16,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,57 +269,112 @@ class Deployment:
 
 
 _DEPLOYMENTS: dict[str, Deployment] = {}
+_FAILURES: dict[str, BaseException] = {}
+_DECLARED: dict[str, tuple[tuple[str, ...], Callable[[Emulator], None] | None]] = {}
 _STATE_ROOT = Path(tempfile.mkdtemp(prefix="emulator-state-"))  # shared: packages read each other's state
 
 
-def deploy_package(emulator: Emulator, package: str, seed: Callable[[Emulator], None] | None = None) -> Deployment:
-    """Synthesize ``package`` for the emulator and apply it (once per session)."""
-    if package in _DEPLOYMENTS:
-        return _DEPLOYMENTS[package]
-    from shared_constructs.synth import synth_package
+def prepare_package(emulator: Emulator, package: str) -> Deployment:
+    """Synthesize ``package`` for the emulator (main thread only: jsii is not thread-safe)."""
+    if package not in _DEPLOYMENTS:
+        from shared_constructs.synth import synth_package
 
-    state_dir = _STATE_ROOT
-    outdir = Path(tempfile.mkdtemp(prefix=f"emulator-{package}-"))
-    overrides = {"excluded_resources": EMULATOR_EXCLUSIONS, "state": {"backend": "local", "local_dir": str(state_dir)}}
-    result = synth_package(package_for(package), overrides=overrides, outdir=outdir)
+        outdir = Path(tempfile.mkdtemp(prefix=f"emulator-{package}-"))
+        overrides = {
+            "excluded_resources": EMULATOR_EXCLUSIONS,
+            "state": {"backend": "local", "local_dir": str(_STATE_ROOT)},
+        }
+        result = synth_package(package_for(package), overrides=overrides, outdir=outdir)
+        _DEPLOYMENTS[package] = Deployment(package, emulator, result, _STATE_ROOT, _order(result.outdir, result.stacks))
+    return _DEPLOYMENTS[package]
+
+
+def _deploy(emulator: Emulator, package: str) -> None:
+    requires, seed = _DECLARED.get(package, ((), None))
+    failed = [dep for dep in requires if dep in _FAILURES]
+    if failed:
+        raise RuntimeError(f"{package} needs {', '.join(failed)}, which failed to deploy")
     if seed is not None:
         seed(emulator)
-    deployment = Deployment(package, emulator, result, state_dir, _order(result.outdir, result.stacks))
-    _DEPLOYMENTS[package] = deployment
-    deployment.deploy()
-    return deployment
+    _DEPLOYMENTS[package].deploy()
+
+
+def deploy_declared(emulator: Emulator, workers: int = 4) -> None:
+    """Deploy every package whose ``deployment`` fixture was collected, in waves: a package starts
+    when the packages it requires are up; independent packages apply in parallel."""
+    wanted: list[str] = []
+    pending = list(_DECLARED)
+    while pending:
+        package = pending.pop(0)
+        if package not in wanted:
+            wanted.append(package)
+            pending.extend(_DECLARED.get(package, ((), None))[0])
+    for package in wanted:
+        try:
+            prepare_package(emulator, package)
+        except Exception as exc:  # recorded: that package's tests report it
+            _FAILURES[package] = exc
+    done = set(_FAILURES)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while len(done) < len(wanted):
+            wave = [p for p in wanted if p not in done and all(d in done for d in _DECLARED.get(p, ((), None))[0])]
+            futures = {p: pool.submit(_deploy, emulator, p) for p in wave}
+            for package, future in futures.items():
+                error = future.exception()
+                if error is not None:
+                    _FAILURES[package] = error
+                done.add(package)
+
+
+def deployed(package: str) -> Deployment:
+    """The deployment of ``package``; raises what its synthesis or deployment raised."""
+    if package in _FAILURES:
+        raise _FAILURES[package]
+    if package not in _DEPLOYMENTS:
+        raise LookupError(f"{package} was not deployed: declare it with deployment_fixture()")
+    return _DEPLOYMENTS[package]
 
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    """The session's moto server; every deployment is destroyed before it stops."""
+    """The session's moto server with every declared package deployed; all are destroyed (in
+    reverse order) and the emulator is checked empty before it stops."""
     server = Emulator()
-    leftovers: list[str] = []
+    problems: list[str] = []
     try:
+        deploy_declared(server)
         yield server
     finally:
         try:
             for deployment in reversed(list(_DEPLOYMENTS.values())):
-                leftovers.extend(f"{deployment.package}: {arn}" for arn in deployment.destroy())
+                try:
+                    problems.extend(f"{deployment.package}: left {arn}" for arn in deployment.destroy())
+                except Exception as exc:
+                    problems.append(f"{deployment.package}: destroy failed: {exc}")
+                print(
+                    f"\nemulator {deployment.package}: "
+                    + ", ".join(f"{k} {v:.0f} s" for k, v in deployment.timings.items())
+                )
         finally:
             _DEPLOYMENTS.clear()
+            _FAILURES.clear()
             server.stop()
-    assert not leftovers, "the emulator still holds destroyed resources:\n" + "\n".join(leftovers)
+    assert not problems, "the emulator is not clean after destroy:\n" + "\n".join(problems)
 
 
 def deployment_fixture(
     package: str, *, requires: tuple[str, ...] = (), seed: Callable[[Emulator], None] | None = None
 ) -> Any:
-    """A session-scoped ``deployment`` fixture for ``package``, deploying ``requires`` first.
+    """Declare ``package`` for the emulator session and return its ``deployment`` fixture.
 
+    ``requires``: packages deployed first (their published outputs are read through remote state).
     ``seed`` prepares what an operator would have created before deploying (an existing secret).
-    The package's deployment is destroyed, and checked empty, at the end of the session.
+    The deployment is destroyed, and the emulator checked empty, at the end of the session.
     """
+    _DECLARED[package] = (requires, seed)
 
     @pytest.fixture(scope="session")
     def deployment(emulator: Emulator) -> Deployment:
-        for dependency in requires:
-            deploy_package(emulator, dependency)
-        return deploy_package(emulator, package, seed)
+        return deployed(package)
 
     return deployment
