@@ -1,6 +1,7 @@
 """The role in the analytics account that the trading account assumes to accept and configure the
-peering: trusted by the trading account only, with the external id, and allowed only the peering
-actions on this connection and the routes of the analytics peered subnets.
+peering: trusted by the trading account only (its configured peering operator role, or else the
+account), with the external id, and allowed only the peering actions on this connection and the
+routes of the analytics peered subnets.
 
 Describe calls have no resource-level permissions in EC2, so those two actions name ``*`` (listed
 in the README).
@@ -45,7 +46,7 @@ class AccepterRole(Construct):
                 region=accepter.region,
                 description=f"Assumed by the {requester.label} account to accept and configure the VPC peering",
                 trust_policy=assume_role_policy(
-                    accounts=[f"arn:aws:iam::{requester.account}:root"],
+                    accounts=[requester.config.peering_operator_arn or f"arn:aws:iam::{requester.account}:root"],
                     conditions={"StringEquals": {"sts:ExternalId": external_id}},
                 ),
                 statements=[

@@ -8,9 +8,11 @@ Network ACL (stateless), on the peered subnets, numbered rules evaluated in orde
 - ``100 + 10*j + 0|1``: TCP 443 / 5432 from (ingress) and to (egress) peer subnet ``j``.
 - ``100 + 10*j + 2``: TCP 1024-65535 (ephemeral) from/to peer subnet ``j``: the return half of
   connections the other side opened; the security group still only admits 443/5432.
-- ``900``: all traffic within this side's own VPC, so the peered subnets stay reachable from
-  their own VPC (for example the trading Aurora cluster in another subnet).
-- ``32766``: deny everything else, explicitly (the last number a rule can have).
+- ``900|901|902``: the same three (443, 5432, ephemeral) with this side's own VPC, so the peered
+  subnets still reach their own VPC on those ports (the trading services and their Aurora cluster).
+- ``32766``: deny everything else, explicitly (the last number a rule can have). Its ports are
+  written 1-65535: AWS ignores ports for protocol ``-1``, and scanners read a 0 as "all ports
+  allowed" even on a deny rule (checkov CKV_AWS_352).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from network_peering.settings import PEERING_PORTS
 from network_peering.vpc import SideNetwork
 
 EPHEMERAL = (1024, 65535)
+ALL_PORTS = (1, 65535)
 OWN_VPC_RULE = 900
 DENY_ALL_RULE = 32766
 _PORT_NAMES = {443: "https", 5432: "postgres"}
@@ -91,14 +94,17 @@ class PeeringFirewall(Construct):
         self.nacl_id = self.nacl.id
         for egress in (False, True):
             direction = "out" if egress else "in"
+            ranges = [(p, p) for p in PEERING_PORTS] + [EPHEMERAL]
             for j, cidr in enumerate(peer_cidrs):
-                ranges = [(p, p) for p in PEERING_PORTS] + [EPHEMERAL]
                 for slot, (low, high) in enumerate(ranges):
                     self._rule(
                         f"{direction}_{j}_{slot}", nacl_rule_number(j, slot), egress, "allow", "tcp", cidr, low, high
                     )
-            self._rule(f"{direction}_own_vpc", OWN_VPC_RULE, egress, "allow", "-1", network.cidr, 0, 0)
-            self._rule(f"{direction}_deny_all", DENY_ALL_RULE, egress, "deny", "-1", "0.0.0.0/0", 0, 0)
+            for slot, (low, high) in enumerate(ranges):
+                self._rule(
+                    f"{direction}_own_vpc_{slot}", OWN_VPC_RULE + slot, egress, "allow", "tcp", network.cidr, low, high
+                )
+            self._rule(f"{direction}_deny_all", DENY_ALL_RULE, egress, "deny", "-1", "0.0.0.0/0", *ALL_PORTS)
 
     def _rule(
         self, id: str, number: int, egress: bool, action: str, protocol: str, cidr: str, low: int, high: int

@@ -110,7 +110,9 @@ class Side(Strict):
     @property
     def zones(self) -> list[str]:
         """The availability zone of each subnet, in ``subnet_cidrs`` order."""
-        return list(self.availability_zones) or [f"{self.region}{chr(ord('a') + i)}" for i in range(len(self.subnet_cidrs))]
+        return list(self.availability_zones) or [
+            f"{self.region}{chr(ord('a') + i)}" for i in range(len(self.subnet_cidrs))
+        ]
 
     def problems(self, side: str, report: _Problems) -> None:
         """Add this side's own problems (subnets, adoption ids, NAT) to ``report``."""
@@ -124,14 +126,24 @@ class Side(Strict):
                 f"expected non-overlapping subnets; {first} overlaps {second}",
             )
         if self.availability_zones and len(self.availability_zones) != len(self.subnet_cidrs):
-            report.add((side, "availability_zones"), self.availability_zones,
-                       f"expected {len(self.subnet_cidrs)} zones, one per subnet_cidrs entry")
+            report.add(
+                (side, "availability_zones"),
+                self.availability_zones,
+                f"expected {len(self.subnet_cidrs)} zones, one per subnet_cidrs entry",
+            )
         for index, zone in enumerate(self.availability_zones):
             if not re.fullmatch(rf"{re.escape(self.region)}[a-z]", zone):
-                report.add((side, "availability_zones", index), zone, f"expected a zone of {self.region} such as {self.region}a")
+                report.add(
+                    (side, "availability_zones", index),
+                    zone,
+                    f"expected a zone of {self.region} such as {self.region}a",
+                )
         if self.peering_operator_arn and self.peering_operator_arn.split(":")[4] != self.account_id:
-            report.add((side, "peering_operator_arn"), self.peering_operator_arn,
-                       f"expected a role in account_id {self.account_id}")
+            report.add(
+                (side, "peering_operator_arn"),
+                self.peering_operator_arn,
+                f"expected a role in account_id {self.account_id}",
+            )
         if not self.subnet_cidrs:
             report.add((side, "subnet_cidrs"), self.subnet_cidrs, "expected at least one subnet CIDR")
         for index, cidr in enumerate(self.peered_subnet_cidrs):

@@ -102,7 +102,7 @@ def test_network_acl_entries_end_with_an_explicit_deny(
     for egress in (False, True):
         numbers = sorted(n for e, n in entries if e is egress and n < 32767)
         assert numbers == sorted(
-            [100 + 10 * j + slot for j in range(len(peer_cidrs)) for slot in range(3)] + [900, 32766]
+            [100 + 10 * j + slot for j in range(len(peer_cidrs)) for slot in range(3)] + [900, 901, 902, 32766]
         )
         deny = entries[(egress, 32766)]
         assert (deny["RuleAction"], deny["CidrBlock"], deny["Protocol"]) == ("deny", "0.0.0.0/0", "-1")
@@ -133,5 +133,5 @@ def test_accepter_role_lives_in_the_analytics_account(deployment: Deployment, ou
     role = iam.get_role(RoleName=arn.split("/")[-1])["Role"]
     trust = role["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
-    assert trust["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{SETTINGS.trading.account_id}:root"}
+    assert trust["Statement"][0]["Principal"] == {"AWS": SETTINGS.trading.peering_operator_arn}
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": SETTINGS.analytics.external_id}}

@@ -39,7 +39,7 @@ def test_flow_log_destinations_are_kms_encrypted_in_their_own_account(stack: dic
         if g["name"] == f"/network-peering/dev/{label}/flow-logs"
     )
     assert group["provider"] == provider
-    assert group["retention_in_days"] == 30
+    assert group["retention_in_days"] == 365
     key_name = group["kms_key_id"].split(".")[1]
     key = resources(stack, "aws_kms_key")[key_name]
     assert key["provider"] == provider
@@ -91,7 +91,7 @@ def test_accepter_role_trusts_only_the_trading_account_with_the_external_id(stac
     assert json.loads(role["assume_role_policy"])["Statement"] == [
         {
             "Effect": "Allow",
-            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Principal": {"AWS": "arn:aws:iam::123456789012:role/network-peering-operator"},
             "Action": "sts:AssumeRole",
             "Resource": "*",
             "Condition": {"StringEquals": {"sts:ExternalId": "network-peering-dev"}},

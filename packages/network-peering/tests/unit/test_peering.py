@@ -115,8 +115,8 @@ def test_private_subnets_across_three_zones_each_with_its_route_table(stack: dic
         "10.1.16.0/20",
         "10.1.32.0/20",
     ]
-    zones = sorted(s["availability_zone"].rsplit(",", 1)[1].strip(" )}") for s in subnets.values())
-    assert zones == ["0", "0", "1", "1", "2", "2"]
+    zones = sorted((s["provider"], s["cidr_block"], s["availability_zone"]) for s in subnets.values())
+    assert [z[2] for z in zones] == ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-2a", "us-east-2b", "us-east-2c"]
     assert all(s["map_public_ip_on_launch"] is False for s in subnets.values())
     associations = resources(stack, "aws_route_table_association").values()
     assert len({a["route_table_id"] for a in associations}) == len({a["subnet_id"] for a in associations}) == 6

@@ -100,6 +100,15 @@ BAD = {
         },
         "trading.adopt.subnet_ids: got ['subnet-0123456789abcdef0']; expected 3 ids, one per subnet_cidrs entry",
     ),
+    "zone_of_another_region": (
+        {"analytics.availability_zones": ["us-east-2a", "us-east-1b", "us-east-2c"]},
+        "analytics.availability_zones[1]: got 'us-east-1b'; expected a zone of us-east-2 such as us-east-2a",
+    ),
+    "operator_in_other_account": (
+        {"trading.peering_operator_arn": "arn:aws:iam::210987654321:role/operator"},
+        "trading.peering_operator_arn: got 'arn:aws:iam::210987654321:role/operator'; "
+        "expected a role in account_id 123456789012",
+    ),
     "unknown_key": ({"trading.vpc_cidrs": "10.0.0.0/16"}, "trading.vpc_cidrs: unknown key"),
 }
 
