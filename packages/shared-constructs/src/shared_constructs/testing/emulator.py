@@ -271,6 +271,8 @@ class Deployment:
 _DEPLOYMENTS: dict[str, Deployment] = {}
 _FAILURES: dict[str, BaseException] = {}
 _DECLARED: dict[str, tuple[tuple[str, ...], Callable[[Emulator], None] | None]] = {}
+TIMINGS: dict[str, dict[str, float]] = {}
+"""Seconds spent applying, re-planning and destroying each package, for the session summary."""
 _STATE_ROOT = Path(tempfile.mkdtemp(prefix="emulator-state-"))  # shared: packages read each other's state
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared_constructs.synth import SynthResult
-from shared_constructs.testing.emulator import emulator
+from shared_constructs.testing.emulator import TIMINGS, emulator
 from shared_constructs.testing.synthesis import synthesize
 
 __all__ = ["emulator", "synth"]
@@ -19,6 +19,13 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emulator: deploys to the local AWS emulator (nox -s emulator)")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how long each package took on the emulator."""
+    for package, timings in TIMINGS.items():
+        figures = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())
+        terminalreporter.write_line(f"emulator {package}: {figures}")
 
 
 @pytest.fixture(scope="session")
