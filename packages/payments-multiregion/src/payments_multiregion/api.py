@@ -123,6 +123,7 @@ class PaymentsApi(Construct):
             name=names.api(region),
             description="Payments API (regional endpoint)",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         api_id = self.api.id
         model = ApiGatewayModel(
@@ -221,7 +222,13 @@ class PaymentsApi(Construct):
         )
         # Route 53 health checkers cannot sign requests: the health probe is the one unauthenticated method.
         get = ApiGatewayMethod(
-            self, "get_health", rest_api_id=api_id, resource_id=health.id, http_method="GET", authorization="NONE"
+            self,
+            "get_health",
+            rest_api_id=api_id,
+            resource_id=health.id,
+            http_method="GET",
+            authorization="NONE",
+            request_validator_id=validator.id,
         )
         probe = ApiGatewayIntegration(
             self,

@@ -171,6 +171,8 @@ class RegionalStack(PlatformStack):
                         expiration_days=expiration_days,
                         noncurrent_expiration_days=90,
                     ),
+                    # Whole bucket: incomplete multipart uploads are aborted wherever they are.
+                    LifecycleRule(id="abort-incomplete-uploads", noncurrent_expiration_days=None),
                 ),
             ),
         )

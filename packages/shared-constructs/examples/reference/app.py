@@ -124,3 +124,12 @@ def build(app: App, settings: Settings) -> None:
     stack.output("queue_url", queue.queue_url, description="URL of the jobs queue")
     stack.output("vpc_id", vpc.vpc_id, description="Id of the VPC")
     stack.output("key_arn", key.key_arn, description="ARN of the data key")
+
+
+if __name__ == "__main__":  # `cdktf synth` in this folder runs `python app.py`
+    import os
+
+    from shared_constructs.synth import AppPackage, synth_package
+
+    outdir = os.environ.get("CDKTF_OUTDIR")
+    synth_package(AppPackage(PACKAGE, HERE), environ=os.environ, outdir=Path(outdir) if outdir else None)
