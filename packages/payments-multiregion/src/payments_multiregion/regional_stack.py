@@ -17,6 +17,7 @@ from payments_multiregion.compute import Compute, ComputeProps
 from payments_multiregion.events import EventsProps, PaymentEvents
 from payments_multiregion.names import PACKAGE, Names
 from payments_multiregion.settings import Settings
+from payments_multiregion.waf import ApiFirewall, WafProps
 from payments_multiregion.workflow import PaymentWorkflow, WorkflowProps
 
 
@@ -119,6 +120,18 @@ class RegionalStack(PlatformStack):
                 state_machine_arn=self.workflow.state_machine_arn,
                 health=self.compute.health,
                 zone_id=zone_id,
+            ),
+        )
+        ApiFirewall(
+            self,
+            "firewall",
+            WafProps(
+                settings=settings,
+                names=names,
+                region=region,
+                key=self.key,
+                stage_arn=self.api.stage.arn,
+                rate_limit=knobs.waf_rate_limit_per_ip,
             ),
         )
         RegionalAlarms(

@@ -53,6 +53,8 @@ class RegionSettings(Strict):
     """Steady-state requests per second the regional API accepts before throttling (429)."""
     api_burst_limit: PositiveInt = 2000
     """Burst bucket of the regional API."""
+    waf_rate_limit_per_ip: int = Field(default=2000, ge=100, le=2_000_000_000)
+    """Requests one client IP may send in any 5 minutes before the web ACL blocks it."""
     max_amount: str = "1000000"
     """Authorization limit per payment (decimal string)."""
     currencies: list[str] = Field(default_factory=lambda: ["USD", "EUR", "GBP", "JPY", "SGD", "AUD"])
