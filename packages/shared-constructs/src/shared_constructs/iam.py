@@ -185,8 +185,12 @@ class LeastPrivilegeRole(Construct):
         )
         self.role_arn = self.role.arn
         self.role_name = self.role.name
-        for index, arn in enumerate(props.managed_policy_arns):
+        self.attachments: list[IamRolePolicyAttachment] = [
             IamRolePolicyAttachment(self, f"managed{index}", role=self.role.name, policy_arn=arn)
+            for index, arn in enumerate(props.managed_policy_arns)
+        ]
+        """The role's policy attachments: ``depends_on`` these when a resource needs the permissions
+        in place at creation (a Config recorder, a trail delivering to CloudWatch)."""
         self._policy_name = props.namer.name(Kind.IAM_POLICY, props.name, region=props.region)
         self._policy: IamPolicy | None = None
         if self._statements:
@@ -202,7 +206,9 @@ class LeastPrivilegeRole(Construct):
             description=f"Permissions of role {self._policy_name}",
             policy=lazy_string(lambda: policy_document(self._statements)),
         )
-        IamRolePolicyAttachment(self, "attach", role=self.role.name, policy_arn=self._policy.arn)
+        self.attachments.append(
+            IamRolePolicyAttachment(self, "attach", role=self.role.name, policy_arn=self._policy.arn)
+        )
 
     @property
     def statements(self) -> tuple[Statement, ...]:

@@ -73,7 +73,7 @@ class EncryptedTopic(Construct):
         ]
         for service in props.publishing_services:
             self.allow_publish_from_service(service)
-        SnsTopicPolicy(
+        self.policy = SnsTopicPolicy(
             self,
             "policy",
             arn=self.topic.arn,

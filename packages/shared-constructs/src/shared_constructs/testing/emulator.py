@@ -180,9 +180,13 @@ def untolerated_drift(plan: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _order(outdir: Path, stacks: dict[str, Any]) -> list[str]:
+def _dependencies(outdir: Path) -> dict[str, list[str]]:
     manifest = json.loads((outdir / "manifest.json").read_text())
-    deps = {name: list(info.get("dependencies", [])) for name, info in manifest.get("stacks", {}).items()}
+    return {name: list(info.get("dependencies", [])) for name, info in manifest.get("stacks", {}).items()}
+
+
+def _order(outdir: Path, stacks: dict[str, Any]) -> list[str]:
+    deps = _dependencies(outdir)
     ordered: list[str] = []
     while len(ordered) < len(stacks):
         ready = sorted(n for n in stacks if n not in ordered and all(d in ordered for d in deps.get(n, [])))
@@ -204,6 +208,8 @@ class Deployment:
     outputs: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     drift: list[str] = field(default_factory=list)
+    deps: dict[str, list[str]] = field(default_factory=dict)
+    initialised: list[str] = field(default_factory=list)
 
     def terraform(self, stack: str) -> Terraform:
         return Terraform(self.result.outdir / "stacks" / stack, base_env(self.emulator.env()), timeout_s=1500)
@@ -213,31 +219,51 @@ class Deployment:
         region = region or _providers(self.result.stacks[self.order[0]])[0].get("region", "us-east-1")
         return self.emulator.client(service, region, role_arn)
 
+    def _waves(self, names: list[str]) -> list[list[str]]:
+        """``names`` grouped so that each group depends only on earlier groups."""
+        waves: list[list[str]] = []
+        placed: set[str] = set()
+        while len(placed) < len(names):
+            wave = [n for n in names if n not in placed and all(d in placed for d in self.deps.get(n, []))]
+            waves.append(wave)
+            placed.update(wave)
+        return waves
+
+    def _apply(self, name: str) -> dict[str, Any]:
+        stack_dir = self.result.outdir / "stacks" / name
+        (stack_dir / "emulator_override.tf.json").write_text(json.dumps(_override(self.result.stacks[name])))
+        tf = self.terraform(name)
+        tf.init()
+        self.initialised.append(name)
+        tf.apply()
+        return tf.outputs()
+
     def deploy(self) -> None:
+        """Apply every stack (independent stacks in parallel), re-plan each for drift, write outputs."""
         started = time.monotonic()
-        for name in self.order:
-            stack_dir = self.result.outdir / "stacks" / name
-            (stack_dir / "emulator_override.tf.json").write_text(json.dumps(_override(self.result.stacks[name])))
-            tf = self.terraform(name)
-            tf.init()
-            tf.apply()
-            self.outputs.update(tf.outputs())
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for wave in self._waves(self.order):
+                for outputs in pool.map(self._apply, wave):
+                    self.outputs.update(outputs)
         self.timings["apply_s"] = time.monotonic() - started
         started = time.monotonic()
-        for name in self.order:
-            plan = self.terraform(name).plan_changes()
-            if plan is not None:
-                self.drift.extend(f"{name}: {line}" for line in untolerated_drift(plan))
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for name, plan in zip(
+                self.order, pool.map(lambda n: self.terraform(n).plan_changes(), self.order), strict=True
+            ):
+                if plan is not None:
+                    self.drift.extend(f"{name}: {line}" for line in untolerated_drift(plan))
         self.timings["replan_s"] = time.monotonic() - started
         target = self.result.package.directory / "cfn-outputs"
         target.mkdir(exist_ok=True)
         (target / "flat-outputs.json").write_text(json.dumps(self.outputs, indent=2, sort_keys=True) + "\n")
 
     def destroy(self) -> list[str]:
-        """Destroy every stack (reverse order); return what the emulator still holds."""
+        """Destroy every initialised stack (dependents first); return what the emulator still holds."""
         started = time.monotonic()
-        for name in reversed(self.order):
-            self.terraform(name).destroy()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for wave in reversed(self._waves([n for n in self.order if n in self.initialised])):
+                list(pool.map(lambda n: self.terraform(n).destroy(), wave))
         self.timings["destroy_s"] = time.monotonic() - started
         return self.leftovers()
 
@@ -287,7 +313,14 @@ def prepare_package(emulator: Emulator, package: str) -> Deployment:
             "state": {"backend": "local", "local_dir": str(_STATE_ROOT)},
         }
         result = synth_package(package_for(package), overrides=overrides, outdir=outdir)
-        _DEPLOYMENTS[package] = Deployment(package, emulator, result, _STATE_ROOT, _order(result.outdir, result.stacks))
+        _DEPLOYMENTS[package] = Deployment(
+            package,
+            emulator,
+            result,
+            _STATE_ROOT,
+            _order(result.outdir, result.stacks),
+            deps=_dependencies(result.outdir),
+        )
     return _DEPLOYMENTS[package]
 
 
@@ -349,6 +382,7 @@ def emulator() -> Iterator[Emulator]:
     finally:
         try:
             for deployment in reversed(list(_DEPLOYMENTS.values())):
+                problems.extend(f"{deployment.package}: drift {line}" for line in deployment.drift)
                 try:
                     problems.extend(f"{deployment.package}: left {arn}" for arn in deployment.destroy())
                 except Exception as exc:
@@ -361,7 +395,7 @@ def emulator() -> Iterator[Emulator]:
             _DEPLOYMENTS.clear()
             _FAILURES.clear()
             server.stop()
-    assert not problems, "the emulator is not clean after destroy:\n" + "\n".join(problems)
+    assert not problems, "planned changes after apply, or resources left after destroy:\n" + "\n".join(problems)
 
 
 def deployment_fixture(
