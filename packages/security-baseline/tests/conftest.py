@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,18 +12,6 @@ PACKAGE = "security-baseline"
 HOME = "us-east-1"
 REGIONS = ("us-east-1", "us-east-2", "eu-west-1", "ap-southeast-1")
 ADOPTED_DETECTOR = "0123456789abcdef0123456789abcdef"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Emulator tests deploy for minutes: run them only when asked (``-m emulator``)."""
-    if "emulator" in (config.option.markexpr or ""):
-        return
-    skip = pytest.mark.skip(reason="deploys to the emulator; run with -m emulator")
-    here = Path(__file__).parent
-    for item in items:
-        # The hook sees every package's items: touch only this package's.
-        if item.get_closest_marker("emulator") is not None and item.path.is_relative_to(here):
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

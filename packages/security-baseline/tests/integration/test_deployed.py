@@ -192,15 +192,6 @@ def test_security_topic_delivers_to_a_test_subscription(deployment: Deployment, 
         sqs.delete_queue(QueueUrl=queue)
 
 
-@pytest.mark.skip(
-    reason="moto 5.2.5 delivers EventBridge events to SQS, logs and buses only; an SNS target raises "
-    "NotImplementedError (moto/events/models.py Rule.send_to_targets). Rule patterns are checked with "
-    "moto's rule matcher above, topic delivery with a test subscription."
-)
-def test_event_on_the_bus_reaches_the_security_topic() -> None:
-    raise AssertionError("not run on the emulator")
-
-
 def test_trail_is_multi_region_validated_encrypted(deployment: Deployment, outputs: dict[str, Any]) -> None:
     cloudtrail = deployment.client("cloudtrail", HOME)
     (trail,) = cloudtrail.describe_trails(trailNameList=[outputs["trail_arn"]])["trailList"]

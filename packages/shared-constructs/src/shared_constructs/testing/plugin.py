@@ -21,6 +21,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emulator: deploys to the local AWS emulator (nox -s emulator)")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Emulator tests deploy for minutes: they run only when selected with ``-m emulator``.
+    Otherwise they are deselected (not skipped), so a plain ``pytest`` run reports what it ran."""
+    if "emulator" in (config.option.markexpr or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("emulator") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print how long each package took on the emulator."""
     for package, timings in TIMINGS.items():
