@@ -11,7 +11,11 @@ number, and only it counts as failed; the event source mapping retries from ther
 finally sends it to the on-failure destination. Receipt writes are idempotent (same key, same
 content), so records re-read after a retry cause no duplicates.
 
-Environment: ``RECEIPTS_BUCKET``, ``EVENT_BUS_NAME``, ``AWS_REGION`` (set by Lambda).
+Receipts are written with the bucket's customer-managed key named explicitly: the bucket policy
+refuses uploads without the SSE-KMS header, and a bare ``aws:kms`` header would pick the
+AWS-managed ``aws/s3`` key instead.
+
+Environment: ``RECEIPTS_BUCKET``, ``RECEIPTS_KEY_ARN``, ``EVENT_BUS_NAME``, ``AWS_REGION`` (set by Lambda).
 """
 
 from __future__ import annotations
@@ -87,6 +91,9 @@ def process(record: dict[str, Any]) -> str | None:
         Key=key,
         Body=json.dumps(receipt, sort_keys=True).encode(),
         ContentType="application/json",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=os.environ["RECEIPTS_KEY_ARN"],
+        BucketKeyEnabled=True,
     )
     answer = _events.put_events(
         Entries=[

@@ -117,7 +117,11 @@ class Compute(Construct):
                 memory_mb=512,
                 timeout_s=60,
                 reserved_concurrency=knobs.cdc_concurrency,
-                environment={"RECEIPTS_BUCKET": props.receipts.bucket_name, "EVENT_BUS_NAME": props.bus_name},
+                environment={
+                    "RECEIPTS_BUCKET": props.receipts.bucket_name,
+                    "RECEIPTS_KEY_ARN": props.key.key_arn,
+                    "EVENT_BUS_NAME": props.bus_name,
+                },
             ),
         )
         self.cdc.role.add_statements(

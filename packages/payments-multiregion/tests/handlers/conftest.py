@@ -17,6 +17,7 @@ REGION = "us-east-1"
 TABLE = "payments-transactions-test"
 BUS = "payments-events-use1-test"
 BUCKET = "payments-receipts-use1-test"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 
 
 @pytest.fixture
@@ -31,6 +32,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "TABLE_NAME": TABLE,
         "EVENT_BUS_NAME": BUS,
         "RECEIPTS_BUCKET": BUCKET,
+        "RECEIPTS_KEY_ARN": KEY_ARN,
         "MAX_AMOUNT": "10000",
     }.items():
         monkeypatch.setenv(name, value)

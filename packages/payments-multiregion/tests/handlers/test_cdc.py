@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import BUCKET
+from .conftest import BUCKET, KEY_ARN
 
 IMAGE = {
     "idempotency_key": {"S": "order-0001"},
@@ -47,6 +47,9 @@ def test_writes_receipt_and_emits_event(cdc: ModuleType, aws: dict[str, Any], pu
     answer = cdc.handler({"Records": [record("100", IMAGE)]}, None)
     assert answer == {"batchItemFailures": []}
     body = aws["s3"].get_object(Bucket=BUCKET, Key="receipts/2026/11/22/p-1.json")["Body"].read()
+    head = aws["s3"].head_object(Bucket=BUCKET, Key="receipts/2026/11/22/p-1.json")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == KEY_ARN
     receipt = json.loads(body)
     assert receipt["amount"] == "125.50"
     assert receipt["currency"] == "EUR"
