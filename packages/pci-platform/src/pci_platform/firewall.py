@@ -22,7 +22,6 @@ meaningful) are skipped through ``settings.creates``.
 
 from __future__ import annotations
 
-from cdktf import TerraformLocal
 from cdktf_cdktf_provider_aws.networkfirewall_firewall import NetworkfirewallFirewall
 from cdktf_cdktf_provider_aws.networkfirewall_firewall_policy import (
     NetworkfirewallFirewallPolicy,
@@ -43,7 +42,7 @@ from cdktf_cdktf_provider_aws.networkfirewall_rule_group import (
     NetworkfirewallRuleGroupRuleGroupStatefulRuleOptions,
 )
 from cdktf_cdktf_provider_aws.route import Route
-from shared_constructs.cdk import Construct, Fn, Token
+from shared_constructs.cdk import Construct, Fn, TerraformLocal, Token
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.settings import BaseSettings

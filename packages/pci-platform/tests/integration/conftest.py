@@ -19,4 +19,7 @@ def seed_database_secret(emulator: Emulator) -> None:
     emulator.client("secretsmanager", REGION).create_secret(Name=SECRET_NAME, SecretString=json.dumps(SECRET_VALUE))
 
 
+# Declared first so that the harness, which destroys in reverse declaration order, destroys this
+# package before the baseline whose state it reads (until the harness orders by ``requires``).
+deployment_fixture("security-baseline")
 deployment = deployment_fixture("pci-platform", requires=("security-baseline",), seed=seed_database_secret)
