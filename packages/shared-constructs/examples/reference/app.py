@@ -14,7 +14,7 @@ from shared_constructs.naming import Kind
 from shared_constructs.network import PrivateVpc, SubnetTier, VpcProps
 from shared_constructs.settings import BaseSettings, Region
 from shared_constructs.stack import PlatformStack
-from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+from shared_constructs.storage import BucketProps, SecureBucket, access_log_bucket
 
 PACKAGE = "reference"
 HERE = Path(__file__).parent
@@ -34,20 +34,7 @@ def build(app: App, settings: Settings) -> None:
         "key",
         KeyProps(settings=settings, namer=namer, name="data", region=settings.region, description="Reference data key"),
     )
-    logs = SecureBucket(
-        stack,
-        "access_logs",
-        BucketProps(
-            settings=settings,
-            namer=namer,
-            name="access-logs",
-            region=settings.region,
-            encryption="sse-s3",
-            sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
-            access_log_exemption="this is the access-log bucket; logging it to itself would loop",
-            lifecycle=(LifecycleRule(id="expire", expiration_days=90),),
-        ),
-    )
+    logs = access_log_bucket(stack, "access_logs", settings=settings, namer=namer, region=settings.region)
     data = SecureBucket(
         stack,
         "data",

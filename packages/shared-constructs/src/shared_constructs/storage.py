@@ -337,3 +337,41 @@ class SecureBucket(Construct):
         grantee.add_statements(Statement(actions=WRITE_ACTIONS, resources=[f"{self.bucket.arn}/*"]))
         if self.key is not None:
             self.key.grant(grantee, ENCRYPT_DECRYPT)
+
+
+ACCESS_LOG_SSE_REASON = "S3 server access log delivery supports only SSE-S3 on the target bucket"
+ACCESS_LOG_EXEMPTION = "this bucket receives the access logs; logging it to itself would loop"
+
+
+def access_log_bucket(
+    scope: Construct,
+    id: str,
+    *,
+    settings: BaseSettings,
+    namer: Namer,
+    region: str | None = None,
+    name: str = "access-logs",
+    expiration_days: int = 365,
+    provider: AwsProvider | None = None,
+) -> SecureBucket:
+    """The bucket that receives other buckets' S3 server access logs.
+
+    AWS delivers server access logs only to SSE-S3 buckets, and a log bucket cannot log to itself:
+    both exceptions are recorded as policy suppressions with their reasons. Logs expire after
+    ``expiration_days`` (default 365, PCI DSS 10.5.1).
+    """
+    return SecureBucket(
+        scope,
+        id,
+        BucketProps(
+            settings=settings,
+            namer=namer,
+            name=name,
+            region=region,
+            encryption="sse-s3",
+            sse_s3_reason=ACCESS_LOG_SSE_REASON,
+            access_log_exemption=ACCESS_LOG_EXEMPTION,
+            lifecycle=(LifecycleRule(id="expire-logs", expiration_days=expiration_days),),
+            provider=provider,
+        ),
+    )
