@@ -361,6 +361,22 @@ def deploy_declared(emulator: Emulator, workers: int = 4) -> None:
                 done.add(package)
 
 
+def _dependency_order() -> list[Deployment]:
+    """Prepared deployments, every package after the packages it requires."""
+    ordered: list[str] = []
+
+    def visit(package: str) -> None:
+        if package in ordered or package not in _DEPLOYMENTS:
+            return
+        for dependency in _DECLARED.get(package, ((), None))[0]:
+            visit(dependency)
+        ordered.append(package)
+
+    for package in list(_DEPLOYMENTS):
+        visit(package)
+    return [_DEPLOYMENTS[p] for p in ordered]
+
+
 def deployed(package: str) -> Deployment:
     """The deployment of ``package``; raises what its synthesis or deployment raised."""
     if package in _FAILURES:
@@ -381,7 +397,7 @@ def emulator() -> Iterator[Emulator]:
         yield server
     finally:
         try:
-            for deployment in reversed(list(_DEPLOYMENTS.values())):
+            for deployment in reversed(_dependency_order()):
                 problems.extend(f"{deployment.package}: drift {line}" for line in deployment.drift)
                 try:
                     problems.extend(f"{deployment.package}: left {arn}" for arn in deployment.destroy())
