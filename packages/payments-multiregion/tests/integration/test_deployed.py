@@ -122,13 +122,23 @@ def _event(origin: str) -> str:
     )
 
 
+def matches(events: Any, pattern: str, event: str) -> bool:
+    """EventBridge's TestEventPattern; moto answers it empty, so then its own routing matcher decides."""
+    answer = events.test_event_pattern(EventPattern=pattern, Event=event)
+    if "Result" in answer:
+        return bool(answer["Result"])
+    from moto.events.models import EventPattern
+
+    return EventPattern.load(pattern).matches_event(json.loads(event))
+
+
 @pytest.mark.parametrize(("origin", "forwarded"), [(PRIMARY, True), ("eu-west-1", False)])
 def test_event_on_the_bus_matches_the_failover_rule(
     deployment: Deployment, outputs: dict[str, Any], origin: str, forwarded: bool
 ) -> None:
     events = deployment.client("events", PRIMARY)
     rule = events.describe_rule(Name=outputs["failover_rule_name_use1"], EventBusName=outputs["event_bus_name_use1"])
-    assert events.test_event_pattern(EventPattern=rule["EventPattern"], Event=_event(origin))["Result"] is forwarded
+    assert matches(events, rule["EventPattern"], _event(origin)) is forwarded
     put = events.put_events(
         Entries=[
             {
