@@ -135,3 +135,54 @@ def test_accepter_role_lives_in_the_analytics_account(deployment: Deployment, ou
     trust = json.loads(trust) if isinstance(trust, str) else trust
     assert trust["Statement"][0]["Principal"] == {"AWS": SETTINGS.trading.peering_operator_arn}
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": SETTINGS.analytics.external_id}}
+
+
+@pytest.mark.parametrize("label", sorted(SIDES))
+def test_alarms_and_metric_filters_watch_the_flow_logs_in_each_account(
+    deployment: Deployment, outputs: dict[str, Any], label: str
+) -> None:
+    side = SIDES[label]
+    logs = deployment.client("logs", side.region, side.assume_role_arn)
+    filters = logs.describe_metric_filters(logGroupName=outputs[f"{label}_flow_log_group_name"])["metricFilters"]
+    assert sorted(f["metricTransformations"][0]["metricName"] for f in filters) == [
+        "PeerBytesIn",
+        "RejectedFlows",
+        "UnexpectedPortFlows",
+        "UnexpectedPortFlows",
+    ]
+    cloudwatch = deployment.client("cloudwatch", side.region, side.assume_role_arn)
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"network-peering-{label}-")["MetricAlarms"]
+    assert len(alarms) == 3
+    assert all(outputs[f"{label}_alarm_topic_arn"] in a["AlarmActions"] for a in alarms)
+    assert outputs[f"{label}_dashboard_url"].endswith(
+        f"#dashboards:name=network-peering-{label}-network-{'use1' if label == 'trading' else 'use2'}-dev"
+    )
+
+
+@pytest.mark.parametrize("label", sorted(SIDES))
+def test_config_rules_and_gateway_endpoints_in_each_account(
+    deployment: Deployment, outputs: dict[str, Any], label: str
+) -> None:
+    side = SIDES[label]
+    config = deployment.client("config", side.region, side.assume_role_arn)
+    rules = config.describe_config_rules()["ConfigRules"]
+    mine = sorted(
+        r["Source"]["SourceIdentifier"] for r in rules if r["ConfigRuleName"].startswith(f"network-peering-{label}-")
+    )
+    assert mine == [
+        "VPC_DEFAULT_SECURITY_GROUP_CLOSED",
+        "VPC_FLOW_LOGS_ENABLED",
+        "VPC_PEERING_DNS_RESOLUTION_CHECK",
+        "VPC_SG_OPEN_ONLY_TO_AUTHORIZED_PORTS",
+    ]
+    endpoints = ec2(deployment, label).describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [outputs[f"{label}_vpc_id"]]}]
+    )["VpcEndpoints"]
+    assert sorted(e["ServiceName"] for e in endpoints) == [
+        f"com.amazonaws.{side.region}.dynamodb",
+        f"com.amazonaws.{side.region}.s3",
+    ]
+    for endpoint in endpoints:
+        policy = endpoint["PolicyDocument"]
+        policy = json.loads(policy) if isinstance(policy, str) else policy
+        assert policy["Statement"][0]["Condition"]["StringEquals"]["aws:ResourceAccount"] == side.account_id
