@@ -10,8 +10,10 @@ import re
 
 from pydantic import Field, model_validator
 from shared_constructs.settings import (
+    AccountId,
     BaseSettings,
     Cidr,
+    Email,
     PositiveFloat,
     PositiveInt,
     Region,
@@ -121,6 +123,92 @@ class MonitoringSettings(Strict):
     rotation_failure_threshold: PositiveInt = 1
 
 
+class DatabaseSettings(Strict):
+    """Aurora Serverless v2 PostgreSQL behind RDS Proxy (part 2)."""
+
+    engine_version: str = Field(default="16.4", pattern=r"^\d+\.\d+$")
+    database_name: str = Field(default="payments", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    min_capacity: float = Field(default=0.5, ge=0.5, le=256)
+    max_capacity: float = Field(default=2, ge=1, le=256)
+    reader_count: int = Field(default=2, ge=0, le=14)
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+
+    @model_validator(mode="after")
+    def _capacity(self) -> DatabaseSettings:
+        if self.max_capacity < self.min_capacity:
+            raise ValueError(f"max_capacity {self.max_capacity} is below min_capacity {self.min_capacity}")
+        return self
+
+
+class ApplicationSettings(Strict):
+    """The payment API (internal ALB -> Lambda) and the batch Auto Scaling group (part 2)."""
+
+    certificate_arn: str
+    """ACM certificate of the HTTPS listener (an existing certificate: private CA or imported)."""
+    client_cidrs: list[Cidr] = Field(default=["10.60.0.0/16"], min_length=1)
+    """Networks allowed to reach the internal load balancer on 443."""
+    payment_path: str = Field(default="/api/payments", pattern=r"^/[a-z0-9/_-]+$")
+    target_tps: PositiveFloat = 5
+    duration_s: PositiveFloat = 0.5
+    reserved_concurrency: PositiveInt = 5
+    batch_instance_type: str = Field(default="t3.micro", pattern=r"^[a-z0-9]+\.[a-z0-9]+$")
+    batch_min: int = Field(default=1, ge=0)
+    batch_max: PositiveInt = 2
+    batch_ami_parameter: str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    elb_log_account: AccountId | None = None
+    """The Elastic Load Balancing account of the region that delivers access logs. Default: AWS's
+    documented account for ``region`` (see ``application.py``)."""
+
+    @model_validator(mode="after")
+    def _sizes(self) -> ApplicationSettings:
+        if not re.fullmatch(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", self.certificate_arn):
+            raise ValueError(f"certificate_arn must be an ACM certificate ARN, got {self.certificate_arn!r}")
+        if self.batch_min > self.batch_max:
+            raise ValueError(f"batch_min {self.batch_min} exceeds batch_max {self.batch_max}")
+        if "0.0.0.0/0" in self.client_cidrs:
+            raise ValueError("client_cidrs must not contain 0.0.0.0/0: the load balancer is internal")
+        return self
+
+
+class WafSettings(Strict):
+    """AWS WAF on the load balancer (part 2)."""
+
+    rate_limit: int = Field(default=1000, ge=10, le=2_000_000_000)
+    """Requests per 5 minutes per client IP."""
+    blocked_countries: list[str] = Field(default_factory=list)
+    """ISO 3166 alpha-2 country codes to block. Default: none (no geographic rule)."""
+    max_payment_body_bytes: int = Field(default=8192, ge=64, le=65536)
+
+    @model_validator(mode="after")
+    def _countries(self) -> WafSettings:
+        bad = [c for c in self.blocked_countries if not re.fullmatch(r"[A-Z]{2}", c)]
+        if bad:
+            raise ValueError(f"blocked_countries must be ISO 3166 alpha-2 codes such as 'KP', got {bad}")
+        return self
+
+
+class DnsSettings(Strict):
+    """Private hosted zone with failover records (part 2)."""
+
+    zone_name: str = Field(default="pci.internal", pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+    record_name: str = Field(default="payments", pattern=r"^[a-z0-9-]+$")
+    standby_dns_name: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+$")
+    """Where the SECONDARY record points (for example a DR site's internal load balancer). Default:
+    this load balancer (both records resolve here; the health check still drives the answer)."""
+
+
+class AlertSettings(Strict):
+    """Operational alarms to the ops topic with e-mail subscriptions (part 2)."""
+
+    emails: list[Email] = Field(default_factory=list)
+    cpu_percent: PositiveFloat = 80
+    memory_percent: PositiveFloat = 80
+    queue_depth: PositiveInt = 100
+    failed_payments: PositiveInt = 5
+    alb_5xx: PositiveInt = 10
+    """ELB 5XX responses per minute that mark the primary record unhealthy."""
+
+
 class Settings(BaseSettings):
     """Settings of pci-platform."""
 
@@ -134,6 +222,13 @@ class Settings(BaseSettings):
     secrets: SecretsSettings
     processing: ProcessingSettings = ProcessingSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    application: ApplicationSettings
+    waf: WafSettings = WafSettings()
+    dns: DnsSettings = DnsSettings()
+    alerts: AlertSettings = AlertSettings()
+    app_settings: dict[str, str] = Field(default_factory=lambda: {"default-currency": "SGD"})
+    """Application settings stored as SecureString parameters (values from configuration, never code)."""
 
     @model_validator(mode="after")
     def _regions(self) -> Settings:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import only, resources, statement, statements
+from shared_constructs.testing.query import resources, statement, statements
 
 BUCKETS = {
     "access_logs": "pci-platform-access-logs-apse1-dev",
@@ -29,8 +29,13 @@ def companion(stack: dict[str, Any], type_: str, role: str) -> dict[str, Any]:
     return found[0]
 
 
+APP_BUCKETS = ["pci-platform-alb-logs-apse1-dev", "pci-platform-transaction-logs-apse1-dev",
+               "aws-waf-logs-pci-platform-payments-apse1-dev"]
+
+
 def test_bucket_names(stack: dict[str, Any]) -> None:
-    assert sorted(b["bucket"] for b in resources(stack, "aws_s3_bucket").values()) == sorted(BUCKETS.values())
+    assert sorted(b["bucket"] for b in resources(stack, "aws_s3_bucket").values()) == sorted(
+        [*BUCKETS.values(), *APP_BUCKETS])
     assert all(b["force_destroy"] is True for b in resources(stack, "aws_s3_bucket").values())
 
 
@@ -116,9 +121,9 @@ def test_root_administers_but_cannot_use_keys(stack: dict[str, Any], name: str) 
 
 
 @pytest.mark.parametrize(("name", "roles"), [
-    ("cardholder", {"compute_processor_role"}),
-    ("logs", {"compute_processor_role", "secrets_rotation_role"}),
-    ("secrets", {"secrets_rotation_role"}),
+    ("cardholder", {"compute_processor_role", "api_payment_role", "batch_role", "streaming_role"}),
+    ("logs", {"compute_processor_role", "secrets_rotation_role", "api_payment_role", "streaming_transformer_role"}),
+    ("secrets", {"secrets_rotation_role", "database_proxy_role", "api_payment_role"}),
 ])
 def test_keys_name_the_specific_roles_allowed_to_use_them(stack: dict[str, Any], name: str, roles: set[str]) -> None:
     principals = set()
@@ -144,9 +149,10 @@ def test_key_aliases_per_classification(stack: dict[str, Any]) -> None:
 
 def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> None:
     groups = resources(stack, "aws_cloudwatch_log_group").values()
-    assert sorted(g["name"] for g in groups) == ["/aws/lambda/pci-platform-processor-apse1-dev",
-                                                 "/aws/lambda/pci-platform-secret-rotation-apse1-dev",
-                                                 "/pci-platform/dev/network-firewall/alerts"]
+    assert sorted(g["name"] for g in groups) == [
+        "/aws/kinesisfirehose/pci-platform-transactions-apse1-dev", "/aws/lambda/pci-platform-payment-apse1-dev",
+        "/aws/lambda/pci-platform-processor-apse1-dev", "/aws/lambda/pci-platform-secret-rotation-apse1-dev",
+        "/aws/lambda/pci-platform-transformer-apse1-dev", "/aws/rds/cluster/pci-platform-payments-apse1-dev/postgresql",
+        "/pci-platform/dev/network-firewall/alerts", "/pci-platform/dev/vpc-flow-logs"]
     assert all(g["kms_key_id"].startswith("${aws_kms_key.keys_logs_key_") for g in groups)
-    assert all(g["retention_in_days"] == 30 for g in groups)
-    assert only(stack, "aws_flow_log")["log_destination_type"] == "s3"
+    assert all(g["retention_in_days"] == 30 for g in groups)  # dev's log_retention_days; flow logs 30 by design

@@ -37,8 +37,8 @@ def test_pci_tag_rule_requires_data_classification_environment_owner(stack: dict
 
 
 def test_critical_events_go_to_the_security_topic(stack: dict[str, Any]) -> None:
-    rules = resources(stack, "aws_cloudwatch_event_rule")
-    targets = resources(stack, "aws_cloudwatch_event_target").values()
+    rules = {n: r for n, r in resources(stack, "aws_cloudwatch_event_rule").items() if n.startswith("compliance_")}
+    targets = [t for n, t in resources(stack, "aws_cloudwatch_event_target").items() if n.startswith("compliance_")]
     assert len(rules) == 7
     assert all(t["arn"] == TOPIC for t in targets)
     assert sorted(t["rule"].split(".")[1] for t in targets) == sorted(rules)
@@ -106,7 +106,11 @@ def test_outputs(stack: dict[str, Any]) -> None:
         "vpc_id", "workload_subnet_ids", "firewall_subnet_ids", "endpoint_subnet_ids", "firewall_arn",
         "cardholder_key_arn", "logs_key_arn", "secrets_key_arn", "access_logs_bucket_name", "flow_logs_bucket_name",
         "cardholder_bucket_name", "processed_bucket_name", "processor_function_arn", "rotation_function_arn",
-        "database_secret_arn"])
+        "database_secret_arn", "cluster_endpoint", "cluster_reader_endpoint", "proxy_endpoint", "alb_dns_name",
+        "payment_url", "hosted_zone_id", "payment_function_arn", "transformer_function_arn", "payment_queue_url",
+        "analytics_queue_url", "event_bus_name", "ops_topic_arn", "delivery_stream_name",
+        "transaction_logs_bucket_name", "alb_logs_bucket_name", "waf_logs_bucket_name", "web_acl_arn",
+        "batch_group_name", "flow_log_group_name"])
     assert stack["output"]["workload_subnet_ids"]["value"].startswith("${join(\",\", [aws_subnet.network_vpc_workload_")
     assert stack["output"]["firewall_arn"]["value"].startswith("${aws_networkfirewall_firewall.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import resources
+from shared_constructs.testing.query import only, resources
 
 WORKLOAD = ["10.60.0.0/20", "10.60.16.0/20", "10.60.32.0/20"]
 FIREWALL = ["10.60.48.0/28", "10.60.48.16/28", "10.60.48.32/28"]
@@ -34,10 +34,7 @@ def test_subnets_are_private_in_three_tiers(stack: dict[str, Any]) -> None:
     assert all(s["map_public_ip_on_launch"] is False for s in subnets)
     assert sorted(s["tags"]["Tier"] for s in subnets) == ["endpoint"] * 3 + ["firewall"] * 3 + ["workload"] * 3
     assert sorted(s["availability_zone"] for s in subnets if s["tags"]["Tier"] == "workload") == [
-        "${element(data.aws_availability_zones.network_vpc_zones_285D4893.names, 0)}",
-        "${element(data.aws_availability_zones.network_vpc_zones_285D4893.names, 1)}",
-        "${element(data.aws_availability_zones.network_vpc_zones_285D4893.names, 2)}",
-    ]
+        "ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]
 
 
 def test_no_route_leaves_through_a_gateway(stack: dict[str, Any]) -> None:
@@ -92,12 +89,14 @@ def test_firewall_routes_point_at_the_firewall_sync_states(stack: dict[str, Any]
                      ".sync_states) : s.attachment[0].subnet_id => s.attachment[0].endpoint_id}}")
 
 
-def test_flow_logs_capture_all_traffic_to_s3_every_minute(stack: dict[str, Any]) -> None:
-    (flow,) = resources(stack, "aws_flow_log").values()
-    assert flow["traffic_type"] == "ALL"
-    assert flow["log_destination_type"] == "s3"
-    assert flow["max_aggregation_interval"] == 60
-    assert "data_flow_logs_bucket" in flow["log_destination"]
+def test_flow_logs_capture_all_traffic_to_s3_and_cloudwatch_every_minute(stack: dict[str, Any]) -> None:
+    flows = {f["log_destination_type"]: f for f in resources(stack, "aws_flow_log").values()}
+    assert sorted(flows) == ["cloud-watch-logs", "s3"]
+    assert all(f["traffic_type"] == "ALL" and f["max_aggregation_interval"] == 60 for f in flows.values())
+    assert "data_flow_logs_bucket" in flows["s3"]["log_destination"]
+    assert "flow_log_group" in flows["cloud-watch-logs"]["log_destination"]
+    group = only(stack, "aws_cloudwatch_log_group", name="/pci-platform/dev/vpc-flow-logs")
+    assert group["retention_in_days"] == 30
 
 
 def test_security_groups_have_no_open_ingress(stack: dict[str, Any]) -> None:

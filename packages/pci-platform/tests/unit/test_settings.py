@@ -15,6 +15,8 @@ environment = "dev"
 environment_suffix = "t1"
 cost_center = "payments"
 owner = "pci-team"
+[application]
+certificate_arn = "arn:aws:acm:ap-southeast-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
 [secrets]
 database_secret_name = "pci/t1/database"
 """
@@ -53,8 +55,8 @@ def test_prod_protects_stateful_resources() -> None:
     ],
 )
 def test_fails_on_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str) -> None:
-    top, _, section = VALID.partition("[secrets]")
-    text = f"{top}\n{extra}\n[secrets]{section}" if not extra.startswith("[") else f"{VALID}\n{extra}\n"
+    top, _, tables = VALID.partition("[application]")
+    text = f"{top}\n{extra}\n[application]{tables}" if not extra.startswith("[") else f"{VALID}\n{extra}\n"
     path = tmp_path / "bad.toml"
     path.write_text(text)
     assert main(["pci-platform", "--config", str(path)]) == 2

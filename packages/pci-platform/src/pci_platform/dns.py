@@ -1,0 +1,53 @@
+"""Private DNS with failover: ``<record>.<zone>`` answers with the load balancer while it is healthy.
+
+A private hosted zone cannot use endpoint health checks (Route 53 checkers live on the internet),
+so the PRIMARY record's health check follows a CloudWatch alarm: the load balancer's 5XX alarm.
+The SECONDARY record points at the standby endpoint from configuration (a DR site's internal load
+balancer), or, when none is configured, at the same load balancer without a health check.
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
+from cdktf_cdktf_provider_aws.route53_record import (
+    Route53Record,
+    Route53RecordAlias,
+    Route53RecordFailoverRoutingPolicy,
+)
+from cdktf_cdktf_provider_aws.route53_zone import Route53Zone, Route53ZoneVpc
+from shared_constructs.cdk import Construct
+from shared_constructs.naming import Kind, Namer
+
+from pci_platform.config import DnsSettings
+
+
+class FailoverDns(Construct):
+    """The private zone, the alarm-based health check and the two failover records."""
+
+    def __init__(self, scope: Construct, id: str, *, namer: Namer, region: str, config: DnsSettings, vpc_id: str,
+                 alb: Lb, alarm: CloudwatchMetricAlarm) -> None:
+        super().__init__(scope, id)
+        self.zone = Route53Zone(self, "zone", name=config.zone_name, comment="PCI platform private zone",
+                                vpc=[Route53ZoneVpc(vpc_id=vpc_id, vpc_region=region)], force_destroy=True)
+        self.health_check = Route53HealthCheck(
+            self, "primary_health", type="CLOUDWATCH_METRIC", cloudwatch_alarm_name=alarm.alarm_name,
+            cloudwatch_alarm_region=region, insufficient_data_health_status="LastKnownStatus",
+            tags={"Name": namer.name(Kind.GENERIC, "payments-primary", region=region)})
+        self.fqdn = f"{config.record_name}.{config.zone_name}"
+        alias = Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
+        Route53Record(self, "primary", zone_id=self.zone.zone_id, name=self.fqdn, type="A", set_identifier="primary",
+                      failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="PRIMARY"),
+                      health_check_id=self.health_check.id, alias=alias)
+        if config.standby_dns_name:
+            Route53Record(self, "secondary", zone_id=self.zone.zone_id, name=self.fqdn, type="CNAME", ttl=60,
+                          set_identifier="secondary", records=[config.standby_dns_name],
+                          failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="SECONDARY"))
+        else:
+            Route53Record(self, "secondary", zone_id=self.zone.zone_id, name=self.fqdn, type="A",
+                          set_identifier="secondary",
+                          failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="SECONDARY"),
+                          alias=Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id,
+                                                   evaluate_target_health=False))
+        self.zone_id = self.zone.zone_id

@@ -1,0 +1,54 @@
+"""Parameter Store: SecureString parameters encrypted with the secrets key.
+
+Values come from configuration (``app_settings``) or from what the stack knows (the proxy endpoint,
+the database name and user read from the existing secret); none is written in code. The
+connection string carries no password: clients authenticate to RDS Proxy with IAM tokens.
+
+Writing a SecureString makes Systems Manager encrypt with the key on the caller's behalf, so the
+secrets key lets principals of this account encrypt through Systems Manager only
+(``kms:ViaService``); decryption stays limited to the roles named with :meth:`Parameters.grant_read`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
+from shared_constructs.cdk import Construct
+from shared_constructs.iam import LeastPrivilegeRole, Statement
+from shared_constructs.kms import account_id
+from shared_constructs.naming import Kind, Namer
+
+from pci_platform.security import PlatformKeys
+
+
+class Parameters(Construct):
+    """The platform's SecureString parameters under ``/pci-platform/<suffix>/``."""
+
+    def __init__(self, scope: Construct, id: str, *, namer: Namer, region: str, keys: PlatformKeys,
+                 values: Mapping[str, str]) -> None:
+        super().__init__(scope, id)
+        self._keys = keys
+        self._region = region
+        account = account_id(self)
+        keys.secrets.policy.add(Statement(
+            sid="ParameterStoreWrite", actions=["kms:Encrypt", "kms:GenerateDataKey"], resources=["*"],
+            principals={"AWS": f"arn:aws:iam::{account}:root"},
+            conditions={"StringEquals": {"kms:CallerAccount": account,
+                                         "kms:ViaService": f"ssm.{region}.amazonaws.com"}}))
+        self.parameters: dict[str, SsmParameter] = {}
+        for name, value in sorted(values.items()):
+            self.parameters[name] = SsmParameter(
+                self, name.replace("/", "_").replace("-", "_"), name=namer.path(Kind.SSM_PARAMETER, *name.split("/")),
+                type="SecureString", key_id=keys.secrets.key_arn, value=value, tier="Standard",
+                description=f"PCI platform setting {name}")
+
+    @property
+    def arns(self) -> list[str]:
+        return [p.arn for p in self.parameters.values()]
+
+    def grant_read(self, role: LeastPrivilegeRole, label: str) -> None:
+        """Let ``role`` read (and decrypt) every parameter."""
+        role.add_statements(Statement(sid="ReadParameters", actions=["ssm:GetParameter", "ssm:GetParameters"],
+                                      resources=self.arns))
+        self._keys.allow_role(self._keys.secrets, role, ("kms:Decrypt",), via_service="ssm", label=label)
