@@ -183,6 +183,7 @@ class PythonFunction(Construct):
             "role",
             RoleProps(
                 namer=props.namer,
+                provider=props.provider,
                 name=f"{props.name}-fn",
                 region=props.region,
                 description=f"Execution role of Lambda function {self.function_name}",

@@ -21,6 +21,7 @@ from cdktf import IResolveContext, IStringProducer, Lazy
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from shared_constructs.cdk import Construct
 from shared_constructs.naming import Kind, Namer
@@ -157,6 +158,7 @@ class RoleProps:
     ``statements``: the first statements of the role's own managed policy. Default: none; add more
     with ``add_statements`` or ``grant_*``. A role that ends with no statement gets no policy.
     ``region``: put the region's short code in the name (IAM names are global). Default: none.
+    ``provider``: the provider (account) the role lives in. Default: the stack's default provider.
     """
 
     namer: Namer
@@ -167,6 +169,7 @@ class RoleProps:
     statements: Sequence[Statement] = field(default_factory=tuple)
     region: str | None = None
     max_session_duration: int = 3600
+    provider: AwsProvider | None = None
 
 
 class LeastPrivilegeRole(Construct):
@@ -182,16 +185,20 @@ class LeastPrivilegeRole(Construct):
             description=props.description,
             assume_role_policy=props.trust_policy,
             max_session_duration=props.max_session_duration,
+            provider=props.provider,
         )
         self.role_arn = self.role.arn
         self.role_name = self.role.name
         self.attachments: list[IamRolePolicyAttachment] = [
-            IamRolePolicyAttachment(self, f"managed{index}", role=self.role.name, policy_arn=arn)
+            IamRolePolicyAttachment(
+                self, f"managed{index}", role=self.role.name, policy_arn=arn, provider=props.provider
+            )
             for index, arn in enumerate(props.managed_policy_arns)
         ]
         """The role's policy attachments: ``depends_on`` these when a resource needs the permissions
         in place at creation (a Config recorder, a trail delivering to CloudWatch)."""
         self._policy_name = props.namer.name(Kind.IAM_POLICY, props.name, region=props.region)
+        self._provider = props.provider
         self._policy: IamPolicy | None = None
         if self._statements:
             self._ensure_policy()
@@ -205,9 +212,12 @@ class LeastPrivilegeRole(Construct):
             name=self._policy_name,
             description=f"Permissions of role {self._policy_name}",
             policy=lazy_string(lambda: policy_document(self._statements)),
+            provider=self._provider,
         )
         self.attachments.append(
-            IamRolePolicyAttachment(self, "attach", role=self.role.name, policy_arn=self._policy.arn)
+            IamRolePolicyAttachment(
+                self, "attach", role=self.role.name, policy_arn=self._policy.arn, provider=self._provider
+            )
         )
 
     @property

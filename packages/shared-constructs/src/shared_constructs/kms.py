@@ -60,12 +60,18 @@ DECRYPT: tuple[str, ...] = ("kms:Decrypt", "kms:DescribeKey")
 ENCRYPT: tuple[str, ...] = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
 
-def account_id(scope: Construct) -> str:
-    """The deploying account's id (one caller-identity data source per stack)."""
+def account_id(scope: Construct, provider: AwsProvider | None = None) -> str:
+    """The id of the account ``provider`` deploys into (default: the stack's default provider).
+
+    One caller-identity data source per stack and provider, so constructs of a cross-account stack
+    name the account they are really in.
+    """
     stack = TerraformStack.of(scope)
-    existing = stack.node.try_find_child("caller_identity")
+    alias = provider.alias if provider is not None else None
+    id = f"caller_identity_{alias}" if alias else "caller_identity"
+    existing = stack.node.try_find_child(id)
     if existing is None:
-        existing = DataAwsCallerIdentity(stack, "caller_identity")
+        existing = DataAwsCallerIdentity(stack, id, provider=provider)
     return existing.account_id  # type: ignore[attr-defined,no-any-return]
 
 
@@ -175,7 +181,7 @@ class Key(Construct):
         window = props.deletion_window_days or (30 if props.settings.protect_stateful else 7)
         if not 7 <= window <= 30:
             raise ValueError(f"deletion_window_days must be 7-30, got {window}")
-        self.policy = props.policy or KeyPolicy(account_id(self))
+        self.policy = props.policy or KeyPolicy(account_id(self, props.provider))
         self.key = _KmsKey(
             self,
             "key",

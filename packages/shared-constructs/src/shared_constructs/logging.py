@@ -42,7 +42,7 @@ class EncryptedLogGroup(Construct):
         super().__init__(scope, id)
         if not _LOG_NAME.fullmatch(props.name):
             raise ValueError(f"log group name {props.name!r} is not valid (1-512 of [A-Za-z0-9_/.#-])")
-        account = account_id(self)
+        account = account_id(self, props.provider)
         arn = f"arn:aws:logs:{props.region}:{account}:log-group:{props.name}"
         sid = "Logs" + re.sub(r"[^A-Za-z0-9]", "", self.node.path.title())[-60:]
         props.key.policy.allow_service(

@@ -56,7 +56,7 @@ class EncryptedTopic(Construct):
             self, "topic", name=self.topic_name, kms_master_key_id=props.key.key_arn, provider=props.provider
         )
         self.topic_arn = self.topic.arn
-        self._account = account_id(self)
+        self._account = account_id(self, props.provider)
         self._statements: list[Statement] = [
             Statement(
                 sid="AccountAdministers",
@@ -172,7 +172,7 @@ class EncryptedQueue(Construct):
         if self.dead_letter_queue is not None and props.settings.creates("aws_sqs_queue.redrive_allow_policy"):
             # The source queue's ARN is built from its name: referencing the queue would be a cycle
             # (the queue's redrive policy already references the dead-letter queue).
-            source_arn = f"arn:aws:sqs:{props.region}:{account_id(self)}:{self.queue_name}"
+            source_arn = f"arn:aws:sqs:{props.region}:{account_id(self, props.provider)}:{self.queue_name}"
             self.dead_letter_queue.redrive_allow_policy = (
                 f'{{"redrivePermission":"byQueue","sourceQueueArns":["{source_arn}"]}}'
             )

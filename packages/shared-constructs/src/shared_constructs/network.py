@@ -153,7 +153,7 @@ class PrivateVpc(Construct):
                 self.subnets[tier.name].append(subnet)
                 self.route_tables[tier.name].append(table)
         self._flow_logs(props)
-        account = account_id(self)
+        account = account_id(self, props.provider)
         self.gateway_endpoints: dict[str, VpcEndpoint] = {}
         for service in props.gateway_endpoints:
             self.gateway_endpoints[service] = VpcEndpoint(
@@ -220,12 +220,13 @@ class PrivateVpc(Construct):
                 "flow_log_role",
                 RoleProps(
                     namer=props.namer,
+                    provider=props.provider,
                     name=f"{props.name}-flowlogs",
                     region=props.region,
                     description=f"VPC flow log delivery for {props.name}",
                     trust_policy=assume_role_policy(
                         services=["vpc-flow-logs.amazonaws.com"],
-                        conditions={"StringEquals": {"aws:SourceAccount": account_id(self)}},
+                        conditions={"StringEquals": {"aws:SourceAccount": account_id(self, props.provider)}},
                     ),
                     statements=[
                         Statement(

@@ -114,6 +114,7 @@ class SecureBucket(Construct):
         if props.access_log_bucket is None and len(props.access_log_exemption) < 10:
             raise ValueError(f"bucket {props.name!r}: give access_log_bucket, or access_log_exemption with a reason")
         provider = props.provider
+        self._provider = provider
         self.key = props.key
         self.bucket_name = props.namer.name(props.name_kind, props.name, region=props.region)
         self.bucket = S3Bucket(
@@ -302,7 +303,7 @@ class SecureBucket(Construct):
         self._log_delivery = True
         from shared_constructs.kms import account_id
 
-        account = account_id(self)
+        account = account_id(self, self._provider)
         service = {"Service": "delivery.logs.amazonaws.com"}
         source = {"aws:SourceAccount": account}
         self.add_to_policy(

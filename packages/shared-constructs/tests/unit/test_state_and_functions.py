@@ -125,3 +125,24 @@ def test_function_defaults(reference):
     assert "kms_key_arn" not in fn  # no environment variables: a key would be a perpetual diff
     assert fn["filename"].startswith("assets/")
     assert fn["filename"].endswith("/ref-echo-use1-dev.zip")
+
+
+def test_account_id_follows_the_provider_of_each_construct():
+    from cdktf import Testing
+    from shared_constructs.kms import account_id
+    from shared_constructs.stack import PlatformStack
+
+    stack = PlatformStack(Testing.app(), "x", settings=settings(), package="p", region="us-east-1")
+    other = stack.provider_for("us-east-2", account="analytics", assume_role_arn="arn:aws:iam::210987654321:role/a")
+    for _ in range(2):
+        stack.output(f"here{_}", account_id(stack), description="d")
+        stack.output(f"there{_}", account_id(stack, other), description="d")
+    document = json.loads(Testing.synth(stack))
+    identities = document["data"]["aws_caller_identity"]
+    assert sorted((name, i.get("provider")) for name, i in identities.items()) == [
+        ("caller_identity", None),
+        ("caller_identity_use2analytics", "aws.use2analytics"),
+    ]
+    assert (
+        document["output"]["there1"]["value"] == "${data.aws_caller_identity.caller_identity_use2analytics.account_id}"
+    )

@@ -286,6 +286,14 @@ class Deployment:
                 for page in pages:
                     for item in page["ResourceTagMappingList"]:
                         arn = item["ResourceARN"]
+                        if ":vpc-peering-connection/" in arn:
+                            # AWS (and moto) list deleted peering connections for a while.
+                            ec2 = self.emulator.client("ec2", provider["region"], role)
+                            found = ec2.describe_vpc_peering_connections(
+                                VpcPeeringConnectionIds=[arn.rsplit("/", 1)[1]]
+                            )["VpcPeeringConnections"]
+                            if all(p["Status"]["Code"] in ("deleted", "rejected", "failed", "expired") for p in found):
+                                continue
                         if ":kms:" in arn and ":key/" in arn:
                             state = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
                             if state == "PendingDeletion":
