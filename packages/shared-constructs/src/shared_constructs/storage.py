@@ -237,7 +237,13 @@ class SecureBucket(Construct):
                     actions=["s3:PutObject"],
                     resources=[f"{self.bucket.arn}/*"],
                     principals={"AWS": "*"},
-                    conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+                    # Both conditions must hold: a header is sent AND it is not SSE-KMS. A request
+                    # without the header gets the bucket's default SSE-KMS encryption (AWS services
+                    # delivering logs send none); "...IfExists" would deny those.
+                    conditions={
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                        "Null": {"s3:x-amz-server-side-encryption": "false"},
+                    },
                 )
             )
             if props.require_encryption_header:

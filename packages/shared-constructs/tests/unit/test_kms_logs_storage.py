@@ -63,7 +63,8 @@ def test_bucket_policy_denies_insecure_requests(reference):
     assert statement(policy, "DenyInsecureTransport")["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert statement(policy, "DenyOutdatedTls")["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
     assert statement(policy, "DenyOtherEncryption")["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
+        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {"s3:x-amz-server-side-encryption": "false"},
     }
     assert statement(policy, "DenyUnencryptedUpload")["Condition"] == {
         "Null": {"s3:x-amz-server-side-encryption": "true"}
