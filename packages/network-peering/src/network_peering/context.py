@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResource
 from cdktf_cdktf_provider_aws.provider import AwsProvider
-from shared_constructs.cdk import Construct
+from shared_constructs.cdk import Construct, TerraformResource
 from shared_constructs.naming import Kind, Namer
 
 from network_peering.settings import Settings, Side
