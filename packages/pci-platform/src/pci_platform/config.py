@@ -144,7 +144,8 @@ class ApplicationSettings(Strict):
     """The payment API (internal ALB -> Lambda) and the batch Auto Scaling group (part 2)."""
 
     certificate_arn: str
-    """ACM certificate of the HTTPS listener (an existing certificate: private CA or imported)."""
+    """Certificate of the HTTPS listener: an existing ACM certificate (private CA or imported) or an
+    IAM server certificate (the load balancer accepts both)."""
     client_cidrs: list[Cidr] = Field(default=["10.60.0.0/16"], min_length=1)
     """Networks allowed to reach the internal load balancer on 443."""
     payment_path: str = Field(default="/api/payments", pattern=r"^/[a-z0-9/_-]+$")
@@ -161,8 +162,11 @@ class ApplicationSettings(Strict):
 
     @model_validator(mode="after")
     def _sizes(self) -> ApplicationSettings:
-        if not re.fullmatch(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", self.certificate_arn):
-            raise ValueError(f"certificate_arn must be an ACM certificate ARN, got {self.certificate_arn!r}")
+        acm = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}"
+        iam = r"arn:aws[a-z-]*:iam::\d{12}:server-certificate/[\w+=,.@/-]{1,128}"
+        if not re.fullmatch(f"{acm}|{iam}", self.certificate_arn):
+            raise ValueError("certificate_arn must be an ACM certificate or IAM server-certificate ARN, "
+                             f"got {self.certificate_arn!r}")
         if self.batch_min > self.batch_max:
             raise ValueError(f"batch_min {self.batch_min} exceeds batch_max {self.batch_max}")
         if "0.0.0.0/0" in self.client_cidrs:

@@ -3,6 +3,7 @@ topic it reads) and after seeding the existing database secret, as an operator w
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from shared_constructs.testing.emulator import Emulator, deployment_fixture
@@ -14,9 +15,35 @@ SECRET_VALUE = {"engine": "postgres", "host": "db.pci.internal", "port": 5432, "
                 "password": "seeded-by-the-operator", "dbname": "payments"}
 
 
+CERTIFICATE_NAME = "pci-platform-dev"
+"""config/dev.toml's ``application.certificate_arn`` names this IAM server certificate."""
+
+
+def self_signed_certificate() -> tuple[str, str]:
+    """A throwaway certificate and key (PEM) for the listener, as an operator would upload one."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "payments.pci.internal")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                              serialization.NoEncryption()).decode())
+
+
 def seed_database_secret(emulator: Emulator) -> None:
-    """Create the existing secret the stack references (DECISIONS.md 7)."""
+    """Create what the stack references and does not create: the database secret (DECISIONS.md 7)
+    and the listener's certificate."""
     emulator.client("secretsmanager", REGION).create_secret(Name=SECRET_NAME, SecretString=json.dumps(SECRET_VALUE))
+    body, key = self_signed_certificate()
+    emulator.client("iam", REGION).upload_server_certificate(
+        ServerCertificateName=CERTIFICATE_NAME, CertificateBody=body, PrivateKey=key)
 
 
 # Declared first so that the harness, which destroys in reverse declaration order, destroys this

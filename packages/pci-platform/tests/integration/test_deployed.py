@@ -118,13 +118,13 @@ def test_config_rules_and_event_rules(deployment: Deployment) -> None:
     names = {r["ConfigRuleName"] for r in rules}
     assert {"pci-platform-pci-tags-apse1-dev", "pci-platform-s3-kms-encryption-apse1-dev"} <= names
     events = deployment.client("events", REGION).list_rules(NamePrefix="pci-platform-")["Rules"]
-    assert len(events) == 7
+    assert len(events) == 8  # 7 compliance rules and the RDS failover rule
 
 
 def test_roles_have_no_inline_policies(deployment: Deployment) -> None:
     iam = deployment.client("iam", REGION)
     roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("pci-platform-")]
-    assert len(roles) == 2
+    assert len(roles) == 8
     for role in roles:
         assert iam.list_role_policies(RoleName=role)["PolicyNames"] == []
         attached = {p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}

@@ -123,8 +123,7 @@ def test_alb_is_internal_with_https_tls12_and_access_logs(stack: dict[str, Any])
     (listener,) = resources(stack, "aws_lb_listener").values()
     assert (listener["port"], listener["protocol"], listener["ssl_policy"]) == (
         443, "HTTPS", "ELBSecurityPolicy-TLS13-1-2-2021-06")
-    assert listener["certificate_arn"] == (
-        "arn:aws:acm:ap-southeast-1:123456789012:certificate/00000000-0000-0000-0000-000000000000")
+    assert listener["certificate_arn"] == "arn:aws:iam::123456789012:server-certificate/pci-platform-dev"
     alb_sg = only(stack, "aws_security_group", name="pci-platform-payment-alb-apse1-dev")
     assert [(i["from_port"], i["cidr_blocks"]) for i in alb_sg["ingress"]] == [(443, ["10.60.0.0/16"])]
 

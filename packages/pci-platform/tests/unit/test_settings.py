@@ -51,6 +51,8 @@ def test_prod_protects_stateful_resources() -> None:
          "region 'ap-southeast-1' must be one of approved_regions ['us-east-1']"),
         ('region = "mars-1"', "region: got 'mars-1'; expected an AWS region code"),
         ('[processing]\nreserved_concurrency = 0', "processing.reserved_concurrency: got 0"),
+        ('[waf]\nblocked_countries = ["North Korea"]', "blocked_countries must be ISO 3166 alpha-2 codes"),
+        ('[database]\nmin_capacity = 4\nmax_capacity = 2', "max_capacity 2.0 is below min_capacity 4.0"),
         ('firewall_rules = 1', "firewall_rules: unknown key"),
     ],
 )
@@ -80,6 +82,28 @@ def test_fails_on_bad_secret_settings(tmp_path: Path, capsys: pytest.CaptureFixt
                                       expected: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(VALID.partition("[secrets]")[0] + secrets + "\n")
+    assert main(["pci-platform", "--config", str(path)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, errors
+    assert expected in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("application", "expected"),
+    [
+        ('certificate_arn = "arn:aws:acm:ap-southeast-1:1:certificate/x"',
+         "certificate_arn must be an ACM certificate or IAM server-certificate ARN"),
+        ('certificate_arn = "arn:aws:iam::123456789012:server-certificate/c"\nclient_cidrs = ["0.0.0.0/0"]',
+         "client_cidrs must not contain 0.0.0.0/0"),
+        ('certificate_arn = "arn:aws:iam::123456789012:server-certificate/c"\nbatch_min = 3\nbatch_max = 2',
+         "batch_min 3 exceeds batch_max 2"),
+    ],
+)
+def test_fails_on_bad_application_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str], application: str,
+                                           expected: str) -> None:
+    top, _, rest = VALID.partition("[application]")
+    path = tmp_path / "bad.toml"
+    path.write_text(f"{top}[application]\n{application}\n[secrets]{rest.partition('[secrets]')[2]}")
     assert main(["pci-platform", "--config", str(path)]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, errors
