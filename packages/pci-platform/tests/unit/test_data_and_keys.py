@@ -57,7 +57,8 @@ def test_data_buckets_deny_unencrypted_uploads_and_version_deletion_without_mfa(
     assert (unencrypted["Effect"], unencrypted["Action"]) == ("Deny", "s3:PutObject")
     assert unencrypted["Condition"] == {"Null": {"s3:x-amz-server-side-encryption": "true"}}
     other = statement(policy, "DenyOtherEncryption")
-    assert other["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+    assert other["Condition"] == {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                                  "Null": {"s3:x-amz-server-side-encryption": "false"}}
     mfa = statement(policy, "DenyVersionDeletionWithoutMfa")
     assert (mfa["Effect"], mfa["Principal"], mfa["Action"]) == ("Deny", {"AWS": "*"}, "s3:DeleteObjectVersion")
     assert mfa["Condition"] == {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
