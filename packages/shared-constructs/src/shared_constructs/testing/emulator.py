@@ -289,10 +289,12 @@ class Deployment:
                         if ":vpc-peering-connection/" in arn:
                             # AWS (and moto) list deleted peering connections for a while.
                             ec2 = self.emulator.client("ec2", provider["region"], role)
-                            found = ec2.describe_vpc_peering_connections(
+                            connections = ec2.describe_vpc_peering_connections(
                                 VpcPeeringConnectionIds=[arn.rsplit("/", 1)[1]]
                             )["VpcPeeringConnections"]
-                            if all(p["Status"]["Code"] in ("deleted", "rejected", "failed", "expired") for p in found):
+                            if all(
+                                p["Status"]["Code"] in ("deleted", "rejected", "failed", "expired") for p in connections
+                            ):
                                 continue
                         if ":kms:" in arn and ":key/" in arn:
                             state = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
