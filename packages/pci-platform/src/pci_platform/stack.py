@@ -127,7 +127,7 @@ class PciPlatformStack(PlatformStack):
         self.observability.add_saved_queries(settings, {
             "flow": self.flow_log_group, "firewall": self.firewall.alert_log_group,
             "payment": self.api.function.log_group})
-        self.dns = FailoverDns(self, "dns", namer=namer, region=region, config=settings.dns,
+        self.dns = FailoverDns(self, "dns", settings=settings, namer=namer, region=region, config=settings.dns,
                                vpc_id=self.network.vpc_id, alb=self.api.alb,
                                alarm=self.observability.alarms["alb-5xx"])
 

@@ -96,7 +96,7 @@ def test_flow_logs_bucket_expires_after_90_days(deployment: Deployment, outputs:
     assert [r["Expiration"]["Days"] for r in rules] == [90]
     flows = deployment.client("ec2", REGION).describe_flow_logs(
         Filters=[{"Name": "resource-id", "Values": [outputs["vpc_id"]]}])["FlowLogs"]
-    assert [f["LogDestinationType"] for f in flows] == ["s3"]
+    assert sorted(f["LogDestinationType"] for f in flows) == ["cloud-watch-logs", "s3"]
 
 
 @pytest.mark.parametrize("output", ["processor_function_arn", "rotation_function_arn"])
