@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from shared_constructs.cdk import Construct, Fn
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
-from shared_constructs.naming import Kind
+from shared_constructs.naming import Kind, Namer
+from shared_constructs.settings import BaseSettings
 from shared_constructs.stack import PlatformStack
 from shared_constructs.state import RemoteOutputs
 from shared_constructs.tagging import required_tags
@@ -29,6 +32,15 @@ from pci_platform.security import PlatformKeys
 from pci_platform.streaming import TransactionStream
 from pci_platform.waf import PaymentWaf
 
+
+class Common(TypedDict):
+    """The arguments every construct of this stack takes."""
+
+    settings: BaseSettings
+    namer: Namer
+    region: str
+
+
 PACKAGE = "pci-platform"
 STACK = "pci-platform"
 
@@ -41,7 +53,7 @@ class PciPlatformStack(PlatformStack):
         region = settings.region
         super().__init__(scope, STACK, settings=settings, package=PACKAGE, region=region)
         namer = self.namer
-        common = {"settings": settings, "namer": namer, "region": region}
+        common: Common = {"settings": settings, "namer": namer, "region": region}
 
         # Security: keys per data classification, and the explicit-deny guardrails.
         self.keys = PlatformKeys(self, "keys", **common)
@@ -79,7 +91,7 @@ class PciPlatformStack(PlatformStack):
 
     def _application_tier(self, settings: Settings) -> None:
         namer, region = self.namer, settings.region
-        common = {"settings": settings, "namer": namer, "region": region}
+        common: Common = {"settings": settings, "namer": namer, "region": region}
         app = settings.application
         # Database: Aurora Serverless v2 behind RDS Proxy; the rotation function targets the cluster.
         self.database = PaymentDatabase(self, "database", **common, config=settings.database, network=self.network,
