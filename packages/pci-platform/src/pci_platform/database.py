@@ -79,7 +79,11 @@ class PaymentDatabase(Construct):
             description="TLS only; connection and statement logging",
             parameter=[RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
                        RdsClusterParameterGroupParameter(name="log_connections", value="1"),
-                       RdsClusterParameterGroupParameter(name="log_disconnections", value="1")])
+                       RdsClusterParameterGroupParameter(name="log_disconnections", value="1"),
+                       # Schema changes are audited (PCI DSS 10.2.1); statements with values are not
+                       # logged, only slow ones (over one second) by duration.
+                       RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
+                       RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000")])
         self.log_group = EncryptedLogGroup(self, "postgresql_logs", LogGroupProps(
             settings=settings, name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql", key=keys.logs,
             region=region))
@@ -102,6 +106,17 @@ class PaymentDatabase(Construct):
             depends_on=[self.log_group.log_group],
             # The rotation function owns the password after creation (module docstring).
             lifecycle=TerraformResourceLifecycle(ignore_changes=["master_password"], prevent_destroy=protect or None))
+        # Enhanced monitoring (OS metrics every 60 s) through a role with a customer-managed policy.
+        self.monitoring_role = LeastPrivilegeRole(self, "monitoring_role", RoleProps(
+            namer=namer, name="rds-monitoring", region=region, description="RDS enhanced monitoring",
+            trust_policy=assume_role_policy(services=["monitoring.rds.amazonaws.com"]),
+            statements=[Statement(
+                sid="EnhancedMonitoring",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
+                         "logs:GetLogEvents", "logs:PutLogEvents", "logs:PutRetentionPolicy"],
+                resources=[f"arn:aws:logs:{region}:{account_id(self)}:log-group:RDSOSMetrics",
+                           f"arn:aws:logs:{region}:{account_id(self)}:log-group:RDSOSMetrics:*"])]))
+        guardrails.attach(self.monitoring_role, "rds_monitoring")
         self.instances = [
             RdsClusterInstance(
                 self, f"instance_{index}", identifier=namer.name(Kind.RDS, f"payments-{index}", region=region),
@@ -110,7 +125,8 @@ class PaymentDatabase(Construct):
                 availability_zone=network.vpc.subnets[WORKLOAD][index % 3].availability_zone,
                 promotion_tier=index, publicly_accessible=False, auto_minor_version_upgrade=True,
                 performance_insights_enabled=True, performance_insights_kms_key_id=keys.cardholder.key_arn,
-                performance_insights_retention_period=7)
+                performance_insights_retention_period=7, monitoring_interval=60,
+                monitoring_role_arn=self.monitoring_role.role_arn)
             for index in range(1 + config.reader_count)
         ]
         self.proxy_role = LeastPrivilegeRole(self, "proxy_role", RoleProps(

@@ -43,6 +43,8 @@ from cdktf_cdktf_provider_aws.networkfirewall_rule_group import (
 )
 from cdktf_cdktf_provider_aws.route import Route
 from shared_constructs.cdk import Construct, Fn, TerraformLocal, Token
+from shared_constructs.iam import Statement
+from shared_constructs.kms import account_id
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.settings import BaseSettings
@@ -86,17 +88,27 @@ class EgressFirewall(Construct):
         self.firewall_arn: str = ""
         if not firewall_enabled(settings):
             return
+        # Rules, policy and firewall are encrypted with the logs key. Network Firewall uses the key
+        # through grants made on the caller's behalf, so principals of this account may use it
+        # through Network Firewall only.
+        account = account_id(self)
+        keys.logs.policy.add(Statement(
+            sid="NetworkFirewallUse", principals={"AWS": f"arn:aws:iam::{account}:root"}, resources=["*"],
+            actions=["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+            conditions={"StringEquals": {"kms:CallerAccount": account,
+                                         "kms:ViaService": f"network-firewall.{region}.amazonaws.com"}}))
+        encryption = {"key_id": keys.logs.key_arn, "type": "CUSTOMER_KMS"}
         deny = NetworkfirewallRuleGroup(
             self, "deny_non_tls", name=namer.name(Kind.FIREWALL, "deny-non-tls", region=region),
             description="Drop non-TLS egress and TLS older than 1.2", type="STATEFUL",
-            capacity=config.rule_group_capacity,
+            capacity=config.rule_group_capacity, encryption_configuration=encryption,
             rule_group=NetworkfirewallRuleGroupRuleGroup(
                 rules_source=NetworkfirewallRuleGroupRuleGroupRulesSource(rules_string=DENY_NON_TLS_RULES),
                 stateful_rule_options=NetworkfirewallRuleGroupRuleGroupStatefulRuleOptions(rule_order=STRICT_ORDER)))
         allow = NetworkfirewallRuleGroup(
             self, "allow_aws_endpoints", name=namer.name(Kind.FIREWALL, "allow-aws-endpoints", region=region),
             description="Pass TLS to the listed AWS service endpoints only", type="STATEFUL",
-            capacity=config.rule_group_capacity,
+            capacity=config.rule_group_capacity, encryption_configuration=encryption,
             rule_group=NetworkfirewallRuleGroupRuleGroup(
                 rules_source=NetworkfirewallRuleGroupRuleGroupRulesSource(
                     rules_source_list=NetworkfirewallRuleGroupRuleGroupRulesSourceRulesSourceListStruct(
@@ -105,6 +117,7 @@ class EgressFirewall(Construct):
         policy = NetworkfirewallFirewallPolicy(
             self, "policy", name=namer.name(Kind.FIREWALL, "egress", region=region),
             description="Strict-order egress policy: TLS to AWS endpoints, default drop",
+            encryption_configuration=encryption,
             firewall_policy=NetworkfirewallFirewallPolicyFirewallPolicy(
                 stateless_default_actions=["aws:forward_to_sfe"],
                 stateless_fragment_default_actions=["aws:forward_to_sfe"],
@@ -120,6 +133,7 @@ class EgressFirewall(Construct):
         self.firewall = NetworkfirewallFirewall(
             self, "firewall", name=namer.name(Kind.FIREWALL, "egress", region=region),
             description="Inspects all egress of the workload tier", vpc_id=network.vpc_id,
+            encryption_configuration=encryption,
             firewall_policy_arn=policy.arn, delete_protection=settings.protect_stateful,
             subnet_change_protection=settings.protect_stateful,
             firewall_policy_change_protection=settings.protect_stateful,

@@ -9,6 +9,7 @@ Rules in priority order (lower runs first):
 3. ``rate-limit``: block a client IP above the configured requests per 5 minutes (default 1000).
 4. ``sql-injection``: AWS managed ``AWSManagedRulesSQLiRuleSet``.
 5. ``cross-site-scripting``: AWS managed ``AWSManagedRulesCommonRuleSet`` (its XSS rules among them).
+6. ``known-bad-inputs``: AWS managed ``AWSManagedRulesKnownBadInputsRuleSet`` (Log4j and similar).
 
 Default action: allow. Blocked requests only are logged (a logging filter keeps ``BLOCK``) to the
 ``aws-waf-logs-`` bucket, encrypted with the cardholder key (request URIs and headers may carry
@@ -69,7 +70,8 @@ def waf_rules(config: WafSettings, payment_path: str, prefix: str) -> list[dict[
                                                        "evaluation_window_sec": 300}},
                   "visibility_config": _visibility(f"{prefix}-rate-limit")})
     for priority, (name, group) in enumerate((("sql-injection", "AWSManagedRulesSQLiRuleSet"),
-                                              ("cross-site-scripting", "AWSManagedRulesCommonRuleSet")), start=4):
+                                              ("cross-site-scripting", "AWSManagedRulesCommonRuleSet"),
+                                              ("known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet")), start=4):
         rules.append({"name": name, "priority": priority, "override_action": {"none": {}},
                       "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
                       "visibility_config": _visibility(f"{prefix}-{name}")})

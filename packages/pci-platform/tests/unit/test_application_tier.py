@@ -26,7 +26,8 @@ def test_waf_rule_priorities_and_actions(stack: dict[str, Any]) -> None:
     found = sorted((r["priority"], r["name"], next(iter(r.get("action") or r["override_action"])))
                    for r in acl(stack)["rule"])
     assert found == [(1, "payment-api-method", "block"), (2, "payment-api-size", "block"), (3, "rate-limit", "block"),
-                     (4, "sql-injection", "none"), (5, "cross-site-scripting", "none")]
+                     (4, "sql-injection", "none"), (5, "cross-site-scripting", "none"),
+                     (6, "known-bad-inputs", "none")]
     assert acl(stack)["default_action"] == {"allow": {}}
     assert acl(stack)["scope"] == "REGIONAL"
 
@@ -37,7 +38,8 @@ def test_waf_rate_limit_is_1000_per_5_minutes_per_ip(stack: dict[str, Any]) -> N
 
 
 @pytest.mark.parametrize(("name", "group"), [("sql-injection", "AWSManagedRulesSQLiRuleSet"),
-                                             ("cross-site-scripting", "AWSManagedRulesCommonRuleSet")])
+                                             ("cross-site-scripting", "AWSManagedRulesCommonRuleSet"),
+                                             ("known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet")])
 def test_waf_managed_groups(stack: dict[str, Any], name: str, group: str) -> None:
     assert rules(stack)[name]["statement"] == {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}}
 
@@ -96,6 +98,7 @@ def test_cluster_is_serverless_v2_encrypted_tls_only_and_destroyable(stack: dict
     assert cluster["enabled_cloudwatch_logs_exports"] == ["postgresql"]
     (parameters,) = resources(stack, "aws_rds_cluster_parameter_group").values()
     assert {"name": "rds.force_ssl", "value": "1"} in parameters["parameter"]
+    assert {"name": "log_statement", "value": "ddl"} in parameters["parameter"]
     instances = resources(stack, "aws_rds_cluster_instance").values()
     assert sorted(i["promotion_tier"] for i in instances) == [0, 1, 2]
     assert sorted(i["availability_zone"] for i in instances) == [
@@ -103,6 +106,7 @@ def test_cluster_is_serverless_v2_encrypted_tls_only_and_destroyable(stack: dict
         "${aws_subnet.network_vpc_workload_1_EA21F4AB.availability_zone}",
         "${aws_subnet.network_vpc_workload_2_3C98718F.availability_zone}"]
     assert all(i["instance_class"] == "db.serverless" and i["publicly_accessible"] is False for i in instances)
+    assert all(i["monitoring_interval"] == 60 for i in instances)
 
 
 def test_sampling_rule_traces_every_payment(stack: dict[str, Any]) -> None:

@@ -156,4 +156,6 @@ def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> No
         "/aws/lambda/pci-platform-transformer-apse1-dev", "/aws/rds/cluster/pci-platform-payments-apse1-dev/postgresql",
         "/pci-platform/dev/network-firewall/alerts", "/pci-platform/dev/vpc-flow-logs"]
     assert all(g["kms_key_id"].startswith("${aws_kms_key.keys_logs_key_") for g in groups)
-    assert all(g["retention_in_days"] == 30 for g in groups)  # dev's log_retention_days; flow logs 30 by design
+    retention = {g["name"]: g["retention_in_days"] for g in groups}
+    assert retention.pop("/pci-platform/dev/vpc-flow-logs") == 30  # payment-platform-security.md section 5
+    assert set(retention.values()) == {365}  # log_retention_days default (PCI DSS 10.5.1)

@@ -53,6 +53,13 @@ def test_policy_is_strict_order_with_default_drop(stack: dict[str, Any]) -> None
     assert refs == [(100, "firewall_deny_non_tls_C62416B3"), (200, "firewall_allow_aws_endpoints_19EA2D25")]
 
 
+@pytest.mark.parametrize("type_", FIREWALL_TYPES)
+def test_firewall_resources_are_encrypted_with_the_logs_key(stack: dict[str, Any], type_: str) -> None:
+    for resource in resources(stack, type_).values():
+        assert resource["encryption_configuration"]["type"] == "CUSTOMER_KMS"
+        assert resource["encryption_configuration"]["key_id"].startswith("${aws_kms_key.keys_logs_key_")
+
+
 def test_firewall_sits_in_the_firewall_tier(stack: dict[str, Any]) -> None:
     (firewall,) = resources(stack, "aws_networkfirewall_firewall").values()
     subnets = [m["subnet_id"] for m in firewall["subnet_mapping"]]
