@@ -11,10 +11,10 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from shared_constructs.cdk import Construct
 from shared_constructs.kms import account_id
 from shared_constructs.regions import short_region
+from shared_constructs.replication import BucketRef, Replication, ReplicationProps
 from shared_constructs.stack import PlatformStack
 
 from payments_multiregion.names import PACKAGE, Names
-from payments_multiregion.replication import BucketRef, Replication, ReplicationProps
 from payments_multiregion.settings import Settings
 
 RECEIPTS_PREFIX = "receipts/"
