@@ -1,4 +1,4 @@
-"""S3 cross-region replication between SSE-KMS buckets, generic enough for shared-constructs.
+"""S3 cross-region replication between SSE-KMS buckets (SecureBucket), keys addressed by alias.
 
 Buckets are named by :class:`BucketRef` (name, region, key alias), built from a
 :class:`~shared_constructs.storage.SecureBucket` in the same stack or from deterministic names of
@@ -23,6 +23,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
     S3BucketReplicationConfigurationRuleSourceSelectionCriteria,
     S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects,
 )
+
 from shared_constructs.cdk import Construct
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.naming import Namer
