@@ -36,11 +36,15 @@ PAYMENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 TOKEN = re.compile(r"^tok_[A-Za-z0-9]{8,64}$")
 PAN_LIKE = re.compile(r"\d{13,19}")
-SCHEMA = ("CREATE TABLE IF NOT EXISTS payments (payment_id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL, "
-          "amount NUMERIC(12,2) NOT NULL, currency CHAR(3) NOT NULL, card_token TEXT NOT NULL, "
-          "created_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-INSERT = ("INSERT INTO payments (payment_id, merchant_id, amount, currency, card_token) "
-          "VALUES (:payment_id, :merchant_id, :amount, :currency, :card_token) ON CONFLICT (payment_id) DO NOTHING")
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS payments (payment_id TEXT PRIMARY KEY, merchant_id TEXT NOT NULL, "
+    "amount NUMERIC(12,2) NOT NULL, currency CHAR(3) NOT NULL, card_token TEXT NOT NULL, "
+    "created_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+)
+INSERT = (
+    "INSERT INTO payments (payment_id, merchant_id, amount, currency, card_token) "
+    "VALUES (:payment_id, :merchant_id, :amount, :currency, :card_token) ON CONFLICT (payment_id) DO NOTHING"
+)
 
 
 class Rejected(ValueError):
@@ -48,8 +52,13 @@ class Rejected(ValueError):
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "statusDescription": f"{status}", "isBase64Encoded": False,
-            "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    return {
+        "statusCode": status,
+        "statusDescription": f"{status}",
+        "isBase64Encoded": False,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+    }
 
 
 def parse(event: Any, max_bytes: int) -> dict[str, Any]:
@@ -84,24 +93,42 @@ def parse(event: Any, max_bytes: int) -> dict[str, Any]:
         problems.append("amount")
     if problems:
         raise Rejected(f"invalid fields: {', '.join(problems)}")
-    return {"payment_id": body["payment_id"], "merchant_id": body["merchant_id"], "amount": str(amount),
-            "currency": body["currency"], "card_token": body["card_token"]}
+    return {
+        "payment_id": body["payment_id"],
+        "merchant_id": body["merchant_id"],
+        "amount": str(amount),
+        "currency": body["currency"],
+        "card_token": body["card_token"],
+    }
 
 
 def _connect() -> pg8000.native.Connection:
     host, port, user = os.environ["DB_HOST"], int(os.environ.get("DB_PORT", "5432")), os.environ["DB_USER"]
     token = boto3.client("rds").generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
     # RDS Proxy requires TLS; its certificate is public (Amazon Trust Services), so verify it.
-    return pg8000.native.Connection(user=user, password=token, host=host, port=port,
-                                    database=os.environ.get("DB_NAME", "payments"),
-                                    ssl_context=ssl.create_default_context(), timeout=5)
+    return pg8000.native.Connection(
+        user=user,
+        password=token,
+        host=host,
+        port=port,
+        database=os.environ.get("DB_NAME", "payments"),
+        ssl_context=ssl.create_default_context(),
+        timeout=5,
+    )
 
 
 def _publish(detail_type: str, payment: dict[str, Any], **extra: Any) -> None:
     detail = {k: v for k, v in payment.items() if k != "card_token"} | extra
-    boto3.client("events").put_events(Entries=[{
-        "Source": os.environ.get("EVENT_SOURCE", "pci-platform.payments"), "DetailType": detail_type,
-        "Detail": json.dumps(detail), "EventBusName": os.environ["BUS_NAME"]}])
+    boto3.client("events").put_events(
+        Entries=[
+            {
+                "Source": os.environ.get("EVENT_SOURCE", "pci-platform.payments"),
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": os.environ["BUS_NAME"],
+            }
+        ]
+    )
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -111,8 +138,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     except Rejected as exc:
         status = 413 if str(exc) == "too_large" else 400
         LOGGER.warning("payment rejected", extra={"outcome": "rejected", "reason": str(exc)})
-        return _response(status, {"error": "payload_too_large" if status == 413 else "invalid_request",
-                                  "detail": str(exc)})
+        return _response(
+            status, {"error": "payload_too_large" if status == 413 else "invalid_request", "detail": str(exc)}
+        )
     try:
         connection = _connect()
         try:
@@ -121,8 +149,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         finally:
             connection.close()
     except (pg8000.native.DatabaseError, pg8000.native.InterfaceError, OSError, ClientError, BotoCoreError) as exc:
-        LOGGER.error("payment failed", extra={"outcome": "failed", "payment_id": payment["payment_id"],
-                                              "reason": type(exc).__name__})
+        LOGGER.error(
+            "payment failed",
+            extra={"outcome": "failed", "payment_id": payment["payment_id"], "reason": type(exc).__name__},
+        )
         try:
             _publish("payment.failed", payment, reason=type(exc).__name__)
         except (ClientError, BotoCoreError):
@@ -131,11 +161,17 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     warnings = []
     public = {k: v for k, v in payment.items() if k != "card_token"}
     follow_ups = (
-        ("queue", lambda: boto3.client("sqs").send_message(QueueUrl=os.environ["QUEUE_URL"],
-                                                           MessageBody=json.dumps(payment))),
+        (
+            "queue",
+            lambda: boto3.client("sqs").send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=json.dumps(payment)),
+        ),
         ("event", lambda: _publish("payment.succeeded", payment)),
-        ("stream", lambda: boto3.client("firehose").put_record(
-            DeliveryStreamName=os.environ["STREAM_NAME"], Record={"Data": (json.dumps(public) + "\n").encode()})),
+        (
+            "stream",
+            lambda: boto3.client("firehose").put_record(
+                DeliveryStreamName=os.environ["STREAM_NAME"], Record={"Data": (json.dumps(public) + "\n").encode()}
+            ),
+        ),
     )
     for step, call in follow_ups:
         # The payment is stored: a failed follow-up is reported, never turned into a failed payment.
@@ -143,7 +179,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             call()
         except (ClientError, BotoCoreError) as exc:
             warnings.append(step)
-            LOGGER.error("payment stored but a follow-up failed",
-                         extra={"payment_id": payment["payment_id"], "step": step, "reason": type(exc).__name__})
+            LOGGER.error(
+                "payment stored but a follow-up failed",
+                extra={"payment_id": payment["payment_id"], "step": step, "reason": type(exc).__name__},
+            )
     LOGGER.info("payment stored", extra={"outcome": "succeeded", "payment_id": payment["payment_id"]})
     return _response(201, {"payment_id": payment["payment_id"], "status": "accepted", "warnings": warnings})

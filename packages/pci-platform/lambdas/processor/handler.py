@@ -94,8 +94,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
             lines, rejected = transform(body)
             out_key = key.removeprefix(prefix)
-            s3.put_object(Bucket=target, Key=out_key, Body=("\n".join(lines) + "\n").encode() if lines else b"",
-                          ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+            s3.put_object(
+                Bucket=target,
+                Key=out_key,
+                Body=("\n".join(lines) + "\n").encode() if lines else b"",
+                ServerSideEncryption="aws:kms",
+                SSEKMSKeyId=key_arn,
+            )
             processed.append({"key": out_key, "records": len(lines), "rejected": rejected})
             LOGGER.info("object processed", extra={"key": out_key, "records": len(lines), "rejected": rejected})
         except UnicodeDecodeError:

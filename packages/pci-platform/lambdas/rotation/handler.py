@@ -89,8 +89,12 @@ def _run(client: Any, arn: str, token: str, step: str) -> str:
         return "already_current"
     if PENDING not in versions[token]:
         raise RotationError(f"version {token} of secret {arn} is not staged AWSPENDING")
-    step_function = {"createSecret": create_secret, "setSecret": set_secret, "testSecret": test_secret,
-                     "finishSecret": finish_secret}[step]
+    step_function = {
+        "createSecret": create_secret,
+        "setSecret": set_secret,
+        "testSecret": test_secret,
+        "finishSecret": finish_secret,
+    }[step]
     return step_function(client, arn, token)
 
 
@@ -126,8 +130,12 @@ def create_secret(client: Any, arn: str, token: str) -> str:
         PasswordLength=int(os.environ.get("PASSWORD_LENGTH", "32")),
         ExcludeCharacters=os.environ.get("EXCLUDE_CHARACTERS", DEFAULT_EXCLUDE),
     )["RandomPassword"]
-    client.put_secret_value(SecretId=arn, ClientRequestToken=token,
-                            SecretString=json.dumps({**current, "password": password}), VersionStages=[PENDING])
+    client.put_secret_value(
+        SecretId=arn,
+        ClientRequestToken=token,
+        SecretString=json.dumps({**current, "password": password}),
+        VersionStages=[PENDING],
+    )
     return "created"
 
 
@@ -144,9 +152,14 @@ def _connect(secret: dict[str, Any]) -> pg8000.native.Connection | None:
         context.verify_mode = ssl.CERT_NONE
     try:
         return pg8000.native.Connection(
-            user=secret["username"], password=secret["password"],
-            host=os.environ.get("DB_HOST") or secret["host"], port=int(secret.get("port", 5432)),
-            database=secret.get("dbname", "postgres"), ssl_context=context, timeout=10)
+            user=secret["username"],
+            password=secret["password"],
+            host=os.environ.get("DB_HOST") or secret["host"],
+            port=int(secret.get("port", 5432)),
+            database=secret.get("dbname", "postgres"),
+            ssl_context=context,
+            timeout=10,
+        )
     except (pg8000.native.DatabaseError, pg8000.native.InterfaceError, OSError) as exc:
         _log(logging.WARNING, "database login failed", user=secret["username"], reason=type(exc).__name__)
         return None
@@ -172,11 +185,14 @@ def set_secret(client: Any, arn: str, token: str) -> str:
     if connection is None:
         raise RotationError(f"cannot log in to the database with the current or previous credentials of {arn}")
     try:
-        connection.run(f"ALTER USER {pg8000.native.identifier(pending['username'])} "
-                       f"WITH PASSWORD {pg8000.native.literal(pending['password'])}")
+        connection.run(
+            f"ALTER USER {pg8000.native.identifier(pending['username'])} "
+            f"WITH PASSWORD {pg8000.native.literal(pending['password'])}"
+        )
     except pg8000.native.DatabaseError as exc:
-        raise RotationError(f"the database refused the new password for {pending['username']!r}: "
-                            f"{_sqlstate(exc)}") from None
+        raise RotationError(
+            f"the database refused the new password for {pending['username']!r}: {_sqlstate(exc)}"
+        ) from None
     finally:
         connection.close()
     return "set"
@@ -208,6 +224,7 @@ def finish_secret(client: Any, arn: str, token: str) -> str:
     current = next((v for v, stages in versions.items() if CURRENT in stages), None)
     if current == token:
         return "already_current"
-    client.update_secret_version_stage(SecretId=arn, VersionStage=CURRENT, MoveToVersionId=token,
-                                       RemoveFromVersionId=current)
+    client.update_secret_version_stage(
+        SecretId=arn, VersionStage=CURRENT, MoveToVersionId=token, RemoveFromVersionId=current
+    )
     return "finished"

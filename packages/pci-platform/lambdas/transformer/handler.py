@@ -90,8 +90,12 @@ def _metrics(counts: dict[str, int]) -> None:
     if not namespace:
         return
     try:
-        boto3.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=[
-            {"MetricName": f"TransformRecords{result}", "Value": count, "Unit": "Count"}
-            for result, count in counts.items()])
+        boto3.client("cloudwatch").put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {"MetricName": f"TransformRecords{result}", "Value": count, "Unit": "Count"}
+                for result, count in counts.items()
+            ],
+        )
     except (ClientError, BotoCoreError) as exc:
         LOGGER.warning("could not publish record metrics", extra={"reason": type(exc).__name__})

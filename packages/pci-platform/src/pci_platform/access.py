@@ -25,26 +25,48 @@ from shared_constructs.iam import LeastPrivilegeRole, Statement, policy_document
 from shared_constructs.naming import Kind, Namer
 
 NETWORK_ESCAPE_ACTIONS = (
-    "ec2:AttachInternetGateway", "ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:CreateEgressOnlyInternetGateway", "ec2:CreateInternetGateway", "ec2:CreateNatGateway", "ec2:CreateRoute",
-    "ec2:CreateVpcPeeringConnection", "ec2:ReplaceRoute", "network-firewall:DeleteFirewall",
-    "network-firewall:UpdateFirewallPolicy", "network-firewall:UpdateRuleGroup",
+    "ec2:AttachInternetGateway",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateEgressOnlyInternetGateway",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:CreateRoute",
+    "ec2:CreateVpcPeeringConnection",
+    "ec2:ReplaceRoute",
+    "network-firewall:DeleteFirewall",
+    "network-firewall:UpdateFirewallPolicy",
+    "network-firewall:UpdateRuleGroup",
 )
 KEY_TAMPERING_ACTIONS = (
-    "kms:CreateGrant", "kms:DeleteAlias", "kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:PutKeyPolicy",
     "kms:ScheduleKeyDeletion",
 )
 STORAGE_TAMPERING_ACTIONS = (
-    "s3:DeleteBucketPolicy", "s3:PutBucketAcl", "s3:PutBucketLogging", "s3:PutBucketPolicy",
-    "s3:PutBucketPublicAccessBlock", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketAcl",
+    "s3:PutBucketLogging",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
 )
 
 
 def guardrail_statements(approved_regions: Sequence[str]) -> list[Statement]:
     """The explicit deny statements of the guardrail policy."""
     return [
-        Statement(sid="DenyOutsideApprovedRegions", effect="Deny", actions=["*"], resources=["*"],
-                  conditions={"StringNotEquals": {"aws:RequestedRegion": sorted(approved_regions)}}),
+        Statement(
+            sid="DenyOutsideApprovedRegions",
+            effect="Deny",
+            actions=["*"],
+            resources=["*"],
+            conditions={"StringNotEquals": {"aws:RequestedRegion": sorted(approved_regions)}},
+        ),
         Statement(sid="DenyIamChanges", effect="Deny", actions=["iam:*"], resources=["*"]),
         Statement(sid="DenyNetworkEscape", effect="Deny", actions=NETWORK_ESCAPE_ACTIONS, resources=["*"]),
         Statement(sid="DenyKeyTampering", effect="Deny", actions=KEY_TAMPERING_ACTIONS, resources=["*"]),
@@ -55,14 +77,18 @@ def guardrail_statements(approved_regions: Sequence[str]) -> list[Statement]:
 class Guardrails(Construct):
     """The deny-only guardrail policy and its attachments (``attach`` each role)."""
 
-    def __init__(self, scope: Construct, id: str, *, namer: Namer, region: str,
-                 approved_regions: Sequence[str]) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, namer: Namer, region: str, approved_regions: Sequence[str]
+    ) -> None:
         super().__init__(scope, id)
         self.approved_regions = sorted(approved_regions)
         self.policy = IamPolicy(
-            self, "policy", name=namer.name(Kind.IAM_POLICY, "guardrails", region=region),
+            self,
+            "policy",
+            name=namer.name(Kind.IAM_POLICY, "guardrails", region=region),
             description="Explicit denies for every PCI platform role: regions, IAM, network, keys, storage",
-            policy=policy_document(guardrail_statements(approved_regions)))
+            policy=policy_document(guardrail_statements(approved_regions)),
+        )
         self.policy_arn = self.policy.arn
         self._attached: set[str] = set()
 

@@ -51,9 +51,15 @@ from pci_platform.security import PlatformKeys
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ELB_LOG_ACCOUNTS = {
-    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
-    "us-west-2": "797873946194", "eu-west-1": "156460612806", "eu-central-1": "054676820928",
-    "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266", "ap-northeast-1": "582318560864",
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "eu-west-1": "156460612806",
+    "eu-central-1": "054676820928",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864",
 }
 """Elastic Load Balancing's log-delivery account per region (AWS documentation, link above)."""
 ALB_LOGS_SSE_S3_REASON = (
@@ -66,79 +72,206 @@ BATCH_PORT = 8443
 class PaymentApi(Construct):
     """Access-log bucket, load balancer, listener and rules, and the payment function."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 config: ApplicationSettings, network: Network, keys: PlatformKeys, data: DataStores,
-                 database: PaymentDatabase, guardrails: Guardrails, environment: dict[str, str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: ApplicationSettings,
+        network: Network,
+        keys: PlatformKeys,
+        data: DataStores,
+        database: PaymentDatabase,
+        guardrails: Guardrails,
+        environment: dict[str, str],
+    ) -> None:
         super().__init__(scope, id)
         check_capacity("payment", config.reserved_concurrency, config.target_tps, config.duration_s)
         account = account_id(self)
-        self.logs_bucket = SecureBucket(self, "alb_logs", BucketProps(
-            settings=settings, namer=namer, name="alb-logs", region=region, encryption="sse-s3",
-            sse_s3_reason=ALB_LOGS_SSE_S3_REASON, access_log_bucket=data.access_logs,
-            lifecycle=(LifecycleRule(id="expire-alb-logs", expiration_days=90, noncurrent_expiration_days=1),)))
+        self.logs_bucket = SecureBucket(
+            self,
+            "alb_logs",
+            BucketProps(
+                settings=settings,
+                namer=namer,
+                name="alb-logs",
+                region=region,
+                encryption="sse-s3",
+                sse_s3_reason=ALB_LOGS_SSE_S3_REASON,
+                access_log_bucket=data.access_logs,
+                lifecycle=(LifecycleRule(id="expire-alb-logs", expiration_days=90, noncurrent_expiration_days=1),),
+            ),
+        )
         elb_account = config.elb_log_account or ELB_LOG_ACCOUNTS.get(region)
         if elb_account is None:
-            raise ValueError(f"no Elastic Load Balancing log account known for {region!r}; set application.elb_log_account")
-        self.logs_bucket.add_to_policy(Statement(
-            sid="ElbLogDelivery", actions=["s3:PutObject"], principals={"AWS": f"arn:aws:iam::{elb_account}:root"},
-            resources=[f"{self.logs_bucket.bucket_arn}/AWSLogs/{account}/*"]))
+            raise ValueError(
+                f"no Elastic Load Balancing log account known for {region!r}; set application.elb_log_account"
+            )
+        self.logs_bucket.add_to_policy(
+            Statement(
+                sid="ElbLogDelivery",
+                actions=["s3:PutObject"],
+                principals={"AWS": f"arn:aws:iam::{elb_account}:root"},
+                resources=[f"{self.logs_bucket.bucket_arn}/AWSLogs/{account}/*"],
+            )
+        )
         self.security_group = SecurityGroup(
-            self, "alb_sg", name=namer.name(Kind.SECURITY_GROUP, "payment-alb", region=region),
-            description="Internal ALB: HTTPS from the client networks only", vpc_id=network.vpc_id,
-            ingress=[SecurityGroupIngress(description="HTTPS from clients", from_port=443, to_port=443, protocol="tcp",
-                                          cidr_blocks=list(config.client_cidrs))],
-            egress=[SecurityGroupEgress(description="HTTPS to batch hosts", from_port=BATCH_PORT, to_port=BATCH_PORT,
-                                        protocol="tcp", cidr_blocks=network.cidrs(WORKLOAD))])
+            self,
+            "alb_sg",
+            name=namer.name(Kind.SECURITY_GROUP, "payment-alb", region=region),
+            description="Internal ALB: HTTPS from the client networks only",
+            vpc_id=network.vpc_id,
+            ingress=[
+                SecurityGroupIngress(
+                    description="HTTPS from clients",
+                    from_port=443,
+                    to_port=443,
+                    protocol="tcp",
+                    cidr_blocks=list(config.client_cidrs),
+                )
+            ],
+            egress=[
+                SecurityGroupEgress(
+                    description="HTTPS to batch hosts",
+                    from_port=BATCH_PORT,
+                    to_port=BATCH_PORT,
+                    protocol="tcp",
+                    cidr_blocks=network.cidrs(WORKLOAD),
+                )
+            ],
+        )
         self.alb = Lb(
-            self, "alb", name=namer.name(Kind.ALB, "payments", region=region), internal=True,
-            load_balancer_type="application", subnets=network.subnet_ids(WORKLOAD),
-            security_groups=[self.security_group.id], drop_invalid_header_fields=True,
-            enable_cross_zone_load_balancing=True, enable_deletion_protection=settings.protect_stateful,
+            self,
+            "alb",
+            name=namer.name(Kind.ALB, "payments", region=region),
+            internal=True,
+            load_balancer_type="application",
+            subnets=network.subnet_ids(WORKLOAD),
+            security_groups=[self.security_group.id],
+            drop_invalid_header_fields=True,
+            enable_cross_zone_load_balancing=True,
+            enable_deletion_protection=settings.protect_stateful,
             desync_mitigation_mode="strictest",
             access_logs=LbAccessLogs(bucket=self.logs_bucket.bucket_name, enabled=True),
-            depends_on=[self.logs_bucket.policy])
-        self.function = self._function(settings, namer, region, config, network, keys, database, guardrails,
-                                       environment)
+            depends_on=[self.logs_bucket.policy],
+        )
+        self.function = self._function(
+            settings, namer, region, config, network, keys, database, guardrails, environment
+        )
         self.payment_target_group = LbTargetGroup(
-            self, "payment_tg", name=namer.name(Kind.TARGET_GROUP, "payment-fn", region=region), target_type="lambda")
+            self, "payment_tg", name=namer.name(Kind.TARGET_GROUP, "payment-fn", region=region), target_type="lambda"
+        )
         permission = LambdaPermission(
-            self, "alb_invoke", statement_id="AllowPaymentAlb", action="lambda:InvokeFunction",
-            function_name=self.function.function_name, principal="elasticloadbalancing.amazonaws.com",
-            source_arn=self.payment_target_group.arn)
-        LbTargetGroupAttachment(self, "payment_target", target_group_arn=self.payment_target_group.arn,
-                                target_id=self.function.function_arn, depends_on=[permission])
+            self,
+            "alb_invoke",
+            statement_id="AllowPaymentAlb",
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_name,
+            principal="elasticloadbalancing.amazonaws.com",
+            source_arn=self.payment_target_group.arn,
+        )
+        LbTargetGroupAttachment(
+            self,
+            "payment_target",
+            target_group_arn=self.payment_target_group.arn,
+            target_id=self.function.function_arn,
+            depends_on=[permission],
+        )
         self.batch_target_group = LbTargetGroup(
-            self, "batch_tg", name=namer.name(Kind.TARGET_GROUP, "batch", region=region), target_type="instance",
-            port=BATCH_PORT, protocol="HTTPS", vpc_id=network.vpc_id,
-            health_check=LbTargetGroupHealthCheck(path="/health", protocol="HTTPS", matcher="200"))
+            self,
+            "batch_tg",
+            name=namer.name(Kind.TARGET_GROUP, "batch", region=region),
+            target_type="instance",
+            port=BATCH_PORT,
+            protocol="HTTPS",
+            vpc_id=network.vpc_id,
+            health_check=LbTargetGroupHealthCheck(path="/health", protocol="HTTPS", matcher="200"),
+        )
         self.listener = LbListener(
-            self, "https", load_balancer_arn=self.alb.arn, port=443, protocol="HTTPS", ssl_policy=TLS_POLICY,
+            self,
+            "https",
+            load_balancer_arn=self.alb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
             certificate_arn=config.certificate_arn,
-            default_action=[LbListenerDefaultAction(type="fixed-response", fixed_response=LbListenerDefaultActionFixedResponse(
-                content_type="application/json", message_body='{"error":"not_found"}', status_code="404"))])
+            default_action=[
+                LbListenerDefaultAction(
+                    type="fixed-response",
+                    fixed_response=LbListenerDefaultActionFixedResponse(
+                        content_type="application/json", message_body='{"error":"not_found"}', status_code="404"
+                    ),
+                )
+            ],
+        )
         self._route("payments", 10, [config.payment_path, f"{config.payment_path}/*"], self.payment_target_group)
         self._route("batch", 20, ["/batch/*"], self.batch_target_group)
         self.alb_arn_suffix = self.alb.arn_suffix
 
     def _route(self, id: str, priority: int, paths: list[str], target_group: LbTargetGroup) -> None:
-        LbListenerRule(self, f"{id}_rule", listener_arn=self.listener.arn, priority=priority,
-                       action=[LbListenerRuleAction(type="forward", target_group_arn=target_group.arn)],
-                       condition=[LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=paths))])
+        LbListenerRule(
+            self,
+            f"{id}_rule",
+            listener_arn=self.listener.arn,
+            priority=priority,
+            action=[LbListenerRuleAction(type="forward", target_group_arn=target_group.arn)],
+            condition=[LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=paths))],
+        )
 
-    def _function(self, settings: BaseSettings, namer: Namer, region: str, config: ApplicationSettings,
-                  network: Network, keys: PlatformKeys, database: PaymentDatabase, guardrails: Guardrails,
-                  environment: dict[str, str]) -> PythonFunction:
-        security_group = network.workload_security_group(self, "function_sg", "payment", extra_egress=[
-            SecurityGroupEgress(description="PostgreSQL to RDS Proxy", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
-                                protocol="tcp", cidr_blocks=network.cidrs(WORKLOAD))])
-        function = PythonFunction(self, "payment", FunctionProps(
-            settings=settings, namer=namer, name="payment", region=region,
-            description="Authorises a payment: stores it through RDS Proxy, queues it, publishes its event",
-            source=LAMBDAS / "payment", handler="handler.handler", key=keys.logs,
-            reserved_concurrency=config.reserved_concurrency, timeout_s=15, vendor=PG8000_BUNDLE,
-            environment={"DB_HOST": database.proxy_endpoint, "DB_USER": database.master_username,
-                         "DB_PORT": str(POSTGRES_PORT), **environment},
-            vpc_subnet_ids=network.subnet_ids(WORKLOAD), security_group_ids=[security_group.id]))
+    def _function(
+        self,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: ApplicationSettings,
+        network: Network,
+        keys: PlatformKeys,
+        database: PaymentDatabase,
+        guardrails: Guardrails,
+        environment: dict[str, str],
+    ) -> PythonFunction:
+        security_group = network.workload_security_group(
+            self,
+            "function_sg",
+            "payment",
+            extra_egress=[
+                SecurityGroupEgress(
+                    description="PostgreSQL to RDS Proxy",
+                    from_port=POSTGRES_PORT,
+                    to_port=POSTGRES_PORT,
+                    protocol="tcp",
+                    cidr_blocks=network.cidrs(WORKLOAD),
+                )
+            ],
+        )
+        function = PythonFunction(
+            self,
+            "payment",
+            FunctionProps(
+                settings=settings,
+                namer=namer,
+                name="payment",
+                region=region,
+                description="Authorises a payment: stores it through RDS Proxy, queues it, publishes its event",
+                source=LAMBDAS / "payment",
+                handler="handler.handler",
+                key=keys.logs,
+                reserved_concurrency=config.reserved_concurrency,
+                timeout_s=15,
+                vendor=PG8000_BUNDLE,
+                environment={
+                    "DB_HOST": database.proxy_endpoint,
+                    "DB_USER": database.master_username,
+                    "DB_PORT": str(POSTGRES_PORT),
+                    **environment,
+                },
+                vpc_subnet_ids=network.subnet_ids(WORKLOAD),
+                security_group_ids=[security_group.id],
+            ),
+        )
         database.grant_connect(function.role)
         keys.allow_decrypt(keys.logs, function.role, label="payment-env")
         guardrails.attach(function.role, "payment")

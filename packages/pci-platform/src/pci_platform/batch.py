@@ -54,45 +54,103 @@ JSON
 class BatchHosts(Construct):
     """Launch template, instance profile and Auto Scaling group of the batch hosts."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 config: ApplicationSettings, network: Network, keys: PlatformKeys, queue: EncryptedQueue,
-                 target_group_arn: str, guardrails: Guardrails) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: ApplicationSettings,
+        network: Network,
+        keys: PlatformKeys,
+        queue: EncryptedQueue,
+        target_group_arn: str,
+        guardrails: Guardrails,
+    ) -> None:
         super().__init__(scope, id)
-        self.role = LeastPrivilegeRole(self, "role", RoleProps(
-            namer=namer, name="batch-host", region=region, description="Batch settlement hosts",
-            trust_policy=assume_role_policy(services=["ec2.amazonaws.com"]),
-            statements=[Statement(
-                # CloudWatch metrics have no resource-level permissions: "*" limited by namespace.
-                sid="PublishAgentMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": AGENT_NAMESPACE}})]))
+        self.role = LeastPrivilegeRole(
+            self,
+            "role",
+            RoleProps(
+                namer=namer,
+                name="batch-host",
+                region=region,
+                description="Batch settlement hosts",
+                trust_policy=assume_role_policy(services=["ec2.amazonaws.com"]),
+                statements=[
+                    Statement(
+                        # CloudWatch metrics have no resource-level permissions: "*" limited by namespace.
+                        sid="PublishAgentMetrics",
+                        actions=["cloudwatch:PutMetricData"],
+                        resources=["*"],
+                        conditions={"StringEquals": {"cloudwatch:namespace": AGENT_NAMESPACE}},
+                    )
+                ],
+            ),
+        )
         queue.grant_consume(self.role)
         keys.allow_role(keys.cardholder, self.role, ("kms:Decrypt",), label="batch-host")
         guardrails.attach(self.role, "batch_host")
-        profile = IamInstanceProfile(self, "profile", name=namer.name(Kind.IAM_INSTANCE_PROFILE, "batch-host",
-                                                                       region=region), role=self.role.role_name)
+        profile = IamInstanceProfile(
+            self,
+            "profile",
+            name=namer.name(Kind.IAM_INSTANCE_PROFILE, "batch-host", region=region),
+            role=self.role.role_name,
+        )
         self.security_group = network.workload_security_group(self, "security_group", "batch-host")
         image = DataAwsSsmParameter(self, "image", name=config.batch_ami_parameter)
         self.launch_template = LaunchTemplate(
-            self, "template", name=namer.name(Kind.GENERIC, "batch-host", region=region),
+            self,
+            "template",
+            name=namer.name(Kind.GENERIC, "batch-host", region=region),
             description="Batch hosts: IMDSv2 only, encrypted volumes, no public IP",
-            image_id=image.value, instance_type=config.batch_instance_type, update_default_version=True,
+            image_id=image.value,
+            instance_type=config.batch_instance_type,
+            update_default_version=True,
             iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=profile.arn),
             metadata_options=LaunchTemplateMetadataOptions(
-                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled"),
-            block_device_mappings=[LaunchTemplateBlockDeviceMappings(
-                device_name="/dev/xvda", ebs=LaunchTemplateBlockDeviceMappingsEbs(
-                    encrypted="true", kms_key_id=keys.cardholder.key_arn, volume_size=16, volume_type="gp3",
-                    delete_on_termination="true"))],
-            network_interfaces=[LaunchTemplateNetworkInterfaces(
-                associate_public_ip_address="false", device_index=0, security_groups=[self.security_group.id],
-                delete_on_termination="true")],
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+                instance_metadata_tags="disabled",
+            ),
+            block_device_mappings=[
+                LaunchTemplateBlockDeviceMappings(
+                    device_name="/dev/xvda",
+                    ebs=LaunchTemplateBlockDeviceMappingsEbs(
+                        encrypted="true",
+                        kms_key_id=keys.cardholder.key_arn,
+                        volume_size=16,
+                        volume_type="gp3",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            network_interfaces=[
+                LaunchTemplateNetworkInterfaces(
+                    associate_public_ip_address="false",
+                    device_index=0,
+                    security_groups=[self.security_group.id],
+                    delete_on_termination="true",
+                )
+            ],
             monitoring=LaunchTemplateMonitoring(enabled=True),
-            user_data=base64.b64encode(USER_DATA.encode()).decode())
+            user_data=base64.b64encode(USER_DATA.encode()).decode(),
+        )
         self.group_name = namer.name(Kind.GENERIC, "batch", region=region)
         self.group = AutoscalingGroup(
-            self, "group", name=self.group_name, min_size=config.batch_min, max_size=config.batch_max,
-            desired_capacity=config.batch_min, vpc_zone_identifier=network.subnet_ids(WORKLOAD),
+            self,
+            "group",
+            name=self.group_name,
+            min_size=config.batch_min,
+            max_size=config.batch_max,
+            desired_capacity=config.batch_min,
+            vpc_zone_identifier=network.subnet_ids(WORKLOAD),
             launch_template=AutoscalingGroupLaunchTemplate(id=self.launch_template.id, version="$Latest"),
-            target_group_arns=[target_group_arn], health_check_type="ELB", health_check_grace_period=300,
-            tag=[AutoscalingGroupTag(key="Name", value=self.group_name, propagate_at_launch=True)])
+            target_group_arns=[target_group_arn],
+            health_check_type="ELB",
+            health_check_grace_period=300,
+            tag=[AutoscalingGroupTag(key="Name", value=self.group_name, propagate_at_launch=True)],
+        )

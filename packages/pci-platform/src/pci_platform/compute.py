@@ -30,20 +30,46 @@ LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 class Processing(Construct):
     """The processor function, its security group, permissions and S3 trigger."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 config: ProcessingSettings, network: Network, keys: PlatformKeys, data: DataStores,
-                 guardrails: Guardrails) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: ProcessingSettings,
+        network: Network,
+        keys: PlatformKeys,
+        data: DataStores,
+        guardrails: Guardrails,
+    ) -> None:
         super().__init__(scope, id)
         check_capacity("processor", config.reserved_concurrency, config.target_tps, config.duration_s)
         self.security_group = network.workload_security_group(self, "security_group", "processor")
-        self.function = PythonFunction(self, "processor", FunctionProps(
-            settings=settings, namer=namer, name="processor", region=region,
-            description="Truncates card numbers of incoming objects into the processed bucket",
-            source=LAMBDAS / "processor", handler="handler.handler", key=keys.logs,
-            reserved_concurrency=config.reserved_concurrency, timeout_s=60,
-            environment={"TARGET_BUCKET": data.processed.bucket_name, "TARGET_KEY_ARN": keys.cardholder.key_arn,
-                         "INCOMING_PREFIX": config.incoming_prefix},
-            vpc_subnet_ids=network.subnet_ids(WORKLOAD), security_group_ids=[self.security_group.id]))
+        self.function = PythonFunction(
+            self,
+            "processor",
+            FunctionProps(
+                settings=settings,
+                namer=namer,
+                name="processor",
+                region=region,
+                description="Truncates card numbers of incoming objects into the processed bucket",
+                source=LAMBDAS / "processor",
+                handler="handler.handler",
+                key=keys.logs,
+                reserved_concurrency=config.reserved_concurrency,
+                timeout_s=60,
+                environment={
+                    "TARGET_BUCKET": data.processed.bucket_name,
+                    "TARGET_KEY_ARN": keys.cardholder.key_arn,
+                    "INCOMING_PREFIX": config.incoming_prefix,
+                },
+                vpc_subnet_ids=network.subnet_ids(WORKLOAD),
+                security_group_ids=[self.security_group.id],
+            ),
+        )
         role = self.function.role
         data.cardholder.grant_read(role)
         data.processed.grant_write(role)
@@ -51,14 +77,27 @@ class Processing(Construct):
         keys.allow_decrypt(keys.logs, role, label="processor-env")
         guardrails.attach(role, "processor")
         permission = LambdaPermission(
-            self, "s3_invoke", statement_id="AllowCardholderBucket", action="lambda:InvokeFunction",
-            function_name=self.function.function_name, principal="s3.amazonaws.com",
-            source_arn=data.cardholder.bucket_arn, source_account=account_id(self),
-            depends_on=[self.function.function])
+            self,
+            "s3_invoke",
+            statement_id="AllowCardholderBucket",
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_name,
+            principal="s3.amazonaws.com",
+            source_arn=data.cardholder.bucket_arn,
+            source_account=account_id(self),
+            depends_on=[self.function.function],
+        )
         S3BucketNotification(
-            self, "trigger", bucket=data.cardholder.bucket_id,
-            lambda_function=[S3BucketNotificationLambdaFunction(
-                lambda_function_arn=self.function.function_arn, events=["s3:ObjectCreated:*"],
-                filter_prefix=config.incoming_prefix)],
-            depends_on=[permission])
+            self,
+            "trigger",
+            bucket=data.cardholder.bucket_id,
+            lambda_function=[
+                S3BucketNotificationLambdaFunction(
+                    lambda_function_arn=self.function.function_arn,
+                    events=["s3:ObjectCreated:*"],
+                    filter_prefix=config.incoming_prefix,
+                )
+            ],
+            depends_on=[permission],
+        )
         self.function_arn = self.function.function_arn

@@ -46,8 +46,11 @@ class NetworkSettings(Strict):
 
     @model_validator(mode="after")
     def _tiers_fit(self) -> NetworkSettings:
-        tiers = {"workload_subnets": self.workload_subnets, "firewall_subnets": self.firewall_subnets,
-                 "endpoint_subnets": self.endpoint_subnets}
+        tiers = {
+            "workload_subnets": self.workload_subnets,
+            "firewall_subnets": self.firewall_subnets,
+            "endpoint_subnets": self.endpoint_subnets,
+        }
         counts = {name: len(cidrs) for name, cidrs in tiers.items()}
         if set(counts.values()) != {3}:
             raise ValueError(f"expected 3 subnets per tier (one per availability zone), got {counts}")
@@ -66,14 +69,17 @@ class NetworkSettings(Strict):
 class FirewallSettings(Strict):
     """AWS Network Firewall: the only egress path of the workload tier."""
 
-    allowed_domains: list[str] = Field(default=[
-        "kms.ap-southeast-1.amazonaws.com",
-        "logs.ap-southeast-1.amazonaws.com",
-        "monitoring.ap-southeast-1.amazonaws.com",
-        "secretsmanager.ap-southeast-1.amazonaws.com",
-        "sts.ap-southeast-1.amazonaws.com",
-        "xray.ap-southeast-1.amazonaws.com",
-    ], min_length=1)
+    allowed_domains: list[str] = Field(
+        default=[
+            "kms.ap-southeast-1.amazonaws.com",
+            "logs.ap-southeast-1.amazonaws.com",
+            "monitoring.ap-southeast-1.amazonaws.com",
+            "secretsmanager.ap-southeast-1.amazonaws.com",
+            "sts.ap-southeast-1.amazonaws.com",
+            "xray.ap-southeast-1.amazonaws.com",
+        ],
+        min_length=1,
+    )
     """TLS server names (SNI) the workloads may reach; everything else is dropped. S3 is not listed:
     it is reached through the gateway endpoint, whose policy admits only this account."""
     rule_group_capacity: PositiveInt = 100
@@ -99,7 +105,9 @@ class SecretsSettings(Strict):
     @model_validator(mode="after")
     def _names(self) -> SecretsSettings:
         if not SECRET_NAME.fullmatch(self.database_secret_name):
-            raise ValueError(f"database_secret_name must be 1-512 of [A-Za-z0-9/_+=.@-], got {self.database_secret_name!r}")
+            raise ValueError(
+                f"database_secret_name must be 1-512 of [A-Za-z0-9/_+=.@-], got {self.database_secret_name!r}"
+            )
         arn = self.database_secret_kms_key_arn
         if arn is not None and not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}", arn):
             raise ValueError(f"database_secret_kms_key_arn must be a KMS key ARN, got {arn!r}")
@@ -165,8 +173,10 @@ class ApplicationSettings(Strict):
         acm = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}"
         iam = r"arn:aws[a-z-]*:iam::\d{12}:server-certificate/[\w+=,.@/-]{1,128}"
         if not re.fullmatch(f"{acm}|{iam}", self.certificate_arn):
-            raise ValueError("certificate_arn must be an ACM certificate or IAM server-certificate ARN, "
-                             f"got {self.certificate_arn!r}")
+            raise ValueError(
+                "certificate_arn must be an ACM certificate or IAM server-certificate ARN, "
+                f"got {self.certificate_arn!r}"
+            )
         if self.batch_min > self.batch_max:
             raise ValueError(f"batch_min {self.batch_min} exceeds batch_max {self.batch_max}")
         if "0.0.0.0/0" in self.client_cidrs:

@@ -42,34 +42,77 @@ def deny_without_mfa(bucket: SecureBucket) -> Statement:
 class DataStores(Construct):
     """The package's buckets: ``access_logs``, ``flow_logs``, ``cardholder`` and ``processed``."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 keys: PlatformKeys, flow_log_days: int) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        keys: PlatformKeys,
+        flow_log_days: int,
+    ) -> None:
         super().__init__(scope, id)
-        self.access_logs = SecureBucket(self, "access_logs", BucketProps(
-            settings=settings, namer=namer, name="access-logs", region=region,
-            encryption="sse-s3", sse_s3_reason=ACCESS_LOG_SSE_S3_REASON,
-            access_log_exemption="this bucket receives the access logs; logging it to itself would loop",
-            lifecycle=(LifecycleRule(id="expire-access-logs", expiration_days=365, noncurrent_expiration_days=30),)))
-        self.flow_logs = SecureBucket(self, "flow_logs", BucketProps(
-            settings=settings, namer=namer, name="flow-logs", region=region, key=keys.logs,
-            access_log_bucket=self.access_logs,
-            lifecycle=(LifecycleRule(id="expire-flow-logs", expiration_days=flow_log_days,
-                                     noncurrent_expiration_days=1),)))
+        self.access_logs = SecureBucket(
+            self,
+            "access_logs",
+            BucketProps(
+                settings=settings,
+                namer=namer,
+                name="access-logs",
+                region=region,
+                encryption="sse-s3",
+                sse_s3_reason=ACCESS_LOG_SSE_S3_REASON,
+                access_log_exemption="this bucket receives the access logs; logging it to itself would loop",
+                lifecycle=(LifecycleRule(id="expire-access-logs", expiration_days=365, noncurrent_expiration_days=30),),
+            ),
+        )
+        self.flow_logs = SecureBucket(
+            self,
+            "flow_logs",
+            BucketProps(
+                settings=settings,
+                namer=namer,
+                name="flow-logs",
+                region=region,
+                key=keys.logs,
+                access_log_bucket=self.access_logs,
+                lifecycle=(
+                    LifecycleRule(id="expire-flow-logs", expiration_days=flow_log_days, noncurrent_expiration_days=1),
+                ),
+            ),
+        )
         self.flow_logs.allow_log_delivery()
         self.cardholder = self._data_bucket("cardholder", "cardholder-data", settings, namer, region, keys)
         self.processed = self._data_bucket("processed", "processed-data", settings, namer, region, keys)
 
-    def _data_bucket(self, id: str, name: str, settings: BaseSettings, namer: Namer, region: str,
-                     keys: PlatformKeys) -> SecureBucket:
-        bucket = SecureBucket(self, id, BucketProps(
-            settings=settings, namer=namer, name=name, region=region, key=keys.cardholder,
-            access_log_bucket=self.access_logs, require_encryption_header=True,
-            lifecycle=(LifecycleRule(id="expire-noncurrent", noncurrent_expiration_days=365),)))
+    def _data_bucket(
+        self, id: str, name: str, settings: BaseSettings, namer: Namer, region: str, keys: PlatformKeys
+    ) -> SecureBucket:
+        bucket = SecureBucket(
+            self,
+            id,
+            BucketProps(
+                settings=settings,
+                namer=namer,
+                name=name,
+                region=region,
+                key=keys.cardholder,
+                access_log_bucket=self.access_logs,
+                require_encryption_header=True,
+                lifecycle=(LifecycleRule(id="expire-noncurrent", noncurrent_expiration_days=365),),
+            ),
+        )
         bucket.add_to_policy(deny_without_mfa(bucket))
         return bucket
 
     @property
     def buckets(self) -> dict[str, SecureBucket]:
         """Every bucket by its role."""
-        return {"access_logs": self.access_logs, "flow_logs": self.flow_logs, "cardholder": self.cardholder,
-                "processed": self.processed}
+        return {
+            "access_logs": self.access_logs,
+            "flow_logs": self.flow_logs,
+            "cardholder": self.cardholder,
+            "processed": self.processed,
+        }

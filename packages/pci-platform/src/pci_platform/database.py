@@ -49,106 +49,244 @@ ENGINE = "aurora-postgresql"
 class PaymentDatabase(Construct):
     """The cluster, its instances, parameter group, subnet group, security groups and the proxy."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 config: DatabaseSettings, network: Network, keys: PlatformKeys, secrets: SecretRotation,
-                 guardrails: Guardrails) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: DatabaseSettings,
+        network: Network,
+        keys: PlatformKeys,
+        secrets: SecretRotation,
+        guardrails: Guardrails,
+    ) -> None:
         super().__init__(scope, id)
         protect = settings.protect_stateful
         self.cluster_identifier = namer.name(Kind.RDS, "payments", region=region)
         self.proxy_security_group = SecurityGroup(
-            self, "proxy_sg", name=namer.name(Kind.SECURITY_GROUP, "db-proxy", region=region),
-            description="RDS Proxy: PostgreSQL from the workload tier only", vpc_id=network.vpc_id,
-            ingress=[SecurityGroupIngress(description="PostgreSQL from workloads", from_port=POSTGRES_PORT,
-                                          to_port=POSTGRES_PORT, protocol="tcp", cidr_blocks=network.cidrs(WORKLOAD))],
-            egress=[SecurityGroupEgress(description="PostgreSQL to the cluster", from_port=POSTGRES_PORT,
-                                        to_port=POSTGRES_PORT, protocol="tcp", cidr_blocks=network.cidrs(WORKLOAD)),
-                    SecurityGroupEgress(description="Secrets Manager endpoint", from_port=443, to_port=443,
-                                        protocol="tcp", cidr_blocks=network.cidrs("endpoint"))])
+            self,
+            "proxy_sg",
+            name=namer.name(Kind.SECURITY_GROUP, "db-proxy", region=region),
+            description="RDS Proxy: PostgreSQL from the workload tier only",
+            vpc_id=network.vpc_id,
+            ingress=[
+                SecurityGroupIngress(
+                    description="PostgreSQL from workloads",
+                    from_port=POSTGRES_PORT,
+                    to_port=POSTGRES_PORT,
+                    protocol="tcp",
+                    cidr_blocks=network.cidrs(WORKLOAD),
+                )
+            ],
+            egress=[
+                SecurityGroupEgress(
+                    description="PostgreSQL to the cluster",
+                    from_port=POSTGRES_PORT,
+                    to_port=POSTGRES_PORT,
+                    protocol="tcp",
+                    cidr_blocks=network.cidrs(WORKLOAD),
+                ),
+                SecurityGroupEgress(
+                    description="Secrets Manager endpoint",
+                    from_port=443,
+                    to_port=443,
+                    protocol="tcp",
+                    cidr_blocks=network.cidrs("endpoint"),
+                ),
+            ],
+        )
         self.security_group = SecurityGroup(
-            self, "cluster_sg", name=namer.name(Kind.SECURITY_GROUP, "db-cluster", region=region),
-            description="Aurora: PostgreSQL from the proxy and the rotation function only", vpc_id=network.vpc_id,
-            ingress=[SecurityGroupIngress(description="PostgreSQL from the proxy and the rotation function",
-                                          from_port=POSTGRES_PORT, to_port=POSTGRES_PORT, protocol="tcp",
-                                          security_groups=[self.proxy_security_group.id,
-                                                           secrets.security_group.id])])
-        subnets = DbSubnetGroup(self, "subnets", name=namer.name(Kind.RDS, "payments-subnets", region=region),
-                                description="Workload tier, three AZs", subnet_ids=network.subnet_ids(WORKLOAD))
+            self,
+            "cluster_sg",
+            name=namer.name(Kind.SECURITY_GROUP, "db-cluster", region=region),
+            description="Aurora: PostgreSQL from the proxy and the rotation function only",
+            vpc_id=network.vpc_id,
+            ingress=[
+                SecurityGroupIngress(
+                    description="PostgreSQL from the proxy and the rotation function",
+                    from_port=POSTGRES_PORT,
+                    to_port=POSTGRES_PORT,
+                    protocol="tcp",
+                    security_groups=[self.proxy_security_group.id, secrets.security_group.id],
+                )
+            ],
+        )
+        subnets = DbSubnetGroup(
+            self,
+            "subnets",
+            name=namer.name(Kind.RDS, "payments-subnets", region=region),
+            description="Workload tier, three AZs",
+            subnet_ids=network.subnet_ids(WORKLOAD),
+        )
         parameters = RdsClusterParameterGroup(
-            self, "parameters", name=namer.name(Kind.RDS, "payments-tls", region=region),
+            self,
+            "parameters",
+            name=namer.name(Kind.RDS, "payments-tls", region=region),
             family=f"aurora-postgresql{config.engine_version.split('.')[0]}",
             description="TLS only; connection and statement logging",
-            parameter=[RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
-                       RdsClusterParameterGroupParameter(name="log_connections", value="1"),
-                       RdsClusterParameterGroupParameter(name="log_disconnections", value="1"),
-                       # Schema changes are audited (PCI DSS 10.2.1); statements with values are not
-                       # logged, only slow ones (over one second) by duration.
-                       RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
-                       RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000")])
-        self.log_group = EncryptedLogGroup(self, "postgresql_logs", LogGroupProps(
-            settings=settings, name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql", key=keys.logs,
-            region=region))
+            parameter=[
+                RdsClusterParameterGroupParameter(name="rds.force_ssl", value="1"),
+                RdsClusterParameterGroupParameter(name="log_connections", value="1"),
+                RdsClusterParameterGroupParameter(name="log_disconnections", value="1"),
+                # Schema changes are audited (PCI DSS 10.2.1); statements with values are not
+                # logged, only slow ones (over one second) by duration.
+                RdsClusterParameterGroupParameter(name="log_statement", value="ddl"),
+                RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
+            ],
+        )
+        self.log_group = EncryptedLogGroup(
+            self,
+            "postgresql_logs",
+            LogGroupProps(
+                settings=settings,
+                name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
+                key=keys.logs,
+                region=region,
+            ),
+        )
         version = DataAwsSecretsmanagerSecretVersion(self, "credentials", secret_id=secrets.secret_arn)
         credentials = Fn.jsondecode(version.secret_string)
         self.master_username = Token.as_string(Fn.lookup(credentials, "username"))
         self.cluster = RdsCluster(
-            self, "cluster", cluster_identifier=self.cluster_identifier, engine=ENGINE, engine_mode="provisioned",
-            engine_version=config.engine_version, database_name=config.database_name,
+            self,
+            "cluster",
+            cluster_identifier=self.cluster_identifier,
+            engine=ENGINE,
+            engine_mode="provisioned",
+            engine_version=config.engine_version,
+            database_name=config.database_name,
             master_username=self.master_username,
             master_password=Token.as_string(Fn.lookup(credentials, "password")),
-            db_subnet_group_name=subnets.name, vpc_security_group_ids=[self.security_group.id],
-            db_cluster_parameter_group_name=parameters.name, storage_encrypted=True, kms_key_id=keys.cardholder.key_arn,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[self.security_group.id],
+            db_cluster_parameter_group_name=parameters.name,
+            storage_encrypted=True,
+            kms_key_id=keys.cardholder.key_arn,
             serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
-                min_capacity=config.min_capacity, max_capacity=config.max_capacity),
-            backup_retention_period=config.backup_retention_days, copy_tags_to_snapshot=True,
-            iam_database_authentication_enabled=True, enabled_cloudwatch_logs_exports=["postgresql"],
-            deletion_protection=protect, skip_final_snapshot=not protect,
+                min_capacity=config.min_capacity, max_capacity=config.max_capacity
+            ),
+            backup_retention_period=config.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            iam_database_authentication_enabled=True,
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            deletion_protection=protect,
+            skip_final_snapshot=not protect,
             final_snapshot_identifier=namer.name(Kind.RDS, "payments-final", region=region) if protect else None,
             depends_on=[self.log_group.log_group],
             # The rotation function owns the password after creation (module docstring).
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["master_password"], prevent_destroy=protect or None))
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["master_password"], prevent_destroy=protect or None),
+        )
         # Enhanced monitoring (OS metrics every 60 s) through a role with a customer-managed policy.
-        self.monitoring_role = LeastPrivilegeRole(self, "monitoring_role", RoleProps(
-            namer=namer, name="rds-monitoring", region=region, description="RDS enhanced monitoring",
-            trust_policy=assume_role_policy(services=["monitoring.rds.amazonaws.com"]),
-            statements=[Statement(
-                sid="EnhancedMonitoring",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
-                         "logs:GetLogEvents", "logs:PutLogEvents", "logs:PutRetentionPolicy"],
-                resources=[f"arn:aws:logs:{region}:{account_id(self)}:log-group:RDSOSMetrics",
-                           f"arn:aws:logs:{region}:{account_id(self)}:log-group:RDSOSMetrics:*"])]))
+        self.monitoring_role = LeastPrivilegeRole(
+            self,
+            "monitoring_role",
+            RoleProps(
+                namer=namer,
+                name="rds-monitoring",
+                region=region,
+                description="RDS enhanced monitoring",
+                trust_policy=assume_role_policy(services=["monitoring.rds.amazonaws.com"]),
+                statements=[
+                    Statement(
+                        sid="EnhancedMonitoring",
+                        actions=[
+                            "logs:CreateLogGroup",
+                            "logs:CreateLogStream",
+                            "logs:DescribeLogStreams",
+                            "logs:GetLogEvents",
+                            "logs:PutLogEvents",
+                            "logs:PutRetentionPolicy",
+                        ],
+                        resources=[
+                            f"arn:aws:logs:{region}:{account_id(self)}:log-group:RDSOSMetrics",
+                            f"arn:aws:logs:{region}:{account_id(self)}:log-group:RDSOSMetrics:*",
+                        ],
+                    )
+                ],
+            ),
+        )
         guardrails.attach(self.monitoring_role, "rds_monitoring")
         self.instances = [
             RdsClusterInstance(
-                self, f"instance_{index}", identifier=namer.name(Kind.RDS, f"payments-{index}", region=region),
-                cluster_identifier=self.cluster.id, instance_class="db.serverless", engine=ENGINE,
-                engine_version=config.engine_version, db_subnet_group_name=subnets.name,
+                self,
+                f"instance_{index}",
+                identifier=namer.name(Kind.RDS, f"payments-{index}", region=region),
+                cluster_identifier=self.cluster.id,
+                instance_class="db.serverless",
+                engine=ENGINE,
+                engine_version=config.engine_version,
+                db_subnet_group_name=subnets.name,
                 availability_zone=network.vpc.subnets[WORKLOAD][index % 3].availability_zone,
-                promotion_tier=index, publicly_accessible=False, auto_minor_version_upgrade=True,
-                performance_insights_enabled=True, performance_insights_kms_key_id=keys.cardholder.key_arn,
-                performance_insights_retention_period=7, monitoring_interval=60,
-                monitoring_role_arn=self.monitoring_role.role_arn)
+                promotion_tier=index,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=keys.cardholder.key_arn,
+                performance_insights_retention_period=7,
+                monitoring_interval=60,
+                monitoring_role_arn=self.monitoring_role.role_arn,
+            )
             for index in range(1 + config.reader_count)
         ]
-        self.proxy_role = LeastPrivilegeRole(self, "proxy_role", RoleProps(
-            namer=namer, name="db-proxy", region=region, description="RDS Proxy reads the database secret",
-            trust_policy=assume_role_policy(services=["rds.amazonaws.com"]),
-            statements=[Statement(sid="ReadDatabaseSecret", actions=["secretsmanager:GetSecretValue"],
-                                  resources=[secrets.secret_arn])]))
+        self.proxy_role = LeastPrivilegeRole(
+            self,
+            "proxy_role",
+            RoleProps(
+                namer=namer,
+                name="db-proxy",
+                region=region,
+                description="RDS Proxy reads the database secret",
+                trust_policy=assume_role_policy(services=["rds.amazonaws.com"]),
+                statements=[
+                    Statement(
+                        sid="ReadDatabaseSecret",
+                        actions=["secretsmanager:GetSecretValue"],
+                        resources=[secrets.secret_arn],
+                    )
+                ],
+            ),
+        )
         keys.allow_role(keys.secrets, self.proxy_role, DECRYPT, via_service="secretsmanager", label="db-proxy")
         guardrails.attach(self.proxy_role, "db_proxy")
         self.proxy = DbProxy(
-            self, "proxy", name=namer.name(Kind.RDS_PROXY, "payments", region=region), engine_family="POSTGRESQL",
-            require_tls=True, idle_client_timeout=1800, role_arn=self.proxy_role.role_arn,
-            vpc_subnet_ids=network.subnet_ids(WORKLOAD), vpc_security_group_ids=[self.proxy_security_group.id],
-            auth=[DbProxyAuth(auth_scheme="SECRETS", secret_arn=secrets.secret_arn, iam_auth="REQUIRED",
-                              client_password_auth_type="POSTGRES_SCRAM_SHA_256",  # noqa: S106 - an auth type
-                              description="Existing secret")])
+            self,
+            "proxy",
+            name=namer.name(Kind.RDS_PROXY, "payments", region=region),
+            engine_family="POSTGRESQL",
+            require_tls=True,
+            idle_client_timeout=1800,
+            role_arn=self.proxy_role.role_arn,
+            vpc_subnet_ids=network.subnet_ids(WORKLOAD),
+            vpc_security_group_ids=[self.proxy_security_group.id],
+            auth=[
+                DbProxyAuth(
+                    auth_scheme="SECRETS",
+                    secret_arn=secrets.secret_arn,
+                    iam_auth="REQUIRED",
+                    client_password_auth_type="POSTGRES_SCRAM_SHA_256",  # noqa: S106 - an auth type
+                    description="Existing secret",
+                )
+            ],
+        )
         DbProxyDefaultTargetGroup(
-            self, "proxy_pool", db_proxy_name=self.proxy.name,
+            self,
+            "proxy_pool",
+            db_proxy_name=self.proxy.name,
             connection_pool_config=DbProxyDefaultTargetGroupConnectionPoolConfig(
-                max_connections_percent=90, max_idle_connections_percent=50, connection_borrow_timeout=120))
-        DbProxyTarget(self, "proxy_target", db_proxy_name=self.proxy.name, target_group_name="default",
-                      db_cluster_identifier=self.cluster.cluster_identifier, depends_on=self.instances)
+                max_connections_percent=90, max_idle_connections_percent=50, connection_borrow_timeout=120
+            ),
+        )
+        DbProxyTarget(
+            self,
+            "proxy_target",
+            db_proxy_name=self.proxy.name,
+            target_group_name="default",
+            db_cluster_identifier=self.cluster.cluster_identifier,
+            depends_on=self.instances,
+        )
         self.proxy_endpoint = self.proxy.endpoint
         # IAM authentication to the proxy: rds-db:connect on the proxy's resource id (prx-...).
         # A local keeps the expression's quotes out of the JSON policy documents that reference it.
@@ -157,5 +295,6 @@ class PaymentDatabase(Construct):
 
     def grant_connect(self, role: LeastPrivilegeRole) -> None:
         """Let ``role`` connect to the proxy as the application user with an IAM token."""
-        role.add_statements(Statement(sid="ConnectThroughProxy", actions=["rds-db:connect"],
-                                      resources=[self.connect_arn]))
+        role.add_statements(
+            Statement(sid="ConnectThroughProxy", actions=["rds-db:connect"], resources=[self.connect_arn])
+        )

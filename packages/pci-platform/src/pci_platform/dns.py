@@ -27,31 +27,77 @@ from pci_platform.config import DnsSettings
 class FailoverDns(Construct):
     """The private zone, the alarm-based health check and the two failover records."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 config: DnsSettings, vpc_id: str, alb: Lb, alarm: CloudwatchMetricAlarm) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: DnsSettings,
+        vpc_id: str,
+        alb: Lb,
+        alarm: CloudwatchMetricAlarm,
+    ) -> None:
         super().__init__(scope, id)
-        self.zone = Route53Zone(self, "zone", name=config.zone_name, comment="PCI platform private zone",
-                                vpc=[Route53ZoneVpc(vpc_id=vpc_id, vpc_region=region)], force_destroy=True)
+        self.zone = Route53Zone(
+            self,
+            "zone",
+            name=config.zone_name,
+            comment="PCI platform private zone",
+            vpc=[Route53ZoneVpc(vpc_id=vpc_id, vpc_region=region)],
+            force_destroy=True,
+        )
         # moto does not keep a CLOUDWATCH_METRIC health check's alarm, so every plan would replace it:
         # on the emulator the check (and the record's reference to it) is left out.
-        self.health_check = Route53HealthCheck(
-            self, "primary_health", type="CLOUDWATCH_METRIC", cloudwatch_alarm_name=alarm.alarm_name,
-            cloudwatch_alarm_region=region, insufficient_data_health_status="LastKnownStatus",
-            tags={"Name": namer.name(Kind.GENERIC, "payments-primary", region=region)},
-        ) if settings.creates("aws_route53_health_check") else None
+        self.health_check = (
+            Route53HealthCheck(
+                self,
+                "primary_health",
+                type="CLOUDWATCH_METRIC",
+                cloudwatch_alarm_name=alarm.alarm_name,
+                cloudwatch_alarm_region=region,
+                insufficient_data_health_status="LastKnownStatus",
+                tags={"Name": namer.name(Kind.GENERIC, "payments-primary", region=region)},
+            )
+            if settings.creates("aws_route53_health_check.cloudwatch_metric")
+            else None
+        )
         self.fqdn = f"{config.record_name}.{config.zone_name}"
         alias = Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
-        Route53Record(self, "primary", zone_id=self.zone.zone_id, name=self.fqdn, type="A", set_identifier="primary",
-                      failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="PRIMARY"),
-                      health_check_id=self.health_check.id if self.health_check else None, alias=alias)
+        Route53Record(
+            self,
+            "primary",
+            zone_id=self.zone.zone_id,
+            name=self.fqdn,
+            type="A",
+            set_identifier="primary",
+            failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="PRIMARY"),
+            health_check_id=self.health_check.id if self.health_check else None,
+            alias=alias,
+        )
         if config.standby_dns_name:
-            Route53Record(self, "secondary", zone_id=self.zone.zone_id, name=self.fqdn, type="CNAME", ttl=60,
-                          set_identifier="secondary", records=[config.standby_dns_name],
-                          failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="SECONDARY"))
+            Route53Record(
+                self,
+                "secondary",
+                zone_id=self.zone.zone_id,
+                name=self.fqdn,
+                type="CNAME",
+                ttl=60,
+                set_identifier="secondary",
+                records=[config.standby_dns_name],
+                failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="SECONDARY"),
+            )
         else:
-            Route53Record(self, "secondary", zone_id=self.zone.zone_id, name=self.fqdn, type="A",
-                          set_identifier="secondary",
-                          failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="SECONDARY"),
-                          alias=Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id,
-                                                   evaluate_target_health=False))
+            Route53Record(
+                self,
+                "secondary",
+                zone_id=self.zone.zone_id,
+                name=self.fqdn,
+                type="A",
+                set_identifier="secondary",
+                failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="SECONDARY"),
+                alias=Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=False),
+            )
         self.zone_id = self.zone.zone_id

@@ -57,14 +57,19 @@ from pci_platform.security import PlatformKeys
 STRICT_ORDER = "STRICT_ORDER"
 DEFAULT_ACTIONS = ["aws:drop_established", "aws:alert_established"]
 """Drop (and log) every established flow no pass rule admitted: the firewall's default is drop."""
-FIREWALL_TYPES = ("aws_networkfirewall_rule_group", "aws_networkfirewall_firewall_policy",
-                  "aws_networkfirewall_firewall")
-DENY_NON_TLS_RULES = "\n".join((
-    'drop tcp $HOME_NET any -> any !443 (msg:"egress to a port other than 443"; flow:to_server; sid:1000001; rev:1;)',
-    'drop udp $HOME_NET any -> any any (msg:"UDP egress"; sid:1000002; rev:1;)',
-    'drop tls $HOME_NET any -> any any (msg:"TLS older than 1.2"; ssl_version:sslv2,sslv3,tls1.0,tls1.1; '
-    "sid:1000003; rev:1;)",
-))
+FIREWALL_TYPES = (
+    "aws_networkfirewall_rule_group",
+    "aws_networkfirewall_firewall_policy",
+    "aws_networkfirewall_firewall",
+)
+DENY_NON_TLS_RULES = "\n".join(
+    (
+        'drop tcp $HOME_NET any -> any !443 (msg:"egress to a port other than 443"; flow:to_server; sid:1000001; rev:1;)',
+        'drop udp $HOME_NET any -> any any (msg:"UDP egress"; sid:1000002; rev:1;)',
+        'drop tls $HOME_NET any -> any any (msg:"TLS older than 1.2"; ssl_version:sslv2,sslv3,tls1.0,tls1.1; '
+        "sid:1000003; rev:1;)",
+    )
+)
 """Suricata rules of the first rule group (sids 1000001-1000003)."""
 
 
@@ -76,14 +81,32 @@ def firewall_enabled(settings: BaseSettings) -> bool:
 class EgressFirewall(Construct):
     """The firewall, its rule groups and policy, its logging, and the routes that steer egress to it."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 config: FirewallSettings, network: Network, keys: PlatformKeys, flow_log_bucket: SecureBucket) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: FirewallSettings,
+        network: Network,
+        keys: PlatformKeys,
+        flow_log_bucket: SecureBucket,
+    ) -> None:
         super().__init__(scope, id)
         self.allowed_domains = sorted(config.allowed_domains)
         # The alert log group exists on every target, so its metric filter and alarm do too.
-        self.alert_log_group = EncryptedLogGroup(self, "alert_logs", LogGroupProps(
-            settings=settings, name=namer.path(Kind.LOG_GROUP, "network-firewall", "alerts"), key=keys.logs,
-            region=region))
+        self.alert_log_group = EncryptedLogGroup(
+            self,
+            "alert_logs",
+            LogGroupProps(
+                settings=settings,
+                name=namer.path(Kind.LOG_GROUP, "network-firewall", "alerts"),
+                key=keys.logs,
+                region=region,
+            ),
+        )
         self.firewall: NetworkfirewallFirewall | None = None
         self.firewall_arn: str = ""
         if not firewall_enabled(settings):
@@ -92,30 +115,55 @@ class EgressFirewall(Construct):
         # through grants made on the caller's behalf, so principals of this account may use it
         # through Network Firewall only.
         account = account_id(self)
-        keys.logs.policy.add(Statement(
-            sid="NetworkFirewallUse", principals={"AWS": f"arn:aws:iam::{account}:root"}, resources=["*"],
-            actions=["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
-            conditions={"StringEquals": {"kms:CallerAccount": account,
-                                         "kms:ViaService": f"network-firewall.{region}.amazonaws.com"}}))
+        keys.logs.policy.add(
+            Statement(
+                sid="NetworkFirewallUse",
+                principals={"AWS": f"arn:aws:iam::{account}:root"},
+                resources=["*"],
+                actions=["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                conditions={
+                    "StringEquals": {
+                        "kms:CallerAccount": account,
+                        "kms:ViaService": f"network-firewall.{region}.amazonaws.com",
+                    }
+                },
+            )
+        )
         encryption = {"key_id": keys.logs.key_arn, "type": "CUSTOMER_KMS"}
         deny = NetworkfirewallRuleGroup(
-            self, "deny_non_tls", name=namer.name(Kind.FIREWALL, "deny-non-tls", region=region),
-            description="Drop non-TLS egress and TLS older than 1.2", type="STATEFUL",
-            capacity=config.rule_group_capacity, encryption_configuration=encryption,
+            self,
+            "deny_non_tls",
+            name=namer.name(Kind.FIREWALL, "deny-non-tls", region=region),
+            description="Drop non-TLS egress and TLS older than 1.2",
+            type="STATEFUL",
+            capacity=config.rule_group_capacity,
+            encryption_configuration=encryption,
             rule_group=NetworkfirewallRuleGroupRuleGroup(
                 rules_source=NetworkfirewallRuleGroupRuleGroupRulesSource(rules_string=DENY_NON_TLS_RULES),
-                stateful_rule_options=NetworkfirewallRuleGroupRuleGroupStatefulRuleOptions(rule_order=STRICT_ORDER)))
+                stateful_rule_options=NetworkfirewallRuleGroupRuleGroupStatefulRuleOptions(rule_order=STRICT_ORDER),
+            ),
+        )
         allow = NetworkfirewallRuleGroup(
-            self, "allow_aws_endpoints", name=namer.name(Kind.FIREWALL, "allow-aws-endpoints", region=region),
-            description="Pass TLS to the listed AWS service endpoints only", type="STATEFUL",
-            capacity=config.rule_group_capacity, encryption_configuration=encryption,
+            self,
+            "allow_aws_endpoints",
+            name=namer.name(Kind.FIREWALL, "allow-aws-endpoints", region=region),
+            description="Pass TLS to the listed AWS service endpoints only",
+            type="STATEFUL",
+            capacity=config.rule_group_capacity,
+            encryption_configuration=encryption,
             rule_group=NetworkfirewallRuleGroupRuleGroup(
                 rules_source=NetworkfirewallRuleGroupRuleGroupRulesSource(
                     rules_source_list=NetworkfirewallRuleGroupRuleGroupRulesSourceRulesSourceListStruct(
-                        generated_rules_type="ALLOWLIST", target_types=["TLS_SNI"], targets=self.allowed_domains)),
-                stateful_rule_options=NetworkfirewallRuleGroupRuleGroupStatefulRuleOptions(rule_order=STRICT_ORDER)))
+                        generated_rules_type="ALLOWLIST", target_types=["TLS_SNI"], targets=self.allowed_domains
+                    )
+                ),
+                stateful_rule_options=NetworkfirewallRuleGroupRuleGroupStatefulRuleOptions(rule_order=STRICT_ORDER),
+            ),
+        )
         policy = NetworkfirewallFirewallPolicy(
-            self, "policy", name=namer.name(Kind.FIREWALL, "egress", region=region),
+            self,
+            "policy",
+            name=namer.name(Kind.FIREWALL, "egress", region=region),
             description="Strict-order egress policy: TLS to AWS endpoints, default drop",
             encryption_configuration=encryption,
             firewall_policy=NetworkfirewallFirewallPolicyFirewallPolicy(
@@ -123,53 +171,90 @@ class EgressFirewall(Construct):
                 stateless_fragment_default_actions=["aws:forward_to_sfe"],
                 stateful_default_actions=DEFAULT_ACTIONS,
                 stateful_engine_options=NetworkfirewallFirewallPolicyFirewallPolicyStatefulEngineOptions(
-                    rule_order=STRICT_ORDER),
+                    rule_order=STRICT_ORDER
+                ),
                 stateful_rule_group_reference=[
                     NetworkfirewallFirewallPolicyFirewallPolicyStatefulRuleGroupReference(
-                        resource_arn=deny.arn, priority=100),
+                        resource_arn=deny.arn, priority=100
+                    ),
                     NetworkfirewallFirewallPolicyFirewallPolicyStatefulRuleGroupReference(
-                        resource_arn=allow.arn, priority=200),
-                ]))
+                        resource_arn=allow.arn, priority=200
+                    ),
+                ],
+            ),
+        )
         self.firewall = NetworkfirewallFirewall(
-            self, "firewall", name=namer.name(Kind.FIREWALL, "egress", region=region),
-            description="Inspects all egress of the workload tier", vpc_id=network.vpc_id,
+            self,
+            "firewall",
+            name=namer.name(Kind.FIREWALL, "egress", region=region),
+            description="Inspects all egress of the workload tier",
+            vpc_id=network.vpc_id,
             encryption_configuration=encryption,
-            firewall_policy_arn=policy.arn, delete_protection=settings.protect_stateful,
+            firewall_policy_arn=policy.arn,
+            delete_protection=settings.protect_stateful,
             subnet_change_protection=settings.protect_stateful,
             firewall_policy_change_protection=settings.protect_stateful,
-            subnet_mapping=[{"subnetId": s} for s in network.subnet_ids(FIREWALL)])
+            subnet_mapping=[{"subnetId": s} for s in network.subnet_ids(FIREWALL)],
+        )
         self.firewall_arn = self.firewall.arn
         NetworkfirewallLoggingConfiguration(
-            self, "logging", firewall_arn=self.firewall.arn,
-            logging_configuration=NetworkfirewallLoggingConfigurationLoggingConfiguration(log_destination_config=[
-                NetworkfirewallLoggingConfigurationLoggingConfigurationLogDestinationConfig(
-                    log_type="FLOW", log_destination_type="S3",
-                    log_destination={"bucketName": flow_log_bucket.bucket_name}),
-                NetworkfirewallLoggingConfigurationLoggingConfigurationLogDestinationConfig(
-                    log_type="ALERT", log_destination_type="CloudWatchLogs",
-                    log_destination={"logGroup": self.alert_log_group.log_group_name}),
-            ]))
+            self,
+            "logging",
+            firewall_arn=self.firewall.arn,
+            logging_configuration=NetworkfirewallLoggingConfigurationLoggingConfiguration(
+                log_destination_config=[
+                    NetworkfirewallLoggingConfigurationLoggingConfigurationLogDestinationConfig(
+                        log_type="FLOW",
+                        log_destination_type="S3",
+                        log_destination={"bucketName": flow_log_bucket.bucket_name},
+                    ),
+                    NetworkfirewallLoggingConfigurationLoggingConfigurationLogDestinationConfig(
+                        log_type="ALERT",
+                        log_destination_type="CloudWatchLogs",
+                        log_destination={"logGroup": self.alert_log_group.log_group_name},
+                    ),
+                ]
+            ),
+        )
         self._routes(network)
 
     def _routes(self, network: Network) -> None:
         assert self.firewall is not None
         # Firewall endpoint id by firewall subnet id (the provider exposes them as an unordered set).
         sync_states = f"tolist({self.firewall.fqn}.firewall_status[0].sync_states)"
-        endpoints = TerraformLocal(self, "endpoint_by_subnet", "${{for s in " + sync_states +
-                                   " : s.attachment[0].subnet_id => s.attachment[0].endpoint_id}}")
+        endpoints = TerraformLocal(
+            self,
+            "endpoint_by_subnet",
+            "${{for s in " + sync_states + " : s.attachment[0].subnet_id => s.attachment[0].endpoint_id}}",
+        )
         firewall_subnets = network.subnet_ids(FIREWALL)
 
         def endpoint(az: int) -> str:
             return Token.as_string(Fn.lookup(endpoints.as_any_map, firewall_subnets[az]))
 
         for az, table in enumerate(network.route_table_ids(WORKLOAD)):
-            Route(self, f"workload_{az}_default", route_table_id=table, destination_cidr_block="0.0.0.0/0",
-                  vpc_endpoint_id=endpoint(az))
+            Route(
+                self,
+                f"workload_{az}_default",
+                route_table_id=table,
+                destination_cidr_block="0.0.0.0/0",
+                vpc_endpoint_id=endpoint(az),
+            )
             # Traffic to the interface endpoints of AZ j is inspected by the firewall endpoint of AZ j.
             for j, cidr in enumerate(network.cidrs(ENDPOINT)):
-                Route(self, f"workload_{az}_to_endpoint_{j}", route_table_id=table, destination_cidr_block=cidr,
-                      vpc_endpoint_id=endpoint(j))
+                Route(
+                    self,
+                    f"workload_{az}_to_endpoint_{j}",
+                    route_table_id=table,
+                    destination_cidr_block=cidr,
+                    vpc_endpoint_id=endpoint(j),
+                )
         for j, table in enumerate(network.route_table_ids(ENDPOINT)):
             for az, cidr in enumerate(network.cidrs(WORKLOAD)):
-                Route(self, f"endpoint_{j}_to_workload_{az}", route_table_id=table, destination_cidr_block=cidr,
-                      vpc_endpoint_id=endpoint(j))
+                Route(
+                    self,
+                    f"endpoint_{j}_to_workload_{az}",
+                    route_table_id=table,
+                    destination_cidr_block=cidr,
+                    vpc_endpoint_id=endpoint(j),
+                )

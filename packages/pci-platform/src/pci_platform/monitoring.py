@@ -49,24 +49,55 @@ class SecurityMonitoring(Construct):
         """A metric filter counting ``alarm.pattern`` matches and an alarm at ``alarm.threshold`` per 5 minutes."""
         metric = "".join(part.title() for part in alarm.name.split("-"))
         CloudwatchLogMetricFilter(
-            self, f"{alarm.name}_filter", name=self._namer.name(Kind.GENERIC, alarm.name, region=self._region),
-            log_group_name=alarm.log_group.log_group.name, pattern=alarm.pattern,
+            self,
+            f"{alarm.name}_filter",
+            name=self._namer.name(Kind.GENERIC, alarm.name, region=self._region),
+            log_group_name=alarm.log_group.log_group.name,
+            pattern=alarm.pattern,
             metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
-                name=metric, namespace=self.namespace, value="1", default_value="0"))
+                name=metric, namespace=self.namespace, value="1", default_value="0"
+            ),
+        )
         return self._alarm(alarm.name, alarm.description, metric, self.namespace, alarm.threshold, "Sum", None)
 
     def add_function_errors(self, name: str, function_name: str, threshold: int = 1) -> CloudwatchMetricAlarm:
         """An alarm on the Lambda ``Errors`` metric of ``function_name``."""
-        return self._alarm(f"{name}-errors", f"Lambda function {function_name} failed", "Errors", "AWS/Lambda",
-                           threshold, "Sum", {"FunctionName": function_name})
+        return self._alarm(
+            f"{name}-errors",
+            f"Lambda function {function_name} failed",
+            "Errors",
+            "AWS/Lambda",
+            threshold,
+            "Sum",
+            {"FunctionName": function_name},
+        )
 
-    def _alarm(self, name: str, description: str, metric: str, namespace: str, threshold: int, statistic: str,
-               dimensions: dict[str, str] | None) -> CloudwatchMetricAlarm:
+    def _alarm(
+        self,
+        name: str,
+        description: str,
+        metric: str,
+        namespace: str,
+        threshold: int,
+        statistic: str,
+        dimensions: dict[str, str] | None,
+    ) -> CloudwatchMetricAlarm:
         alarm = CloudwatchMetricAlarm(
-            self, f"{name}_alarm", alarm_name=self._namer.name(Kind.ALARM, name, region=self._region),
-            alarm_description=description, namespace=namespace, metric_name=metric, statistic=statistic,
-            period=300, evaluation_periods=1, threshold=threshold, comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching", dimensions=dimensions, alarm_actions=[self.topic_arn],
-            ok_actions=[self.topic_arn])
+            self,
+            f"{name}_alarm",
+            alarm_name=self._namer.name(Kind.ALARM, name, region=self._region),
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            statistic=statistic,
+            period=300,
+            evaluation_periods=1,
+            threshold=threshold,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            dimensions=dimensions,
+            alarm_actions=[self.topic_arn],
+            ok_actions=[self.topic_arn],
+        )
         self.alarms[name] = alarm
         return alarm

@@ -28,24 +28,47 @@ TIERS = (WORKLOAD, FIREWALL, ENDPOINT)
 class Network(Construct):
     """The VPC, its three tiers and the interface endpoints of the endpoint tier."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 config: NetworkSettings, flow_log_bucket: SecureBucket,
-                 flow_log_group: EncryptedLogGroup | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: NetworkSettings,
+        flow_log_bucket: SecureBucket,
+        flow_log_group: EncryptedLogGroup | None = None,
+    ) -> None:
         super().__init__(scope, id)
         self.config = config
         self._namer = namer
         self._region = region
-        self.vpc = PrivateVpc(self, "vpc", VpcProps(
-            settings=settings, namer=namer, name="pci", cidr=config.cidr, region=region,
-            tiers=[SubnetTier(name=WORKLOAD, cidrs=config.workload_subnets),
-                   SubnetTier(name=FIREWALL, cidrs=config.firewall_subnets),
-                   SubnetTier(name=ENDPOINT, cidrs=config.endpoint_subnets)],
-            flow_log_bucket=flow_log_bucket, flow_log_group=flow_log_group, flow_log_interval=60,
-            gateway_endpoints=("s3",)))
+        self.vpc = PrivateVpc(
+            self,
+            "vpc",
+            VpcProps(
+                settings=settings,
+                namer=namer,
+                name="pci",
+                cidr=config.cidr,
+                region=region,
+                tiers=[
+                    SubnetTier(name=WORKLOAD, cidrs=config.workload_subnets),
+                    SubnetTier(name=FIREWALL, cidrs=config.firewall_subnets),
+                    SubnetTier(name=ENDPOINT, cidrs=config.endpoint_subnets),
+                ],
+                flow_log_bucket=flow_log_bucket,
+                flow_log_group=flow_log_group,
+                flow_log_interval=60,
+                gateway_endpoints=("s3",),
+            ),
+        )
         self.vpc_id = self.vpc.vpc_id
         # Only the workload tier may open connections to the endpoints (HTTPS).
         self.endpoint_security_group = self.vpc.add_interface_endpoints(
-            config.interface_endpoints, tier=ENDPOINT, allowed_cidrs=config.workload_subnets)
+            config.interface_endpoints, tier=ENDPOINT, allowed_cidrs=config.workload_subnets
+        )
         self.s3_prefix_list_id = self.vpc.gateway_endpoints["s3"].prefix_list_id
 
     def subnet_ids(self, tier: str) -> list[str]:
@@ -60,19 +83,35 @@ class Network(Construct):
         """The configured CIDRs of ``tier`` in AZ order."""
         return list(getattr(self.config, f"{tier}_subnets"))
 
-    def workload_security_group(self, scope: Construct, id: str, name: str,
-                                extra_egress: list[SecurityGroupEgress] | None = None) -> SecurityGroup:
+    def workload_security_group(
+        self, scope: Construct, id: str, name: str, extra_egress: list[SecurityGroupEgress] | None = None
+    ) -> SecurityGroup:
         """A security group for a workload: no ingress; HTTPS egress to the interface endpoints and S3 only.
 
         ``extra_egress``: further egress rules (for example PostgreSQL to the workload tier).
         """
         egress = [
-            SecurityGroupEgress(description="HTTPS to the interface endpoints", from_port=443, to_port=443,
-                                protocol="tcp", cidr_blocks=self.cidrs(ENDPOINT)),
-            SecurityGroupEgress(description="HTTPS to S3 through the gateway endpoint", from_port=443, to_port=443,
-                                protocol="tcp", prefix_list_ids=[self.s3_prefix_list_id]),
+            SecurityGroupEgress(
+                description="HTTPS to the interface endpoints",
+                from_port=443,
+                to_port=443,
+                protocol="tcp",
+                cidr_blocks=self.cidrs(ENDPOINT),
+            ),
+            SecurityGroupEgress(
+                description="HTTPS to S3 through the gateway endpoint",
+                from_port=443,
+                to_port=443,
+                protocol="tcp",
+                prefix_list_ids=[self.s3_prefix_list_id],
+            ),
             *(extra_egress or []),
         ]
-        return SecurityGroup(scope, id, name=self._namer.name(Kind.SECURITY_GROUP, name, region=self._region),
-                             description=f"{name}: no ingress; egress to AWS endpoints only", vpc_id=self.vpc_id,
-                             egress=egress)
+        return SecurityGroup(
+            scope,
+            id,
+            name=self._namer.name(Kind.SECURITY_GROUP, name, region=self._region),
+            description=f"{name}: no ingress; egress to AWS endpoints only",
+            vpc_id=self.vpc_id,
+            egress=egress,
+        )

@@ -34,16 +34,25 @@ from pci_platform.config import AlertSettings
 from pci_platform.security import PlatformKeys
 
 SECURITY_QUERIES: dict[str, tuple[str, str]] = {
-    "rejected-flows": ("flow", "fields @timestamp, srcAddr, dstAddr, dstPort, protocol, action\n"
-                               "| filter action = \"REJECT\"\n| stats count(*) as rejected by srcAddr, dstAddr, dstPort\n"
-                               "| sort rejected desc\n| limit 50"),
+    "rejected-flows": (
+        "flow",
+        "fields @timestamp, srcAddr, dstAddr, dstPort, protocol, action\n"
+        '| filter action = "REJECT"\n| stats count(*) as rejected by srcAddr, dstAddr, dstPort\n'
+        "| sort rejected desc\n| limit 50",
+    ),
     "top-talkers": ("flow", "stats sum(bytes) as bytes by srcAddr, dstAddr\n| sort bytes desc\n| limit 20"),
-    "firewall-blocked-domains": ("firewall", "fields @timestamp, event.src_ip, event.tls.sni, event.alert.signature\n"
-                                             "| filter event.alert.action = \"blocked\"\n"
-                                             "| stats count(*) as blocked by event.tls.sni, event.src_ip\n"
-                                             "| sort blocked desc"),
-    "failed-payments": ("payment", "fields @timestamp, payment_id, reason\n| filter outcome = \"failed\"\n"
-                                   "| stats count(*) as failures by reason\n| sort failures desc"),
+    "firewall-blocked-domains": (
+        "firewall",
+        "fields @timestamp, event.src_ip, event.tls.sni, event.alert.signature\n"
+        '| filter event.alert.action = "blocked"\n'
+        "| stats count(*) as blocked by event.tls.sni, event.src_ip\n"
+        "| sort blocked desc",
+    ),
+    "failed-payments": (
+        "payment",
+        'fields @timestamp, payment_id, reason\n| filter outcome = "failed"\n'
+        "| stats count(*) as failures by reason\n| sort failures desc",
+    ),
 }
 """Saved query name -> (log group role, query)."""
 
@@ -51,8 +60,18 @@ SECURITY_QUERIES: dict[str, tuple[str, str]] = {
 class AppObservability(Construct):
     """X-Ray configuration, operational alarms and saved queries."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 keys: PlatformKeys, topic_arn: str, payment_path: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        keys: PlatformKeys,
+        topic_arn: str,
+        payment_path: str,
+    ) -> None:
         super().__init__(scope, id)
         self._namer = namer
         self._region = region
@@ -64,50 +83,132 @@ class AppObservability(Construct):
             XrayEncryptionConfig(self, "xray_encryption", type="KMS", key_id=keys.logs.key_arn)
         if settings.creates("aws_xray_sampling_rule"):
             self.sampling_rule = XraySamplingRule(
-                self, "payments_sampling", rule_name=namer.name(Kind.XRAY, "payments"), priority=1,
-                fixed_rate=1, reservoir_size=1, service_name="*", service_type="*", host="*", http_method="*",
-                url_path=f"{payment_path}*", resource_arn="*", version=1)
+                self,
+                "payments_sampling",
+                rule_name=namer.name(Kind.XRAY, "payments"),
+                priority=1,
+                fixed_rate=1,
+                reservoir_size=1,
+                service_name="*",
+                service_type="*",
+                host="*",
+                http_method="*",
+                url_path=f"{payment_path}*",
+                resource_arn="*",
+                version=1,
+            )
 
-    def alarm(self, name: str, description: str, *, namespace: str, metric: str, threshold: float,
-              dimensions: dict[str, str] | None = None, statistic: str = "Sum", period: int = 300,
-              periods: int = 1) -> CloudwatchMetricAlarm:
+    def alarm(
+        self,
+        name: str,
+        description: str,
+        *,
+        namespace: str,
+        metric: str,
+        threshold: float,
+        dimensions: dict[str, str] | None = None,
+        statistic: str = "Sum",
+        period: int = 300,
+        periods: int = 1,
+    ) -> CloudwatchMetricAlarm:
         """An alarm at ``threshold`` (greater or equal) that notifies the ops topic."""
         alarm = CloudwatchMetricAlarm(
-            self, f"{name}_alarm", alarm_name=self._namer.name(Kind.ALARM, name, region=self._region),
-            alarm_description=description, namespace=namespace, metric_name=metric, statistic=statistic,
-            dimensions=dimensions, period=period, evaluation_periods=periods, threshold=threshold,
-            comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
-            alarm_actions=[self.topic_arn], ok_actions=[self.topic_arn])
+            self,
+            f"{name}_alarm",
+            alarm_name=self._namer.name(Kind.ALARM, name, region=self._region),
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            statistic=statistic,
+            dimensions=dimensions,
+            period=period,
+            evaluation_periods=periods,
+            threshold=threshold,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic_arn],
+            ok_actions=[self.topic_arn],
+        )
         self.alarms[name] = alarm
         return alarm
 
-    def add_app_alarms(self, config: AlertSettings, *, group_name: str, queue_name: str,
-                       dead_letter_queues: Sequence[str], alb_arn_suffix: str,
-                       payment_logs: EncryptedLogGroup) -> None:
+    def add_app_alarms(
+        self,
+        config: AlertSettings,
+        *,
+        group_name: str,
+        queue_name: str,
+        dead_letter_queues: Sequence[str],
+        alb_arn_suffix: str,
+        payment_logs: EncryptedLogGroup,
+    ) -> None:
         """The application tier's alarms (module docstring)."""
         group = {"AutoScalingGroupName": group_name}
-        self.alarm("batch-cpu", "Batch hosts CPU high", namespace="AWS/EC2", metric="CPUUtilization",
-                   threshold=config.cpu_percent, dimensions=group, statistic="Average", periods=2)
-        self.alarm("batch-memory", "Batch hosts memory high (CloudWatch agent)", namespace="CWAgent",
-                   metric="mem_used_percent", threshold=config.memory_percent, dimensions=group,
-                   statistic="Average", periods=2)
-        self.alarm("payment-queue-depth", "Payments waiting for settlement", namespace="AWS/SQS",
-                   metric="ApproximateNumberOfMessagesVisible", threshold=config.queue_depth,
-                   dimensions={"QueueName": queue_name}, statistic="Maximum")
+        self.alarm(
+            "batch-cpu",
+            "Batch hosts CPU high",
+            namespace="AWS/EC2",
+            metric="CPUUtilization",
+            threshold=config.cpu_percent,
+            dimensions=group,
+            statistic="Average",
+            periods=2,
+        )
+        self.alarm(
+            "batch-memory",
+            "Batch hosts memory high (CloudWatch agent)",
+            namespace="CWAgent",
+            metric="mem_used_percent",
+            threshold=config.memory_percent,
+            dimensions=group,
+            statistic="Average",
+            periods=2,
+        )
+        self.alarm(
+            "payment-queue-depth",
+            "Payments waiting for settlement",
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            threshold=config.queue_depth,
+            dimensions={"QueueName": queue_name},
+            statistic="Maximum",
+        )
         for dlq in dead_letter_queues:
-            self.alarm(f"{dlq}-messages", f"Messages in dead-letter queue {dlq}", namespace="AWS/SQS",
-                       metric="ApproximateNumberOfMessagesVisible", threshold=1, dimensions={"QueueName": dlq},
-                       statistic="Maximum")
+            self.alarm(
+                f"{dlq}-messages",
+                f"Messages in dead-letter queue {dlq}",
+                namespace="AWS/SQS",
+                metric="ApproximateNumberOfMessagesVisible",
+                threshold=1,
+                dimensions={"QueueName": dlq},
+                statistic="Maximum",
+            )
         CloudwatchLogMetricFilter(
-            self, "failed_payments_filter", name=self._namer.name(Kind.GENERIC, "failed-payments", region=self._region),
-            log_group_name=payment_logs.log_group.name, pattern='{ $.outcome = "failed" }',
+            self,
+            "failed_payments_filter",
+            name=self._namer.name(Kind.GENERIC, "failed-payments", region=self._region),
+            log_group_name=payment_logs.log_group.name,
+            pattern='{ $.outcome = "failed" }',
             metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
-                name="FailedPayments", namespace=self.namespace, value="1", default_value="0"))
-        self.alarm("failed-payments", "Failed payments", namespace=self.namespace, metric="FailedPayments",
-                   threshold=config.failed_payments)
-        self.alarm("alb-5xx", "Load balancer 5XX responses", namespace="AWS/ApplicationELB",
-                   metric="HTTPCode_ELB_5XX_Count", threshold=config.alb_5xx,
-                   dimensions={"LoadBalancer": alb_arn_suffix}, period=60)
+                name="FailedPayments", namespace=self.namespace, value="1", default_value="0"
+            ),
+        )
+        self.alarm(
+            "failed-payments",
+            "Failed payments",
+            namespace=self.namespace,
+            metric="FailedPayments",
+            threshold=config.failed_payments,
+        )
+        self.alarm(
+            "alb-5xx",
+            "Load balancer 5XX responses",
+            namespace="AWS/ApplicationELB",
+            metric="HTTPCode_ELB_5XX_Count",
+            threshold=config.alb_5xx,
+            dimensions={"LoadBalancer": alb_arn_suffix},
+            period=60,
+        )
 
     def add_saved_queries(self, settings: BaseSettings, groups: dict[str, EncryptedLogGroup]) -> None:
         """Logs Insights saved queries over the named log groups (``flow``, ``firewall``, ``payment``)."""
@@ -115,5 +216,9 @@ class AppObservability(Construct):
             return
         for name, (role, query) in SECURITY_QUERIES.items():
             CloudwatchQueryDefinition(
-                self, f"{name}_query", name=f"pci-platform/{self._namer.suffix}/{name}",
-                log_group_names=[groups[role].log_group.name], query_string=query)
+                self,
+                f"{name}_query",
+                name=f"pci-platform/{self._namer.suffix}/{name}",
+                log_group_names=[groups[role].log_group.name],
+                query_string=query,
+            )

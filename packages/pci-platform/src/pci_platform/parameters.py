@@ -25,23 +25,36 @@ from pci_platform.security import PlatformKeys
 class Parameters(Construct):
     """The platform's SecureString parameters under ``/pci-platform/<suffix>/``."""
 
-    def __init__(self, scope: Construct, id: str, *, namer: Namer, region: str, keys: PlatformKeys,
-                 values: Mapping[str, str]) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, namer: Namer, region: str, keys: PlatformKeys, values: Mapping[str, str]
+    ) -> None:
         super().__init__(scope, id)
         self._keys = keys
         self._region = region
         account = account_id(self)
-        keys.secrets.policy.add(Statement(
-            sid="ParameterStoreWrite", actions=["kms:Encrypt", "kms:GenerateDataKey"], resources=["*"],
-            principals={"AWS": f"arn:aws:iam::{account}:root"},
-            conditions={"StringEquals": {"kms:CallerAccount": account,
-                                         "kms:ViaService": f"ssm.{region}.amazonaws.com"}}))
+        keys.secrets.policy.add(
+            Statement(
+                sid="ParameterStoreWrite",
+                actions=["kms:Encrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                principals={"AWS": f"arn:aws:iam::{account}:root"},
+                conditions={
+                    "StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"ssm.{region}.amazonaws.com"}
+                },
+            )
+        )
         self.parameters: dict[str, SsmParameter] = {}
         for name, value in sorted(values.items()):
             self.parameters[name] = SsmParameter(
-                self, name.replace("/", "_").replace("-", "_"), name=namer.path(Kind.SSM_PARAMETER, *name.split("/")),
-                type="SecureString", key_id=keys.secrets.key_arn, value=value, tier="Standard",
-                description=f"PCI platform setting {name}")
+                self,
+                name.replace("/", "_").replace("-", "_"),
+                name=namer.path(Kind.SSM_PARAMETER, *name.split("/")),
+                type="SecureString",
+                key_id=keys.secrets.key_arn,
+                value=value,
+                tier="Standard",
+                description=f"PCI platform setting {name}",
+            )
 
     @property
     def arns(self) -> list[str]:
@@ -49,6 +62,7 @@ class Parameters(Construct):
 
     def grant_read(self, role: LeastPrivilegeRole, label: str) -> None:
         """Let ``role`` read (and decrypt) every parameter."""
-        role.add_statements(Statement(sid="ReadParameters", actions=["ssm:GetParameter", "ssm:GetParameters"],
-                                      resources=self.arns))
+        role.add_statements(
+            Statement(sid="ReadParameters", actions=["ssm:GetParameter", "ssm:GetParameters"], resources=self.arns)
+        )
         self._keys.allow_role(self._keys.secrets, role, ("kms:Decrypt",), via_service="ssm", label=label)

@@ -49,47 +49,102 @@ SECRET_ROTATION_ACTIONS = (
 class SecretRotation(Construct):
     """The rotation function and schedule of the existing database secret."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 config: SecretsSettings, network: Network, keys: PlatformKeys, guardrails: Guardrails,
-                 database_host: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        config: SecretsSettings,
+        network: Network,
+        keys: PlatformKeys,
+        guardrails: Guardrails,
+        database_host: str | None = None,
+    ) -> None:
         super().__init__(scope, id)
         self.secret = DataAwsSecretsmanagerSecret(self, "database_secret", name=config.database_secret_name)
         self.secret_arn = self.secret.arn
         self.security_group = network.workload_security_group(
-            self, "security_group", "secret-rotation",
-            extra_egress=[SecurityGroupEgress(description="PostgreSQL in the workload tier", from_port=POSTGRES_PORT,
-                                              to_port=POSTGRES_PORT, protocol="tcp",
-                                              cidr_blocks=network.cidrs(WORKLOAD))])
+            self,
+            "security_group",
+            "secret-rotation",
+            extra_egress=[
+                SecurityGroupEgress(
+                    description="PostgreSQL in the workload tier",
+                    from_port=POSTGRES_PORT,
+                    to_port=POSTGRES_PORT,
+                    protocol="tcp",
+                    cidr_blocks=network.cidrs(WORKLOAD),
+                )
+            ],
+        )
         environment = {"SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{region}.amazonaws.com"}
         if database_host:
             environment["DB_HOST"] = database_host
-        self.function = PythonFunction(self, "rotation", FunctionProps(
-            settings=settings, namer=namer, name="secret-rotation", region=region,
-            description="Rotates the PostgreSQL credential secret (create, set, test, finish)",
-            source=LAMBDAS / "rotation", handler="handler.handler", key=keys.logs, reserved_concurrency=1,
-            timeout_s=60, environment=environment, vendor=PG8000_BUNDLE,
-            vpc_subnet_ids=network.subnet_ids(WORKLOAD), security_group_ids=[self.security_group.id]))
+        self.function = PythonFunction(
+            self,
+            "rotation",
+            FunctionProps(
+                settings=settings,
+                namer=namer,
+                name="secret-rotation",
+                region=region,
+                description="Rotates the PostgreSQL credential secret (create, set, test, finish)",
+                source=LAMBDAS / "rotation",
+                handler="handler.handler",
+                key=keys.logs,
+                reserved_concurrency=1,
+                timeout_s=60,
+                environment=environment,
+                vendor=PG8000_BUNDLE,
+                vpc_subnet_ids=network.subnet_ids(WORKLOAD),
+                security_group_ids=[self.security_group.id],
+            ),
+        )
         role = self.function.role
         role.add_statements(
             Statement(sid="RotateDatabaseSecret", actions=SECRET_ROTATION_ACTIONS, resources=[self.secret.arn]),
             # GetRandomPassword acts on no resource: AWS requires "*".
             Statement(sid="GeneratePassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
         )
-        keys.allow_role(keys.secrets, role, ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"),
-                        via_service="secretsmanager", label="secret-rotation")
+        keys.allow_role(
+            keys.secrets,
+            role,
+            ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"),
+            via_service="secretsmanager",
+            label="secret-rotation",
+        )
         if config.database_secret_kms_key_arn:
             # The operator's key must name this role in its own policy as well (README).
-            role.add_statements(Statement(sid="OperatorSecretKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                          resources=[config.database_secret_kms_key_arn]))
+            role.add_statements(
+                Statement(
+                    sid="OperatorSecretKey",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[config.database_secret_kms_key_arn],
+                )
+            )
         keys.allow_decrypt(keys.logs, role, label="secret-rotation-env")
         guardrails.attach(role, "secret_rotation")
         permission = LambdaPermission(
-            self, "secretsmanager_invoke", statement_id="AllowSecretsManager", action="lambda:InvokeFunction",
-            function_name=self.function.function_name, principal="secretsmanager.amazonaws.com",
-            source_account=account_id(self), source_arn=self.secret.arn, depends_on=[self.function.function])
+            self,
+            "secretsmanager_invoke",
+            statement_id="AllowSecretsManager",
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_name,
+            principal="secretsmanager.amazonaws.com",
+            source_account=account_id(self),
+            source_arn=self.secret.arn,
+            depends_on=[self.function.function],
+        )
         self.rotation = SecretsmanagerSecretRotation(
-            self, "schedule", secret_id=self.secret.arn, rotation_lambda_arn=self.function.function_arn,
+            self,
+            "schedule",
+            secret_id=self.secret.arn,
+            rotation_lambda_arn=self.function.function_arn,
             rotate_immediately=False,
             rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=config.rotation_days),
-            depends_on=[permission])
+            depends_on=[permission],
+        )
         self.function_arn = self.function.function_arn

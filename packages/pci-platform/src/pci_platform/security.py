@@ -32,25 +32,42 @@ class PlatformKeys(Construct):
         self.region = region
         account = account_id(self)
         self.keys: dict[str, Key] = {
-            name: Key(self, name, KeyProps(
-                settings=settings, namer=namer, name=name, region=region, description=description,
-                policy=KeyPolicy(account, root_can_use=False)))
+            name: Key(
+                self,
+                name,
+                KeyProps(
+                    settings=settings,
+                    namer=namer,
+                    name=name,
+                    region=region,
+                    description=description,
+                    policy=KeyPolicy(account, root_can_use=False),
+                ),
+            )
             for name, description in CLASSIFICATIONS.items()
         }
         self.cardholder = self.keys["cardholder"]
         self.logs = self.keys["logs"]
         self.secrets = self.keys["secrets"]
 
-    def allow_role(self, key: Key, role: LeastPrivilegeRole, actions: Sequence[str] = ENCRYPT_DECRYPT, *,
-                   via_service: str | None = None, label: str = "") -> None:
+    def allow_role(
+        self,
+        key: Key,
+        role: LeastPrivilegeRole,
+        actions: Sequence[str] = ENCRYPT_DECRYPT,
+        *,
+        via_service: str | None = None,
+        label: str = "",
+    ) -> None:
         """Name ``role`` in ``key``'s policy for ``actions`` and grant the same in the role's policy.
 
         ``via_service``: only when the call comes through that AWS service (``kms:ViaService``,
         for example Secrets Manager decrypting a secret on the role's behalf).
         """
         sid = "Use" + re.sub(r"[^A-Za-z0-9]", "", (label or role.node.path).title())[-50:]
-        conditions = {"StringEquals": {"kms:ViaService": f"{via_service}.{self.region}.amazonaws.com"}} \
-            if via_service else None
+        conditions = (
+            {"StringEquals": {"kms:ViaService": f"{via_service}.{self.region}.amazonaws.com"}} if via_service else None
+        )
         key.policy.allow_principals(sid, [role.role_arn], actions, conditions=conditions)
         key.grant(role, actions)
 

@@ -39,78 +39,180 @@ from pci_platform.networking import WORKLOAD, Network
 from pci_platform.security import PlatformKeys
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
-FIREHOSE_S3_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
-                       "s3:ListBucketMultipartUploads", "s3:PutObject")
+FIREHOSE_S3_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:GetBucketLocation",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:PutObject",
+)
 
 
 class TransactionStream(Construct):
     """The transaction-log bucket, the transformer function and the delivery stream."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str,
-                 network: Network, keys: PlatformKeys, data: DataStores, guardrails: Guardrails) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: BaseSettings,
+        namer: Namer,
+        region: str,
+        network: Network,
+        keys: PlatformKeys,
+        data: DataStores,
+        guardrails: Guardrails,
+    ) -> None:
         super().__init__(scope, id)
-        self.bucket = SecureBucket(self, "bucket", BucketProps(
-            settings=settings, namer=namer, name="transaction-logs", region=region, key=keys.cardholder,
-            access_log_bucket=data.access_logs,
-            lifecycle=(LifecycleRule(id="intelligent-tiering", transitions=((0, "INTELLIGENT_TIERING"),),
-                                     noncurrent_expiration_days=30),
-                       LifecycleRule(id="expire-failed", prefix="failed/", expiration_days=90,
-                                     noncurrent_expiration_days=1))))
-        self.transformer = PythonFunction(self, "transformer", FunctionProps(
-            settings=settings, namer=namer, name="transformer", region=region,
-            description="Validates and masks transaction-log records for Firehose", source=LAMBDAS / "transformer",
-            handler="handler.handler", key=keys.logs, reserved_concurrency=2, timeout_s=60,
-            environment={"METRIC_NAMESPACE": f"PciPlatform/{namer.suffix}"},
-            vpc_subnet_ids=network.subnet_ids(WORKLOAD),
-            security_group_ids=[network.workload_security_group(self, "transformer_sg", "transformer").id]))
-        self.transformer.role.add_statements(Statement(
-            # CloudWatch metrics have no resource-level permissions: "*" limited by namespace.
-            sid="PublishRecordMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": f"PciPlatform/{namer.suffix}"}}))
+        self.bucket = SecureBucket(
+            self,
+            "bucket",
+            BucketProps(
+                settings=settings,
+                namer=namer,
+                name="transaction-logs",
+                region=region,
+                key=keys.cardholder,
+                access_log_bucket=data.access_logs,
+                lifecycle=(
+                    LifecycleRule(
+                        id="intelligent-tiering",
+                        transitions=((0, "INTELLIGENT_TIERING"),),
+                        noncurrent_expiration_days=30,
+                    ),
+                    LifecycleRule(
+                        id="expire-failed", prefix="failed/", expiration_days=90, noncurrent_expiration_days=1
+                    ),
+                ),
+            ),
+        )
+        self.transformer = PythonFunction(
+            self,
+            "transformer",
+            FunctionProps(
+                settings=settings,
+                namer=namer,
+                name="transformer",
+                region=region,
+                description="Validates and masks transaction-log records for Firehose",
+                source=LAMBDAS / "transformer",
+                handler="handler.handler",
+                key=keys.logs,
+                reserved_concurrency=2,
+                timeout_s=60,
+                environment={"METRIC_NAMESPACE": f"PciPlatform/{namer.suffix}"},
+                vpc_subnet_ids=network.subnet_ids(WORKLOAD),
+                security_group_ids=[network.workload_security_group(self, "transformer_sg", "transformer").id],
+            ),
+        )
+        self.transformer.role.add_statements(
+            Statement(
+                # CloudWatch metrics have no resource-level permissions: "*" limited by namespace.
+                sid="PublishRecordMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": f"PciPlatform/{namer.suffix}"}},
+            )
+        )
         keys.allow_decrypt(keys.logs, self.transformer.role, label="transformer-env")
         guardrails.attach(self.transformer.role, "transformer")
         self.stream_name = namer.name(Kind.FIREHOSE, "transactions", region=region)
         stream_arn = f"arn:aws:firehose:{region}:{account_id(self)}:deliverystream/{self.stream_name}"
-        self.log_group = EncryptedLogGroup(self, "delivery_logs", LogGroupProps(
-            settings=settings, name=f"/aws/kinesisfirehose/{self.stream_name}", key=keys.logs, region=region))
-        self.role = LeastPrivilegeRole(self, "role", RoleProps(
-            namer=namer, name="firehose", region=region, description="Firehose delivery of transaction logs",
-            trust_policy=assume_role_policy(services=["firehose.amazonaws.com"],
-                                            conditions={"StringEquals": {"sts:ExternalId": account_id(self)}}),
-            statements=[
-                Statement(sid="WriteTransactionLogs", actions=FIREHOSE_S3_ACTIONS,
-                          resources=[self.bucket.bucket_arn, f"{self.bucket.bucket_arn}/*"]),
-                Statement(sid="Transform", actions=["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
-                          resources=[self.transformer.function_arn, f"{self.transformer.function_arn}:*"]),
-                Statement(sid="DeliveryLogs", actions=["logs:PutLogEvents"],
-                          resources=[f"{self.log_group.log_group_arn}:*"]),
-            ]))
+        self.log_group = EncryptedLogGroup(
+            self,
+            "delivery_logs",
+            LogGroupProps(
+                settings=settings, name=f"/aws/kinesisfirehose/{self.stream_name}", key=keys.logs, region=region
+            ),
+        )
+        self.role = LeastPrivilegeRole(
+            self,
+            "role",
+            RoleProps(
+                namer=namer,
+                name="firehose",
+                region=region,
+                description="Firehose delivery of transaction logs",
+                trust_policy=assume_role_policy(
+                    services=["firehose.amazonaws.com"],
+                    conditions={"StringEquals": {"sts:ExternalId": account_id(self)}},
+                ),
+                statements=[
+                    Statement(
+                        sid="WriteTransactionLogs",
+                        actions=FIREHOSE_S3_ACTIONS,
+                        resources=[self.bucket.bucket_arn, f"{self.bucket.bucket_arn}/*"],
+                    ),
+                    Statement(
+                        sid="Transform",
+                        actions=["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
+                        resources=[self.transformer.function_arn, f"{self.transformer.function_arn}:*"],
+                    ),
+                    Statement(
+                        sid="DeliveryLogs",
+                        actions=["logs:PutLogEvents"],
+                        resources=[f"{self.log_group.log_group_arn}:*"],
+                    ),
+                ],
+            ),
+        )
         keys.allow_role(keys.cardholder, self.role, ENCRYPT_DECRYPT, label="firehose")
         guardrails.attach(self.role, "firehose")
         prefix = "transactions/!{timestamp:yyyy/MM/dd}/"
         self.stream = KinesisFirehoseDeliveryStream(
-            self, "stream", name=self.stream_name, destination="extended_s3",
+            self,
+            "stream",
+            name=self.stream_name,
+            destination="extended_s3",
             server_side_encryption=KinesisFirehoseDeliveryStreamServerSideEncryption(
-                enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=keys.cardholder.key_arn),
+                enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=keys.cardholder.key_arn
+            ),
             extended_s3_configuration=KinesisFirehoseDeliveryStreamExtendedS3Configuration(
-                role_arn=self.role.role_arn, bucket_arn=self.bucket.bucket_arn, prefix=prefix,
+                role_arn=self.role.role_arn,
+                bucket_arn=self.bucket.bucket_arn,
+                prefix=prefix,
                 error_output_prefix="failed/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/",
-                compression_format="GZIP", kms_key_arn=keys.cardholder.key_arn,
-                buffering_size=5, buffering_interval=300,
+                compression_format="GZIP",
+                kms_key_arn=keys.cardholder.key_arn,
+                buffering_size=5,
+                buffering_interval=300,
                 cloudwatch_logging_options=KinesisFirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptions(
-                    enabled=True, log_group_name=self.log_group.log_group_name, log_stream_name="delivery"),
+                    enabled=True, log_group_name=self.log_group.log_group_name, log_stream_name="delivery"
+                ),
                 processing_configuration=KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfiguration(
-                    enabled=True, processors=[KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessors(
-                        type="Lambda", parameters=[
-                            KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorsParameters(
-                                parameter_name="LambdaArn", parameter_value=f"{self.transformer.function_arn}:$LATEST")])]),
+                    enabled=True,
+                    processors=[
+                        KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessors(
+                            type="Lambda",
+                            parameters=[
+                                KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorsParameters(
+                                    parameter_name="LambdaArn",
+                                    parameter_value=f"{self.transformer.function_arn}:$LATEST",
+                                )
+                            ],
+                        )
+                    ],
+                ),
                 s3_backup_mode="Enabled",
                 s3_backup_configuration=KinesisFirehoseDeliveryStreamExtendedS3ConfigurationS3BackupConfiguration(
-                    role_arn=self.role.role_arn, bucket_arn=self.bucket.bucket_arn, prefix="backup/",
-                    compression_format="GZIP", kms_key_arn=keys.cardholder.key_arn)))
+                    role_arn=self.role.role_arn,
+                    bucket_arn=self.bucket.bucket_arn,
+                    prefix="backup/",
+                    compression_format="GZIP",
+                    kms_key_arn=keys.cardholder.key_arn,
+                ),
+            ),
+        )
         self.stream_arn = stream_arn
 
     def grant_put(self, role: LeastPrivilegeRole) -> None:
         """Let ``role`` put records on the stream."""
-        role.add_statements(Statement(sid="PutTransactionLogs", actions=["firehose:PutRecord", "firehose:PutRecordBatch"],
-                                      resources=[self.stream.arn]))
+        role.add_statements(
+            Statement(
+                sid="PutTransactionLogs",
+                actions=["firehose:PutRecord", "firehose:PutRecordBatch"],
+                resources=[self.stream.arn],
+            )
+        )

@@ -17,8 +17,13 @@ from shared_constructs.testing.handlers import load_handler
 
 FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "payment"
 REGION = "ap-southeast-1"
-GOOD = {"payment_id": "pay_0001abcd", "amount": "12.50", "currency": "SGD", "card_token": "tok_abcdef123456",
-        "merchant_id": "m-42"}
+GOOD = {
+    "payment_id": "pay_0001abcd",
+    "amount": "12.50",
+    "currency": "SGD",
+    "card_token": "tok_abcdef123456",
+    "merchant_id": "m-42",
+}
 
 
 class FakeDatabase:
@@ -47,8 +52,11 @@ class FakeDatabase:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+    for key, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
@@ -58,19 +66,29 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         # Capture the bus's events in a queue, as the analytics rule would.
         capture_url = sqs.create_queue(QueueName="capture")["QueueUrl"]
         capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"]
-        events.put_rule(Name="all", EventBusName="payments-bus", EventPattern=json.dumps({"source": [
-            "pci-platform.payments"]}))
+            "QueueArn"
+        ]
+        events.put_rule(
+            Name="all", EventBusName="payments-bus", EventPattern=json.dumps({"source": ["pci-platform.payments"]})
+        )
         events.put_targets(Rule="all", EventBusName="payments-bus", Targets=[{"Id": "q", "Arn": capture_arn}])
         bucket = boto3.client("s3", region_name=REGION)
         bucket.create_bucket(Bucket="tx-logs", CreateBucketConfiguration={"LocationConstraint": REGION})
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(RoleName="fh", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         boto3.client("firehose", region_name=REGION).create_delivery_stream(
-            DeliveryStreamName="tx", ExtendedS3DestinationConfiguration={"RoleARN": role,
-                                                                         "BucketARN": "arn:aws:s3:::tx-logs"})
-        env = {"DB_HOST": "proxy.internal", "DB_USER": "payments_app", "DB_NAME": "payments", "QUEUE_URL": queue_url,
-               "BUS_NAME": "payments-bus", "STREAM_NAME": "tx", "MAX_BODY_BYTES": "512"}
+            DeliveryStreamName="tx",
+            ExtendedS3DestinationConfiguration={"RoleARN": role, "BucketARN": "arn:aws:s3:::tx-logs"},
+        )
+        env = {
+            "DB_HOST": "proxy.internal",
+            "DB_USER": "payments_app",
+            "DB_NAME": "payments",
+            "QUEUE_URL": queue_url,
+            "BUS_NAME": "payments-bus",
+            "STREAM_NAME": "tx",
+            "MAX_BODY_BYTES": "512",
+        }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         yield {"sqs": sqs, "queue_url": queue_url, "capture_url": capture_url}
@@ -84,8 +102,12 @@ def handler(aws: dict[str, Any]) -> ModuleType:
 def request(body: Any, *, encode: bool = False) -> dict[str, Any]:
     text = body if isinstance(body, str) else json.dumps(body)
     if encode:
-        return {"httpMethod": "POST", "path": "/api/payments", "isBase64Encoded": True,
-                "body": base64.b64encode(text.encode()).decode()}
+        return {
+            "httpMethod": "POST",
+            "path": "/api/payments",
+            "isBase64Encoded": True,
+            "body": base64.b64encode(text.encode()).decode(),
+        }
     return {"httpMethod": "POST", "path": "/api/payments", "isBase64Encoded": False, "body": text}
 
 
@@ -94,12 +116,15 @@ def use(monkeypatch: pytest.MonkeyPatch, handler: ModuleType, db: FakeDatabase) 
 
 
 def messages(sqs: Any, url: str) -> list[dict[str, Any]]:
-    return [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+    return [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
 
 
 @pytest.mark.parametrize("encode", [False, True])
-def test_stores_queues_and_publishes_a_good_payment(handler: ModuleType, aws: dict[str, Any],
-                                                    monkeypatch: pytest.MonkeyPatch, encode: bool) -> None:
+def test_stores_queues_and_publishes_a_good_payment(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, encode: bool
+) -> None:
     db = FakeDatabase()
     use(monkeypatch, handler, db)
     response = handler.handler(request(GOOD, encode=encode), None)
@@ -116,16 +141,20 @@ def test_stores_queues_and_publishes_a_good_payment(handler: ModuleType, aws: di
     assert "card_token" not in event["detail"]
 
 
-@pytest.mark.parametrize(("body", "detail"), [
-    ("not json", "body is not JSON"),
-    ([1, 2], "body is not a JSON object"),
-    ({**GOOD, "amount": "-1"}, "invalid fields: amount"),
-    ({**GOOD, "amount": "1.001"}, "invalid fields: amount"),
-    ({**GOOD, "currency": "sgd", "payment_id": "x"}, "invalid fields: payment_id, currency"),
-    ({**GOOD, "card_token": "4111111111111111"}, "body contains a card number; send a card token"),
-])
-def test_rejects_malformed_payments(handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-                                    body: Any, detail: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ("not json", "body is not JSON"),
+        ([1, 2], "body is not a JSON object"),
+        ({**GOOD, "amount": "-1"}, "invalid fields: amount"),
+        ({**GOOD, "amount": "1.001"}, "invalid fields: amount"),
+        ({**GOOD, "currency": "sgd", "payment_id": "x"}, "invalid fields: payment_id, currency"),
+        ({**GOOD, "card_token": "4111111111111111"}, "body contains a card number; send a card token"),
+    ],
+)
+def test_rejects_malformed_payments(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, body: Any, detail: str
+) -> None:
     db = FakeDatabase()
     use(monkeypatch, handler, db)
     response = handler.handler(request(body), None)
@@ -148,9 +177,13 @@ def test_rejects_oversized_bodies_before_parsing(handler: ModuleType, monkeypatc
 
 
 @pytest.mark.parametrize("db", [FakeDatabase(fail_connect=True), FakeDatabase(fail_insert=True)])
-def test_database_errors_fail_the_payment_and_publish_it(handler: ModuleType, aws: dict[str, Any],
-                                                         monkeypatch: pytest.MonkeyPatch, db: FakeDatabase,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_database_errors_fail_the_payment_and_publish_it(
+    handler: ModuleType,
+    aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    db: FakeDatabase,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     use(monkeypatch, handler, db)
     response = handler.handler(request(GOOD), None)
     assert response["statusCode"] == 502
@@ -161,8 +194,9 @@ def test_database_errors_fail_the_payment_and_publish_it(handler: ModuleType, aw
     assert any(getattr(r, "outcome", None) == "failed" for r in caplog.records)
 
 
-def test_downstream_errors_after_storing_are_reported_not_failed(handler: ModuleType, aws: dict[str, Any],
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_downstream_errors_after_storing_are_reported_not_failed(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     use(monkeypatch, handler, FakeDatabase())
     monkeypatch.setenv("QUEUE_URL", aws["queue_url"] + "-missing")
     monkeypatch.setenv("STREAM_NAME", "missing-stream")

@@ -40,13 +40,18 @@ def handler(s3: Any) -> ModuleType:
 
 
 def notification(*keys: str, bucket: str = SOURCE) -> dict[str, Any]:
-    return {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": bucket}, "object": {"key": k}}}
-                        for k in keys]}
+    return {
+        "Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": bucket}, "object": {"key": k}}} for k in keys]
+    }
 
 
 def test_truncates_card_numbers_and_encrypts_with_the_key(handler: ModuleType, s3: Any) -> None:
-    body = "\n".join([json.dumps({"pan": "4111111111111111", "amount": 12.5}),
-                      json.dumps({"pan": "5500005555555559", "merchant": "m-1"})])
+    body = "\n".join(
+        [
+            json.dumps({"pan": "4111111111111111", "amount": 12.5}),
+            json.dumps({"pan": "5500005555555559", "merchant": "m-1"}),
+        ]
+    )
     s3.put_object(Bucket=SOURCE, Key="incoming/batch-1.jsonl", Body=body.encode())
     result = handler.handler(notification("incoming/batch-1.jsonl"), None)
     assert result == {"processed": [{"key": "batch-1.jsonl", "records": 2, "rejected": 0}], "failed": []}
@@ -66,27 +71,39 @@ def test_truncate_keeps_first_six_and_last_four(handler: ModuleType, pan: str) -
 
 
 def test_rejects_malformed_lines_but_keeps_good_ones(handler: ModuleType, s3: Any) -> None:
-    body = "\n".join(["not json", json.dumps(["list"]), json.dumps({"pan": "12ab"}), json.dumps({"amount": 1}),
-                      "", json.dumps({"pan": "4111111111111111"})])
+    body = "\n".join(
+        [
+            "not json",
+            json.dumps(["list"]),
+            json.dumps({"pan": "12ab"}),
+            json.dumps({"amount": 1}),
+            "",
+            json.dumps({"pan": "4111111111111111"}),
+        ]
+    )
     s3.put_object(Bucket=SOURCE, Key="incoming/mixed.jsonl", Body=body.encode())
     result = handler.handler(notification("incoming/mixed.jsonl"), None)
     assert result["processed"] == [{"key": "mixed.jsonl", "records": 1, "rejected": 4}]
     assert "4111111111111111" not in s3.get_object(Bucket=TARGET, Key="mixed.jsonl")["Body"].read().decode()
 
 
-def test_reports_oversized_objects_without_reading_them(handler: ModuleType, s3: Any,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reports_oversized_objects_without_reading_them(
+    handler: ModuleType, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(handler, "MAX_OBJECT_BYTES", 10)
     s3.put_object(Bucket=SOURCE, Key="incoming/big.jsonl", Body=b"x" * 11)
     result = handler.handler(notification("incoming/big.jsonl"), None)
-    assert result == {"processed": [], "failed": [{"key": "incoming/big.jsonl", "error": "too_large",
-                                                   "detail": "11 bytes"}]}
+    assert result == {
+        "processed": [],
+        "failed": [{"key": "incoming/big.jsonl", "error": "too_large", "detail": "11 bytes"}],
+    }
 
 
 def test_reports_non_text_objects(handler: ModuleType, s3: Any) -> None:
     s3.put_object(Bucket=SOURCE, Key="incoming/binary", Body=b"\xff\xfe\x00")
     assert handler.handler(notification("incoming/binary"), None)["failed"] == [
-        {"key": "incoming/binary", "error": "not_utf8"}]
+        {"key": "incoming/binary", "error": "not_utf8"}
+    ]
 
 
 def test_one_missing_object_does_not_stop_the_others(handler: ModuleType, s3: Any) -> None:

@@ -17,8 +17,14 @@ from shared_constructs.testing.handlers import load_handler
 FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "rotation"
 REGION = "ap-southeast-1"
 SECRET_NAME = "pci-platform/test/database"
-ORIGINAL = {"engine": "postgres", "host": "db.internal", "port": 5432, "username": "app", "password": "old-pass",
-            "dbname": "payments"}
+ORIGINAL = {
+    "engine": "postgres",
+    "host": "db.internal",
+    "port": 5432,
+    "username": "app",
+    "password": "old-pass",
+    "dbname": "payments",
+}
 
 
 class FakeDatabase:
@@ -100,27 +106,34 @@ def event(arn: str, token: str, step: str) -> dict[str, str]:
 
 
 def stage_pending(client: Any, arn: str, token: str, password: str = "new-pass") -> None:  # noqa: S107 - test data
-    client.put_secret_value(SecretId=arn, ClientRequestToken=token,
-                            SecretString=json.dumps({**ORIGINAL, "password": password}), VersionStages=["AWSPENDING"])
+    client.put_secret_value(
+        SecretId=arn,
+        ClientRequestToken=token,
+        SecretString=json.dumps({**ORIGINAL, "password": password}),
+        VersionStages=["AWSPENDING"],
+    )
 
 
 TOKEN = "11111111-2222-3333-4444-555555555555"
 
 
-def test_each_step_of_a_full_rotation(handler: ModuleType, client: Any, secret: str,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_step_of_a_full_rotation(
+    handler: ModuleType, client: Any, secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = FakeDatabase({"app": "old-pass"})
     use_database(monkeypatch, handler, db)
     # Secrets Manager registers the token as AWSPENDING without a value, then calls createSecret.
     assert handler.create_secret(client, secret, TOKEN) == "created"
-    pending = json.loads(client.get_secret_value(SecretId=secret, VersionId=TOKEN, VersionStage="AWSPENDING")[
-        "SecretString"])
+    pending = json.loads(
+        client.get_secret_value(SecretId=secret, VersionId=TOKEN, VersionStage="AWSPENDING")["SecretString"]
+    )
     assert pending["username"] == "app"
     assert pending["password"] != "old-pass"
     assert len(pending["password"]) == 32
     assert not set(pending["password"]) & set("/@\"'\\ ")
-    assert {k: v for k, v in pending.items() if k != "password"} == {k: v for k, v in ORIGINAL.items()
-                                                                      if k != "password"}
+    assert {k: v for k, v in pending.items() if k != "password"} == {
+        k: v for k, v in ORIGINAL.items() if k != "password"
+    }
 
     assert handler.handler(event(secret, TOKEN, "setSecret"), None) == {"step": "setSecret", "status": "set"}
     assert db.passwords["app"] == pending["password"]
@@ -131,8 +144,7 @@ def test_each_step_of_a_full_rotation(handler: ModuleType, client: Any, secret: 
     assert handler.handler(event(secret, TOKEN, "testSecret"), None) == {"step": "testSecret", "status": "tested"}
     assert db.statements[-1] == "SELECT 1"
 
-    assert handler.handler(event(secret, TOKEN, "finishSecret"), None) == {"step": "finishSecret",
-                                                                           "status": "finished"}
+    assert handler.handler(event(secret, TOKEN, "finishSecret"), None) == {"step": "finishSecret", "status": "finished"}
     assert "AWSCURRENT" in stages(client, secret)[TOKEN]
     current = json.loads(client.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["SecretString"])
     assert current["password"] == pending["password"]
@@ -140,18 +152,23 @@ def test_each_step_of_a_full_rotation(handler: ModuleType, client: Any, secret: 
     assert previous["password"] == "old-pass"
 
 
-def test_create_secret_through_the_handler_is_idempotent(handler: ModuleType, client: Any, secret: str,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_secret_through_the_handler_is_idempotent(
+    handler: ModuleType, client: Any, secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stage_pending(client, secret, TOKEN, "already-generated")
-    assert handler.handler(event(secret, TOKEN, "createSecret"), None) == {"step": "createSecret",
-                                                                           "status": "pending_exists"}
-    pending = json.loads(client.get_secret_value(SecretId=secret, VersionId=TOKEN, VersionStage="AWSPENDING")[
-        "SecretString"])
+    assert handler.handler(event(secret, TOKEN, "createSecret"), None) == {
+        "step": "createSecret",
+        "status": "pending_exists",
+    }
+    pending = json.loads(
+        client.get_secret_value(SecretId=secret, VersionId=TOKEN, VersionStage="AWSPENDING")["SecretString"]
+    )
     assert pending["password"] == "already-generated"
 
 
-def test_set_secret_skips_when_the_pending_password_works(handler: ModuleType, client: Any, secret: str,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_set_secret_skips_when_the_pending_password_works(
+    handler: ModuleType, client: Any, secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stage_pending(client, secret, TOKEN)
     db = FakeDatabase({"app": "new-pass"})
     use_database(monkeypatch, handler, db)
@@ -175,8 +192,9 @@ def test_finish_secret_when_already_current_does_nothing(handler: ModuleType, cl
 
 @pytest.mark.parametrize("step", ["createSecret", "setSecret", "testSecret", "finishSecret"])
 def test_fails_when_the_version_is_not_pending(handler: ModuleType, client: Any, secret: str, step: str) -> None:
-    client.put_secret_value(SecretId=secret, ClientRequestToken=TOKEN, SecretString=json.dumps(ORIGINAL),
-                            VersionStages=["SOMETHINGELSE"])
+    client.put_secret_value(
+        SecretId=secret, ClientRequestToken=TOKEN, SecretString=json.dumps(ORIGINAL), VersionStages=["SOMETHINGELSE"]
+    )
     with pytest.raises(handler.RotationError, match="is not staged AWSPENDING"):
         handler.handler(event(secret, TOKEN, step), None)
 
@@ -192,9 +210,9 @@ def test_fails_when_rotation_is_not_enabled(handler: ModuleType, client: Any) ->
         handler.handler(event(arn, TOKEN, "createSecret"), None)
 
 
-def test_fails_when_the_database_rejects_the_new_password(handler: ModuleType, client: Any, secret: str,
-                                                           monkeypatch: pytest.MonkeyPatch,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_fails_when_the_database_rejects_the_new_password(
+    handler: ModuleType, client: Any, secret: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     stage_pending(client, secret, TOKEN)
     db = FakeDatabase({"app": "old-pass"}, reject_alter=True)
     use_database(monkeypatch, handler, db)
@@ -206,16 +224,18 @@ def test_fails_when_the_database_rejects_the_new_password(handler: ModuleType, c
     assert "AWSCURRENT" not in stages(client, secret)[TOKEN]
 
 
-def test_fails_when_no_credentials_log_in(handler: ModuleType, client: Any, secret: str,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fails_when_no_credentials_log_in(
+    handler: ModuleType, client: Any, secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stage_pending(client, secret, TOKEN)
     use_database(monkeypatch, handler, FakeDatabase({"app": "someone-changed-it"}))
     with pytest.raises(handler.RotationError, match="cannot log in to the database"):
         handler.handler(event(secret, TOKEN, "setSecret"), None)
 
 
-def test_fails_when_the_pending_password_does_not_log_in(handler: ModuleType, client: Any, secret: str,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fails_when_the_pending_password_does_not_log_in(
+    handler: ModuleType, client: Any, secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stage_pending(client, secret, TOKEN)
     use_database(monkeypatch, handler, FakeDatabase({"app": "old-pass"}))
     with pytest.raises(handler.RotationError, match="cannot log in with the pending credentials"):
@@ -247,13 +267,16 @@ def test_fails_on_bad_events(handler: ModuleType, bad_event: dict[str, str], mes
 def test_fails_on_malformed_secrets(handler: ModuleType, client: Any, secret_value: str, message: str) -> None:
     arn = client.create_secret(Name="malformed", SecretString=secret_value)["ARN"]
     client.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
-    client.put_secret_value(SecretId=arn, ClientRequestToken=TOKEN, SecretString=secret_value,
-                            VersionStages=["AWSPENDING"])
+    client.put_secret_value(
+        SecretId=arn, ClientRequestToken=TOKEN, SecretString=secret_value, VersionStages=["AWSPENDING"]
+    )
     with pytest.raises(handler.RotationError, match=message):
         handler.handler(event(arn, TOKEN, "createSecret"), None)
 
 
 def test_fails_on_an_aws_error(handler: ModuleType, client: Any) -> None:
     with pytest.raises(handler.RotationError, match="Secrets Manager error"):
-        handler.handler(event("arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:missing-AbCdEf", TOKEN,
-                              "createSecret"), None)
+        handler.handler(
+            event("arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:missing-AbCdEf", TOKEN, "createSecret"),
+            None,
+        )

@@ -21,8 +21,12 @@ REGION = "ap-southeast-1"
 
 @pytest.fixture
 def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "METRIC_NAMESPACE": "PciPlatform/test"}.items():
+    for key, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "METRIC_NAMESPACE": "PciPlatform/test",
+    }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         yield load_handler(FOLDER)
@@ -33,8 +37,10 @@ def encode(data: bytes | str) -> str:
 
 
 def batch(*datas: str) -> dict[str, Any]:
-    return {"invocationId": "inv-1", "records": [{"recordId": f"r{i}", "approximateArrivalTimestamp": 0, "data": d}
-                                                 for i, d in enumerate(datas)]}
+    return {
+        "invocationId": "inv-1",
+        "records": [{"recordId": f"r{i}", "approximateArrivalTimestamp": 0, "data": d} for i, d in enumerate(datas)],
+    }
 
 
 def test_good_records_are_compact_lines_without_tokens_or_card_numbers(handler: ModuleType) -> None:
@@ -50,10 +56,17 @@ def test_heartbeats_and_empty_records_are_dropped(handler: ModuleType) -> None:
     assert [r["result"] for r in results] == ["Dropped", "Dropped"]
 
 
-@pytest.mark.parametrize("data", [
-    "not-base64!!", encode("not json"), encode(b"\xff\xfe"), encode("[1]"), encode('{"amount": 1}'),
-    encode('{"payment_id": ""}'),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        "not-base64!!",
+        encode("not json"),
+        encode(b"\xff\xfe"),
+        encode("[1]"),
+        encode('{"amount": 1}'),
+        encode('{"payment_id": ""}'),
+    ],
+)
 def test_malformed_records_fail_and_keep_their_data(handler: ModuleType, data: str) -> None:
     (out,) = handler.handler(batch(data), None)["records"]
     assert out == {"recordId": "r0", "result": "ProcessingFailed", "data": data}
@@ -72,8 +85,11 @@ def test_every_record_gets_one_result_and_metrics_are_published(handler: ModuleT
     results = handler.handler(batch(*datas), None)["records"]
     assert [r["recordId"] for r in results] == ["r0", "r1", "r2", "r3"]
     metrics = boto3.client("cloudwatch", region_name=REGION).list_metrics(Namespace="PciPlatform/test")["Metrics"]
-    assert sorted(m["MetricName"] for m in metrics) == ["TransformRecordsDropped", "TransformRecordsOk",
-                                                        "TransformRecordsProcessingFailed"]
+    assert sorted(m["MetricName"] for m in metrics) == [
+        "TransformRecordsDropped",
+        "TransformRecordsOk",
+        "TransformRecordsProcessingFailed",
+    ]
 
 
 def test_a_metrics_failure_does_not_fail_the_batch(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:

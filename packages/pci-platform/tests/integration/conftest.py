@@ -11,8 +11,14 @@ from shared_constructs.testing.emulator import Emulator, deployment_fixture
 REGION = "ap-southeast-1"
 SECRET_NAME = "pci-platform/dev/database"
 """config/dev.toml's ``secrets.database_secret_name``."""
-SECRET_VALUE = {"engine": "postgres", "host": "db.pci.internal", "port": 5432, "username": "payments_app",
-                "password": "seeded-by-the-operator", "dbname": "payments"}
+SECRET_VALUE = {
+    "engine": "postgres",
+    "host": "db.pci.internal",
+    "port": 5432,
+    "username": "payments_app",
+    "password": "seeded-by-the-operator",
+    "dbname": "payments",
+}
 
 
 CERTIFICATE_NAME = "pci-platform-dev"
@@ -29,12 +35,22 @@ def self_signed_certificate() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "payments.pci.internal")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                              serialization.NoEncryption()).decode())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM).decode(),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ).decode(),
+    )
 
 
 def seed_database_secret(emulator: Emulator) -> None:
@@ -43,7 +59,8 @@ def seed_database_secret(emulator: Emulator) -> None:
     emulator.client("secretsmanager", REGION).create_secret(Name=SECRET_NAME, SecretString=json.dumps(SECRET_VALUE))
     body, key = self_signed_certificate()
     emulator.client("iam", REGION).upload_server_certificate(
-        ServerCertificateName=CERTIFICATE_NAME, CertificateBody=body, PrivateKey=key)
+        ServerCertificateName=CERTIFICATE_NAME, CertificateBody=body, PrivateKey=key
+    )
 
 
 # Declared first so that the harness, which destroys in reverse declaration order, destroys this

@@ -36,7 +36,8 @@ def test_cluster_has_a_writer_and_two_readers_encrypted(deployment: Deployment) 
 
 def test_proxy_requires_tls(deployment: Deployment) -> None:
     (proxy,) = deployment.client("rds", REGION).describe_db_proxies(DBProxyName="pci-platform-payments-apse1-dev")[
-        "DBProxies"]
+        "DBProxies"
+    ]
     assert proxy["RequireTLS"] is True
     assert proxy["Auth"][0]["IAMAuth"] == "REQUIRED"
 
@@ -59,17 +60,21 @@ def test_parameters_are_secure_strings(deployment: Deployment, outputs: dict[str
 
 def test_payment_queue_and_event_bus(deployment: Deployment, outputs: dict[str, Any]) -> None:
     attributes = deployment.client("sqs", REGION).get_queue_attributes(
-        QueueUrl=outputs["payment_queue_url"], AttributeNames=["All"])["Attributes"]
+        QueueUrl=outputs["payment_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
     assert attributes["KmsMasterKeyId"] == outputs["cardholder_key_arn"]
     assert "deadLetterTargetArn" in attributes["RedrivePolicy"]
     rules = deployment.client("events", REGION).list_rules(EventBusName=outputs["event_bus_name"])["Rules"]
-    assert sorted(r["Name"] for r in rules) == ["pci-platform-payment-failed-apse1-dev",
-                                                "pci-platform-payment-succeeded-apse1-dev"]
+    assert sorted(r["Name"] for r in rules) == [
+        "pci-platform-payment-failed-apse1-dev",
+        "pci-platform-payment-succeeded-apse1-dev",
+    ]
 
 
 def test_delivery_stream_compresses_and_backs_up(deployment: Deployment, outputs: dict[str, Any]) -> None:
     stream = deployment.client("firehose", REGION).describe_delivery_stream(
-        DeliveryStreamName=outputs["delivery_stream_name"])["DeliveryStreamDescription"]
+        DeliveryStreamName=outputs["delivery_stream_name"]
+    )["DeliveryStreamDescription"]
     s3 = stream["Destinations"][0]["ExtendedS3DestinationDescription"]
     assert s3["CompressionFormat"] == "GZIP"
     assert s3["S3BackupMode"] == "Enabled"
@@ -77,6 +82,7 @@ def test_delivery_stream_compresses_and_backs_up(deployment: Deployment, outputs
 
 def test_private_zone_has_failover_records(deployment: Deployment, outputs: dict[str, Any]) -> None:
     records = deployment.client("route53", REGION).list_resource_record_sets(HostedZoneId=outputs["hosted_zone_id"])[
-        "ResourceRecordSets"]
+        "ResourceRecordSets"
+    ]
     failover = sorted(r["Failover"] for r in records if r["Name"].startswith("payments.pci.internal"))
     assert failover == ["PRIMARY", "SECONDARY"]

@@ -45,8 +45,12 @@ def test_outputs(outputs: dict[str, Any]) -> None:
 def test_vpc_has_no_internet_path(deployment: Deployment, outputs: dict[str, Any]) -> None:
     ec2 = deployment.client("ec2", REGION)
     vpc = [{"Name": "vpc-id", "Values": [outputs["vpc_id"]]}]
-    assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [outputs["vpc_id"]]}])[
-        "InternetGateways"] == []
+    assert (
+        ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [outputs["vpc_id"]]}])[
+            "InternetGateways"
+        ]
+        == []
+    )
     assert ec2.describe_nat_gateways(Filters=vpc)["NatGateways"] == []
     subnets = ec2.describe_subnets(Filters=vpc)["Subnets"]
     assert len(subnets) == 9
@@ -91,11 +95,13 @@ def test_data_buckets(deployment: Deployment, outputs: dict[str, Any], output: s
 
 
 def test_flow_logs_bucket_expires_after_90_days(deployment: Deployment, outputs: dict[str, Any]) -> None:
-    rules = deployment.client("s3", REGION).get_bucket_lifecycle_configuration(
-        Bucket=outputs["flow_logs_bucket_name"])["Rules"]
+    rules = deployment.client("s3", REGION).get_bucket_lifecycle_configuration(Bucket=outputs["flow_logs_bucket_name"])[
+        "Rules"
+    ]
     assert [r["Expiration"]["Days"] for r in rules] == [90]
     flows = deployment.client("ec2", REGION).describe_flow_logs(
-        Filters=[{"Name": "resource-id", "Values": [outputs["vpc_id"]]}])["FlowLogs"]
+        Filters=[{"Name": "resource-id", "Values": [outputs["vpc_id"]]}]
+    )["FlowLogs"]
     assert sorted(f["LogDestinationType"] for f in flows) == ["cloud-watch-logs", "s3"]
 
 

@@ -23,8 +23,13 @@ def test_region_deny_covers_every_action_outside_approved_regions(stack: dict[st
 
 def test_guardrails_hold_only_explicit_denies(stack: dict[str, Any]) -> None:
     found = statements(guardrails(stack))
-    assert [s["Sid"] for s in found] == ["DenyOutsideApprovedRegions", "DenyIamChanges", "DenyNetworkEscape",
-                                         "DenyKeyTampering", "DenyStorageTampering"]
+    assert [s["Sid"] for s in found] == [
+        "DenyOutsideApprovedRegions",
+        "DenyIamChanges",
+        "DenyNetworkEscape",
+        "DenyKeyTampering",
+        "DenyStorageTampering",
+    ]
     assert {s["Effect"] for s in found} == {"Deny"}
     network = statement(guardrails(stack), "DenyNetworkEscape")["Action"]
     assert {"ec2:CreateInternetGateway", "ec2:CreateNatGateway", "ec2:CreateRoute"} <= set(network)
@@ -74,8 +79,10 @@ def role_policy(stack: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def test_processor_reads_one_bucket_and_writes_the_other(stack: dict[str, Any]) -> None:
     policy = statements(role_policy(stack, "compute_processor_role_policy"))
-    by_resource = {json.dumps(s["Resource"]): sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-                   for s in policy}
+    by_resource = {
+        json.dumps(s["Resource"]): sorted(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        for s in policy
+    }
     read = [r for r in by_resource if "data_cardholder_bucket" in r]
     write = [r for r in by_resource if "data_processed_bucket" in r]
     assert [by_resource[r] for r in read] == [["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"]]
@@ -107,8 +114,12 @@ def test_rotation_is_attached_to_the_existing_secret(stack: dict[str, Any]) -> N
 def test_rotation_role_is_limited_to_the_secret(stack: dict[str, Any]) -> None:
     policy = role_policy(stack, "secrets_rotation_role_policy")
     rotate = statement(policy, "RotateDatabaseSecret")
-    assert rotate["Action"] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
-                                "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+    assert rotate["Action"] == [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    ]
     assert rotate["Resource"] == "${data.aws_secretsmanager_secret.secrets_database_secret_9214DE69.arn}"
     assert statement(policy, "GeneratePassword")["Action"] == "secretsmanager:GetRandomPassword"
 
@@ -119,6 +130,12 @@ def test_rotation_bundle_vendors_pg8000_and_its_dependencies(stack: dict[str, An
 
     bundle = Path(__file__).resolve().parents[2] / ".build" / "pci-platform-secret-rotation-apse1-dev.zip"
     names = zipfile.ZipFile(bundle).namelist()
-    for top in ("handler.py", "pg8000/native.py", "scramp/core.py", "asn1crypto/x509.py", "dateutil/parser/__init__.py",
-                "six.py"):
+    for top in (
+        "handler.py",
+        "pg8000/native.py",
+        "scramp/core.py",
+        "asn1crypto/x509.py",
+        "dateutil/parser/__init__.py",
+        "six.py",
+    ):
         assert top in names

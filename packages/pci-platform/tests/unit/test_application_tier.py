@@ -23,23 +23,35 @@ def rules(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_waf_rule_priorities_and_actions(stack: dict[str, Any]) -> None:
-    found = sorted((r["priority"], r["name"], next(iter(r.get("action") or r["override_action"])))
-                   for r in acl(stack)["rule"])
-    assert found == [(1, "payment-api-method", "block"), (2, "payment-api-size", "block"), (3, "rate-limit", "block"),
-                     (4, "sql-injection", "none"), (5, "cross-site-scripting", "none"),
-                     (6, "known-bad-inputs", "none")]
+    found = sorted(
+        (r["priority"], r["name"], next(iter(r.get("action") or r["override_action"]))) for r in acl(stack)["rule"]
+    )
+    assert found == [
+        (1, "payment-api-method", "block"),
+        (2, "payment-api-size", "block"),
+        (3, "rate-limit", "block"),
+        (4, "sql-injection", "none"),
+        (5, "cross-site-scripting", "none"),
+        (6, "known-bad-inputs", "none"),
+    ]
     assert acl(stack)["default_action"] == {"allow": {}}
     assert acl(stack)["scope"] == "REGIONAL"
 
 
 def test_waf_rate_limit_is_1000_per_5_minutes_per_ip(stack: dict[str, Any]) -> None:
     assert rules(stack)["rate-limit"]["statement"] == {
-        "rate_based_statement": {"limit": 1000, "aggregate_key_type": "IP", "evaluation_window_sec": 300}}
+        "rate_based_statement": {"limit": 1000, "aggregate_key_type": "IP", "evaluation_window_sec": 300}
+    }
 
 
-@pytest.mark.parametrize(("name", "group"), [("sql-injection", "AWSManagedRulesSQLiRuleSet"),
-                                             ("cross-site-scripting", "AWSManagedRulesCommonRuleSet"),
-                                             ("known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet")])
+@pytest.mark.parametrize(
+    ("name", "group"),
+    [
+        ("sql-injection", "AWSManagedRulesSQLiRuleSet"),
+        ("cross-site-scripting", "AWSManagedRulesCommonRuleSet"),
+        ("known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet"),
+    ],
+)
 def test_waf_managed_groups(stack: dict[str, Any], name: str, group: str) -> None:
     assert rules(stack)[name]["statement"] == {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}}
 
@@ -91,8 +103,9 @@ def test_cluster_is_serverless_v2_encrypted_tls_only_and_destroyable(stack: dict
     assert cluster["kms_key_id"].startswith("${aws_kms_key.keys_cardholder_key_")
     assert cluster["serverlessv2_scaling_configuration"] == {"min_capacity": 0.5, "max_capacity": 1}
     assert "manage_master_user_password" not in cluster
-    assert cluster["master_username"] == ("${jsondecode(data.aws_secretsmanager_secret_version.database_credentials_772D841A"
-                                          ".secret_string).username}")
+    assert cluster["master_username"] == (
+        "${jsondecode(data.aws_secretsmanager_secret_version.database_credentials_772D841A.secret_string).username}"
+    )
     assert cluster["lifecycle"]["ignore_changes"] == ["master_password"]
     assert (cluster["deletion_protection"], cluster["skip_final_snapshot"]) == (False, True)
     assert cluster["enabled_cloudwatch_logs_exports"] == ["postgresql"]
@@ -104,7 +117,8 @@ def test_cluster_is_serverless_v2_encrypted_tls_only_and_destroyable(stack: dict
     assert sorted(i["availability_zone"] for i in instances) == [
         "${aws_subnet.network_vpc_workload_0_E60A42B6.availability_zone}",
         "${aws_subnet.network_vpc_workload_1_EA21F4AB.availability_zone}",
-        "${aws_subnet.network_vpc_workload_2_3C98718F.availability_zone}"]
+        "${aws_subnet.network_vpc_workload_2_3C98718F.availability_zone}",
+    ]
     assert all(i["instance_class"] == "db.serverless" and i["publicly_accessible"] is False for i in instances)
     assert all(i["monitoring_interval"] == 60 for i in instances)
 
@@ -126,7 +140,10 @@ def test_alb_is_internal_with_https_tls12_and_access_logs(stack: dict[str, Any])
     assert all("network_vpc_workload_" in s for s in alb["subnets"])
     (listener,) = resources(stack, "aws_lb_listener").values()
     assert (listener["port"], listener["protocol"], listener["ssl_policy"]) == (
-        443, "HTTPS", "ELBSecurityPolicy-TLS13-1-2-2021-06")
+        443,
+        "HTTPS",
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    )
     assert listener["certificate_arn"] == "arn:aws:iam::123456789012:server-certificate/pci-platform-dev"
     alb_sg = only(stack, "aws_security_group", name="pci-platform-payment-alb-apse1-dev")
     assert [(i["from_port"], i["cidr_blocks"]) for i in alb_sg["ingress"]] == [(443, ["10.60.0.0/16"])]
@@ -141,19 +158,33 @@ def test_firehose_gzip_processor_backup_and_encryption(stack: dict[str, Any]) ->
     assert s3["error_output_prefix"].startswith("failed/")
     (processor,) = s3["processing_configuration"]["processors"]
     assert processor["type"] == "Lambda"
-    assert processor["parameters"] == [{"parameter_name": "LambdaArn", "parameter_value":
-                                        "${aws_lambda_function.streaming_transformer_function_C3C7A94F.arn}:$LATEST"}]
+    assert processor["parameters"] == [
+        {
+            "parameter_name": "LambdaArn",
+            "parameter_value": "${aws_lambda_function.streaming_transformer_function_C3C7A94F.arn}:$LATEST",
+        }
+    ]
     assert stream["server_side_encryption"]["key_type"] == "CUSTOMER_MANAGED_CMK"
 
 
-@pytest.mark.parametrize(("prefix", "rules_expected"), [
-    ("api_alb_logs_", [("expire-alb-logs", 90, None)]),
-    ("waf_logs_", [("compliance-retention", 365, [{"days": 90, "storage_class": "GLACIER"}])]),
-    ("streaming_bucket_", [("intelligent-tiering", None, [{"days": 0, "storage_class": "INTELLIGENT_TIERING"}]),
-                           ("expire-failed", 90, None)]),
-])
+@pytest.mark.parametrize(
+    ("prefix", "rules_expected"),
+    [
+        ("api_alb_logs_", [("expire-alb-logs", 90, None)]),
+        ("waf_logs_", [("compliance-retention", 365, [{"days": 90, "storage_class": "GLACIER"}])]),
+        (
+            "streaming_bucket_",
+            [
+                ("intelligent-tiering", None, [{"days": 0, "storage_class": "INTELLIGENT_TIERING"}]),
+                ("expire-failed", 90, None),
+            ],
+        ),
+    ],
+)
 def test_application_bucket_lifecycles(stack: dict[str, Any], prefix: str, rules_expected: list[Any]) -> None:
-    (config,) = [c for n, c in resources(stack, "aws_s3_bucket_lifecycle_configuration").items() if n.startswith(prefix)]
+    (config,) = [
+        c for n, c in resources(stack, "aws_s3_bucket_lifecycle_configuration").items() if n.startswith(prefix)
+    ]
     found = [(r["id"], (r.get("expiration") or [{}])[0].get("days"), r.get("transition")) for r in config["rule"]]
     assert found == rules_expected
 
@@ -190,9 +221,14 @@ def test_event_bus_is_cmk_encrypted_and_routes_with_a_dead_letter_queue(stack: d
     assert bus["kms_key_identifier"].startswith("${aws_kms_key.keys_cardholder_key_")
     targets = {n: t for n, t in resources(stack, "aws_cloudwatch_event_target").items() if n.startswith("events_")}
     assert len(targets) == 3
-    assert all(t["dead_letter_config"]["arn"].startswith("${aws_sqs_queue.events_events_dlq_") for t in targets.values())
-    patterns = {r["name"]: json.loads(r["event_pattern"]) for n, r in resources(stack, "aws_cloudwatch_event_rule").items()
-                if n.startswith("events_")}
+    assert all(
+        t["dead_letter_config"]["arn"].startswith("${aws_sqs_queue.events_events_dlq_") for t in targets.values()
+    )
+    patterns = {
+        r["name"]: json.loads(r["event_pattern"])
+        for n, r in resources(stack, "aws_cloudwatch_event_rule").items()
+        if n.startswith("events_")
+    }
     assert patterns["pci-platform-payment-succeeded-apse1-dev"]["detail-type"] == ["payment.succeeded"]
     assert patterns["pci-platform-rds-failover-apse1-dev"]["detail"] == {"EventCategories": ["failover"]}
 
@@ -212,19 +248,28 @@ def test_dns_failover_uses_a_cloudwatch_alarm_health_check(stack: dict[str, Any]
 
 def test_parameters_are_secure_strings_with_the_secrets_key(stack: dict[str, Any]) -> None:
     parameters = {p["name"]: p for p in resources(stack, "aws_ssm_parameter").values()}
-    assert sorted(parameters) == ["/pci-platform/dev/app/default-currency",
-                                  "/pci-platform/dev/database/connection-string",
-                                  "/pci-platform/dev/database/proxy-endpoint"]
-    assert all(p["type"] == "SecureString" and p["key_id"].startswith("${aws_kms_key.keys_secrets_key_")
-               for p in parameters.values())
+    assert sorted(parameters) == [
+        "/pci-platform/dev/app/default-currency",
+        "/pci-platform/dev/database/connection-string",
+        "/pci-platform/dev/database/proxy-endpoint",
+    ]
+    assert all(
+        p["type"] == "SecureString" and p["key_id"].startswith("${aws_kms_key.keys_secrets_key_")
+        for p in parameters.values()
+    )
     assert "password" not in parameters["/pci-platform/dev/database/connection-string"]["value"]
 
 
-@pytest.mark.parametrize(("name", "metric", "threshold"), [
-    ("batch-cpu", "CPUUtilization", 80), ("batch-memory", "mem_used_percent", 80),
-    ("payment-queue-depth", "ApproximateNumberOfMessagesVisible", 100), ("failed-payments", "FailedPayments", 5)])
-def test_operational_alarms_go_to_the_ops_topic(stack: dict[str, Any], name: str, metric: str,
-                                                threshold: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "metric", "threshold"),
+    [
+        ("batch-cpu", "CPUUtilization", 80),
+        ("batch-memory", "mem_used_percent", 80),
+        ("payment-queue-depth", "ApproximateNumberOfMessagesVisible", 100),
+        ("failed-payments", "FailedPayments", 5),
+    ],
+)
+def test_operational_alarms_go_to_the_ops_topic(stack: dict[str, Any], name: str, metric: str, threshold: int) -> None:
     alarm = only(stack, "aws_cloudwatch_metric_alarm", alarm_name=f"pci-platform-{name}-apse1-dev")
     assert (alarm["metric_name"], alarm["threshold"]) == (metric, threshold)
     assert alarm["alarm_actions"][0].startswith("${aws_sns_topic.events_ops_topic_")
@@ -232,12 +277,20 @@ def test_operational_alarms_go_to_the_ops_topic(stack: dict[str, Any], name: str
 
 def test_saved_queries(stack: dict[str, Any]) -> None:
     names = sorted(q["name"] for q in resources(stack, "aws_cloudwatch_query_definition").values())
-    assert names == ["pci-platform/dev/failed-payments", "pci-platform/dev/firewall-blocked-domains",
-                     "pci-platform/dev/rejected-flows", "pci-platform/dev/top-talkers"]
+    assert names == [
+        "pci-platform/dev/failed-payments",
+        "pci-platform/dev/firewall-blocked-domains",
+        "pci-platform/dev/rejected-flows",
+        "pci-platform/dev/top-talkers",
+    ]
 
 
-EMULATOR_GAPS = {"aws_xray_sampling_rule": "no API", "aws_xray_encryption_config": "no API",
-                 "aws_cloudwatch_query_definition": "no API", "aws_route53_health_check": "alarm dropped"}
+EMULATOR_GAPS = {
+    "aws_xray_sampling_rule": "no API",
+    "aws_xray_encryption_config": "no API",
+    "aws_cloudwatch_query_definition": "no API",
+    "aws_route53_health_check.cloudwatch_metric": "alarm dropped",
+}
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +302,10 @@ def test_emulator_gaps_skip_only_their_types(stack: dict[str, Any], gap_stack: d
     full = {t: len(v) for t, v in stack["resource"].items()}
     reduced = {t: len(v) for t, v in gap_stack["resource"].items()}
     assert {t: n - reduced.get(t, 0) for t, n in full.items() if n != reduced.get(t, 0)} == {
-        "aws_xray_sampling_rule": 1, "aws_xray_encryption_config": 1, "aws_cloudwatch_query_definition": 4,
-        "aws_route53_health_check": 1}
+        "aws_xray_sampling_rule": 1,
+        "aws_xray_encryption_config": 1,
+        "aws_cloudwatch_query_definition": 4,
+        "aws_route53_health_check": 1,
+    }
     primary = next(r for r in resources(gap_stack, "aws_route53_record").values() if r["set_identifier"] == "primary")
     assert "health_check_id" not in primary

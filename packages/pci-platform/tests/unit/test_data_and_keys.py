@@ -29,13 +29,17 @@ def companion(stack: dict[str, Any], type_: str, role: str) -> dict[str, Any]:
     return found[0]
 
 
-APP_BUCKETS = ["pci-platform-alb-logs-apse1-dev", "pci-platform-transaction-logs-apse1-dev",
-               "aws-waf-logs-pci-platform-payments-apse1-dev"]
+APP_BUCKETS = [
+    "pci-platform-alb-logs-apse1-dev",
+    "pci-platform-transaction-logs-apse1-dev",
+    "aws-waf-logs-pci-platform-payments-apse1-dev",
+]
 
 
 def test_bucket_names(stack: dict[str, Any]) -> None:
     assert sorted(b["bucket"] for b in resources(stack, "aws_s3_bucket").values()) == sorted(
-        [*BUCKETS.values(), *APP_BUCKETS])
+        [*BUCKETS.values(), *APP_BUCKETS]
+    )
     assert all(b["force_destroy"] is True for b in resources(stack, "aws_s3_bucket").values())
 
 
@@ -50,21 +54,29 @@ def test_every_bucket_denies_insecure_transport_and_old_tls(stack: dict[str, Any
 
 
 @pytest.mark.parametrize("role", DATA_BUCKETS)
-def test_data_buckets_deny_unencrypted_uploads_and_version_deletion_without_mfa(stack: dict[str, Any],
-                                                                                role: str) -> None:
+def test_data_buckets_deny_unencrypted_uploads_and_version_deletion_without_mfa(
+    stack: dict[str, Any], role: str
+) -> None:
     policy = bucket_policy(stack, role)
     unencrypted = statement(policy, "DenyUnencryptedUpload")
     assert (unencrypted["Effect"], unencrypted["Action"]) == ("Deny", "s3:PutObject")
     assert unencrypted["Condition"] == {"Null": {"s3:x-amz-server-side-encryption": "true"}}
     other = statement(policy, "DenyOtherEncryption")
-    assert other["Condition"] == {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-                                  "Null": {"s3:x-amz-server-side-encryption": "false"}}
+    assert other["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {"s3:x-amz-server-side-encryption": "false"},
+    }
     mfa = statement(policy, "DenyVersionDeletionWithoutMfa")
     assert (mfa["Effect"], mfa["Principal"], mfa["Action"]) == ("Deny", {"AWS": "*"}, "s3:DeleteObjectVersion")
     assert mfa["Condition"] == {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
     deny_sids = sorted(s["Sid"] for s in statements(policy) if s["Effect"] == "Deny")
-    assert deny_sids == ["DenyInsecureTransport", "DenyOtherEncryption", "DenyOutdatedTls", "DenyUnencryptedUpload",
-                         "DenyVersionDeletionWithoutMfa"]
+    assert deny_sids == [
+        "DenyInsecureTransport",
+        "DenyOtherEncryption",
+        "DenyOutdatedTls",
+        "DenyUnencryptedUpload",
+        "DenyVersionDeletionWithoutMfa",
+    ]
 
 
 def test_log_buckets_deny_exactly_the_transport_and_encryption_statements(stack: dict[str, Any]) -> None:
@@ -74,8 +86,9 @@ def test_log_buckets_deny_exactly_the_transport_and_encryption_statements(stack:
     assert access == ["DenyInsecureTransport", "DenyOutdatedTls"]
 
 
-@pytest.mark.parametrize(("role", "key"), [("cardholder", "cardholder"), ("processed", "cardholder"),
-                                           ("flow_logs", "logs")])
+@pytest.mark.parametrize(
+    ("role", "key"), [("cardholder", "cardholder"), ("processed", "cardholder"), ("flow_logs", "logs")]
+)
 def test_buckets_use_their_classification_key(stack: dict[str, Any], role: str, key: str) -> None:
     rule = companion(stack, "aws_s3_bucket_server_side_encryption_configuration", role)["rule"][0]
     default = rule["apply_server_side_encryption_by_default"]
@@ -91,8 +104,10 @@ def test_every_bucket_is_access_logged(stack: dict[str, Any], role: str) -> None
     assert logging["target_prefix"] == f"{BUCKETS[role]}/"
 
 
-@pytest.mark.parametrize(("role", "expiration", "noncurrent"), [
-    ("flow_logs", 90, 1), ("access_logs", 365, 30), ("cardholder", None, 365), ("processed", None, 365)])
+@pytest.mark.parametrize(
+    ("role", "expiration", "noncurrent"),
+    [("flow_logs", 90, 1), ("access_logs", 365, 30), ("cardholder", None, 365), ("processed", None, 365)],
+)
 def test_bucket_lifecycles(stack: dict[str, Any], role: str, expiration: int | None, noncurrent: int) -> None:
     (rule,) = companion(stack, "aws_s3_bucket_lifecycle_configuration", role)["rule"]
     assert rule["status"] == "Enabled"
@@ -104,8 +119,10 @@ def test_bucket_lifecycles(stack: dict[str, Any], role: str, expiration: int | N
 def test_every_bucket_is_versioned_and_private(stack: dict[str, Any], role: str) -> None:
     assert companion(stack, "aws_s3_bucket_versioning", role)["versioning_configuration"]["status"] == "Enabled"
     block = companion(stack, "aws_s3_bucket_public_access_block", role)
-    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
-                                           "restrict_public_buckets"))
+    assert all(
+        block[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
 
 
 def key_policy(stack: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -121,16 +138,22 @@ def test_root_administers_but_cannot_use_keys(stack: dict[str, Any], name: str) 
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(admin["Action"])
 
 
-@pytest.mark.parametrize(("name", "roles"), [
-    ("cardholder", {"compute_processor_role", "api_payment_role", "batch_role", "streaming_role"}),
-    ("logs", {"compute_processor_role", "secrets_rotation_role", "api_payment_role", "streaming_transformer_role"}),
-    ("secrets", {"secrets_rotation_role", "database_proxy_role", "api_payment_role"}),
-])
+@pytest.mark.parametrize(
+    ("name", "roles"),
+    [
+        ("cardholder", {"compute_processor_role", "api_payment_role", "batch_role", "streaming_role"}),
+        ("logs", {"compute_processor_role", "secrets_rotation_role", "api_payment_role", "streaming_transformer_role"}),
+        ("secrets", {"secrets_rotation_role", "database_proxy_role", "api_payment_role"}),
+    ],
+)
 def test_keys_name_the_specific_roles_allowed_to_use_them(stack: dict[str, Any], name: str, roles: set[str]) -> None:
     principals = set()
     for s in key_policy(stack, name):
-        for arn in [s["Principal"].get("AWS", [])] if isinstance(s["Principal"].get("AWS"), str) else \
-                s["Principal"].get("AWS", []):
+        for arn in (
+            [s["Principal"].get("AWS", [])]
+            if isinstance(s["Principal"].get("AWS"), str)
+            else s["Principal"].get("AWS", [])
+        ):
             if "aws_iam_role." in arn:
                 principals.add(arn.split(".")[1].rsplit("_", 1)[0])
     assert principals == roles
@@ -144,17 +167,25 @@ def test_secrets_key_is_used_only_through_secrets_manager(stack: dict[str, Any])
 
 def test_key_aliases_per_classification(stack: dict[str, Any]) -> None:
     aliases = sorted(a["name"] for a in resources(stack, "aws_kms_alias").values())
-    assert aliases == ["alias/pci-platform-cardholder-apse1-dev", "alias/pci-platform-logs-apse1-dev",
-                       "alias/pci-platform-secrets-apse1-dev"]
+    assert aliases == [
+        "alias/pci-platform-cardholder-apse1-dev",
+        "alias/pci-platform-logs-apse1-dev",
+        "alias/pci-platform-secrets-apse1-dev",
+    ]
 
 
 def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> None:
     groups = resources(stack, "aws_cloudwatch_log_group").values()
     assert sorted(g["name"] for g in groups) == [
-        "/aws/kinesisfirehose/pci-platform-transactions-apse1-dev", "/aws/lambda/pci-platform-payment-apse1-dev",
-        "/aws/lambda/pci-platform-processor-apse1-dev", "/aws/lambda/pci-platform-secret-rotation-apse1-dev",
-        "/aws/lambda/pci-platform-transformer-apse1-dev", "/aws/rds/cluster/pci-platform-payments-apse1-dev/postgresql",
-        "/pci-platform/dev/network-firewall/alerts", "/pci-platform/dev/vpc-flow-logs"]
+        "/aws/kinesisfirehose/pci-platform-transactions-apse1-dev",
+        "/aws/lambda/pci-platform-payment-apse1-dev",
+        "/aws/lambda/pci-platform-processor-apse1-dev",
+        "/aws/lambda/pci-platform-secret-rotation-apse1-dev",
+        "/aws/lambda/pci-platform-transformer-apse1-dev",
+        "/aws/rds/cluster/pci-platform-payments-apse1-dev/postgresql",
+        "/pci-platform/dev/network-firewall/alerts",
+        "/pci-platform/dev/vpc-flow-logs",
+    ]
     assert all(g["kms_key_id"].startswith("${aws_kms_key.keys_logs_key_") for g in groups)
     retention = {g["name"]: g["retention_in_days"] for g in groups}
     assert retention.pop("/pci-platform/dev/vpc-flow-logs") == 30  # payment-platform-security.md section 5

@@ -17,8 +17,11 @@ DOMAINS = [
     "sts.ap-southeast-1.amazonaws.com",
     "xray.ap-southeast-1.amazonaws.com",
 ]
-FIREWALL_TYPES = ["aws_networkfirewall_firewall", "aws_networkfirewall_firewall_policy",
-                  "aws_networkfirewall_rule_group"]
+FIREWALL_TYPES = [
+    "aws_networkfirewall_firewall",
+    "aws_networkfirewall_firewall_policy",
+    "aws_networkfirewall_rule_group",
+]
 
 
 def test_allow_list_passes_tls_to_the_listed_aws_endpoints_only(stack: dict[str, Any]) -> None:
@@ -27,7 +30,10 @@ def test_allow_list_passes_tls_to_the_listed_aws_endpoints_only(stack: dict[str,
     rules = group["rule_group"]
     assert rules["stateful_rule_options"] == {"rule_order": "STRICT_ORDER"}
     assert rules["rules_source"]["rules_source_list"] == {
-        "generated_rules_type": "ALLOWLIST", "target_types": ["TLS_SNI"], "targets": DOMAINS}
+        "generated_rules_type": "ALLOWLIST",
+        "target_types": ["TLS_SNI"],
+        "targets": DOMAINS,
+    }
 
 
 def test_non_tls_and_old_tls_are_dropped_first(stack: dict[str, Any]) -> None:
@@ -77,8 +83,11 @@ def test_flow_and_alert_logs_go_to_kms_encrypted_destinations(stack: dict[str, A
     assert destinations["ALERT"]["log_destination"] == {"logGroup": "/pci-platform/dev/network-firewall/alerts"}
     group = only(stack, "aws_cloudwatch_log_group", name="/pci-platform/dev/network-firewall/alerts")
     assert "keys_logs_key" in group["kms_key_id"]
-    encryption = [e for e in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values()
-                  if "flow_logs" in e["bucket"]]
+    encryption = [
+        e
+        for e in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values()
+        if "flow_logs" in e["bucket"]
+    ]
     assert "keys_logs_key" in encryption[0]["rule"][0]["apply_server_side_encryption_by_default"]["kms_master_key_id"]
 
 
@@ -88,15 +97,20 @@ def emulator_stack(synth: Callable[..., SynthResult]) -> dict[str, Any]:
     return synth("pci-platform", overrides={"excluded_resources": excluded}).stacks["pci-platform"]
 
 
-def test_emulator_skips_only_the_firewall_and_what_depends_on_it(stack: dict[str, Any],
-                                                                 emulator_stack: dict[str, Any]) -> None:
+def test_emulator_skips_only_the_firewall_and_what_depends_on_it(
+    stack: dict[str, Any], emulator_stack: dict[str, Any]
+) -> None:
     for type_ in [*FIREWALL_TYPES, "aws_networkfirewall_logging_configuration", "aws_route"]:
         assert resources(emulator_stack, type_) == {}
     assert not any(name.startswith("firewall_") for name in emulator_stack.get("locals", {}))
     full = {t: len(v) for t, v in stack["resource"].items()}
     reduced = {t: len(v) for t, v in emulator_stack["resource"].items()}
     missing = {t: n - reduced.get(t, 0) for t, n in full.items() if n != reduced.get(t, 0)}
-    assert missing == {"aws_networkfirewall_firewall": 1, "aws_networkfirewall_firewall_policy": 1,
-                       "aws_networkfirewall_rule_group": 2, "aws_networkfirewall_logging_configuration": 1,
-                       "aws_route": 21}
+    assert missing == {
+        "aws_networkfirewall_firewall": 1,
+        "aws_networkfirewall_firewall_policy": 1,
+        "aws_networkfirewall_rule_group": 2,
+        "aws_networkfirewall_logging_configuration": 1,
+        "aws_route": 21,
+    }
     assert emulator_stack["output"]["firewall_arn"]["value"] == "not-created"

@@ -22,8 +22,18 @@ def tier_tables(stack: dict[str, Any], tier: str) -> dict[str, dict[str, Any]]:
     return {n: r for n, r in resources(stack, "aws_route_table").items() if f"_{tier}_" in n}
 
 
-@pytest.mark.parametrize("forbidden", ["aws_internet_gateway", "aws_egress_only_internet_gateway", "aws_nat_gateway",
-                                       "aws_eip", "aws_vpn_gateway", "aws_vpc_peering_connection", "aws_instance"])
+@pytest.mark.parametrize(
+    "forbidden",
+    [
+        "aws_internet_gateway",
+        "aws_egress_only_internet_gateway",
+        "aws_nat_gateway",
+        "aws_eip",
+        "aws_vpn_gateway",
+        "aws_vpc_peering_connection",
+        "aws_instance",
+    ],
+)
 def test_no_internet_path_resources(stack: dict[str, Any], forbidden: str) -> None:
     assert resources(stack, forbidden) == {}
 
@@ -34,13 +44,26 @@ def test_subnets_are_private_in_three_tiers(stack: dict[str, Any]) -> None:
     assert all(s["map_public_ip_on_launch"] is False for s in subnets)
     assert sorted(s["tags"]["Tier"] for s in subnets) == ["endpoint"] * 3 + ["firewall"] * 3 + ["workload"] * 3
     assert sorted(s["availability_zone"] for s in subnets if s["tags"]["Tier"] == "workload") == [
-        "ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]
+        "ap-southeast-1a",
+        "ap-southeast-1b",
+        "ap-southeast-1c",
+    ]
 
 
 def test_no_route_leaves_through_a_gateway(stack: dict[str, Any]) -> None:
     for route in resources(stack, "aws_route").values():
-        assert set(route) & {"gateway_id", "nat_gateway_id", "egress_only_gateway_id", "transit_gateway_id",
-                             "vpc_peering_connection_id", "network_interface_id"} == set()
+        assert (
+            set(route)
+            & {
+                "gateway_id",
+                "nat_gateway_id",
+                "egress_only_gateway_id",
+                "transit_gateway_id",
+                "vpc_peering_connection_id",
+                "network_interface_id",
+            }
+            == set()
+        )
     for table in resources(stack, "aws_route_table").values():
         assert "route" not in table  # routes are separate resources, all checked above
 
@@ -53,7 +76,9 @@ def test_every_workload_route_leads_to_a_firewall_endpoint(stack: dict[str, Any]
     for route in routes:
         assert route["vpc_endpoint_id"].startswith(f"${{{FIREWALL_LOCAL}[aws_subnet.network_vpc_firewall_")
     for table in tables:
-        mine = {r["destination_cidr_block"]: r["vpc_endpoint_id"] for r in routes if ref_name(r["route_table_id"]) == table}
+        mine = {
+            r["destination_cidr_block"]: r["vpc_endpoint_id"] for r in routes if ref_name(r["route_table_id"]) == table
+        }
         assert sorted(mine) == sorted(["0.0.0.0/0", *ENDPOINT])
         az = table.split("_workload_")[1][0]
         assert f"firewall_{az}_" in mine["0.0.0.0/0"]  # default route to the firewall endpoint of the same AZ
@@ -85,8 +110,10 @@ def test_only_vpc_endpoints_otherwise(stack: dict[str, Any]) -> None:
 
 def test_firewall_routes_point_at_the_firewall_sync_states(stack: dict[str, Any]) -> None:
     local = stack["locals"][FIREWALL_LOCAL.removeprefix("local.")]
-    assert local == ("${{for s in tolist(aws_networkfirewall_firewall.firewall_25E5106D.firewall_status[0]"
-                     ".sync_states) : s.attachment[0].subnet_id => s.attachment[0].endpoint_id}}")
+    assert local == (
+        "${{for s in tolist(aws_networkfirewall_firewall.firewall_25E5106D.firewall_status[0]"
+        ".sync_states) : s.attachment[0].subnet_id => s.attachment[0].endpoint_id}}"
+    )
 
 
 def test_flow_logs_capture_all_traffic_to_s3_and_cloudwatch_every_minute(stack: dict[str, Any]) -> None:
@@ -111,8 +138,10 @@ def test_workload_security_groups_allow_only_https_to_endpoints_and_postgres_ins
     groups = {g["name"]: g for g in resources(stack, "aws_security_group").values()}
     processor = groups["pci-platform-processor-apse1-dev"]
     assert "ingress" not in processor or processor["ingress"] == []
-    assert [(e["from_port"], e["to_port"], e.get("cidr_blocks"), bool(e.get("prefix_list_ids")))
-            for e in processor["egress"]] == [(443, 443, ENDPOINT, False), (443, 443, None, True)]
+    assert [
+        (e["from_port"], e["to_port"], e.get("cidr_blocks"), bool(e.get("prefix_list_ids")))
+        for e in processor["egress"]
+    ] == [(443, 443, ENDPOINT, False), (443, 443, None, True)]
     rotation = groups["pci-platform-secret-rotation-apse1-dev"]
     assert [(e["from_port"], e.get("cidr_blocks")) for e in rotation["egress"]][2] == (5432, WORKLOAD)
     endpoints = groups["pci-platform-pci-endpoints-apse1-dev"]

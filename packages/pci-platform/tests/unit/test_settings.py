@@ -36,24 +36,33 @@ def test_prod_protects_stateful_resources() -> None:
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ('[network]\nworkload_subnets = ["10.60.0.0/20", "10.60.16.0/20"]',
-         "network: got {'workload_subnets': ['10.60.0.0/20', '10.60.16.0/20']}; expected 3 subnets per tier"),
-        ('[network]\nendpoint_subnets = ["10.61.0.0/24", "10.60.50.0/24", "10.60.51.0/24"]',
-         "subnets ['10.61.0.0/24'] are outside the VPC network 10.60.0.0/16"),
-        ('[network]\nendpoint_subnets = ["10.60.0.0/24", "10.60.50.0/24", "10.60.51.0/24"]',
-         "subnets overlap: [('10.60.0.0/20', '10.60.0.0/24')]"),
+        (
+            '[network]\nworkload_subnets = ["10.60.0.0/20", "10.60.16.0/20"]',
+            "network: got {'workload_subnets': ['10.60.0.0/20', '10.60.16.0/20']}; expected 3 subnets per tier",
+        ),
+        (
+            '[network]\nendpoint_subnets = ["10.61.0.0/24", "10.60.50.0/24", "10.60.51.0/24"]',
+            "subnets ['10.61.0.0/24'] are outside the VPC network 10.60.0.0/16",
+        ),
+        (
+            '[network]\nendpoint_subnets = ["10.60.0.0/24", "10.60.50.0/24", "10.60.51.0/24"]',
+            "subnets overlap: [('10.60.0.0/20', '10.60.0.0/24')]",
+        ),
         ('[network]\ncidr = "10.60.0.1/16"', "network.cidr: got '10.60.0.1/16'; expected an IPv4 network"),
-        ('[firewall]\nallowed_domains = ["example.com"]',
-         "allowed_domains must be AWS service endpoints (*.amazonaws.com), got ['example.com']"),
-        ('[firewall]\nallowed_domains = ["kms.us-east-1.amazonaws.com"]',
-         "firewall.allowed_domains ['kms.us-east-1.amazonaws.com'] are not endpoints of region 'ap-southeast-1'"),
-        ('approved_regions = ["us-east-1"]',
-         "region 'ap-southeast-1' must be one of approved_regions ['us-east-1']"),
+        (
+            '[firewall]\nallowed_domains = ["example.com"]',
+            "allowed_domains must be AWS service endpoints (*.amazonaws.com), got ['example.com']",
+        ),
+        (
+            '[firewall]\nallowed_domains = ["kms.us-east-1.amazonaws.com"]',
+            "firewall.allowed_domains ['kms.us-east-1.amazonaws.com'] are not endpoints of region 'ap-southeast-1'",
+        ),
+        ('approved_regions = ["us-east-1"]', "region 'ap-southeast-1' must be one of approved_regions ['us-east-1']"),
         ('region = "mars-1"', "region: got 'mars-1'; expected an AWS region code"),
-        ('[processing]\nreserved_concurrency = 0', "processing.reserved_concurrency: got 0"),
+        ("[processing]\nreserved_concurrency = 0", "processing.reserved_concurrency: got 0"),
         ('[waf]\nblocked_countries = ["North Korea"]', "blocked_countries must be ISO 3166 alpha-2 codes"),
-        ('[database]\nmin_capacity = 4\nmax_capacity = 2', "max_capacity 2.0 is below min_capacity 4.0"),
-        ('firewall_rules = 1', "firewall_rules: unknown key"),
+        ("[database]\nmin_capacity = 4\nmax_capacity = 2", "max_capacity 2.0 is below min_capacity 4.0"),
+        ("firewall_rules = 1", "firewall_rules: unknown key"),
     ],
 )
 def test_fails_on_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str) -> None:
@@ -74,12 +83,15 @@ def test_fails_on_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ("", "secrets: required key is missing"),
         ('[secrets]\ndatabase_secret_name = "bad name!"', "database_secret_name must be 1-512 of"),
         ('[secrets]\ndatabase_secret_name = "a"\nrotation_days = 0', "secrets.rotation_days: got 0"),
-        ('[secrets]\ndatabase_secret_name = "a"\ndatabase_secret_kms_key_arn = "alias/x"',
-         "database_secret_kms_key_arn must be a KMS key ARN, got 'alias/x'"),
+        (
+            '[secrets]\ndatabase_secret_name = "a"\ndatabase_secret_kms_key_arn = "alias/x"',
+            "database_secret_kms_key_arn must be a KMS key ARN, got 'alias/x'",
+        ),
     ],
 )
-def test_fails_on_bad_secret_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str], secrets: str,
-                                      expected: str) -> None:
+def test_fails_on_bad_secret_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], secrets: str, expected: str
+) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(VALID.partition("[secrets]")[0] + secrets + "\n")
     assert main(["pci-platform", "--config", str(path)]) == 2
@@ -91,16 +103,23 @@ def test_fails_on_bad_secret_settings(tmp_path: Path, capsys: pytest.CaptureFixt
 @pytest.mark.parametrize(
     ("application", "expected"),
     [
-        ('certificate_arn = "arn:aws:acm:ap-southeast-1:1:certificate/x"',
-         "certificate_arn must be an ACM certificate or IAM server-certificate ARN"),
-        ('certificate_arn = "arn:aws:iam::123456789012:server-certificate/c"\nclient_cidrs = ["0.0.0.0/0"]',
-         "client_cidrs must not contain 0.0.0.0/0"),
-        ('certificate_arn = "arn:aws:iam::123456789012:server-certificate/c"\nbatch_min = 3\nbatch_max = 2',
-         "batch_min 3 exceeds batch_max 2"),
+        (
+            'certificate_arn = "arn:aws:acm:ap-southeast-1:1:certificate/x"',
+            "certificate_arn must be an ACM certificate or IAM server-certificate ARN",
+        ),
+        (
+            'certificate_arn = "arn:aws:iam::123456789012:server-certificate/c"\nclient_cidrs = ["0.0.0.0/0"]',
+            "client_cidrs must not contain 0.0.0.0/0",
+        ),
+        (
+            'certificate_arn = "arn:aws:iam::123456789012:server-certificate/c"\nbatch_min = 3\nbatch_max = 2',
+            "batch_min 3 exceeds batch_max 2",
+        ),
     ],
 )
-def test_fails_on_bad_application_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str], application: str,
-                                           expected: str) -> None:
+def test_fails_on_bad_application_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], application: str, expected: str
+) -> None:
     top, _, rest = VALID.partition("[application]")
     path = tmp_path / "bad.toml"
     path.write_text(f"{top}[application]\n{application}\n[secrets]{rest.partition('[secrets]')[2]}")

@@ -39,7 +39,7 @@ EMULATOR_EXCLUSIONS: dict[str, str] = {
     "aws_xray_sampling_rule": "moto lacks the X-Ray sampling-rule API",
     "aws_xray_encryption_config": "moto lacks the X-Ray encryption-config API",
     "aws_cloudwatch_query_definition": "moto lacks the CloudWatch Logs query-definition API",
-    "aws_route53_health_check": "moto drops the alarm of a CLOUDWATCH_METRIC check, so every plan replaces it",
+    "aws_route53_health_check.cloudwatch_metric": "moto drops the alarm of a CLOUDWATCH_METRIC check, so every plan replaces it",
 }
 """Resource types (or ``type.block`` pseudo-types) the emulator cannot create, with the reason.
 Packages skip them through ``settings.creates(type)``. This list only shrinks."""
