@@ -17,7 +17,7 @@ from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assu
 from shared_constructs.kms import ENCRYPT_DECRYPT, Key, KeyPolicy, KeyProps
 from shared_constructs.lifecycle import protect
 from shared_constructs.naming import Kind
-from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket, access_log_bucket
 
 from network_peering.context import PeerSide, use_provider
 from network_peering.vpc import SideNetwork
@@ -54,20 +54,16 @@ class FlowLogs(Construct):
     def __init__(self, scope: Construct, id: str, side: PeerSide, network: SideNetwork, key: Key) -> None:
         super().__init__(scope, id)
         settings, provider = side.settings, side.provider
-        self.access_logs = SecureBucket(
+        self.access_logs = access_log_bucket(
             self,
             "access_logs",
-            BucketProps(
-                settings=settings,
-                namer=side.namer,
-                name=f"{side.label}-access-logs",
-                region=side.region,
-                encryption="sse-s3",
-                sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
-                access_log_exemption="this is the access-log bucket; logging it to itself would loop",
-                lifecycle=(LifecycleRule(id="expire", expiration_days=settings.flow_log_bucket_retention_days),),
-                provider=provider,
-            ),
+            settings=settings,
+            namer=side.namer,
+            name=f"{side.label}-access-logs",
+            region=side.region,
+            expiration_days=settings.flow_log_bucket_retention_days,
+            noncurrent_expiration_days=90,
+            provider=provider,
         )
         self.bucket = SecureBucket(
             self,

@@ -9,7 +9,7 @@ from shared_constructs.kms import Key, KeyProps, account_id
 from shared_constructs.messaging import EncryptedQueue, EncryptedTopic, QueueProps, TopicProps
 from shared_constructs.regions import short_region
 from shared_constructs.stack import PlatformStack
-from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket, access_log_bucket
 
 from payments_multiregion.alarms import AlarmProps, RegionalAlarms
 from payments_multiregion.api import ApiProps, PaymentsApi
@@ -152,19 +152,8 @@ class RegionalStack(PlatformStack):
     def _receipts(
         self, settings: Settings, region: str, ia_days: int, glacier_days: int, expiration_days: int
     ) -> SecureBucket:
-        access_logs = SecureBucket(
-            self,
-            "access_logs",
-            BucketProps(
-                settings=settings,
-                namer=self.namer,
-                name="access-logs",
-                region=region,
-                encryption="sse-s3",
-                sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
-                access_log_exemption="this is the access-log bucket; logging it to itself would loop",
-                lifecycle=(LifecycleRule(id="expire-access-logs", expiration_days=365),),
-            ),
+        access_logs = access_log_bucket(
+            self, "access_logs", settings=settings, namer=self.namer, region=region, noncurrent_expiration_days=90
         )
         return SecureBucket(
             self,

@@ -13,14 +13,10 @@ from shared_constructs.cdk import Construct
 from shared_constructs.iam import Statement
 from shared_constructs.naming import Namer
 from shared_constructs.settings import BaseSettings
-from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket, access_log_bucket
 
 from pci_platform.security import PlatformKeys
 
-ACCESS_LOG_SSE_S3_REASON = (
-    "S3 server access log delivery supports only SSE-S3 on the target bucket "
-    "(docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html)"
-)
 MFA_PROTECTED_ACTIONS = ("s3:DeleteObjectVersion",)
 """Deleting an object version destroys history: denied without MFA on the data buckets. (Versioning
 and lifecycle changes are not included: Terraform, running under a role without MFA, must be able
@@ -54,20 +50,7 @@ class DataStores(Construct):
         flow_log_days: int,
     ) -> None:
         super().__init__(scope, id)
-        self.access_logs = SecureBucket(
-            self,
-            "access_logs",
-            BucketProps(
-                settings=settings,
-                namer=namer,
-                name="access-logs",
-                region=region,
-                encryption="sse-s3",
-                sse_s3_reason=ACCESS_LOG_SSE_S3_REASON,
-                access_log_exemption="this bucket receives the access logs; logging it to itself would loop",
-                lifecycle=(LifecycleRule(id="expire-access-logs", expiration_days=365, noncurrent_expiration_days=30),),
-            ),
-        )
+        self.access_logs = access_log_bucket(self, "access_logs", settings=settings, namer=namer, region=region)
         self.flow_logs = SecureBucket(
             self,
             "flow_logs",

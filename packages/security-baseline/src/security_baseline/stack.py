@@ -7,7 +7,7 @@ from shared_constructs.kms import Key, KeyProps
 from shared_constructs.messaging import EncryptedTopic, TopicProps
 from shared_constructs.regions import short_region
 from shared_constructs.stack import PlatformStack
-from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+from shared_constructs.storage import access_log_bucket
 
 from security_baseline.cis_alarms import CisAlarms, CisAlarmsProps
 from security_baseline.config_recorder import ConfigRecorder, RecorderProps
@@ -46,19 +46,8 @@ class RegionalBaseline(PlatformStack):
                 description=f"Security baseline key ({region}): topics, findings, snapshots, trail, logs",
             ),
         )
-        self.access_logs = SecureBucket(
-            self,
-            "access_logs",
-            BucketProps(
-                settings=settings,
-                namer=namer,
-                name="access-logs",
-                region=region,
-                encryption="sse-s3",
-                sse_s3_reason="S3 server access log delivery supports SSE-S3 target buckets only",
-                access_log_exemption="this is the access-log bucket; logging it to itself would loop",
-                lifecycle=(LifecycleRule(id="expire-access-logs", expiration_days=365, noncurrent_expiration_days=7),),
-            ),
+        self.access_logs = access_log_bucket(
+            self, "access_logs", settings=settings, namer=namer, region=region, noncurrent_expiration_days=7
         )
         self.security_topic = EncryptedTopic(
             self,

@@ -346,7 +346,10 @@ class SecureBucket(Construct):
             self.key.grant(grantee, ENCRYPT_DECRYPT)
 
 
-ACCESS_LOG_SSE_REASON = "S3 server access log delivery supports only SSE-S3 on the target bucket"
+ACCESS_LOG_SSE_REASON = (
+    "S3 server access log delivery supports only SSE-S3 on the target bucket "
+    "(docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html)"
+)
 ACCESS_LOG_EXEMPTION = "this bucket receives the access logs; logging it to itself would loop"
 
 
@@ -359,13 +362,14 @@ def access_log_bucket(
     region: str | None = None,
     name: str = "access-logs",
     expiration_days: int = 365,
+    noncurrent_expiration_days: int = 30,
     provider: AwsProvider | None = None,
 ) -> SecureBucket:
     """The bucket that receives other buckets' S3 server access logs.
 
     AWS delivers server access logs only to SSE-S3 buckets, and a log bucket cannot log to itself:
     both exceptions are recorded as policy suppressions with their reasons. Logs expire after
-    ``expiration_days`` (default 365, PCI DSS 10.5.1).
+    ``expiration_days`` (default 365, PCI DSS 10.5.1), old versions after ``noncurrent_expiration_days``.
     """
     return SecureBucket(
         scope,
@@ -378,7 +382,13 @@ def access_log_bucket(
             encryption="sse-s3",
             sse_s3_reason=ACCESS_LOG_SSE_REASON,
             access_log_exemption=ACCESS_LOG_EXEMPTION,
-            lifecycle=(LifecycleRule(id="expire-logs", expiration_days=expiration_days),),
+            lifecycle=(
+                LifecycleRule(
+                    id="expire-access-logs",
+                    expiration_days=expiration_days,
+                    noncurrent_expiration_days=noncurrent_expiration_days,
+                ),
+            ),
             provider=provider,
         ),
     )
