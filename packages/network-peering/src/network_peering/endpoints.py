@@ -10,33 +10,10 @@ from __future__ import annotations
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from shared_constructs.cdk import Construct
 from shared_constructs.iam import Statement, policy_document
+from shared_constructs.network import GATEWAY_ACTIONS
 
 from network_peering.context import PeerSide
 from network_peering.vpc import SideNetwork
-
-S3_ACTIONS = (
-    "s3:AbortMultipartUpload",
-    "s3:DeleteObject",
-    "s3:GetBucketLocation",
-    "s3:GetObject",
-    "s3:GetObjectVersion",
-    "s3:ListBucket",
-    "s3:ListMultipartUploadParts",
-    "s3:PutObject",
-)
-DYNAMODB_ACTIONS = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:UpdateItem",
-)
-GATEWAY_ACTIONS = {"s3": S3_ACTIONS, "dynamodb": DYNAMODB_ACTIONS}
 
 
 def endpoint_policy(service: str, account: str) -> str:
