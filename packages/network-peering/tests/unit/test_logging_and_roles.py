@@ -93,7 +93,6 @@ def test_accepter_role_trusts_only_the_trading_account_with_the_external_id(stac
             "Effect": "Allow",
             "Principal": {"AWS": "arn:aws:iam::123456789012:role/network-peering-operator"},
             "Action": "sts:AssumeRole",
-            "Resource": "*",
             "Condition": {"StringEquals": {"sts:ExternalId": "network-peering-dev"}},
         }
     ]

@@ -56,8 +56,10 @@ def _check_actions(actions: Sequence[str], effect: str, sid: str) -> None:
 class Statement:
     """One IAM policy statement.
 
-    ``resources``: ARNs (tokens welcome). Default: ``["*"]`` is never assumed; pass it
-    explicitly where AWS offers no resource-level permission (and say why in the README).
+    ``resources``: ARNs (tokens welcome). Default: none, which renders no ``Resource`` element:
+    right for a trust policy (IAM refuses one there), wrong anywhere else. ``["*"]`` is never
+    assumed; pass it explicitly where AWS offers no resource-level permission (and say why in the
+    README).
     ``principals``: for resource policies, e.g. ``{"Service": ["logs.amazonaws.com"]}``.
     """
 
@@ -85,7 +87,8 @@ class Statement:
         if self.not_principals is not None:
             doc["NotPrincipal"] = {k: _one_or_list(v) for k, v in self.not_principals.items()}
         doc["Action"] = _one_or_list(sorted(set(self.actions)))
-        doc["Resource"] = _one_or_list(list(self.resources) or ["*"])
+        if self.resources:
+            doc["Resource"] = _one_or_list(list(self.resources))
         if self.conditions:
             doc["Condition"] = {
                 op: {key: _one_or_list(v) if not isinstance(v, bool) else str(v).lower() for key, v in values.items()}

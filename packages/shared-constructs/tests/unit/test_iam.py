@@ -42,9 +42,19 @@ def test_trust_policy_names_the_service():
             "Effect": "Allow",
             "Principal": {"Service": "lambda.amazonaws.com"},
             "Action": "sts:AssumeRole",
-            "Resource": "*",
         }
     ]
+
+
+def test_trust_policy_has_no_resource_element():
+    # IAM's CreateRole answers "MalformedPolicyDocument: Has prohibited field Resource" otherwise.
+    for trust in (
+        assume_role_policy(services=["lambda.amazonaws.com"]),
+        assume_role_policy(
+            accounts=["arn:aws:iam::111122223333:root"], conditions={"StringEquals": {"sts:ExternalId": "x"}}
+        ),
+    ):
+        assert all("Resource" not in s and "NotResource" not in s for s in json.loads(trust)["Statement"])
 
 
 def test_roles_get_customer_managed_policies_only(reference):
