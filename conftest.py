@@ -1,3 +1,3 @@
 """Root conftest: every package's tests share the platform's pytest plugin."""
 
-pytest_plugins = ["shared_constructs.testing.plugin"]
+pytest_plugins = ["platform_tooling.testing.plugin"]

@@ -27,6 +27,9 @@ nox.options.default_venv_backend = "none"
 nox.options.sessions = ["synth", "test"]
 
 PACKAGES = sorted(p.parent.name for p in ROOT.glob("packages/*/pyproject.toml"))
+APPS = sorted(p.parent.name for p in ROOT.glob("packages/*/cdktf.json"))
+TYPED = ("shared-constructs", "tooling")
+"""Packages type-checked with mypy --strict."""
 
 
 def _inputs_digest() -> str:
@@ -66,8 +69,8 @@ def _packages(session: nox.Session) -> list[str]:
 
 
 def _apps(session: nox.Session) -> list[str]:
-    """Selected app packages (shared-constructs is a library; its example is synthesized by tests)."""
-    return [name for name in _packages(session) if name != "shared-constructs"]
+    """Selected app packages (those with cdktf.json; the library's example is synthesized by tests)."""
+    return [name for name in _packages(session) if name in APPS]
 
 
 def _py(session: nox.Session, *args: str, env: dict[str, str]) -> None:
@@ -86,7 +89,7 @@ def synth(session: nox.Session) -> None:
     env = _environment(session)
     apps = _apps(session)
     if apps:
-        _py(session, "-m", "shared_constructs.synth", *apps, env=env)
+        _py(session, "-m", "platform_tooling.synth", *apps, env=env)
 
 
 @nox.session
@@ -99,13 +102,14 @@ def test(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check) on the selected packages, mypy --strict on shared-constructs."""
+    """ruff (lint and format check) on the selected packages, mypy --strict on the library and tooling."""
     env = _environment(session)
     paths = [str(ROOT / "packages" / name) for name in _packages(session)]
     _py(session, "-m", "ruff", "check", *paths, env=env)
     _py(session, "-m", "ruff", "format", "--check", *paths, env=env)
-    if "shared-constructs" in _packages(session):
-        _py(session, "-m", "mypy", str(ROOT / "packages" / "shared-constructs" / "src"), env=env)
+    typed = [str(ROOT / "packages" / name / "src") for name in _packages(session) if name in TYPED]
+    if typed:
+        _py(session, "-m", "mypy", *typed, env=env)
 
 
 @nox.session
@@ -115,7 +119,7 @@ def validate(session: nox.Session) -> None:
     Offline when TF_PROVIDER_MIRROR names a Terraform filesystem mirror holding hashicorp/aws 5.100.0.
     """
     env = _environment(session)
-    _py(session, "-m", "shared_constructs.testing.ladder", "validate", *_packages(session), env=env)
+    _py(session, "-m", "platform_tooling.testing.ladder", "validate", *_packages(session), env=env)
 
 
 @nox.session(venv_backend="virtualenv", reuse_venv=True)
@@ -123,7 +127,7 @@ def scan(session: nox.Session) -> None:
     """checkov over every synthesized stack; zero failed checks, skips only in .checkov.yaml."""
     env = _environment(session)
     session.install(CHECKOV)
-    listing = session.run(str(BIN / "python"), "-m", "shared_constructs.testing.ladder", "stacks",
+    listing = session.run(str(BIN / "python"), "-m", "platform_tooling.testing.ladder", "stacks",
                           *_packages(session), env=env, external=True, silent=True)
     folders = [line for line in str(listing).splitlines() if line.startswith(str(ROOT))]
     if not folders:
@@ -148,4 +152,4 @@ def emulator(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Measure the provider-import floor, synthesis of every app, the test session and set-up."""
     env = _environment(session)
-    _py(session, "-m", "shared_constructs.testing.bench", env=env)
+    _py(session, "-m", "platform_tooling.testing.bench", env=env)

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared_constructs.synth import SynthResult
-from shared_constructs.testing.emulator import EMULATOR_EXCLUSIONS
+from platform_tooling.synth import SynthResult
+from platform_tooling.targets import apply_target
+from platform_tooling.testing.emulator_tables import EMULATOR
 
 PACKAGE = "payments-multiregion"
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
@@ -25,9 +26,9 @@ def stacks(result: SynthResult) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def emulator_stacks(synth: Callable[..., SynthResult]) -> dict[str, dict[str, Any]]:
-    """The stacks as the emulator harness synthesizes them (its exclusions applied)."""
-    return synth(PACKAGE, overrides={"excluded_resources": EMULATOR_EXCLUSIONS}).stacks
+def emulator_stacks(result: SynthResult) -> dict[str, dict[str, Any]]:
+    """The stacks as the emulator harness deploys them (its target profile applied)."""
+    return apply_target(EMULATOR, result.stacks).stacks
 
 
 def data_key(stack: dict[str, Any]) -> str:

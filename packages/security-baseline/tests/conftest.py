@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared_constructs.synth import SynthResult
+from platform_tooling.synth import SynthResult
 
 PACKAGE = "security-baseline"
 HOME = "us-east-1"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from network_peering.settings import Settings
+from platform_tooling.testing.emulator import Deployment
 from shared_constructs.settings import load_settings
-from shared_constructs.testing.emulator import Deployment
 
 pytestmark = pytest.mark.emulator
 

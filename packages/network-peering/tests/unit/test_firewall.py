@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import resources
+from platform_tooling.testing.query import resources
 
 ANALYTICS = "aws.use2analytics"
 SIDES = {"trading": ("aws", ["10.1.0.0/20"]), "analytics": (ANALYTICS, ["10.0.0.0/20", "10.0.16.0/20"])}

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import resources, statement, statements
+from platform_tooling.testing.query import resources, statement, statements
 
 ANALYTICS = "aws.use2analytics"
 ACCOUNTS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared_constructs.testing.query import ref, resources
+from platform_tooling.testing.query import ref, resources
 
 ANALYTICS = "aws.use2analytics"
 

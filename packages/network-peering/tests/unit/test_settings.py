@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from network_peering.settings import Settings, octet_prefix
+from platform_tooling.synth import main
 from shared_constructs.settings import SettingsError, load_settings
-from shared_constructs.synth import main
 
 DEV = Path(__file__).resolve().parents[2] / "config" / "dev.toml"
 

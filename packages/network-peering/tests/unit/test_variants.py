@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared_constructs.synth import SynthResult
-from shared_constructs.testing.query import resources
+from platform_tooling.synth import SynthResult
+from platform_tooling.testing.query import resources
 
 VPC_ID = "vpc-0123456789abcdef0"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef2"]

@@ -137,7 +137,7 @@ class Compute(Construct):
         grant_table_key(names, region, self.cdc.role)
         props.receipts.grant_write(self.cdc.role)
         props.cdc_failures.grant_send(self.cdc.role)
-        self.stream_mapping = self._stream_mapping(props) if self._table_in_region(settings, region) else None
+        self.stream_mapping = self._stream_mapping(props)
 
         self.health = PythonFunction(
             self,
@@ -170,11 +170,6 @@ class Compute(Construct):
             ),
         )
         self._schedule(props)
-
-    @staticmethod
-    def _table_in_region(settings: Settings, region: str) -> bool:
-        """The table exists here: always in the primary region, elsewhere as a replica."""
-        return region == settings.primary_region or settings.creates("aws_dynamodb_table.replica")
 
     def _stream_mapping(self, props: ComputeProps) -> LambdaEventSourceMapping:
         table = DataAwsDynamodbTable(self, "table", name=props.names.table)

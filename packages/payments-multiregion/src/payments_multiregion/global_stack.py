@@ -28,8 +28,6 @@ from payments_multiregion.dashboard import dashboard_body
 from payments_multiregion.names import PACKAGE, TABLE_HASH_KEY, Names
 from payments_multiregion.settings import Settings
 
-REPLICA = "aws_dynamodb_table.replica"
-
 
 class GlobalStack(PlatformStack):
     """``payments-global`` in the primary region."""
@@ -40,7 +38,7 @@ class GlobalStack(PlatformStack):
             scope, "payments-global", settings=settings, package=PACKAGE, region=primary, service="payments"
         )
         self.names = Names(self.namer, account_id(self))
-        replicas = settings.secondary_regions if settings.creates(REPLICA) else []
+        replicas = list(settings.secondary_regions)
         self.table_keys = {region: self._table_key(settings, region) for region in [primary, *replicas]}
         self.table = self._table(settings, replicas)
         self._tag_replicas(settings, replicas)

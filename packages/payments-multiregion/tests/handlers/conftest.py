@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from shared_constructs.testing.handlers import load_handler
+from platform_tooling.testing.handlers import load_handler
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 REGION = "us-east-1"

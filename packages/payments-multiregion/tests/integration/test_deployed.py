@@ -14,8 +14,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from shared_constructs.testing.emulator import Deployment
-from shared_constructs.testing.handlers import load_handler
+from platform_tooling.testing.emulator import Deployment
+from platform_tooling.testing.handlers import load_handler
 
 pytestmark = [
     pytest.mark.emulator,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import name_of, only, ref, resources
+from platform_tooling.testing.query import name_of, only, ref, resources
 
 from ..conftest import REGIONS
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import data_sources, name_of, only, ref, resources
+from platform_tooling.testing.query import data_sources, name_of, only, ref, resources
 
 from ..conftest import REGIONS, SHORT, data_key
 

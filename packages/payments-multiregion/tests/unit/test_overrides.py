@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared_constructs.synth import SynthResult
-from shared_constructs.testing.query import only, resources
+from platform_tooling.synth import SynthResult
+from platform_tooling.testing.query import only, resources
 
 from ..conftest import SHORT
 

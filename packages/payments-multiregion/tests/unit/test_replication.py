@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import resources
+from platform_tooling.testing.query import resources
 
 from ..conftest import REGIONS, SHORT
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from payments_multiregion.settings import Settings
+from platform_tooling.synth import main
 from shared_constructs.functions import CapacityError
 from shared_constructs.settings import load_settings
-from shared_constructs.synth import main
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 BASE = (CONFIG / "dev.toml").read_text()

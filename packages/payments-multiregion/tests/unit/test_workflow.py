@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import only, ref
+from platform_tooling.testing.query import only, ref
 
 from ..conftest import REGIONS, SHORT
 

@@ -1,4 +1,4 @@
-"""The pci-platform app: ``Settings`` and ``build(app, settings)`` for ``shared_constructs.synth``."""
+"""The pci-platform app: ``Settings`` and ``build(app, settings)`` for ``platform_tooling.synth``."""
 
 from __future__ import annotations
 

@@ -49,20 +49,14 @@ class FailoverDns(Construct):
             vpc=[Route53ZoneVpc(vpc_id=vpc_id, vpc_region=region)],
             force_destroy=True,
         )
-        # moto does not keep a CLOUDWATCH_METRIC health check's alarm, so every plan would replace it:
-        # on the emulator the check (and the record's reference to it) is left out.
-        self.health_check = (
-            Route53HealthCheck(
-                self,
-                "primary_health",
-                type="CLOUDWATCH_METRIC",
-                cloudwatch_alarm_name=alarm.alarm_name,
-                cloudwatch_alarm_region=region,
-                insufficient_data_health_status="LastKnownStatus",
-                tags={"Name": namer.name(Kind.GENERIC, "payments-primary", region=region)},
-            )
-            if settings.creates("aws_route53_health_check.cloudwatch_metric")
-            else None
+        self.health_check = Route53HealthCheck(
+            self,
+            "primary_health",
+            type="CLOUDWATCH_METRIC",
+            cloudwatch_alarm_name=alarm.alarm_name,
+            cloudwatch_alarm_region=region,
+            insufficient_data_health_status="LastKnownStatus",
+            tags={"Name": namer.name(Kind.GENERIC, "payments-primary", region=region)},
         )
         self.fqdn = f"{config.record_name}.{config.zone_name}"
         alias = Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
@@ -74,7 +68,7 @@ class FailoverDns(Construct):
             type="A",
             set_identifier="primary",
             failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="PRIMARY"),
-            health_check_id=self.health_check.id if self.health_check else None,
+            health_check_id=self.health_check.id,
             alias=alias,
         )
         if config.standby_dns_name:

@@ -14,10 +14,6 @@ traffic to each interface-endpoint subnet through the firewall endpoint of that 
 endpoint tier routes the workload subnets back the same way, so both directions of a flow meet
 the same endpoint). Flow logs go to the flow-log bucket (SSE-KMS), alert logs to a KMS-encrypted
 log group.
-
-On the emulator, rule groups, the policy and the firewall cannot be created (EMULATOR.md); they,
-the logging configuration and the routes to the firewall endpoints (which only they make
-meaningful) are skipped through ``settings.creates``.
 """
 
 from __future__ import annotations
@@ -57,11 +53,6 @@ from pci_platform.security import PlatformKeys
 STRICT_ORDER = "STRICT_ORDER"
 DEFAULT_ACTIONS = ["aws:drop_established", "aws:alert_established"]
 """Drop (and log) every established flow no pass rule admitted: the firewall's default is drop."""
-FIREWALL_TYPES = (
-    "aws_networkfirewall_rule_group",
-    "aws_networkfirewall_firewall_policy",
-    "aws_networkfirewall_firewall",
-)
 DENY_NON_TLS_RULES = "\n".join(
     (
         'drop tcp $HOME_NET any -> any !443 (msg:"egress to a port other than 443"; flow:to_server; sid:1000001; rev:1;)',
@@ -71,11 +62,6 @@ DENY_NON_TLS_RULES = "\n".join(
     )
 )
 """Suricata rules of the first rule group (sids 1000001-1000003)."""
-
-
-def firewall_enabled(settings: BaseSettings) -> bool:
-    """True when every Network Firewall resource can be created on this target."""
-    return all(settings.creates(t) for t in FIREWALL_TYPES)
 
 
 class EgressFirewall(Construct):
@@ -107,10 +93,6 @@ class EgressFirewall(Construct):
                 region=region,
             ),
         )
-        self.firewall: NetworkfirewallFirewall | None = None
-        self.firewall_arn: str = ""
-        if not firewall_enabled(settings):
-            return
         # Rules, policy and firewall are encrypted with the logs key. Network Firewall uses the key
         # through grants made on the caller's behalf, so principals of this account may use it
         # through Network Firewall only.
@@ -219,7 +201,6 @@ class EgressFirewall(Construct):
         self._routes(network)
 
     def _routes(self, network: Network) -> None:
-        assert self.firewall is not None
         # Firewall endpoint id by firewall subnet id (the provider exposes them as an unordered set).
         sync_states = f"tolist({self.firewall.fqn}.firewall_status[0].sync_states)"
         endpoints = TerraformLocal(

@@ -78,25 +78,22 @@ class AppObservability(Construct):
         self.topic_arn = topic_arn
         self.namespace = f"PciPlatform/{namer.suffix}"
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
-        self.sampling_rule: XraySamplingRule | None = None
-        if settings.creates("aws_xray_encryption_config"):
-            XrayEncryptionConfig(self, "xray_encryption", type="KMS", key_id=keys.logs.key_arn)
-        if settings.creates("aws_xray_sampling_rule"):
-            self.sampling_rule = XraySamplingRule(
-                self,
-                "payments_sampling",
-                rule_name=namer.name(Kind.XRAY, "payments"),
-                priority=1,
-                fixed_rate=1,
-                reservoir_size=1,
-                service_name="*",
-                service_type="*",
-                host="*",
-                http_method="*",
-                url_path=f"{payment_path}*",
-                resource_arn="*",
-                version=1,
-            )
+        XrayEncryptionConfig(self, "xray_encryption", type="KMS", key_id=keys.logs.key_arn)
+        self.sampling_rule = XraySamplingRule(
+            self,
+            "payments_sampling",
+            rule_name=namer.name(Kind.XRAY, "payments"),
+            priority=1,
+            fixed_rate=1,
+            reservoir_size=1,
+            service_name="*",
+            service_type="*",
+            host="*",
+            http_method="*",
+            url_path=f"{payment_path}*",
+            resource_arn="*",
+            version=1,
+        )
 
     def alarm(
         self,
@@ -212,8 +209,6 @@ class AppObservability(Construct):
 
     def add_saved_queries(self, settings: BaseSettings, groups: dict[str, EncryptedLogGroup]) -> None:
         """Logs Insights saved queries over the named log groups (``flow``, ``firewall``, ``payment``)."""
-        if not settings.creates("aws_cloudwatch_query_definition"):
-            return
         for name, (role, query) in SECURITY_QUERIES.items():
             CloudwatchQueryDefinition(
                 self,

@@ -318,7 +318,7 @@ class PciPlatformStack(PlatformStack):
             )
         self.output(
             "firewall_arn",
-            self.firewall.firewall_arn or "not-created",
+            self.firewall.firewall_arn,
             description="ARN of the Network Firewall ('not-created' where the target cannot create it)",
         )
         for name, arn in self.keys.arns().items():

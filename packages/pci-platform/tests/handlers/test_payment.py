@@ -13,7 +13,7 @@ import boto3
 import pg8000.native
 import pytest
 from moto import mock_aws
-from shared_constructs.testing.handlers import load_handler
+from platform_tooling.testing.handlers import load_handler
 
 FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "payment"
 REGION = "ap-southeast-1"

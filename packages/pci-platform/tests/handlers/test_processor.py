@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from shared_constructs.testing.handlers import load_handler
+from platform_tooling.testing.handlers import load_handler
 
 FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "processor"
 REGION = "ap-southeast-1"

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from shared_constructs.testing.handlers import load_handler
+from platform_tooling.testing.handlers import load_handler
 
 FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "transformer"
 REGION = "ap-southeast-1"

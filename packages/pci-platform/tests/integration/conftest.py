@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 
-from shared_constructs.testing.emulator import Emulator, deployment_fixture
+from platform_tooling.testing.emulator import Emulator, deployment_fixture
 
 REGION = "ap-southeast-1"
 SECRET_NAME = "pci-platform/dev/database"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shared_constructs.testing.emulator import Deployment
+from platform_tooling.testing.emulator import Deployment
 
 pytestmark = [
     pytest.mark.emulator,

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import only, resources, statement, statements
+from platform_tooling.testing.query import only, resources, statement, statements
 
 FUNCTIONS = ["pci-platform-processor-apse1-dev", "pci-platform-secret-rotation-apse1-dev"]
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared_constructs.synth import SynthResult
-from shared_constructs.testing.query import only, resources, statement
+from platform_tooling.synth import SynthResult
+from platform_tooling.testing.query import only, resources, statement
 
 PREFIX = "pci-platform-payments-apse1-dev"
 
@@ -283,29 +283,3 @@ def test_saved_queries(stack: dict[str, Any]) -> None:
         "pci-platform/dev/rejected-flows",
         "pci-platform/dev/top-talkers",
     ]
-
-
-EMULATOR_GAPS = {
-    "aws_xray_sampling_rule": "no API",
-    "aws_xray_encryption_config": "no API",
-    "aws_cloudwatch_query_definition": "no API",
-    "aws_route53_health_check.cloudwatch_metric": "alarm dropped",
-}
-
-
-@pytest.fixture(scope="module")
-def gap_stack(synth: Callable[..., SynthResult]) -> dict[str, Any]:
-    return synth("pci-platform", overrides={"excluded_resources": EMULATOR_GAPS}).stacks["pci-platform"]
-
-
-def test_emulator_gaps_skip_only_their_types(stack: dict[str, Any], gap_stack: dict[str, Any]) -> None:
-    full = {t: len(v) for t, v in stack["resource"].items()}
-    reduced = {t: len(v) for t, v in gap_stack["resource"].items()}
-    assert {t: n - reduced.get(t, 0) for t, n in full.items() if n != reduced.get(t, 0)} == {
-        "aws_xray_sampling_rule": 1,
-        "aws_xray_encryption_config": 1,
-        "aws_cloudwatch_query_definition": 4,
-        "aws_route53_health_check": 1,
-    }
-    primary = next(r for r in resources(gap_stack, "aws_route53_record").values() if r["set_identifier"] == "primary")
-    assert "health_check_id" not in primary

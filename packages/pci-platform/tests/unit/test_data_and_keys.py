@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import resources, statement, statements
+from platform_tooling.testing.query import resources, statement, statements
 
 BUCKETS = {
     "access_logs": "pci-platform-access-logs-apse1-dev",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared_constructs.synth import SynthResult
-from shared_constructs.testing.query import only, resources
+from platform_tooling.targets import apply_target
+from platform_tooling.testing.emulator_tables import EMULATOR
+from platform_tooling.testing.query import only, resources
 
 DOMAINS = [
     "kms.ap-southeast-1.amazonaws.com",
@@ -92,16 +92,16 @@ def test_flow_and_alert_logs_go_to_kms_encrypted_destinations(stack: dict[str, A
 
 
 @pytest.fixture(scope="module")
-def emulator_stack(synth: Callable[..., SynthResult]) -> dict[str, Any]:
-    excluded = {t: "not implemented by moto" for t in FIREWALL_TYPES}
-    return synth("pci-platform", overrides={"excluded_resources": excluded}).stacks["pci-platform"]
+def emulator_stack(stack: dict[str, Any]) -> dict[str, Any]:
+    return apply_target(EMULATOR, {"pci-platform": stack}).stacks["pci-platform"]
 
 
-def test_emulator_skips_only_the_firewall_and_what_depends_on_it(
+def test_emulator_target_drops_only_what_moto_lacks_and_what_depends_on_it(
     stack: dict[str, Any], emulator_stack: dict[str, Any]
 ) -> None:
     for type_ in [*FIREWALL_TYPES, "aws_networkfirewall_logging_configuration", "aws_route"]:
         assert resources(emulator_stack, type_) == {}
+    assert any(name.startswith("firewall_") for name in stack.get("locals", {}))
     assert not any(name.startswith("firewall_") for name in emulator_stack.get("locals", {}))
     full = {t: len(v) for t, v in stack["resource"].items()}
     reduced = {t: len(v) for t, v in emulator_stack["resource"].items()}
@@ -112,5 +112,15 @@ def test_emulator_skips_only_the_firewall_and_what_depends_on_it(
         "aws_networkfirewall_rule_group": 2,
         "aws_networkfirewall_logging_configuration": 1,
         "aws_route": 21,
+        "aws_xray_sampling_rule": 1,
+        "aws_xray_encryption_config": 1,
+        "aws_cloudwatch_query_definition": 4,
+        "aws_route53_health_check": 1,
     }
-    assert emulator_stack["output"]["firewall_arn"]["value"] == "not-created"
+    assert "firewall_arn" in stack["output"]
+    assert "firewall_arn" not in emulator_stack["output"]
+    # The failover record stays; only its reference to the excluded health check is detached.
+    primary = next(
+        r for r in resources(emulator_stack, "aws_route53_record").values() if r["set_identifier"] == "primary"
+    )
+    assert "health_check_id" not in primary

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import only, resources
+from platform_tooling.testing.query import only, resources
 
 TOPIC = "${data.terraform_remote_state.baseline_state_B1090328.outputs.security_topic_arn}"
 

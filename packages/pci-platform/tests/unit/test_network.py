@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import only, resources
+from platform_tooling.testing.query import only, resources
 
 WORKLOAD = ["10.60.0.0/20", "10.60.16.0/20", "10.60.32.0/20"]
 FIREWALL = ["10.60.48.0/28", "10.60.48.16/28", "10.60.48.32/28"]

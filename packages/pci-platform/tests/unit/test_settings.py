@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from pci_platform.config import Settings
+from platform_tooling.synth import main
 from shared_constructs.settings import load_settings
-from shared_constructs.synth import main
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 VALID = """

@@ -75,19 +75,16 @@ class GuardDuty(Construct):
             ),
         )
         self._allow_export(props.key, account)
-        if props.settings.creates("aws_guardduty_publishing_destination"):
-            self.destination: GuarddutyPublishingDestination | None = GuarddutyPublishingDestination(
-                self,
-                "destination",
-                detector_id=self.detector_id,
-                destination_arn=self.findings_bucket.bucket_arn,
-                kms_key_arn=props.key.key_arn,
-                destination_type="S3",
-                # GuardDuty checks its access to the bucket and key when the destination is created.
-                depends_on=[self.findings_bucket.policy, props.key.key],
-            )
-        else:
-            self.destination = None
+        self.destination = GuarddutyPublishingDestination(
+            self,
+            "destination",
+            detector_id=self.detector_id,
+            destination_arn=self.findings_bucket.bucket_arn,
+            kms_key_arn=props.key.key_arn,
+            destination_type="S3",
+            # GuardDuty checks its access to the bucket and key when the destination is created.
+            depends_on=[self.findings_bucket.policy, props.key.key],
+        )
 
     def _allow_export(self, key: Key, account: str) -> None:
         """Bucket and key policy statements GuardDuty needs to export findings (and nothing more)."""

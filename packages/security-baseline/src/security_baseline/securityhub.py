@@ -50,8 +50,6 @@ class SecurityHub(Construct):
                 auto_enable_controls=True,
                 control_finding_generator="SECURITY_CONTROL",
             )
-        if not props.settings.creates("aws_securityhub_standards_subscription"):
-            return
         for standard in props.config.standards:
             self.subscriptions[standard] = SecurityhubStandardsSubscription(
                 self,

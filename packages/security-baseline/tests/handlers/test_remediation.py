@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
-from shared_constructs.testing.handlers import load_handler
+from platform_tooling.testing.handlers import load_handler
 
 FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "remediation"
 REGION = "us-east-1"

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from moto.events.models import EventPattern, EventPatternParser
+from platform_tooling.testing.emulator import Deployment
 from security_baseline.cis_alarms import CIS_CONTROLS
 from security_baseline.config_rules import managed_rules
 from shared_constructs.regions import short_region
-from shared_constructs.testing.emulator import Deployment
 
 pytestmark = pytest.mark.emulator
 

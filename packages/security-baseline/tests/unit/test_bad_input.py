@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from shared_constructs.synth import main
+from platform_tooling.synth import main
 
 BASE = """
 environment = "dev"

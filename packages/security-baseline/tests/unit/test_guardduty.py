@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import name_of, only, ref, resources, statement
+from platform_tooling.targets import apply_target
+from platform_tooling.testing.emulator_tables import EMULATOR
+from platform_tooling.testing.query import name_of, only, ref, resources, statement
 
 REGIONS = {"us-east-1": "use1", "us-east-2": "use2", "eu-west-1": "euw1", "ap-southeast-1": "apse1"}
 ADOPTED = "0123456789abcdef0123456789abcdef"
@@ -90,10 +92,17 @@ def test_adopt_mode_creates_no_detector(adopted: dict[str, dict[str, Any]]) -> N
         assert destination["detector_id"] == ADOPTED
 
 
-def test_emulator_exclusion_drops_only_the_publishing_destination(synth: Any) -> None:
-    excluded = {"aws_guardduty_publishing_destination": "not on the emulator"}
-    stack = synth("security-baseline", overrides={"excluded_resources": excluded, "regions": ["us-east-1"]}).stacks[
-        "security-baseline-us-east-1"
-    ]
-    assert resources(stack, "aws_guardduty_publishing_destination") == {}
-    assert len(resources(stack, "aws_guardduty_detector")) == 1
+def test_emulator_target_drops_only_what_moto_lacks(synth: Any) -> None:
+    product = synth("security-baseline").stacks
+    emulated = apply_target(EMULATOR, product).stacks
+    for name, stack in emulated.items():
+        full = {t: len(v) for t, v in product[name]["resource"].items()}
+        reduced = {t: len(v) for t, v in stack["resource"].items()}
+        missing = {t: n - reduced.get(t, 0) for t, n in full.items() if n != reduced.get(t, 0)}
+        assert missing == {
+            "aws_guardduty_publishing_destination": 1,
+            "aws_securityhub_standards_subscription": len(
+                resources(product[name], "aws_securityhub_standards_subscription")
+            ),
+        }, name
+        assert len(resources(stack, "aws_guardduty_detector")) == 1

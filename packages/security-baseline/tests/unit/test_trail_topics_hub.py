@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from shared_constructs.testing.query import name_of, only, ref, resources, statement, statements
+from platform_tooling.testing.query import name_of, only, ref, resources, statement, statements
 
 REGIONS = {"us-east-1": "use1", "us-east-2": "use2", "eu-west-1": "euw1", "ap-southeast-1": "apse1"}
 ACCOUNT = "${data.aws_caller_identity.caller_identity.account_id}"

@@ -116,7 +116,7 @@ def build(app: App, settings: Settings) -> None:
 if __name__ == "__main__":  # `cdktf synth` in this folder runs `python app.py`
     import os
 
-    from shared_constructs.synth import AppPackage, synth_package
+    from platform_tooling.synth import AppPackage, synth_package
 
     outdir = os.environ.get("CDKTF_OUTDIR")
     synth_package(AppPackage(PACKAGE, HERE), environ=os.environ, outdir=Path(outdir) if outdir else None)

@@ -169,7 +169,7 @@ class EncryptedQueue(Construct):
             redrive_policy=redrive,
             provider=props.provider,
         )
-        if self.dead_letter_queue is not None and props.settings.creates("aws_sqs_queue.redrive_allow_policy"):
+        if self.dead_letter_queue is not None:
             # The source queue's ARN is built from its name: referencing the queue would be a cycle
             # (the queue's redrive policy already references the dead-letter queue).
             source_arn = f"arn:aws:sqs:{props.region}:{account_id(self, props.provider)}:{self.queue_name}"

@@ -158,13 +158,6 @@ class BaseSettings(Strict):
     extra_tags: dict[str, str] = Field(default_factory=dict)
     """Tags added to the required set on every resource."""
     state: StateSettings = StateSettings()
-    excluded_resources: dict[str, str] = Field(default_factory=dict)
-    """Resource types not to create, each with its reason. Only the emulator harness fills this
-    (from :data:`shared_constructs.emulator.EMULATOR_EXCLUSIONS`); deployments leave it empty."""
-
-    def creates(self, resource_type: str) -> bool:
-        """False when ``resource_type`` is excluded for this deployment target."""
-        return resource_type not in self.excluded_resources
 
 
 S = TypeVar("S", bound=BaseSettings)

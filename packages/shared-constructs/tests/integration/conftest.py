@@ -1,3 +1,3 @@
-from shared_constructs.testing.emulator import deployment_fixture
+from platform_tooling.testing.emulator import deployment_fixture
 
 deployment = deployment_fixture("reference")

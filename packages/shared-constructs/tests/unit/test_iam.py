@@ -4,8 +4,8 @@ import json
 import re
 
 import pytest
+from platform_tooling.testing.query import resources, statements
 from shared_constructs.iam import Statement, WildcardActionError, assume_role_policy, policy_document
-from shared_constructs.testing.query import resources, statements
 
 
 @pytest.mark.parametrize("action", ["*", "s3:*", "s3:Get*", "kms:*Key"])

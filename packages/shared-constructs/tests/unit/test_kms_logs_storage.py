@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from platform_tooling.testing.query import only, resources, statement, statements, where
 from shared_constructs.kms import KEY_ADMIN_ACTIONS
-from shared_constructs.testing.query import only, resources, statement, statements, where
 
 
 def test_keys_rotate_and_have_an_alias(reference):

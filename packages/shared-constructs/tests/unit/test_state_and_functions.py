@@ -114,7 +114,7 @@ def test_fails_with_the_numbers_when_concurrency_cannot_carry_the_target():
 
 
 def test_function_defaults(reference):
-    from shared_constructs.testing.query import only
+    from platform_tooling.testing.query import only
 
     fn = only(reference, "aws_lambda_function")
     assert (fn["runtime"], fn["tracing_config"], fn["reserved_concurrent_executions"]) == (

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared_constructs.synth import SynthResult
-from shared_constructs.testing.emulator import TIMINGS, emulator
-from shared_constructs.testing.synthesis import synthesize
+from platform_tooling.synth import SynthResult
+from platform_tooling.testing.emulator import TIMINGS, emulator
+from platform_tooling.testing.synthesis import synthesize
 
 __all__ = ["emulator", "synth"]
 

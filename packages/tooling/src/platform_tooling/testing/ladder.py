@@ -1,8 +1,8 @@
 """Rungs of the verification ladder that run outside pytest: ``validate`` and ``scan``.
 
-``python -m shared_constructs.testing.ladder validate [PACKAGE ...]``: synthesize (one process),
+``python -m platform_tooling.testing.ladder validate [PACKAGE ...]``: synthesize (one process),
 then ``terraform init -backend=false`` and ``terraform validate`` in every stack.
-``python -m shared_constructs.testing.ladder stacks [PACKAGE ...]``: print the stack folders
+``python -m platform_tooling.testing.ladder stacks [PACKAGE ...]``: print the stack folders
 (after synthesizing), for tools such as checkov that run in their own environment.
 """
 
@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from shared_constructs.settings import SettingsError
-from shared_constructs.synth import discover, repo_root, synth_package
-from shared_constructs.testing.synthesis import package_for
-from shared_constructs.testing.terraform import Terraform, TerraformError, base_env
+
+from platform_tooling.synth import discover, repo_root, synth_package
+from platform_tooling.testing.synthesis import package_for
+from platform_tooling.testing.terraform import Terraform, TerraformError, base_env
 
 EXAMPLE = "reference"
 
@@ -28,7 +29,7 @@ def stack_dirs(names: Sequence[str]) -> list[Path]:
     """Synthesize the selected packages (all, plus the reference example, when none) into their
     ``cdktf.out`` and return every stack folder."""
     root = repo_root()
-    wanted = [n for n in names if n != "shared-constructs"]
+    wanted = [n for n in names if n not in ("shared-constructs", "tooling")]
     packages = discover(root, wanted) if wanted or not names else []
     if not names or "shared-constructs" in names:
         packages.append(package_for(EXAMPLE))
@@ -66,7 +67,7 @@ def validate(names: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared_constructs.testing.ladder")
+    parser = argparse.ArgumentParser(prog="python -m platform_tooling.testing.ladder")
     parser.add_argument("rung", choices=["validate", "stacks"])
     parser.add_argument("packages", nargs="*")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """The emulator rung of the ladder: apply each package to moto, re-plan for drift, test, destroy.
 
 One moto server per test session on 127.0.0.1 and a free port. For each package the harness
-synthesizes the app with :data:`EMULATOR_EXCLUSIONS` (the one mechanism that leaves out what the
+synthesizes the app for the :data:`EMULATOR` target (the one mechanism that leaves out what the
 emulator cannot create) and with state in a temporary folder, applies every stack in dependency
 order, plans again with ``-detailed-exitcode`` (any change not in :data:`TOLERATED_DRIFT` fails),
 writes ``cfn-outputs/flat-outputs.json``, lets the package's integration tests run, then destroys
@@ -24,12 +24,12 @@ from typing import Any
 import boto3
 import pytest
 
-from shared_constructs.synth import SynthResult
-from shared_constructs.testing.emulator_tables import EMULATOR_EXCLUSIONS, TOLERATED_DRIFT, untolerated_drift
-from shared_constructs.testing.synthesis import package_for
-from shared_constructs.testing.terraform import Terraform, base_env
+from platform_tooling.synth import SynthResult
+from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT, untolerated_drift
+from platform_tooling.testing.synthesis import package_for
+from platform_tooling.testing.terraform import Terraform, base_env
 
-__all__ = ["EMULATOR_EXCLUSIONS", "TOLERATED_DRIFT", "Deployment", "Emulator", "deployment_fixture", "emulator"]
+__all__ = ["EMULATOR", "TOLERATED_DRIFT", "Deployment", "Emulator", "deployment_fixture", "emulator"]
 
 # moto accepts any credentials; these are the conventional dummy values, not secrets.
 _CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
@@ -260,14 +260,11 @@ _STATE_ROOT = Path(tempfile.mkdtemp(prefix="emulator-state-"))  # shared: packag
 def prepare_package(emulator: Emulator, package: str) -> Deployment:
     """Synthesize ``package`` for the emulator (main thread only: jsii is not thread-safe)."""
     if package not in _DEPLOYMENTS:
-        from shared_constructs.synth import synth_package
+        from platform_tooling.synth import synth_package
 
         outdir = Path(tempfile.mkdtemp(prefix=f"emulator-{package}-"))
-        overrides = {
-            "excluded_resources": EMULATOR_EXCLUSIONS,
-            "state": {"backend": "local", "local_dir": str(_STATE_ROOT)},
-        }
-        result = synth_package(package_for(package), overrides=overrides, outdir=outdir)
+        overrides = {"state": {"backend": "local", "local_dir": str(_STATE_ROOT)}}
+        result = synth_package(package_for(package), overrides=overrides, outdir=outdir, target=EMULATOR)
         _DEPLOYMENTS[package] = Deployment(
             package,
             emulator,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared_constructs.synth import repo_root
+from platform_tooling.synth import repo_root
 
 MIRROR_VARIABLE = "TF_PROVIDER_MIRROR"
 

@@ -1,9 +1,12 @@
 """Synthesize app packages: settings -> stacks -> policy rules -> ``cdktf.out``, atomically.
 
-``python -m shared_constructs.synth [PACKAGE ...] [--env NAME]`` synthesizes every app package
+``python -m platform_tooling.synth [PACKAGE ...] [--env NAME]`` synthesizes every app package
 found under ``packages/`` (or the ones named) in one process, so the provider bindings are
 imported once. Output goes to a temporary folder first and replaces ``cdktf.out`` only when
 synthesis and every policy rule succeeded: a failed run leaves the last good output in place.
+Policy rules judge the product's configuration; a deployment target other than AWS (the emulator)
+is applied after them (:mod:`platform_tooling.targets`), and what it took out is listed in
+``cdktf.out/target-report.json``.
 
 Exit status: 0 success, 1 policy violations, 2 invalid configuration or input.
 """
@@ -28,6 +31,8 @@ from typing import Any
 from shared_constructs.policy import BASELINE, Context, PolicyViolationError, Report, check
 from shared_constructs.settings import BaseSettings, SettingsError, deep_merge, env_overrides, load_settings
 from shared_constructs.tagging import REQUIRED_TAGS
+
+from platform_tooling.targets import AWS, Target, apply_target
 
 DEFAULT_ENVIRONMENT = "dev"
 
@@ -72,6 +77,9 @@ class SynthResult:
     outdir: Path
     stacks: dict[str, dict[str, Any]] = field(default_factory=dict)
     report: Report | None = None
+    target: Target = AWS
+    removed: dict[str, dict[str, str]] = field(default_factory=dict)
+    """What the target took out of each stack (address -> reason)."""
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -129,13 +137,15 @@ def synth_package(
     overrides: Mapping[str, Any] | None = None,
     outdir: Path | None = None,
     config_file: Path | None = None,
+    target: Target = AWS,
 ) -> SynthResult:
     """Synthesize one app package into ``outdir`` (default ``<package>/cdktf.out``).
 
     ``environ``: the process environment to take overrides from (only entry points pass it).
     ``overrides``: settings laid over the file and the environment (tests, emulator harness).
     ``config_file``: read this file instead of ``config/<environment>.toml``.
-    Raises :class:`SettingsError`, :class:`PolicyViolationError` or ``ValueError``; the target
+    ``target``: where the stacks go. Default :data:`AWS` (the configuration as synthesized).
+    Raises :class:`SettingsError`, :class:`PolicyViolationError` or ``ValueError``; the output
     folder is then untouched.
     """
     from shared_constructs.cdk import App
@@ -143,9 +153,9 @@ def synth_package(
     module = package.module()
     merged = deep_merge(env_overrides(environ or {}), overrides or {})
     settings = load_settings(module.Settings, config_file or package.config_file(environment), merged)
-    target = (outdir or package.directory / "cdktf.out").resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    outdir_path = (outdir or package.directory / "cdktf.out").resolve()
+    outdir_path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir_path.name}.", dir=outdir_path.parent))
     try:
         app = App(outdir=str(staging), stack_traces=False)
         module.build(app, settings)
@@ -153,11 +163,19 @@ def synth_package(
         stacks = read_stacks(staging)
         report = check(stacks, policy_context(settings), BASELINE)
         (staging / "policy-report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-        _swap(staging, target)
+        removed: dict[str, dict[str, str]] = {}
+        if target.exclusions:
+            applied = apply_target(target, stacks)
+            stacks, removed = applied.stacks, applied.removed
+            for name, document in stacks.items():
+                (staging / "stacks" / name / "cdk.tf.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+            report_file = staging / "target-report.json"
+            report_file.write_text(json.dumps({target.name: applied.report()}, indent=2) + "\n", encoding="utf-8")
+        _swap(staging, outdir_path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return SynthResult(package, settings, target, stacks, report)
+    return SynthResult(package, settings, outdir_path, stacks, report, target, removed)
 
 
 def _package_name(directory: Path) -> str:
@@ -166,7 +184,7 @@ def _package_name(directory: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared_constructs.synth", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m platform_tooling.synth", description=__doc__.splitlines()[0])
     parser.add_argument("packages", nargs="*", help="app packages to synthesize (default: all)")
     parser.add_argument(
         "--env",

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from shared_constructs.synth import AppPackage, SynthResult, repo_root, synth_package
+from platform_tooling.synth import AppPackage, SynthResult, repo_root, synth_package
 
 _CACHE: dict[str, SynthResult] = {}
 _WORKDIR = Path(tempfile.mkdtemp(prefix="platform-synth-"))

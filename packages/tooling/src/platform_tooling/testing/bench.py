@@ -2,7 +2,7 @@
 
 Measured in one run, on this machine:
 - floor: seconds to import the AWS provider bindings in a fresh Python process (best of 2);
-- synth: ``python -m shared_constructs.synth`` over every app package (one process);
+- synth: ``python -m platform_tooling.synth`` over every app package (one process);
 - tests: the test session's pytest run (``-m "not emulator"``) over every package;
 - setup: a repeated ``nox -s setup`` (the environment check every session pays);
 - peak RSS of each measured process tree.
@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 
 import psutil
 
-from shared_constructs.synth import repo_root
-from shared_constructs.testing.terraform import tool_dir
+from platform_tooling.synth import repo_root
+from platform_tooling.testing.terraform import tool_dir
 
 
 @dataclass
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (measure("floor", [python, "-c", "import cdktf_cdktf_provider_aws"], env) for _ in range(2)),
         key=lambda f: f.seconds,
     )
-    figures = [floor, measure("synth (all apps, one process)", [python, "-m", "shared_constructs.synth"], env)]
+    figures = [floor, measure("synth (all apps, one process)", [python, "-m", "platform_tooling.synth"], env)]
     figures[-1].target, figures[-1].ok = "<= 1.5 x floor", figures[-1].seconds <= 1.5 * floor.seconds
     figures.append(
         measure(

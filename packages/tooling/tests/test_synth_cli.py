@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from shared_constructs.synth import AppPackage, main, synth_package
-from shared_constructs.testing.synthesis import package_for
+from platform_tooling.synth import AppPackage, main, synth_package
+from platform_tooling.testing.synthesis import package_for
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_a_failed_synth_leaves_the_last_good_output(example, tmp_path):
 def test_fails_with_exit_2_and_one_line_per_problem(example, tmp_path, capsys, monkeypatch, edit, expected):
     bad = tmp_path / "bad.toml"
     bad.write_text((example.directory / "config" / "dev.toml").read_text().replace(*edit))
-    monkeypatch.setattr("shared_constructs.synth.discover", lambda root, names: [example])
+    monkeypatch.setattr("platform_tooling.synth.discover", lambda root, names: [example])
     assert main(["reference", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
