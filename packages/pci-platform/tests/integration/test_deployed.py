@@ -37,7 +37,8 @@ def test_outputs(outputs: dict[str, Any]) -> None:
     assert outputs["vpc_id"].startswith("vpc-")
     for tier in ("workload", "firewall", "endpoint"):
         assert len(outputs[f"{tier}_subnet_ids"].split(",")) == 3
-    assert outputs["firewall_arn"] == "not-created"  # excluded on the emulator (EMULATOR.md)
+    # The emulator's target profile takes the firewall (moto cannot create it) and its output out.
+    assert "firewall_arn" not in outputs
     assert outputs["cardholder_bucket_name"] == "pci-platform-cardholder-data-apse1-dev"
     assert outputs["database_secret_arn"].startswith(f"arn:aws:secretsmanager:{REGION}:")
 
