@@ -80,6 +80,7 @@ def build(app: App, settings: Settings) -> None:
             key=key,
             region=settings.region,
             reserved_concurrency=2,
+            services=(),
         ),
     )
     data.grant_read(fn.role)

@@ -28,6 +28,7 @@ from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assu
 from shared_constructs.kms import Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.naming import Kind, Namer
+from shared_constructs.policy.declare import declare_services
 from shared_constructs.settings import BaseSettings
 
 RUNTIME = "python3.12"
@@ -124,6 +125,10 @@ class FunctionProps:
 
     ``source``: the handler folder (``lambdas/<function>``); ``handler``: ``module.function``.
     ``reserved_concurrency``: required; size it with :func:`required_concurrency`.
+    ``services``: required; the AWS services the handler calls, as boto3 client names (``"sqs"``,
+    ``"events"``...; empty when it calls none). Recorded on the function for the reachability rule;
+    each app's tests compare it with the clients its handler's source creates
+    (:func:`platform_tooling.testing.handlers.boto3_clients`).
     ``key``: encrypts environment variables and the log group.
     ``vpc_subnet_ids``/``security_group_ids``: run in a VPC. Default: no VPC.
     ``vendor``: installed distributions copied into the bundle (for example ``pg8000``).
@@ -139,6 +144,7 @@ class FunctionProps:
     key: Key
     region: str
     reserved_concurrency: int
+    services: Sequence[str]
     memory_mb: int = 256
     timeout_s: int = 30
     environment: Mapping[str, str] = field(default_factory=dict)
@@ -247,5 +253,7 @@ class PythonFunction(Construct):
             depends_on=[self.log_group.log_group],
             provider=props.provider,
         )
+        declare_services(self.function, props.services)
+        self.services = tuple(sorted(set(props.services)))
         self.function_arn = self.function.arn
         self.invoke_arn = self.function.invoke_arn

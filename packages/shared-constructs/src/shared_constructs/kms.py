@@ -15,6 +15,7 @@ from shared_constructs.cdk import Construct, TerraformStack
 from shared_constructs.iam import Conditions, Grantee, Statement, lazy_string, policy_document
 from shared_constructs.lifecycle import protect
 from shared_constructs.naming import Kind, Namer
+from shared_constructs.policy.rules_keys import AUTOSCALING_ACTIONS, AUTOSCALING_ROLE
 from shared_constructs.settings import BaseSettings
 
 KEY_ADMIN_ACTIONS: tuple[str, ...] = (
@@ -58,6 +59,8 @@ ENCRYPT_DECRYPT: tuple[str, ...] = (
 )
 DECRYPT: tuple[str, ...] = ("kms:Decrypt", "kms:DescribeKey")
 ENCRYPT: tuple[str, ...] = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+READ_BACK_SERVICES: tuple[str, ...] = ("secretsmanager", "ssm")
+"""Services through which Terraform reads back what it wrote (SecureString values, secret versions)."""
 
 
 def account_id(scope: Construct, provider: AwsProvider | None = None) -> str:
@@ -80,16 +83,30 @@ class KeyPolicy:
 
     ``root_can_use``: when True (default), the account root may also use the key, which lets IAM
     policies in the account grant use (AWS's default delegation). Set False to restrict use to the
-    principals and services named here (PCI DSS 3.6: keys used only by named roles).
+    principals and services named here (PCI DSS 3.6: keys used only by named roles); the deployer
+    (``deployer_role_arn``, required then) is named for what Terraform reads back through Secrets
+    Manager and Systems Manager, which IAM can no longer grant it.
     """
 
-    def __init__(self, account: str, *, root_can_use: bool = True) -> None:
+    def __init__(self, account: str, *, root_can_use: bool = True, deployer_role_arn: str | None = None) -> None:
         self.account = account
         root = f"arn:aws:iam::{account}:root"
         actions = KEY_ADMIN_ACTIONS + (ENCRYPT_DECRYPT if root_can_use else ())
         self._statements: list[Statement] = [
             Statement(sid="KeyAdministration", actions=actions, principals={"AWS": [root]}, resources=["*"])
         ]
+        if not root_can_use:
+            if not deployer_role_arn:
+                raise ValueError(
+                    "a key that keeps the account root from using it must name the deployer "
+                    "(deployer_role_arn=settings.deployer_role_arn)"
+                )
+            self.allow_principals(
+                "DeployerReadsBack",
+                [deployer_role_arn],
+                DECRYPT,
+                conditions={"StringLike": {"kms:ViaService": [f"{s}.*.amazonaws.com" for s in READ_BACK_SERVICES]}},
+            )
 
     @property
     def statements(self) -> tuple[Statement, ...]:
@@ -140,6 +157,20 @@ class KeyPolicy:
             )
         )
         return self
+
+    def allow_autoscaling_volumes(self) -> KeyPolicy:
+        """Let EC2 Auto Scaling's service-linked role encrypt the volumes of the instances it launches.
+
+        AWS names that role, not the caller, when it launches from a launch template with encrypted
+        volumes; the role must exist when the policy is set (AWS creates it with the account's first
+        Auto Scaling group, or ``aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com``).
+        """
+        role = f"arn:aws:iam::{self.account}{AUTOSCALING_ROLE}"
+        volume_actions = tuple(a for a in AUTOSCALING_ACTIONS if a != "kms:CreateGrant")
+        self.allow_principals("AutoScalingVolumes", [role], volume_actions)
+        return self.allow_principals(
+            "AutoScalingGrants", [role], ("kms:CreateGrant",), conditions={"Bool": {"kms:GrantIsForAWSResource": True}}
+        )
 
     def add(self, statement: Statement) -> KeyPolicy:
         """Add any statement (for example an explicit deny)."""

@@ -51,6 +51,18 @@ DYNAMODB_ENDPOINT_ACTIONS: tuple[str, ...] = (
     "dynamodb:UpdateItem",
 )
 GATEWAY_ACTIONS = {"s3": S3_ENDPOINT_ACTIONS, "dynamodb": DYNAMODB_ENDPOINT_ACTIONS}
+FLOW_LOG_DELIVERY_ACTIONS: tuple[str, ...] = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+
+
+def flow_log_delivery_statements(log_group_arn: str) -> list[Statement]:
+    """What the VPC flow-log delivery role needs on ``log_group_arn`` (and its streams)."""
+    return [
+        Statement(
+            sid="DeliverFlowLogs", actions=FLOW_LOG_DELIVERY_ACTIONS, resources=[log_group_arn, f"{log_group_arn}:*"]
+        ),
+        # DescribeLogGroups acts on no resource: AWS accepts only "*" for it.
+        Statement(sid="FindLogGroups", actions=["logs:DescribeLogGroups"], resources=["*"]),
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -228,18 +240,7 @@ class PrivateVpc(Construct):
                         services=["vpc-flow-logs.amazonaws.com"],
                         conditions={"StringEquals": {"aws:SourceAccount": account_id(self, props.provider)}},
                     ),
-                    statements=[
-                        Statement(
-                            sid="DeliverFlowLogs",
-                            actions=[
-                                "logs:CreateLogStream",
-                                "logs:DescribeLogGroups",
-                                "logs:DescribeLogStreams",
-                                "logs:PutLogEvents",
-                            ],
-                            resources=[group.log_group_arn, f"{group.log_group_arn}:*"],
-                        )
-                    ],
+                    statements=flow_log_delivery_statements(group.log_group_arn),
                 ),
             )
             FlowLog(

@@ -158,6 +158,10 @@ class BaseSettings(Strict):
     extra_tags: dict[str, str] = Field(default_factory=dict)
     """Tags added to the required set on every resource."""
     state: StateSettings = StateSettings()
+    deployer_role_arn: RoleArn
+    """The role that runs Terraform for this app. Keys that keep the account root away from their data
+    name it where Terraform reads back what it wrote (SSM SecureString values, secret versions), and
+    the policy rules check that every key lets it do what applying needs."""
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -26,3 +26,15 @@ def test_suppressions_accumulate_in_the_comment_block():
     suppress(resource, "S3_ACCESS_LOGGING", "this is the log archive itself")  # type: ignore[arg-type]
     suppress(resource, "S3_CMK_ENCRYPTION", "AWS delivers these logs with SSE-S3 only")  # type: ignore[arg-type]
     assert [s["rule"] for s in resource.overrides["//.suppressions"]] == ["S3_ACCESS_LOGGING", "S3_CMK_ENCRYPTION"]
+
+
+def test_declared_services_are_sorted_boto3_client_names():
+    from shared_constructs.policy import declare_services, services_of
+
+    resource = FakeResource()
+    declare_services(resource, ["sqs", "events", "sqs"])  # type: ignore[arg-type]
+    assert resource.overrides["//.services"] == ["events", "sqs"]
+    assert services_of({"//": {"services": ["events", "sqs"]}}) == ["events", "sqs"]
+    assert services_of({"//": {"metadata": {}}}) is None
+    with pytest.raises(ValueError, match="boto3 client names"):
+        declare_services(resource, ["Amazon SQS"])  # type: ignore[arg-type]

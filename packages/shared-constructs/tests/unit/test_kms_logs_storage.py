@@ -4,6 +4,8 @@ import pytest
 from platform_tooling.testing.query import only, resources, statement, statements, where
 from shared_constructs.kms import KEY_ADMIN_ACTIONS
 
+DEPLOYER = "arn:aws:iam::123456789012:role/deployer"
+
 
 def test_keys_rotate_and_have_an_alias(reference):
     key = only(reference, "aws_kms_key")
@@ -29,7 +31,9 @@ def test_key_policy_names_every_admin_action_and_scopes_logs_to_each_group(refer
 
 
 def test_log_groups_are_encrypted_with_retention(reference):
-    for group in resources(reference, "aws_cloudwatch_log_group").values():
+    groups = resources(reference, "aws_cloudwatch_log_group").values()
+    assert len(groups) == 2  # the function's and the flow logs'
+    for group in groups:
         assert group["kms_key_id"] == "${aws_kms_key.key_F64E54E4.arn}"
         assert group["retention_in_days"] == 365
 
@@ -95,7 +99,9 @@ def test_fails_on_insecure_bucket_props(changes, message):
     from shared_constructs.stack import PlatformStack
     from shared_constructs.storage import BucketProps, SecureBucket
 
-    settings = BaseSettings(environment="dev", environment_suffix="dev", cost_center="cc", owner="team")
+    settings = BaseSettings(
+        environment="dev", environment_suffix="dev", cost_center="cc", owner="team", deployer_role_arn=DEPLOYER
+    )
     stack = PlatformStack(App(), "t", settings=settings, package="t", region="us-east-1")
     key = Key(stack, "k", KeyProps(settings=settings, namer=stack.namer, name="k", description="k"))
     props = {
@@ -113,7 +119,9 @@ def test_fails_on_insecure_bucket_props(changes, message):
 def test_vpc_has_no_internet_path_and_endpoints_are_account_scoped(reference):
     for forbidden in ("aws_internet_gateway", "aws_nat_gateway", "aws_eip"):
         assert resources(reference, forbidden) == {}
-    assert all(s["map_public_ip_on_launch"] is False for s in resources(reference, "aws_subnet").values())
+    subnets = resources(reference, "aws_subnet").values()
+    assert len(subnets) == 2
+    assert all(s["map_public_ip_on_launch"] is False for s in subnets)
     endpoints = resources(reference, "aws_vpc_endpoint")
     assert sorted(e["service_name"] for e in endpoints.values()) == [
         "com.amazonaws.us-east-1.dynamodb",
@@ -143,7 +151,9 @@ def test_fails_on_zones_that_do_not_fit(zones, message):
     from shared_constructs.network import SubnetTier, VpcProps
     from shared_constructs.settings import BaseSettings
 
-    settings = BaseSettings(environment="dev", environment_suffix="dev", cost_center="cc", owner="team")
+    settings = BaseSettings(
+        environment="dev", environment_suffix="dev", cost_center="cc", owner="team", deployer_role_arn=DEPLOYER
+    )
     props = VpcProps(
         settings=settings,
         namer=None,

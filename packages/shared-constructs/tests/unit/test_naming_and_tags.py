@@ -7,6 +7,8 @@ from shared_constructs.naming import Kind, Namer
 from shared_constructs.settings import BaseSettings
 from shared_constructs.tagging import REQUIRED_TAGS, required_tags
 
+DEPLOYER = "arn:aws:iam::123456789012:role/deployer"
+
 LONG = "x" * 90
 
 
@@ -69,7 +71,9 @@ def test_paths_only_for_path_kinds():
 
 
 def settings(**extra) -> BaseSettings:
-    return BaseSettings(environment="dev", environment_suffix="dev", cost_center="cc", owner="team", **extra)
+    return BaseSettings(
+        environment="dev", environment_suffix="dev", cost_center="cc", owner="team", deployer_role_arn=DEPLOYER, **extra
+    )
 
 
 def test_required_tags_cover_the_tag_policy():

@@ -20,6 +20,7 @@ environment = "dev"
 environment_suffix = "dev"
 cost_center = "payments"
 owner = "platform"
+deployer_role_arn = "arn:aws:iam::123456789012:role/deployer"
 """
 
 
@@ -74,6 +75,10 @@ def test_environment_overrides_win_over_the_file(tmp_path):
         ("[state]\nregion = 'us-east-9'", "config/dev.toml: state.region: got 'us-east-9'; expected an AWS region"),
         ("[regional]\ncidr = '10.0.0.1/16'", "config/dev.toml: regional.cidr: got '10.0.0.1/16'; expected an IPv4"),
         ("log_retention_days = 7", "config/dev.toml: log_retention_days: got 7;"),
+        (
+            'deployer_role_arn = "arn:aws:iam::123:user/x"',
+            "config/dev.toml: deployer_role_arn: got 'arn:aws:iam::123:user/x'; expected an IAM role ARN",
+        ),
     ],
 )
 def test_fails_on_bad_values_with_one_line_naming_file_key_and_value(tmp_path, extra, expected):
@@ -88,8 +93,9 @@ def test_fails_listing_every_problem_at_once(tmp_path):
     with pytest.raises(SettingsError) as caught:
         load_settings(AppSettings, write(tmp_path, 'environment = "dev"\nenvironment_suffix = "UPPER"\nextra = 1\n'))
     problems = caught.value.problems
-    assert len(problems) == 4  # bad suffix, unknown key, two missing keys
+    assert len(problems) == 5  # bad suffix, unknown key, three missing keys
     assert "config/dev.toml: cost_center: required key is missing" in problems
+    assert "config/dev.toml: deployer_role_arn: required key is missing" in problems
 
 
 @pytest.mark.parametrize(("text", "expected"), [("not toml = = ", "not valid TOML"), (None, "file not found")])

@@ -12,9 +12,18 @@ from shared_constructs.functions import CapacityError, bundle, check_capacity, d
 from shared_constructs.settings import BaseSettings
 from shared_constructs.state import local_state_path, state_key
 
+DEPLOYER = "arn:aws:iam::123456789012:role/deployer"
+
 
 def settings(**state: str) -> BaseSettings:
-    return BaseSettings(environment="dev", environment_suffix="dev", cost_center="cc", owner="team", state=state or {})  # type: ignore[arg-type]
+    return BaseSettings(
+        environment="dev",
+        environment_suffix="dev",
+        cost_center="cc",
+        owner="team",
+        deployer_role_arn=DEPLOYER,
+        state=state or {},
+    )  # type: ignore[arg-type]
 
 
 def synth_stack(config: BaseSettings) -> dict:
@@ -125,6 +134,15 @@ def test_function_defaults(reference):
     assert "kms_key_arn" not in fn  # no environment variables: a key would be a perpetual diff
     assert fn["filename"].startswith("assets/")
     assert fn["filename"].endswith("/ref-echo-use1-dev.zip")
+
+
+def test_the_function_declares_the_services_its_handler_calls(reference):
+    from platform_tooling.testing.handlers import boto3_clients
+    from platform_tooling.testing.query import only
+
+    fn = only(reference, "aws_lambda_function")
+    handler = Path(__file__).parents[2] / "examples" / "reference" / "lambdas" / "echo"
+    assert fn["//"]["services"] == boto3_clients(handler) == []
 
 
 def test_account_id_follows_the_provider_of_each_construct():

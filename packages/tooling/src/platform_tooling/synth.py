@@ -114,7 +114,10 @@ def read_stacks(outdir: Path) -> dict[str, dict[str, Any]]:
 
 def policy_context(settings: BaseSettings) -> Context:
     return Context(
-        suffix=settings.environment_suffix, protect_stateful=settings.protect_stateful, required_tags=REQUIRED_TAGS
+        suffix=settings.environment_suffix,
+        protect_stateful=settings.protect_stateful,
+        required_tags=REQUIRED_TAGS,
+        deployer=settings.deployer_role_arn,
     )
 
 

@@ -7,7 +7,9 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Outcome(Enum):
@@ -39,6 +41,9 @@ class Context:
     suffix: str
     protect_stateful: bool = False
     required_tags: tuple[str, ...] = ()
+    deployer: str = ""
+    """ARN of the role that deploys (``settings.deployer_role_arn``): keys must let it read back
+    what Terraform reads back. Empty: nothing is checked for the deployer."""
 
 
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_.\[\]*-]+)?\}")
@@ -73,6 +78,26 @@ class StackView:
     def __init__(self, name: str, document: Mapping[str, Any]) -> None:
         self.name = name
         self.document = document
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """``build()``, computed once per stack: indexes that rules over many resources share."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def data_sources(self, type_: str | None = None) -> Iterator[Resource]:
+        """Data sources, as resources whose type is ``data.<type>``."""
+        for dtype, items in sorted(self.document.get("data", {}).items()):
+            if type_ is not None and dtype != type_:
+                continue
+            for dname, config in sorted(items.items()):
+                yield Resource(f"data.{dtype}", dname, config, self)
+
+    def get(self, address: str) -> Resource | None:
+        """The resource (or ``data.`` source) at ``address``, ``type.name``."""
+        index = self.memo("addresses", lambda: {r.address: r for r in [*self.resources(), *self.data_sources()]})
+        return index.get(address)
 
     def resources(self, type_: str | None = None) -> Iterator[Resource]:
         for rtype, items in sorted(self.document.get("resource", {}).items()):

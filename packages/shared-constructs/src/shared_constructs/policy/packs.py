@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from shared_constructs.policy import rules_data as data
 from shared_constructs.policy import rules_general as general
+from shared_constructs.policy import rules_iam as iam
+from shared_constructs.policy import rules_keys as keys
+from shared_constructs.policy import rules_reach as reach
 from shared_constructs.policy.model import Rule
 
 BASELINE: tuple[Rule, ...] = (
@@ -38,6 +41,38 @@ BASELINE: tuple[Rule, ...] = (
         "role has an inline policy",
         ("aws_iam_role", "aws_iam_role_policy"),
         general.no_inline_policies,
+    ),
+    Rule(
+        "IAM_TRUST_POLICY",
+        "PCI DSS 7.2.1; IAM policy grammar (CreateRole)",
+        "high",
+        "trust policy AWS would refuse",
+        iam.KINDS[iam.TRUST],
+        iam.trust_policy,
+    ),
+    Rule(
+        "IAM_IDENTITY_POLICY",
+        "PCI DSS 7.2.2; IAM service reference (actions, resource types, condition keys)",
+        "high",
+        "identity policy AWS would refuse, or that grants nothing it names",
+        iam.KINDS[iam.IDENTITY],
+        iam.identity_policy,
+    ),
+    Rule(
+        "IAM_RESOURCE_POLICY",
+        "PCI DSS 7.2.1; 1.4.1",
+        "high",
+        "resource policy without a principal, or open to anyone without a limiting condition",
+        iam.KINDS[iam.RESOURCE],
+        iam.resource_policy,
+    ),
+    Rule(
+        "POLICY_SIZE",
+        "AWS quotas (IAM, KMS, S3 policy sizes)",
+        "high",
+        "policy document larger than AWS accepts",
+        tuple(iam.SIZE_LIMITS),
+        iam.policy_size,
     ),
     Rule(
         "NO_OPEN_INGRESS",
@@ -127,6 +162,38 @@ BASELINE: tuple[Rule, ...] = (
         "function has no reserved concurrency",
         ("aws_lambda_function",),
         data.lambda_concurrency,
+    ),
+    Rule(
+        "LAMBDA_ENV_CMK",
+        "PCI DSS 3.5.1",
+        "medium",
+        "function environment is not encrypted with a customer-managed key",
+        ("aws_lambda_function",),
+        data.lambda_environment_cmk,
+    ),
+    Rule(
+        "SFN_CMK",
+        "PCI DSS 3.5.1",
+        "medium",
+        "state machine is not encrypted with a customer-managed key",
+        ("aws_sfn_state_machine",),
+        data.state_machine_cmk,
+    ),
+    Rule(
+        "KEY_USAGE",
+        "PCI DSS 3.6.1; key policies name every principal that must use the key",
+        "high",
+        "key policy keeps out a service, role or the deployer that must use the key",
+        ("aws_kms_key", "aws_kms_replica_key"),
+        keys.key_usage,
+    ),
+    Rule(
+        "REACHABLE_SERVICES",
+        "PCI DSS 1.3.2 (only necessary traffic, all of it routed)",
+        "high",
+        "function or host cannot reach an AWS service its code calls",
+        ("aws_lambda_function", "aws_autoscaling_group", "aws_instance"),
+        reach.reachable_services,
     ),
     Rule(
         "RDS_ENCRYPTION",

@@ -139,3 +139,27 @@ def rds_encryption(resource: Resource, ctx: Context) -> Result:
     if cfg.get("storage_encrypted") is not True:
         return non_compliant("storage not encrypted")
     return COMPLIANT if _cmk(cfg.get("kms_key_id")) else non_compliant("no customer-managed key")
+
+
+def state_machine_cmk(resource: Resource, ctx: Context) -> Result:
+    """State machines encrypt definitions and execution history with a customer-managed key."""
+    if resource.type != "aws_sfn_state_machine":
+        return NOT_APPLICABLE
+    config = as_list(resource.config.get("encryption_configuration"))
+    if not config or config[0].get("type") != "CUSTOMER_MANAGED_KMS_KEY":
+        return non_compliant("encryption_configuration is not CUSTOMER_MANAGED_KMS_KEY")
+    return COMPLIANT if _cmk(config[0].get("kms_key_id")) else non_compliant("no customer-managed key")
+
+
+def lambda_environment_cmk(resource: Resource, ctx: Context) -> Result:
+    """Functions with environment variables encrypt them with a customer-managed key."""
+    if resource.type != "aws_lambda_function":
+        return NOT_APPLICABLE
+    environment = as_list(resource.config.get("environment"))
+    if not environment or not environment[0].get("variables"):
+        return NOT_APPLICABLE
+    return (
+        COMPLIANT
+        if _cmk(resource.config.get("kms_key_arn"))
+        else non_compliant("environment without a customer-managed key")
+    )
