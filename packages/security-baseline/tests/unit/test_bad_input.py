@@ -12,6 +12,7 @@ environment = "dev"
 environment_suffix = "dev"
 cost_center = "security"
 owner = "security-team"
+deployer_role_arn = "arn:aws:iam::123456789012:role/security-baseline-deployer"
 """
 
 
