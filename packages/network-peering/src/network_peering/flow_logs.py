@@ -17,18 +17,13 @@ from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assu
 from shared_constructs.kms import ENCRYPT_DECRYPT, Key, KeyPolicy, KeyProps
 from shared_constructs.lifecycle import protect
 from shared_constructs.naming import Kind
+from shared_constructs.network import flow_log_delivery_statements
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket, access_log_bucket
 
 from network_peering.context import PeerSide, use_provider
 from network_peering.vpc import SideNetwork
 
 LOG_DELIVERY = "delivery.logs.amazonaws.com"
-FLOW_LOG_DELIVERY_ACTIONS = (
-    "logs:CreateLogStream",
-    "logs:DescribeLogGroups",
-    "logs:DescribeLogStreams",
-    "logs:PutLogEvents",
-)
 
 
 def side_key(scope: Construct, id: str, side: PeerSide) -> Key:
@@ -118,13 +113,7 @@ class FlowLogs(Construct):
                     services=["vpc-flow-logs.amazonaws.com"],
                     conditions={"StringEquals": {"aws:SourceAccount": side.account}},
                 ),
-                statements=[
-                    Statement(
-                        sid="DeliverFlowLogs",
-                        actions=FLOW_LOG_DELIVERY_ACTIONS,
-                        resources=[self.log_group_arn, f"{self.log_group_arn}:*"],
-                    )
-                ],
+                statements=flow_log_delivery_statements(self.log_group_arn),
             ),
         )
         use_provider(role, provider)

@@ -40,11 +40,22 @@ def test_security_group_rules_are_443_and_5432_with_the_peer_subnets_only(stack:
 
 
 def test_no_rule_anywhere_is_open_to_the_internet(stack: dict[str, Any]) -> None:
-    for type_ in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
-        assert all(r["cidr_ipv4"] not in ("0.0.0.0/0",) for r in resources(stack, type_).values())
+    types = ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule", "aws_security_group_rule")
+    rules = [r for type_ in types for r in resources(stack, type_).values()]
+    assert len(rules) == 12  # 443 and 5432, in and out, to each peer subnet
+    inline = [
+        r
+        for g in resources(stack, "aws_security_group").values()
+        for d in ("ingress", "egress")
+        for r in g.get(d) or []
+    ]
+    assert inline == []  # every rule is a separate resource, checked here
+    for rule in rules:
+        assert rule.get("cidr_ipv4") != "0.0.0.0/0", rule
+        assert rule.get("cidr_ipv6") != "::/0", rule
     allows = [r for r in resources(stack, "aws_network_acl_rule").values() if r["rule_action"] == "allow"]
     assert allows
-    assert all(r["cidr_block"] != "0.0.0.0/0" for r in allows)
+    assert all(r.get("cidr_block") != "0.0.0.0/0" and r.get("ipv6_cidr_block") != "::/0" for r in allows)
 
 
 def _nacl_rules(stack: dict[str, Any], label: str) -> list[tuple[bool, int, str, str, str, int, int]]:

@@ -140,12 +140,9 @@ def test_flow_log_delivery_roles_live_in_their_side_account(stack: dict[str, Any
         {
             "Sid": "DeliverFlowLogs",
             "Effect": "Allow",
-            "Action": [
-                "logs:CreateLogStream",
-                "logs:DescribeLogGroups",
-                "logs:DescribeLogStreams",
-                "logs:PutLogEvents",
-            ],
+            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
             "Resource": [arn, f"{arn}:*"],
-        }
+        },
+        # DescribeLogGroups acts on no resource: on the log group's ARN it would allow nothing.
+        {"Sid": "FindLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
     ]

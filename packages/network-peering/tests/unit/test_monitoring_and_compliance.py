@@ -170,5 +170,6 @@ def test_config_rules_on_both_sides(stack: dict[str, Any]) -> None:
     got = [(p, i, None if i == "VPC_PEERING_DNS_RESOLUTION_CHECK" else params) for p, i, params in got]
     assert got == sorted(expected)
     ports = [r for r in rules if r["source"]["source_identifier"] == "VPC_SG_OPEN_ONLY_TO_AUTHORIZED_PORTS"]
+    assert len(ports) == 2  # one per side's peering security group
     assert all(r["scope"]["compliance_resource_id"].startswith("${aws_security_group.") for r in ports)
     assert all(r["source"]["owner"] == "AWS" for r in rules)
