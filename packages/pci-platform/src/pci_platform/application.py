@@ -260,6 +260,7 @@ class PaymentApi(Construct):
                 handler="handler.handler",
                 key=keys.logs,
                 reserved_concurrency=config.reserved_concurrency,
+                services=("events", "firehose", "sqs"),
                 timeout_s=15,
                 vendor=PG8000_BUNDLE,
                 environment={

@@ -31,6 +31,7 @@ from shared_constructs.cdk import Construct
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.messaging import EncryptedQueue
 from shared_constructs.naming import Kind, Namer
+from shared_constructs.policy import declare_services
 from shared_constructs.settings import BaseSettings
 
 from pci_platform.access import Guardrails
@@ -39,6 +40,8 @@ from pci_platform.networking import WORKLOAD, Network
 from pci_platform.security import PlatformKeys
 
 AGENT_NAMESPACE = "CWAgent"
+HOST_SERVICES = ("cloudwatch", "ec2", "sqs")
+"""AWS APIs the hosts call: CloudWatch (agent metrics), EC2 (the agent's DescribeTags), SQS (settlement)."""
 USER_DATA = """#!/bin/bash
 # Publish memory and disk use with the CloudWatch agent baked into the image (no repository access).
 cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'JSON'
@@ -86,12 +89,17 @@ class BatchHosts(Construct):
                         actions=["cloudwatch:PutMetricData"],
                         resources=["*"],
                         conditions={"StringEquals": {"cloudwatch:namespace": AGENT_NAMESPACE}},
-                    )
+                    ),
+                    # The agent reads the instance's tags to fill ${aws:AutoScalingGroupName} (instance
+                    # metadata tags are off); DescribeTags acts on no resource, so AWS requires "*".
+                    Statement(sid="ReadInstanceTags", actions=["ec2:DescribeTags"], resources=["*"]),
                 ],
             ),
         )
         queue.grant_consume(self.role)
         keys.allow_role(keys.cardholder, self.role, ("kms:Decrypt",), label="batch-host")
+        # Auto Scaling launches the hosts with its service-linked role, which must use the volume key.
+        keys.cardholder.policy.allow_autoscaling_volumes()
         guardrails.attach(self.role, "batch_host")
         profile = IamInstanceProfile(
             self,
@@ -154,3 +162,4 @@ class BatchHosts(Construct):
             health_check_grace_period=300,
             tag=[AutoscalingGroupTag(key="Name", value=self.group_name, propagate_at_launch=True)],
         )
+        declare_services(self.group, HOST_SERVICES)

@@ -60,6 +60,7 @@ class Processing(Construct):
                 handler="handler.handler",
                 key=keys.logs,
                 reserved_concurrency=config.reserved_concurrency,
+                services=("s3",),
                 timeout_s=60,
                 environment={
                     "TARGET_BUCKET": data.processed.bucket_name,

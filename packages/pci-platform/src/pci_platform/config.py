@@ -38,9 +38,23 @@ class NetworkSettings(Strict):
     endpoint_subnets: list[Cidr] = Field(default=["10.60.49.0/24", "10.60.50.0/24", "10.60.51.0/24"])
     """Interface VPC endpoints."""
     interface_endpoints: list[str] = Field(
-        default=["kms", "logs", "monitoring", "secretsmanager", "sts", "xray"], min_length=1
+        default=[
+            "ec2",
+            "events",
+            "kinesis-firehose",
+            "kms",
+            "logs",
+            "monitoring",
+            "secretsmanager",
+            "sqs",
+            "sts",
+            "xray",
+        ],
+        min_length=1,
     )
-    """AWS services the workloads call, reached through interface endpoints with private DNS."""
+    """AWS services the workloads call, reached through interface endpoints with private DNS (VPC endpoint
+    service names: ``kinesis-firehose`` serves Firehose's API, ``monitoring`` CloudWatch's). The policy rule
+    REACHABLE_SERVICES checks every service a function or host declares has one."""
     flow_log_retention_days: PositiveInt = 90
     """Days VPC and firewall flow logs stay in S3 before the lifecycle rule deletes them."""
 
@@ -71,17 +85,22 @@ class FirewallSettings(Strict):
 
     allowed_domains: list[str] = Field(
         default=[
+            "ec2.ap-southeast-1.amazonaws.com",
+            "events.ap-southeast-1.amazonaws.com",
+            "firehose.ap-southeast-1.amazonaws.com",
             "kms.ap-southeast-1.amazonaws.com",
             "logs.ap-southeast-1.amazonaws.com",
             "monitoring.ap-southeast-1.amazonaws.com",
             "secretsmanager.ap-southeast-1.amazonaws.com",
+            "sqs.ap-southeast-1.amazonaws.com",
             "sts.ap-southeast-1.amazonaws.com",
             "xray.ap-southeast-1.amazonaws.com",
         ],
         min_length=1,
     )
-    """TLS server names (SNI) the workloads may reach; everything else is dropped. S3 is not listed:
-    it is reached through the gateway endpoint, whose policy admits only this account."""
+    """TLS server names (SNI) the workloads may reach; everything else is dropped. Traffic to the interface
+    endpoints crosses the firewall too, so each endpoint's API name is listed. S3 is not listed: it is
+    reached through the gateway endpoint, whose policy admits only this account."""
     rule_group_capacity: PositiveInt = 100
 
     @model_validator(mode="after")

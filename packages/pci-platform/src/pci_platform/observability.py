@@ -78,6 +78,13 @@ class AppObservability(Construct):
         self.topic_arn = topic_arn
         self.namespace = f"PciPlatform/{namer.suffix}"
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        # X-Ray uses the key with the access of whoever configures it: the deployer, through X-Ray only.
+        keys.logs.policy.allow_principals(
+            "DeployerConfiguresXRay",
+            [settings.deployer_role_arn],
+            ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
+            conditions={"StringEquals": {"kms:ViaService": f"xray.{region}.amazonaws.com"}},
+        )
         XrayEncryptionConfig(self, "xray_encryption", type="KMS", key_id=keys.logs.key_arn)
         self.sampling_rule = XraySamplingRule(
             self,

@@ -26,6 +26,7 @@ from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import Statement
 from shared_constructs.kms import account_id
 from shared_constructs.naming import Namer
+from shared_constructs.policy import declare_encrypts
 from shared_constructs.settings import BaseSettings
 
 from pci_platform.access import Guardrails
@@ -65,6 +66,10 @@ class SecretRotation(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.secret = DataAwsSecretsmanagerSecret(self, "database_secret", name=config.database_secret_name)
+        if config.database_secret_kms_key_arn is None:
+            # The secret is encrypted with the secrets key: recorded so that the policy rules check
+            # the deployer can read its versions back.
+            declare_encrypts(keys.secrets.key, [self.secret.arn])
         self.secret_arn = self.secret.arn
         self.security_group = network.workload_security_group(
             self,
@@ -96,6 +101,7 @@ class SecretRotation(Construct):
                 handler="handler.handler",
                 key=keys.logs,
                 reserved_concurrency=1,
+                services=("secretsmanager",),
                 timeout_s=60,
                 environment=environment,
                 vendor=PG8000_BUNDLE,

@@ -3,6 +3,8 @@
 Each key's policy lets the account root administer the key but not use it
 (``root_can_use=False``), so IAM policies alone can never grant use: a role must be named in the
 key policy through :meth:`PlatformKeys.allow_role`, which also writes the matching IAM statement.
+The deployer (``settings.deployer_role_arn``) is named for what Terraform reads back through Secrets
+Manager and Systems Manager (SecureString values, the database secret), which it could not otherwise.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class PlatformKeys(Construct):
                     name=name,
                     region=region,
                     description=description,
-                    policy=KeyPolicy(account, root_can_use=False),
+                    policy=KeyPolicy(account, root_can_use=False, deployer_role_arn=settings.deployer_role_arn),
                 ),
             )
             for name, description in CLASSIFICATIONS.items()

@@ -101,6 +101,7 @@ class TransactionStream(Construct):
                 handler="handler.handler",
                 key=keys.logs,
                 reserved_concurrency=2,
+                services=("cloudwatch",),
                 timeout_s=60,
                 environment={"METRIC_NAMESPACE": f"PciPlatform/{namer.suffix}"},
                 vpc_subnet_ids=network.subnet_ids(WORKLOAD),

@@ -66,7 +66,18 @@ def test_interface_endpoints_in_the_endpoint_tier(deployment: Deployment, output
     ec2 = deployment.client("ec2", REGION)
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [outputs["vpc_id"]]}])["VpcEndpoints"]
     interface = sorted(e["ServiceName"].rsplit(".", 1)[1] for e in endpoints if e["VpcEndpointType"] == "Interface")
-    assert interface == ["kms", "logs", "monitoring", "secretsmanager", "sts", "xray"]
+    assert interface == [
+        "ec2",
+        "events",
+        "kinesis-firehose",
+        "kms",
+        "logs",
+        "monitoring",
+        "secretsmanager",
+        "sqs",
+        "sts",
+        "xray",
+    ]
     endpoint_subnets = set(outputs["endpoint_subnet_ids"].split(","))
     for endpoint in endpoints:
         if endpoint["VpcEndpointType"] == "Interface":

@@ -40,13 +40,16 @@ def test_guardrails_hold_only_explicit_denies(stack: dict[str, Any]) -> None:
 def test_no_inline_policies(stack: dict[str, Any]) -> None:
     assert resources(stack, "aws_iam_role_policy") == {}
     assert resources(stack, "aws_iam_role_policies_exclusive") == {}
-    for role in resources(stack, "aws_iam_role").values():
+    roles = resources(stack, "aws_iam_role").values()
+    assert len(roles) >= 9
+    for role in roles:
         assert "inline_policy" not in role
 
 
 def test_every_role_carries_the_guardrails_and_its_own_managed_policy(stack: dict[str, Any]) -> None:
     roles = resources(stack, "aws_iam_role")
     attachments = resources(stack, "aws_iam_role_policy_attachment").values()
+    assert len(roles) >= 9
     for name in roles:
         attached = [a["policy_arn"] for a in attachments if f"aws_iam_role.{name}." in a["role"]]
         assert any("access_policy" in arn for arn in attached), name
@@ -54,7 +57,9 @@ def test_every_role_carries_the_guardrails_and_its_own_managed_policy(stack: dic
 
 
 def test_allow_statements_name_their_actions(stack: dict[str, Any]) -> None:
-    for name, policy in resources(stack, "aws_iam_policy").items():
+    policies = resources(stack, "aws_iam_policy")
+    assert len(policies) >= 10
+    for name, policy in policies.items():
         for s in statements(policy):
             if s["Effect"] == "Allow":
                 actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]

@@ -137,6 +137,7 @@ def test_alb_is_internal_with_https_tls12_and_access_logs(stack: dict[str, Any])
     assert alb["drop_invalid_header_fields"] is True
     assert alb["enable_cross_zone_load_balancing"] is True
     assert alb["access_logs"] == {"bucket": "pci-platform-alb-logs-apse1-dev", "enabled": True}
+    assert len(alb["subnets"]) == 3
     assert all("network_vpc_workload_" in s for s in alb["subnets"])
     (listener,) = resources(stack, "aws_lb_listener").values()
     assert (listener["port"], listener["protocol"], listener["ssl_policy"]) == (
@@ -205,6 +206,7 @@ def test_launch_template_requires_imdsv2_encrypted_volumes_no_public_ip(stack: d
     assert ebs["kms_key_id"].startswith("${aws_kms_key.keys_cardholder_key_")
     assert template["network_interfaces"][0]["associate_public_ip_address"] == "false"
     (group,) = resources(stack, "aws_autoscaling_group").values()
+    assert len(group["vpc_zone_identifier"]) == 3
     assert all("network_vpc_workload_" in s for s in group["vpc_zone_identifier"])
 
 
@@ -213,6 +215,7 @@ def test_payment_function_is_sized_traced_and_in_the_vpc(stack: dict[str, Any]) 
     assert function["reserved_concurrent_executions"] == 2
     assert function["tracing_config"] == {"mode": "Active"}
     assert function["environment"]["variables"]["DB_HOST"].startswith("${aws_db_proxy.")
+    assert len(function["vpc_config"]["subnet_ids"]) == 3
     assert all("network_vpc_workload_" in s for s in function["vpc_config"]["subnet_ids"])
 
 

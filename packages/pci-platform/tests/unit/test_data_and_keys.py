@@ -190,3 +190,50 @@ def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> No
     retention = {g["name"]: g["retention_in_days"] for g in groups}
     assert retention.pop("/pci-platform/dev/vpc-flow-logs") == 30  # payment-platform-security.md section 5
     assert set(retention.values()) == {365}  # log_retention_days default (PCI DSS 10.5.1)
+
+
+DEPLOYER = "arn:aws:iam::123456789012:role/pci-platform-deployer"
+
+
+@pytest.mark.parametrize("name", ["cardholder", "logs", "secrets"])
+def test_the_deployer_reads_back_through_secrets_manager_and_parameter_store_only(
+    stack: dict[str, Any], name: str
+) -> None:
+    reads = next(s for s in key_policy(stack, name) if s["Sid"] == "DeployerReadsBack")
+    assert reads["Principal"] == {"AWS": DEPLOYER}
+    assert sorted(reads["Action"]) == ["kms:Decrypt", "kms:DescribeKey"]
+    assert reads["Condition"] == {
+        "StringLike": {"kms:ViaService": ["secretsmanager.*.amazonaws.com", "ssm.*.amazonaws.com"]}
+    }
+
+
+def test_the_deployer_configures_x_ray_encryption_through_x_ray_only(stack: dict[str, Any]) -> None:
+    xray = next(s for s in key_policy(stack, "logs") if s["Sid"] == "DeployerConfiguresXRay")
+    assert xray["Principal"] == {"AWS": DEPLOYER}
+    assert xray["Condition"] == {"StringEquals": {"kms:ViaService": "xray.ap-southeast-1.amazonaws.com"}}
+
+
+def test_the_volume_key_names_the_auto_scaling_service_linked_role(stack: dict[str, Any]) -> None:
+    role = (
+        "arn:aws:iam::${data.aws_caller_identity.caller_identity.account_id}:role/aws-service-role/"
+        "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    )
+    statements = {s["Sid"]: s for s in key_policy(stack, "cardholder")}
+    volumes, grants = statements["AutoScalingVolumes"], statements["AutoScalingGrants"]
+    assert volumes["Principal"] == grants["Principal"] == {"AWS": role}
+    assert sorted(volumes["Action"]) == [
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+    ]
+    assert grants["Action"] == "kms:CreateGrant"
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_the_secrets_key_declares_it_encrypts_the_database_secret(stack: dict[str, Any]) -> None:
+    (name,) = stack["data"]["aws_secretsmanager_secret"]
+    (key,) = [k for n, k in resources(stack, "aws_kms_key").items() if n.startswith("keys_secrets_key_")]
+    assert key["//"]["encrypts"] == [f"${{data.aws_secretsmanager_secret.{name}.arn}}"]

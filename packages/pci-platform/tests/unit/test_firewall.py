@@ -10,10 +10,14 @@ from platform_tooling.testing.emulator_tables import EMULATOR
 from platform_tooling.testing.query import only, resources
 
 DOMAINS = [
+    "ec2.ap-southeast-1.amazonaws.com",
+    "events.ap-southeast-1.amazonaws.com",
+    "firehose.ap-southeast-1.amazonaws.com",
     "kms.ap-southeast-1.amazonaws.com",
     "logs.ap-southeast-1.amazonaws.com",
     "monitoring.ap-southeast-1.amazonaws.com",
     "secretsmanager.ap-southeast-1.amazonaws.com",
+    "sqs.ap-southeast-1.amazonaws.com",
     "sts.ap-southeast-1.amazonaws.com",
     "xray.ap-southeast-1.amazonaws.com",
 ]
@@ -61,6 +65,7 @@ def test_policy_is_strict_order_with_default_drop(stack: dict[str, Any]) -> None
 
 @pytest.mark.parametrize("type_", FIREWALL_TYPES)
 def test_firewall_resources_are_encrypted_with_the_logs_key(stack: dict[str, Any], type_: str) -> None:
+    assert resources(stack, type_)
     for resource in resources(stack, type_).values():
         assert resource["encryption_configuration"]["type"] == "CUSTOMER_KMS"
         assert resource["encryption_configuration"]["key_id"].startswith("${aws_kms_key.keys_logs_key_")

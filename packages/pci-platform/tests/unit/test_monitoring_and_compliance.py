@@ -53,6 +53,7 @@ def test_critical_events_go_to_the_security_topic(stack: dict[str, Any]) -> None
     rules = {n: r for n, r in resources(stack, "aws_cloudwatch_event_rule").items() if n.startswith("compliance_")}
     targets = [t for n, t in resources(stack, "aws_cloudwatch_event_target").items() if n.startswith("compliance_")]
     assert len(rules) == 7
+    assert len(targets) == 7
     assert all(t["arn"] == TOPIC for t in targets)
     assert sorted(t["rule"].split(".")[1] for t in targets) == sorted(rules)
 

@@ -1,0 +1,42 @@
+"""Every function declares the AWS services its handler calls; the hosts declare theirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from platform_tooling.testing.handlers import boto3_clients
+from platform_tooling.testing.query import only, resources
+
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+HANDLERS = {
+    "pci-platform-payment-apse1-dev": "payment",
+    "pci-platform-processor-apse1-dev": "processor",
+    "pci-platform-secret-rotation-apse1-dev": "rotation",
+    "pci-platform-transformer-apse1-dev": "transformer",
+}
+
+
+def test_every_function_is_listed(stack: dict[str, Any]) -> None:
+    functions = sorted(f["function_name"] for f in resources(stack, "aws_lambda_function").values())
+    assert functions == sorted(HANDLERS)
+
+
+@pytest.mark.parametrize("function_name", sorted(HANDLERS))
+def test_declared_services_are_the_clients_the_handler_creates(stack: dict[str, Any], function_name: str) -> None:
+    function = only(stack, "aws_lambda_function", function_name=function_name)
+    derived = boto3_clients(LAMBDAS / HANDLERS[function_name])
+    assert function["//"]["services"] == derived
+
+
+def test_payment_function_declares_its_queue_bus_and_stream(stack: dict[str, Any]) -> None:
+    # The RDS client only signs the proxy's IAM token locally: no RDS API is called.
+    function = only(stack, "aws_lambda_function", function_name="pci-platform-payment-apse1-dev")
+    assert function["//"]["services"] == ["events", "firehose", "sqs"]
+
+
+def test_batch_hosts_declare_what_the_agent_and_settlement_call(stack: dict[str, Any]) -> None:
+    (group,) = resources(stack, "aws_autoscaling_group").values()
+    # CloudWatch agent metrics, its DescribeTags for the group-name dimension, the payment queue.
+    assert group["//"]["services"] == ["cloudwatch", "ec2", "sqs"]
