@@ -86,6 +86,7 @@ class Compute(Construct):
                 memory_mb=TRANSACTION_MEMORY_MB,
                 timeout_s=TRANSACTION_TIMEOUT_S,
                 reserved_concurrency=settings.transaction_concurrency(region),
+                services=("dynamodb", "events"),
                 environment={
                     "TABLE_NAME": names.table,
                     "EVENT_BUS_NAME": props.bus_name,
@@ -117,6 +118,7 @@ class Compute(Construct):
                 memory_mb=512,
                 timeout_s=60,
                 reserved_concurrency=knobs.cdc_concurrency,
+                services=("events", "s3"),
                 environment={
                     "RECEIPTS_BUCKET": props.receipts.bucket_name,
                     "RECEIPTS_KEY_ARN": props.key.key_arn,
@@ -151,6 +153,7 @@ class Compute(Construct):
                 memory_mb=256,
                 timeout_s=30,
                 reserved_concurrency=knobs.health_concurrency,
+                services=("cloudwatch", "dynamodb", "events"),
                 environment={
                     "TABLE_NAME": names.table,
                     "EVENT_BUS_NAME": props.bus_name,

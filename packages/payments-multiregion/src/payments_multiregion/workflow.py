@@ -1,5 +1,6 @@
 """The payment workflow (validate, authorize, record, notify) with retries, catches and a failure
-path that alerts, logged to a KMS log group without execution data (no card data in logs)."""
+path that alerts, logged to a KMS log group without execution data (no card data in logs), its
+definition and execution history encrypted with the region's customer-managed key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from cdktf_cdktf_provider_aws.sfn_state_machine import (
     SfnStateMachine,
+    SfnStateMachineEncryptionConfiguration,
     SfnStateMachineLoggingConfiguration,
     SfnStateMachineTracingConfiguration,
 )
@@ -28,6 +30,9 @@ LAMBDA_TRANSIENT = [
     "Lambda.TooManyRequestsException",
 ]
 TIMEOUT_S = {"STANDARD": 3600, "EXPRESS": 300}
+STATE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+DATA_KEY_REUSE_S = 300
+"""Step Functions asks KMS for a new data key at most every 5 minutes (its default; 60-900 allowed)."""
 
 
 def _task(step: str, function_arn: str, next_state: str, retry_errors: list[str]) -> dict[str, Any]:
@@ -175,6 +180,12 @@ class PaymentWorkflow(Construct):
             ),
         )
         props.topic.grant_publish(self.role)
+        # Definition and execution history are encrypted with the region's key (PCI DSS 3.5.1): the
+        # execution role uses it for every step, log delivery decrypts what it delivers.
+        props.key.grant(self.role, STATE_KEY_ACTIONS, sid="StateEncryption")
+        props.key.policy.allow_service(
+            "StatesLogDelivery", "delivery.logs.amazonaws.com", ("kms:Decrypt",), source_account=False
+        )
         workflow_type = props.settings.workflow.type
         self.state_machine = SfnStateMachine(
             self,
@@ -189,5 +200,10 @@ class PaymentWorkflow(Construct):
                 log_destination=f"{self.log_group.log_group_arn}:*", level="ALL", include_execution_data=False
             ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
+            encryption_configuration=SfnStateMachineEncryptionConfiguration(
+                type="CUSTOMER_MANAGED_KMS_KEY",
+                kms_key_id=props.key.key_arn,
+                kms_data_key_reuse_period_seconds=DATA_KEY_REUSE_S,
+            ),
         )
         self.state_machine_arn = self.state_machine.arn

@@ -55,7 +55,9 @@ def test_replicas_in_every_other_region_each_with_its_own_key(stacks: dict[str, 
 def test_replica_keys_allow_dynamodb_only_through_the_account(stacks: dict[str, Any]) -> None:
     import json
 
-    for key in resources(stacks["payments-global"], "aws_kms_key").values():
+    keys = resources(stacks["payments-global"], "aws_kms_key").values()
+    assert keys
+    for key in keys:
         statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
         assert sorted(statements) == ["DynamoDbReplication", "KeyAdministration"]
         service = statements["DynamoDbReplication"]

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from platform_tooling.testing.query import only, ref
+from platform_tooling.testing.query import only, ref, resources, statement
 
-from ..conftest import REGIONS, SHORT
+from ..conftest import REGIONS, SHORT, data_key
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,27 @@ def test_logs_to_kms_group_without_execution_data_and_traces(stacks: dict[str, A
     assert logging["log_destination"].endswith(".arn}:*")
     assert machine["tracing_configuration"] == {"enabled": True}
     assert machine["type"] == "STANDARD"
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_definition_and_history_are_encrypted_with_the_regional_key(stacks: dict[str, Any], region: str) -> None:
+    stack = stacks[f"payments-{region}"]
+    key = data_key(stack)
+    machine = only(stack, "aws_sfn_state_machine", name=f"payments-workflow-{SHORT[region]}-dev")
+    assert machine["encryption_configuration"] == {
+        "type": "CUSTOMER_MANAGED_KMS_KEY",
+        "kms_key_id": ref("aws_kms_key", key, "arn"),
+        "kms_data_key_reuse_period_seconds": 300,
+    }
+    role = only(stack, "aws_iam_policy", name=f"payments-workflow-{SHORT[region]}-dev")
+    assert statement(role, "StateEncryption") == {
+        "Sid": "StateEncryption",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": ref("aws_kms_key", key, "arn"),
+    }
+    delivery = statement(resources(stack, "aws_kms_key")[key], "StatesLogDelivery")
+    assert (delivery["Principal"], delivery["Action"]) == ({"Service": "delivery.logs.amazonaws.com"}, "kms:Decrypt")
 
 
 @pytest.mark.parametrize("region", REGIONS)
