@@ -128,6 +128,7 @@ class ComplianceRules(Construct):
                 key=props.key,
                 region=props.region,
                 reserved_concurrency=props.settings.remediation.reserved_concurrency,
+                services=("ec2", "s3", "sns"),
                 timeout_s=60,
                 environment={
                     "RULE_ACTIONS": json.dumps(actions, sort_keys=True),

@@ -162,6 +162,7 @@ def test_remediation_function_environment_and_permissions(home: dict[str, Any]) 
 
 
 def test_adopt_mode_creates_no_recorder_but_keeps_rules(adopted: dict[str, dict[str, Any]]) -> None:
+    assert len(adopted) == 2  # the home region and eu-west-1
     for name, stack in adopted.items():
         for kind in (
             "aws_config_configuration_recorder",

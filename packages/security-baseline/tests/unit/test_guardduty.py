@@ -86,6 +86,7 @@ def test_high_severity_rule_targets_security_topic(home: dict[str, Any]) -> None
 
 
 def test_adopt_mode_creates_no_detector(adopted: dict[str, dict[str, Any]]) -> None:
+    assert len(adopted) == 2  # the home region and eu-west-1
     for name, stack in adopted.items():
         assert resources(stack, "aws_guardduty_detector") == {}, name
         (destination,) = resources(stack, "aws_guardduty_publishing_destination").values()
