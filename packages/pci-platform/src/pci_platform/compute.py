@@ -3,7 +3,8 @@
 S3 notifies the function of each object written under the incoming prefix of the cardholder
 bucket; it truncates primary account numbers (PCI DSS 3.4: first six and last four digits at
 most) and writes the result to the processed bucket with SSE-KMS. Its role may read the one
-bucket, write the other, and use the cardholder key; the key policy names the role.
+bucket, write the other, and use the cardholder key; the key policy names the role. Events that keep
+failing (S3 invokes asynchronously) land in a dead-letter queue, which the ops alarms watch.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from shared_constructs.cdk import Construct
 from shared_constructs.functions import FunctionProps, PythonFunction, check_capacity
 from shared_constructs.kms import account_id
+from shared_constructs.messaging import EncryptedQueue, QueueProps
 from shared_constructs.naming import Namer
 from shared_constructs.settings import BaseSettings
 
@@ -25,6 +27,7 @@ from pci_platform.networking import WORKLOAD, Network
 from pci_platform.security import PlatformKeys
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+DEAD_LETTER_QUEUE = "processor-dlq"
 
 
 class Processing(Construct):
@@ -47,6 +50,20 @@ class Processing(Construct):
         super().__init__(scope, id)
         check_capacity("processor", config.reserved_concurrency, config.target_tps, config.duration_s)
         self.security_group = network.workload_security_group(self, "security_group", "processor")
+        # S3 invokes the function asynchronously: events that keep failing are kept here, not dropped.
+        self.dead_letters = EncryptedQueue(
+            self,
+            "dead_letters",
+            QueueProps(
+                settings=settings,
+                namer=namer,
+                name=DEAD_LETTER_QUEUE,
+                region=region,
+                key=keys.cardholder,
+                dead_letter=False,
+                retention_s=1209600,
+            ),
+        )
         self.function = PythonFunction(
             self,
             "processor",
@@ -69,6 +86,7 @@ class Processing(Construct):
                 },
                 vpc_subnet_ids=network.subnet_ids(WORKLOAD),
                 security_group_ids=[self.security_group.id],
+                dead_letter_queue=self.dead_letters,
             ),
         )
         role = self.function.role

@@ -16,7 +16,7 @@ from pci_platform.access import Guardrails
 from pci_platform.application import PaymentApi
 from pci_platform.batch import BatchHosts
 from pci_platform.compliance import ComplianceMonitoring
-from pci_platform.compute import Processing
+from pci_platform.compute import DEAD_LETTER_QUEUE, Processing
 from pci_platform.config import Settings
 from pci_platform.data import DataStores
 from pci_platform.database import PaymentDatabase
@@ -249,7 +249,7 @@ class PciPlatformStack(PlatformStack):
             queue_name=self.events.payment_queue.queue_name,
             dead_letter_queues=[
                 namer.name(Kind.SQS, n, region=region)
-                for n in ("payments-dlq", "payment-analytics-dlq", "payment-events-dlq")
+                for n in ("payments-dlq", "payment-analytics-dlq", "payment-events-dlq", DEAD_LETTER_QUEUE)
             ],
             alb_arn_suffix=self.api.alb_arn_suffix,
             payment_logs=self.api.function.log_group,

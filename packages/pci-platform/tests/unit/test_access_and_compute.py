@@ -144,3 +144,25 @@ def test_rotation_bundle_vendors_pg8000_and_its_dependencies(stack: dict[str, An
         "six.py",
     ):
         assert top in names
+
+
+def test_failed_s3_events_of_the_processor_land_in_its_dead_letter_queue(stack: dict[str, Any]) -> None:
+    function = only(stack, "aws_lambda_function", function_name="pci-platform-processor-apse1-dev")
+    queue_name = name_of_queue(stack, "pci-platform-processor-dlq-apse1-dev")
+    assert function["dead_letter_config"] == {"target_arn": f"${{aws_sqs_queue.{queue_name}.arn}}"}
+    queue = resources(stack, "aws_sqs_queue")[queue_name]
+    assert queue["kms_master_key_id"].startswith("${aws_kms_key.keys_cardholder_key_")
+    policy = only(stack, "aws_iam_policy", name="pci-platform-processor-fn-apse1-dev")
+    sends = [s for s in statements(policy) if s["Action"] == "sqs:SendMessage"]
+    assert [s["Resource"] for s in sends] == [f"${{aws_sqs_queue.{queue_name}.arn}}"]
+    alarms = [
+        a
+        for a in resources(stack, "aws_cloudwatch_metric_alarm").values()
+        if a.get("dimensions") == {"QueueName": "pci-platform-processor-dlq-apse1-dev"}
+    ]
+    assert len(alarms) == 1
+
+
+def name_of_queue(stack: dict[str, Any], name: str) -> str:
+    (found,) = [n for n, q in resources(stack, "aws_sqs_queue").items() if q["name"] == name]
+    return found

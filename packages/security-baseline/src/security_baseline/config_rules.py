@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.config_config_rule import ConfigConfigRule, ConfigConfigRuleSource
 from shared_constructs.cdk import Construct
 from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import Statement
 from shared_constructs.kms import Key, account_id
-from shared_constructs.messaging import EncryptedTopic
+from shared_constructs.messaging import EncryptedQueue, EncryptedTopic, QueueProps
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.tagging import REQUIRED_TAGS
 
@@ -115,6 +116,37 @@ class ComplianceRules(Construct):
 
     def _remediation_function(self, props: RulesProps, actions: dict[str, str]) -> PythonFunction:
         defaults = props.settings.tag_defaults()
+        # EventBridge invokes the function asynchronously: events that keep failing are kept here and
+        # raise an alarm on the report topic, instead of being dropped after two retries.
+        self.dead_letters = EncryptedQueue(
+            self,
+            "dead_letters",
+            QueueProps(
+                settings=props.settings,
+                namer=props.namer,
+                name="remediation-dlq",
+                region=props.region,
+                key=props.key,
+                dead_letter=False,
+                retention_s=1209600,
+            ),
+        )
+        CloudwatchMetricAlarm(
+            self,
+            "dead_letters_alarm",
+            alarm_name=props.namer.name(Kind.ALARM, "remediation-dlq", region=props.region),
+            alarm_description="Compliance events the remediation function could not handle",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.dead_letters.queue_name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[props.report_topic.topic_arn],
+        )
         function = PythonFunction(
             self,
             "remediation",
@@ -129,6 +161,7 @@ class ComplianceRules(Construct):
                 region=props.region,
                 reserved_concurrency=props.settings.remediation.reserved_concurrency,
                 services=("ec2", "s3", "sns"),
+                dead_letter_queue=self.dead_letters,
                 timeout_s=60,
                 environment={
                     "RULE_ACTIONS": json.dumps(actions, sort_keys=True),

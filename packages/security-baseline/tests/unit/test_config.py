@@ -174,3 +174,15 @@ def test_adopt_mode_creates_no_recorder_but_keeps_rules(adopted: dict[str, dict[
         assert len(rules) == len(RULES)
         assert all("depends_on" not in r for r in rules.values())
         assert not any("config-snapshots" in b["bucket"] for b in resources(stack, "aws_s3_bucket").values())
+
+
+def test_compliance_events_the_remediation_function_cannot_handle_are_kept_and_alarmed(home: dict[str, Any]) -> None:
+    function = only(home, "aws_lambda_function", function_name="security-baseline-remediation-use1-dev")
+    queue = name_of(home, "aws_sqs_queue", name="security-baseline-remediation-dlq-use1-dev")
+    assert function["dead_letter_config"] == {"target_arn": ref("aws_sqs_queue", queue, "arn")}
+    policy = only(home, "aws_iam_policy", name="security-baseline-remediation-fn-use1-dev")
+    sends = [s for s in json.loads(policy["policy"])["Statement"] if s["Action"] == "sqs:SendMessage"]
+    assert [s["Resource"] for s in sends] == [ref("aws_sqs_queue", queue, "arn")]
+    alarm = only(home, "aws_cloudwatch_metric_alarm", alarm_name="security-baseline-remediation-dlq-use1-dev")
+    assert alarm["dimensions"] == {"QueueName": "security-baseline-remediation-dlq-use1-dev"}
+    assert alarm["threshold"] == 1

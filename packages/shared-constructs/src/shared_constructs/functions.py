@@ -27,6 +27,7 @@ from shared_constructs.cdk import AssetType, Construct, TerraformAsset
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
+from shared_constructs.messaging import EncryptedQueue
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.policy.declare import declare_services
 from shared_constructs.settings import BaseSettings
@@ -132,6 +133,9 @@ class FunctionProps:
     ``key``: encrypts environment variables and the log group.
     ``vpc_subnet_ids``/``security_group_ids``: run in a VPC. Default: no VPC.
     ``vendor``: installed distributions copied into the bundle (for example ``pg8000``).
+    ``dead_letter_queue``: where asynchronous invocations that keep failing go (the role may send
+    to it). Default: none, right only for functions invoked synchronously or through an event-source
+    mapping with its own failure destination.
     ``build_dir``: where bundles are written. Default: ``<source>/../../.build``.
     """
 
@@ -153,7 +157,7 @@ class FunctionProps:
     vendor: Sequence[str] = ()
     build_dir: Path | None = None
     provider: AwsProvider | None = None
-    dead_letter_target_arn: str | None = None
+    dead_letter_queue: EncryptedQueue | None = None
 
 
 class PythonFunction(Construct):
@@ -224,6 +228,8 @@ class PythonFunction(Construct):
                 )
             )
         props.key.grant_decrypt(self.role)
+        if props.dead_letter_queue is not None:
+            props.dead_letter_queue.grant_send(self.role)
         self.function = LambdaFunction(
             self,
             "function",
@@ -249,7 +255,7 @@ class PythonFunction(Construct):
             )
             if props.vpc_subnet_ids
             else None,
-            dead_letter_config={"target_arn": props.dead_letter_target_arn} if props.dead_letter_target_arn else None,
+            dead_letter_config={"target_arn": props.dead_letter_queue.queue_arn} if props.dead_letter_queue else None,
             depends_on=[self.log_group.log_group],
             provider=props.provider,
         )

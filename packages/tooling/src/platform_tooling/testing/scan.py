@@ -1,0 +1,160 @@
+"""The scan rung's verdict: checkov's failures against the findings accepted per resource address.
+
+``python -m platform_tooling.testing.scan REPORT.json [--accepted FILE] [--environment NAME]``
+reads checkov's JSON report (``-o json``) and the acceptance file (``checkov-accepted.toml`` at the
+repository root). Every failure must be accepted for its check and resource address, and every
+accepted address must still fail: an unaccepted failure or a stale acceptance fails the rung.
+
+The acceptance file holds entries of::
+
+    [[accept]]
+    check = "CKV_AWS_338"
+    reason = "why this finding is right for these resources (at least 20 characters)"
+    resources = ["pci-platform/pci-platform/aws_cloudwatch_log_group.flow_log_group_E60FBF9E"]
+    environments = ["dev"]   # optional: only where the finding exists (default: every one)
+
+Addresses are ``<app>/<stack>/<type>.<name>`` (the app is the folder holding ``cdktf.out``);
+``*`` in the stack or name part matches the same resource in several stacks (one per region).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MIN_REASON = 20
+
+
+@dataclass(frozen=True)
+class Failure:
+    check: str
+    address: str  # <app>/<stack>/<type>.<name>
+    name: str
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    check: str
+    reason: str
+    resources: tuple[str, ...]
+    environments: tuple[str, ...] = ()
+
+
+def _type_of(stack_file: Path, name: str, cache: dict[Path, dict[str, Any]]) -> str:
+    """checkov names some terraform_json resources ``resource.<name>``: find the type in the stack."""
+    if stack_file not in cache:
+        cache[stack_file] = json.loads(stack_file.read_text(encoding="utf-8"))
+    for type_, items in cache[stack_file].get("resource", {}).items():
+        if name in items:
+            return str(type_)
+    return "resource"
+
+
+def failures(report: Any) -> list[Failure]:
+    """The failed checks of a checkov JSON report (one report or a list of them)."""
+    found: list[Failure] = []
+    cache: dict[Path, dict[str, Any]] = {}
+    for part in report if isinstance(report, list) else [report]:
+        for item in part.get("results", {}).get("failed_checks", []):
+            path = Path(item["file_abs_path"])
+            app, stack = path.parents[3].name, path.parent.name  # <app>/cdktf.out/stacks/<stack>/cdk.tf.json
+            type_, _, name = str(item["resource"]).rpartition(".")
+            if type_ == "resource":
+                type_ = _type_of(path, name, cache)
+            found.append(Failure(item["check_id"], f"{app}/{stack}/{type_}.{name}", item["check_name"]))
+    return found
+
+
+def load_acceptances(path: Path) -> list[Acceptance]:
+    """The entries of the acceptance file; raises ``ValueError`` naming a malformed entry."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    found = []
+    for index, entry in enumerate(data.get("accept", [])):
+        where = f"{path.name}: accept[{index}]"
+        if not str(entry.get("check", "")).startswith(("CKV_", "CKV2_")):
+            raise ValueError(f"{where}: check must be a checkov id such as CKV_AWS_116, got {entry.get('check')!r}")
+        if len(str(entry.get("reason", "")).strip()) < MIN_REASON:
+            raise ValueError(f"{where} ({entry['check']}): reason must be at least {MIN_REASON} characters")
+        resources = entry.get("resources")
+        if not resources or any(str(r).count("/") != 2 for r in resources):
+            raise ValueError(
+                f"{where} ({entry['check']}): resources must be <app>/<stack>/<type>.<name>, got {resources}"
+            )
+        found.append(
+            Acceptance(entry["check"], entry["reason"].strip(), tuple(resources), tuple(entry.get("environments", ())))
+        )
+    return found
+
+
+def verdict(
+    found: Iterable[Failure], accepted: Sequence[Acceptance], environment: str, scanned: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
+    """(unaccepted failures, stale acceptances) as readable lines.
+
+    ``scanned``: the ``<app>/<stack>`` pairs checkov read; an acceptance for a stack that was not
+    scanned is neither used nor stale. Default: every stack.
+    """
+    active = [a for a in accepted if not a.environments or environment in a.environments]
+
+    def was_scanned(pattern: str) -> bool:
+        return not scanned or any(fnmatch.fnmatchcase(s, pattern.rsplit("/", 1)[0]) for s in scanned)
+
+    used: set[tuple[str, str]] = set()
+    unaccepted = []
+    for failure in found:
+        matches = [
+            (a.check, pattern)
+            for a in active
+            if a.check == failure.check
+            for pattern in a.resources
+            if fnmatch.fnmatchcase(failure.address, pattern)
+        ]
+        if matches:
+            used.update(matches)
+        else:
+            unaccepted.append(f"{failure.check} {failure.address}: {failure.name}")
+    stale = [
+        f"{a.check} {pattern}: accepted, but no such failure any more (remove it)"
+        for a in active
+        for pattern in a.resources
+        if (a.check, pattern) not in used and was_scanned(pattern)
+    ]
+    return unaccepted, stale
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m platform_tooling.testing.scan", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("report", type=Path, help="checkov's JSON report")
+    parser.add_argument("--accepted", type=Path, default=Path("checkov-accepted.toml"))
+    parser.add_argument("--environment", default="dev", help="the environment the scanned stacks were synthesized for")
+    parser.add_argument("--scanned", action="append", default=[], help="an <app>/<stack> checkov read (repeatable)")
+    args = parser.parse_args(argv)
+    try:
+        accepted = load_acceptances(args.accepted)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    found = failures(json.loads(args.report.read_text(encoding="utf-8")))
+    unaccepted, stale = verdict(found, accepted, args.environment, args.scanned)
+    for line in unaccepted:
+        print(f"FAILED   {line}", file=sys.stderr)
+    for line in stale:
+        print(f"STALE    {line}", file=sys.stderr)
+    print(
+        f"{len(found)} failed checks, {len(found) - len(unaccepted)} accepted by address, "
+        f"{len(unaccepted)} not accepted, {len(stale)} stale acceptances"
+    )
+    return 1 if unaccepted or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
