@@ -1,10 +1,17 @@
 """Sessions of the fintech platform monorepo.
 
-Every session takes package names as positional arguments (default: every package under
-``packages/``), e.g. ``nox -s synth test -- payments-multiregion``. All sessions but ``scan``
-share one environment, ``.venv`` at the repository root, installed from ``poetry.lock`` and
-re-installed only when a lock or project file changes. ``scan`` runs checkov from its own
-environment, because checkov pins libraries the platform does not want.
+Arguments after ``--``: package names first (default: every package under ``packages/``), then,
+from the first argument that is not a package name on, arguments for the tool the session runs:
+pytest for ``test`` and ``emulator`` (``nox -s test -- payments-multiregion -k failover``), the
+synthesis CLI for ``synth`` (``nox -s synth -- pci-platform --env prod``). The other sessions
+take package names only. All sessions but ``scan`` share one environment, ``.venv`` at the
+repository root, installed from ``poetry.lock`` and re-installed only when a lock or project file
+changes. ``scan`` runs checkov from its own environment, because checkov pins libraries the
+platform does not want.
+
+Each app is synthesized once per run: ``synth`` and the test session write the synthesized output
+to a cache keyed by a digest of its inputs (``.platform/synth``); ``validate``, ``scan`` and
+``emulator`` reuse it while the inputs are unchanged.
 """
 
 from __future__ import annotations
@@ -61,16 +68,45 @@ def _environment(session: nox.Session) -> dict[str, str]:
     }
 
 
+def split_posargs(posargs: list[str]) -> tuple[list[str], list[str]]:
+    """Leading package names, and every argument from the first one that is not a package name."""
+    names: list[str] = []
+    for index, argument in enumerate(posargs):
+        if argument not in PACKAGES:
+            return names, list(posargs[index:])
+        names.append(argument)
+    return names, []
+
+
+def _selection(session: nox.Session, *, tool_args: bool = False) -> tuple[list[str], list[str]]:
+    """Selected packages (default: all) and the arguments passed on to the session's tool."""
+    names, rest = split_posargs(list(session.posargs))
+    if rest and not tool_args:
+        session.error(
+            f"{session.name} takes package names only; {rest[0]!r} is not one of {', '.join(PACKAGES)}"
+        )
+    return names or PACKAGES, rest
+
+
+def _mypy_cache() -> Path:
+    """mypy's cache, outside the clone and keyed like the environment: a fresh clone with the same
+    lock reuses what an earlier run learnt about the third-party packages (the provider bindings
+    above all), and a changed lock starts a new one. ``PLATFORM_MYPY_CACHE`` overrides the folder."""
+    chosen = os.environ.get("PLATFORM_MYPY_CACHE")
+    if chosen:
+        return Path(chosen)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    python = next((p.name for p in VENV.glob("lib/python3*")), "python")
+    return base / "fintech-platform" / f"mypy-{python}-{_inputs_digest()[:16]}"
+
+
 def _packages(session: nox.Session) -> list[str]:
-    unknown = [name for name in session.posargs if name not in PACKAGES]
-    if unknown:
-        session.error(f"unknown package(s) {', '.join(unknown)}; choose from {', '.join(PACKAGES)}")
-    return list(session.posargs) or PACKAGES
+    return _selection(session)[0]
 
 
-def _apps(session: nox.Session) -> list[str]:
-    """Selected app packages (those with cdktf.json; the library's example is synthesized by tests)."""
-    return [name for name in _packages(session) if name in APPS]
+def _apps(names: list[str]) -> list[str]:
+    """App packages among ``names`` (those with cdktf.json; the library's example is synthesized by tests)."""
+    return [name for name in names if name in APPS]
 
 
 def _py(session: nox.Session, *args: str, env: dict[str, str]) -> None:
@@ -85,19 +121,29 @@ def setup(session: nox.Session) -> None:
 
 @nox.session
 def synth(session: nox.Session) -> None:
-    """Synthesize the selected app packages into packages/<name>/cdktf.out (one process)."""
+    """Synthesize the selected app packages into packages/<name>/cdktf.out (one process).
+
+    Reuses the cached output of unchanged inputs. Arguments after the package names go to the
+    synthesis CLI, e.g. ``nox -s synth -- pci-platform --env prod``.
+    """
     env = _environment(session)
-    apps = _apps(session)
+    names, args = _selection(session, tool_args=True)
+    apps = _apps(names)
     if apps:
-        _py(session, "-m", "platform_tooling.synth", *apps, env=env)
+        _py(session, "-m", "platform_tooling.synth", *apps, *args, env=env)
 
 
 @nox.session
 def test(session: nox.Session) -> None:
-    """Unit, snapshot, policy and handler tests of the selected packages (not the emulator)."""
+    """Unit, snapshot, policy and handler tests of the selected packages (not the emulator).
+
+    Arguments after the package names go to pytest, e.g.
+    ``nox -s test -- payments-multiregion -k failover``.
+    """
     env = _environment(session)
-    paths = [str(ROOT / "packages" / name) for name in _packages(session)]
-    _py(session, "-m", "pytest", "-m", "not emulator", "-q", *paths, env=env)
+    names, args = _selection(session, tool_args=True)
+    paths = [str(ROOT / "packages" / name) for name in names]
+    _py(session, "-m", "pytest", "-m", "not emulator", "-q", *paths, *args, env=env)
 
 
 @nox.session
@@ -109,7 +155,7 @@ def lint(session: nox.Session) -> None:
     _py(session, "-m", "ruff", "format", "--check", *paths, env=env)
     typed = [str(ROOT / "packages" / name / "src") for name in _packages(session) if name in TYPED]
     if typed:
-        _py(session, "-m", "mypy", *typed, env=env)
+        _py(session, "-m", "mypy", "--cache-dir", str(_mypy_cache()), *typed, env=env)
 
 
 @nox.session
@@ -124,34 +170,45 @@ def validate(session: nox.Session) -> None:
 
 @nox.session(venv_backend="virtualenv", reuse_venv=True)
 def scan(session: nox.Session) -> None:
-    """checkov over every synthesized stack; every failed check must be accepted for its resource
-    address (with its reason) in checkov-accepted.toml, and every acceptance must still apply."""
+    """checkov over every stack of every environment; every failed check must be accepted for its
+    resource address (with its reason) in checkov-accepted.toml, and every acceptance must still apply.
+
+    The stacks come from the synthesis cache (synthesized only where it has nothing current),
+    ``.platform/synth/<app>/<environment>/stacks/<stack>``; each environment gets its own verdict,
+    since acceptances may name the environments they hold for.
+    """
     env = _environment(session)
     session.install(CHECKOV)
     listing = session.run(str(BIN / "python"), "-m", "platform_tooling.testing.ladder", "stacks",
                           *_packages(session), env=env, external=True, silent=True)
-    folders = [line for line in str(listing).splitlines() if line.startswith(str(ROOT))]
+    folders = [Path(line) for line in str(listing).splitlines() if line.startswith(str(ROOT))]
     if not folders:
         session.error("no stacks were synthesized")
-    out = Path(session.create_tmp()) / "checkov"
-    args = ["checkov", "--framework", "terraform_json", "--config-file", str(ROOT / ".checkov.yaml"), "--quiet",
-            "--skip-download", "--output", "json", "--output-file-path", str(out)]
-    for folder in folders:
-        args += ["-f", str(Path(folder) / "cdk.tf.json")]
-    # checkov exits 1 when a check fails: which failures are accepted is decided below, per address.
-    session.run(*args, silent=True, success_codes=[0, 1])
-    _py(session, "-m", "platform_tooling.testing.scan", str(out / "results_json.json"),
-        "--accepted", str(ROOT / "checkov-accepted.toml"), "--environment", os.environ.get("PLATFORM_ENV", "dev"),
-        *[f"--scanned={Path(f).parents[2].name}/{Path(f).name}" for f in folders], env=env)
+    for environment in sorted({folder.parents[1].name for folder in folders}):
+        chosen = [folder for folder in folders if folder.parents[1].name == environment]
+        out = Path(session.create_tmp()) / f"checkov-{environment}"
+        args = ["checkov", "--framework", "terraform_json", "--config-file", str(ROOT / ".checkov.yaml"), "--quiet",
+                "--skip-download", "--output", "json", "--output-file-path", str(out)]
+        for folder in chosen:
+            args += ["-f", str(folder / "cdk.tf.json")]
+        # checkov exits 1 when a check fails: which failures are accepted is decided below, per address.
+        session.run(*args, silent=True, success_codes=[0, 1])
+        _py(session, "-m", "platform_tooling.testing.scan", str(out / "results_json.json"),
+            "--accepted", str(ROOT / "checkov-accepted.toml"), "--environment", environment,
+            *[f"--scanned={f.parents[2].name}/{f.name}" for f in chosen], env=env)
 
 
 @nox.session
 def emulator(session: nox.Session) -> None:
     """Apply each selected package to a local moto server, re-plan for drift, run its integration
-    tests, destroy it and check the emulator is empty."""
+    tests as the deployed roles with IAM enforced, destroy it and check the emulator is empty.
+
+    Arguments after the package names go to pytest, e.g. ``nox -s emulator -- pci-platform -x``.
+    """
     env = _environment(session)
-    paths = [str(ROOT / "packages" / name) for name in _packages(session)]
-    _py(session, "-m", "pytest", "-m", "emulator", "-q", "-p", "no:logging", *paths, env=env)
+    names, args = _selection(session, tool_args=True)
+    paths = [str(ROOT / "packages" / name) for name in names]
+    _py(session, "-m", "pytest", "-m", "emulator", "-q", "-p", "no:logging", *paths, *args, env=env)
 
 
 @nox.session

@@ -1,14 +1,20 @@
-"""One snapshot per stack of the deterministic synthesis (review every diff; never update blindly)."""
+"""One JSON snapshot per stack per environment (config/*.toml) of the deterministic synthesis
+(review diffs; never update blindly)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from platform_tooling.cache import environments
+from platform_tooling.synth import SynthResult
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-STACKS = ["payments-global", "payments-us-east-1", "payments-eu-west-1", "payments-ap-southeast-1", "payments-links"]
+PACKAGE = "payments-multiregion"
+ENVIRONMENTS = environments(Path(__file__).resolve().parents[1])
+STACKS = ("payments-global", "payments-us-east-1", "payments-eu-west-1", "payments-ap-southeast-1", "payments-links")
 
 
 @pytest.fixture
@@ -16,10 +22,19 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-def test_stack_names(stacks: dict[str, Any]) -> None:
-    assert sorted(stacks) == sorted(STACKS)
+def test_every_environment_file_is_snapshotted() -> None:
+    assert {"dev", "prod"} <= set(ENVIRONMENTS)
 
 
-@pytest.mark.parametrize("name", STACKS)
-def test_stack_snapshot(stacks: dict[str, Any], snapshot_json: SnapshotAssertion, name: str) -> None:
-    assert stacks[name] == snapshot_json
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_stack_names(synth: Callable[..., SynthResult], environment: str) -> None:
+    assert sorted(synth(PACKAGE, environment=environment).stacks) == sorted(STACKS)
+
+
+@pytest.mark.parametrize(
+    ("environment", "name"), [pytest.param(e, n, id=f"{e}-{n}") for e in ENVIRONMENTS for n in STACKS]
+)
+def test_stack_matches_snapshot(
+    synth: Callable[..., SynthResult], snapshot_json: SnapshotAssertion, environment: str, name: str
+) -> None:
+    assert synth(PACKAGE, environment=environment).stacks[name] == snapshot_json

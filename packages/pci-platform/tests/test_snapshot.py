@@ -1,12 +1,20 @@
-"""One JSON snapshot per stack of the deterministic synthesis (review diffs; never update blindly)."""
+"""One JSON snapshot per stack per environment (config/*.toml) of the deterministic synthesis
+(review diffs; never update blindly)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from platform_tooling.cache import environments
+from platform_tooling.synth import SynthResult
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
+
+PACKAGE = "pci-platform"
+ENVIRONMENTS = environments(Path(__file__).resolve().parents[1])
+STACKS = ("pci-platform",)
 
 
 @pytest.fixture
@@ -14,7 +22,19 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-def test_stacks_match_snapshot(stacks: dict[str, dict[str, Any]], snapshot_json: SnapshotAssertion) -> None:
-    assert sorted(stacks) == ["pci-platform"]
-    for name, stack in stacks.items():
-        assert stack == snapshot_json(name=name)
+def test_every_environment_file_is_snapshotted() -> None:
+    assert {"dev", "prod"} <= set(ENVIRONMENTS)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_stack_names(synth: Callable[..., SynthResult], environment: str) -> None:
+    assert sorted(synth(PACKAGE, environment=environment).stacks) == sorted(STACKS)
+
+
+@pytest.mark.parametrize(
+    ("environment", "name"), [pytest.param(e, n, id=f"{e}-{n}") for e in ENVIRONMENTS for n in STACKS]
+)
+def test_stack_matches_snapshot(
+    synth: Callable[..., SynthResult], snapshot_json: SnapshotAssertion, environment: str, name: str
+) -> None:
+    assert synth(PACKAGE, environment=environment).stacks[name] == snapshot_json

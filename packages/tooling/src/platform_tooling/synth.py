@@ -4,6 +4,8 @@
 found under ``packages/`` (or the ones named) in one process, so the provider bindings are
 imported once. Output goes to a temporary folder first and replaces ``cdktf.out`` only when
 synthesis and every policy rule succeeded: a failed run leaves the last good output in place.
+What a package synthesized for an environment is kept in the synthesis cache
+(:mod:`platform_tooling.cache`) and reused while its inputs are unchanged.
 Policy rules judge the product's configuration; a deployment target other than AWS (the emulator)
 is applied after them (:mod:`platform_tooling.targets`), and what it took out is listed in
 ``cdktf.out/target-report.json``.
@@ -32,6 +34,7 @@ from shared_constructs.policy import BASELINE, Context, PolicyViolationError, Re
 from shared_constructs.settings import BaseSettings, SettingsError, deep_merge, env_overrides, load_settings
 from shared_constructs.tagging import REQUIRED_TAGS
 
+from platform_tooling import bindings, cache
 from platform_tooling.targets import AWS, Target, apply_target
 
 DEFAULT_ENVIRONMENT = "dev"
@@ -141,6 +144,7 @@ def synth_package(
     outdir: Path | None = None,
     config_file: Path | None = None,
     target: Target = AWS,
+    stamp: Mapping[str, str] | None = None,
 ) -> SynthResult:
     """Synthesize one app package into ``outdir`` (default ``<package>/cdktf.out``).
 
@@ -148,9 +152,11 @@ def synth_package(
     ``overrides``: settings laid over the file and the environment (tests, emulator harness).
     ``config_file``: read this file instead of ``config/<environment>.toml``.
     ``target``: where the stacks go. Default :data:`AWS` (the configuration as synthesized).
+    ``stamp``: written to ``inputs.json`` with the output (the synthesis cache's key).
     Raises :class:`SettingsError`, :class:`PolicyViolationError` or ``ValueError``; the output
     folder is then untouched.
     """
+    bindings.load()
     from shared_constructs.cdk import App
 
     module = package.module()
@@ -174,6 +180,8 @@ def synth_package(
                 (staging / "stacks" / name / "cdk.tf.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
             report_file = staging / "target-report.json"
             report_file.write_text(json.dumps({target.name: applied.report()}, indent=2) + "\n", encoding="utf-8")
+        if stamp is not None:
+            (staging / cache.STAMP).write_text(json.dumps(dict(stamp), indent=2) + "\n", encoding="utf-8")
         _swap(staging, outdir_path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -181,9 +189,72 @@ def synth_package(
     return SynthResult(package, settings, outdir_path, stacks, report, target, removed)
 
 
+def synthesized(
+    package: AppPackage, *, environment: str = DEFAULT_ENVIRONMENT, environ: Mapping[str, str] | None = None
+) -> tuple[Path, bool]:
+    """The folder holding ``package`` synthesized for ``environment`` and whether it was reused.
+
+    The output is kept in the synthesis cache (:mod:`platform_tooling.cache`): when its inputs
+    have not changed since it was written, nothing is synthesized (and the provider bindings are
+    not imported). ``environ``: the process environment to take settings overrides from.
+    """
+    root = repo_root(package.directory)
+    digest = cache.inputs_digest(root, package.directory, environment, env_overrides(environ or {}))
+    folder = cache.entry(root, package.name, environment)
+    if cache.lookup(folder, digest) is not None:
+        return folder, True
+    synth_package(
+        package,
+        environment=environment,
+        environ=environ,
+        outdir=folder,
+        stamp=cache.stamp(package.name, environment, digest),
+    )
+    return folder, False
+
+
+def publish(source: Path, target: Path) -> None:
+    """Copy a synthesized tree to ``target`` (a package's ``cdktf.out``), swapped in atomically."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        _swap(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def _package_name(directory: Path) -> str:
     data = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
     return str(data["project"]["name"])
+
+
+def _report_lines(name: str, outdir: Path, note: str = "") -> list[str]:
+    """What the CLI prints for one synthesized package: stacks, policy summary, suppressions."""
+    report = json.loads((outdir / "policy-report.json").read_text(encoding="utf-8"))
+    stacks = len([p for p in (outdir / "stacks").iterdir() if p.is_dir()])
+    summary = (
+        f"{report['evaluated']} checks, {len(report['violations'])} violations, "
+        f"{len(report['suppressions'])} suppressed"
+    )
+    lines = [f"{name}: {stacks} stacks -> {os.path.relpath(outdir, Path.cwd())} (policy: {summary}){note}"]
+    lines += [f"  suppressed [{f['rule']}] {f['stack']}/{f['resource']}: {f['reason']}" for f in report["suppressions"]]
+    return lines
+
+
+def _synth_one(package: AppPackage, args: argparse.Namespace, packages: int) -> list[str]:
+    cdktf_outdir = os.environ.get("CDKTF_OUTDIR")
+    if args.config is not None or (cdktf_outdir and packages == 1):
+        # An explicit settings file, or the CDKTF CLI's own output folder: synthesize directly.
+        outdir = Path(cdktf_outdir) if cdktf_outdir and packages == 1 else None
+        result = synth_package(
+            package, environment=args.env, environ=os.environ, outdir=outdir, config_file=args.config
+        )
+        return _report_lines(package.name, result.outdir)
+    folder, reused = synthesized(package, environment=args.env, environ=os.environ)
+    target = package.directory / "cdktf.out"
+    publish(folder, target)
+    return _report_lines(package.name, target, " (inputs unchanged: reused)" if reused else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,20 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         root = repo_root()
         names = list(args.packages)
-        cdktf_outdir = os.environ.get("CDKTF_OUTDIR")
-        if not names and cdktf_outdir and (Path.cwd() / "cdktf.json").is_file():
+        if not names and os.environ.get("CDKTF_OUTDIR") and (Path.cwd() / "cdktf.json").is_file():
             names = [_package_name(Path.cwd())]  # run by the CDKTF CLI from a package folder
         packages = discover(root, names)
         for package in packages:
-            outdir = Path(cdktf_outdir) if cdktf_outdir and len(packages) == 1 else None
-            result = synth_package(
-                package, environment=args.env, environ=os.environ, outdir=outdir, config_file=args.config
-            )
-            summary = result.report.summary() if result.report else ""
-            rel = os.path.relpath(result.outdir, Path.cwd())
-            print(f"{package.name}: {len(result.stacks)} stacks -> {rel} (policy: {summary})")
-            for finding in result.report.suppressed if result.report else []:
-                print(f"  suppressed [{finding.rule.id}] {finding.stack}/{finding.address}: {finding.reason}")
+            for line in _synth_one(package, args, len(packages)):
+                print(line)
     except SettingsError as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)

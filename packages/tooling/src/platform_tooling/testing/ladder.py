@@ -1,14 +1,20 @@
 """Rungs of the verification ladder that run outside pytest: ``validate`` and ``scan``.
 
-``python -m platform_tooling.testing.ladder validate [PACKAGE ...]``: synthesize (one process),
-then ``terraform init -backend=false`` and ``terraform validate`` in every stack.
-``python -m platform_tooling.testing.ladder stacks [PACKAGE ...]``: print the stack folders
-(after synthesizing), for tools such as checkov that run in their own environment.
+Both cover every environment of every selected app (each ``config/*.toml``), and both take the
+synthesized output from the synthesis cache (:mod:`platform_tooling.cache`): what ``synth`` or
+the test session wrote is reused while its inputs are unchanged, and only what is missing or
+stale is synthesized, all in this one process.
+
+``python -m platform_tooling.testing.ladder validate [PACKAGE ...]``: ``terraform init
+-backend=false`` and ``terraform validate`` in every stack, in parallel.
+``python -m platform_tooling.testing.ladder stacks [PACKAGE ...]``: print the stack folders,
+for tools such as checkov that run in their own environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -16,9 +22,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from shared_constructs.policy import PolicyViolationError
 from shared_constructs.settings import SettingsError
 
-from platform_tooling.synth import discover, repo_root, synth_package
+from platform_tooling.cache import environments
+from platform_tooling.synth import discover, repo_root, synthesized
 from platform_tooling.testing.synthesis import package_for
 from platform_tooling.testing.terraform import Terraform, TerraformError, base_env
 
@@ -26,8 +34,8 @@ EXAMPLE = "reference"
 
 
 def stack_dirs(names: Sequence[str]) -> list[Path]:
-    """Synthesize the selected packages (all, plus the reference example, when none) into their
-    ``cdktf.out`` and return every stack folder."""
+    """Every stack folder of every environment of the selected packages (all, plus the reference
+    example, when none are named), synthesized now only where the cache has nothing current."""
     root = repo_root()
     wanted = [n for n in names if n not in ("shared-constructs", "tooling")]
     packages = discover(root, wanted) if wanted or not names else []
@@ -35,33 +43,57 @@ def stack_dirs(names: Sequence[str]) -> list[Path]:
         packages.append(package_for(EXAMPLE))
     folders: list[Path] = []
     for package in packages:
-        result = synth_package(package, environ=os.environ)
-        folders.extend(sorted(p for p in (result.outdir / "stacks").iterdir() if p.is_dir()))
+        for environment in environments(package.directory):
+            folder, _ = synthesized(package, environment=environment, environ=os.environ)
+            folders.extend(sorted(p for p in (folder / "stacks").iterdir() if p.is_dir()))
     return folders
 
 
-def _validate(folder: Path) -> tuple[Path, str | None, float]:
+VALIDATED = ".validated"
+"""Marker in a stack folder: this configuration passed ``terraform validate`` with this Terraform."""
+
+
+def _fingerprint(folder: Path, terraform_version: str) -> str:
+    digest = hashlib.sha256(terraform_version.encode())
+    digest.update((folder / "cdk.tf.json").read_bytes())
+    return digest.hexdigest()
+
+
+def _validate(folder: Path, terraform_version: str) -> tuple[Path, str | None, float]:
+    """Validate one stack, unless the same configuration already passed with the same Terraform
+    (the cache keeps stack folders between runs: that answer is already known)."""
     started = time.monotonic()
+    marker = folder / VALIDATED
+    fingerprint = _fingerprint(folder, terraform_version)
+    if marker.is_file() and marker.read_text() == fingerprint:
+        return folder, None, 0.0
     tf = Terraform(folder, base_env(), timeout_s=600)
     try:
         tf.init(backend=False)
         tf.validate()
     except TerraformError as exc:
         return folder, str(exc), time.monotonic() - started
+    marker.write_text(fingerprint)
     return folder, None, time.monotonic() - started
+
+
+def workers() -> int:
+    """Terraform processes to run side by side: validate is CPU-bound (schema loading)."""
+    return max(2, (os.cpu_count() or 2) + 1)
 
 
 def validate(names: Sequence[str]) -> int:
     folders = stack_dirs(names)
+    version = Terraform(Path.cwd(), base_env()).run("version", "-json").stdout
     failures = 0
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        for folder, error, seconds in pool.map(_validate, folders):
-            label = f"{folder.parents[2].name}/{folder.name}"
+    with ThreadPoolExecutor(max_workers=workers()) as pool:
+        for folder, error, seconds in pool.map(lambda f: _validate(f, version), folders):
+            label = f"{folder.parents[2].name}/{folder.parents[1].name}/{folder.name}"
             if error:
                 failures += 1
                 print(f"FAIL {label} ({seconds:.1f} s)\n{error}", file=sys.stderr)
             else:
-                print(f"ok   {label} ({seconds:.1f} s)")
+                print(f"ok   {label} ({f'{seconds:.1f} s' if seconds else 'validated before'})")
     print(f"{len(folders) - failures} valid, {failures} invalid")
     return 1 if failures else 0
 
@@ -82,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
         return 2
+    except PolicyViolationError as exc:
+        print(f"error: {len(exc.findings)} policy violations:", file=sys.stderr)
+        for finding in exc.findings:
+            print(f"  {finding.line()}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,14 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emulator: deploys to the local AWS emulator (nox -s emulator)")
+    # Test modules import the provider bindings while they are collected: pause the cyclic
+    # collector until collection is done, then freeze what it created (platform_tooling.bindings).
+    gc.disable()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.freeze()
+    gc.enable()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
