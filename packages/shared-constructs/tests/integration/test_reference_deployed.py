@@ -12,7 +12,7 @@ def test_replan_shows_no_drift(deployment):
 
 
 def test_outputs_written_for_integration_tests(deployment):
-    flat = (deployment.result.package.directory / "cfn-outputs" / "flat-outputs.json").read_text()
+    flat = (deployment.directory / "cfn-outputs" / "flat-outputs.json").read_text()
     assert deployment.outputs["data_bucket_name"] in flat
     assert deployment.outputs["data_bucket_name"] == "ref-data-use1-dev"
 

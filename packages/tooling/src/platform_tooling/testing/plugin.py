@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from platform_tooling.synth import SynthResult
-from platform_tooling.testing.emulator import TIMINGS, emulator
+from platform_tooling.testing import emulator_timings
+from platform_tooling.testing.emulator import emulator
 from platform_tooling.testing.synthesis import synthesize
 
 __all__ = ["emulator", "synth"]
@@ -41,11 +42,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up how long each package's emulator tests ran (their calls, not the deployment)."""
+    if report.when == "call" and "emulator" in report.keywords:
+        parts = report.nodeid.split("/")
+        package = parts[parts.index("packages") + 1] if "packages" in parts else parts[0]
+        emulator_timings.TEST_SECONDS[package] = emulator_timings.TEST_SECONDS.get(package, 0.0) + report.duration
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print how long each package took on the emulator."""
-    for package, timings in TIMINGS.items():
-        figures = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())
-        terminalreporter.write_line(f"emulator {package}: {figures}")
+    """Print where each package's time went on the emulator."""
+    for line in emulator_timings.lines():
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

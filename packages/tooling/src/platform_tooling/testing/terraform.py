@@ -8,9 +8,12 @@ plugin cache links the provider into every stack instead of copying it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,23 @@ from typing import Any
 from platform_tooling.synth import repo_root
 
 MIRROR_VARIABLE = "TF_PROVIDER_MIRROR"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Terraform process: its tag (appended to the provider's User-Agent), folder, command, span."""
+
+    tag: str
+    workdir: Path
+    command: str
+    started: float
+    ended: float
+
+
+CALLS: list[Call] = []
+"""Every Terraform call of this process, for the emulator's time split and the benchmark."""
+_CALLS_LOCK = threading.Lock()
+_NUMBERS = itertools.count(1)
 
 
 class TerraformError(RuntimeError):
@@ -84,16 +104,26 @@ class Terraform:
     def run(
         self, *args: str, ok_codes: Sequence[int] = (0,), timeout_s: int | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``terraform <args>``; raise :class:`TerraformError` on another exit code or a timeout."""
+        """Run ``terraform <args>``; raise :class:`TerraformError` on another exit code or a timeout.
+
+        The provider appends ``platform-call/<n>`` to its User-Agent, so that the emulator can
+        tell which call each request belongs to (:data:`CALLS` records the call's span).
+        """
         command = ["terraform", f"-chdir={self.workdir}", *args]
+        tag = f"{os.getpid()}.{next(_NUMBERS)}"
+        env = {**self.env, "TF_APPEND_USER_AGENT": f"platform-call/{tag}"}
+        started = time.time()
         try:
             done = subprocess.run(
-                command, env=self.env, capture_output=True, text=True, check=False, timeout=timeout_s or self.timeout_s
+                command, env=env, capture_output=True, text=True, check=False, timeout=timeout_s or self.timeout_s
             )
         except subprocess.TimeoutExpired as exc:
             raise TerraformError(
                 f"terraform {args[0]} in {self.workdir.name} timed out after {exc.timeout} s"
             ) from None
+        finally:
+            with _CALLS_LOCK:
+                CALLS.append(Call(tag, self.workdir, args[0], started, time.time()))
         if done.returncode not in ok_codes:
             tail = "\n".join((done.stdout + "\n" + done.stderr).strip().splitlines()[-60:])
             raise TerraformError(f"terraform {' '.join(args)} in {self.workdir.name} exited {done.returncode}:\n{tail}")
@@ -138,12 +168,12 @@ class Terraform:
         shown = self.run("show", "-json", plan_file)
         return json.loads(shown.stdout)  # type: ignore[no-any-return]
 
-    def outputs(self) -> dict[str, Any]:
-        done = self.run("output", "-json")
-        return {name: item.get("value") for name, item in json.loads(done.stdout or "{}").items()}
-
-    def destroy(self, parallelism: int = 30) -> None:
-        self.run("destroy", "-auto-approve", "-no-color", "-input=false", f"-parallelism={parallelism}")
+    def destroy(self, parallelism: int = 30, *, refresh: bool = True) -> None:
+        """``terraform destroy``; ``refresh=False`` when the state was just refreshed by a plan."""
+        args = ["destroy", "-auto-approve", "-no-color", "-input=false", f"-parallelism={parallelism}"]
+        if not refresh:
+            args.append("-refresh=false")
+        self.run(*args)
 
     def state_resources(self) -> list[str]:
         done = self.run("state", "list", ok_codes=(0, 1))

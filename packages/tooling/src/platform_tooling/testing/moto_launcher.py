@@ -1,0 +1,228 @@
+"""The emulator's server process: moto on 127.0.0.1, made as strict as AWS on what we send.
+
+``python -m platform_tooling.testing.moto_launcher --port-file FILE`` binds a free port, writes
+it to ``FILE`` and serves until terminated. It runs apart from the test process, so the
+emulator's request handling never shares an interpreter lock with pytest or the harness.
+Before serving it registers what the platform adds to moto:
+
+- answers for the calls moto lacks that the provider needs (Step Functions
+  ValidateStateMachineDefinition and ListStateMachineVersions, Security Hub
+  UpdateSecurityHubConfiguration: valid empty answers, EMULATOR.md);
+- CreateRole validates the trust policy as IAM does (moto's ``IAMTrustPolicyDocumentValidator``,
+  which moto itself calls only from UpdateAssumeRolePolicy); identity policies are validated by
+  moto on CreatePolicy, CreatePolicyVersion and PutRolePolicy;
+- IAM enforcement: moto's own switch (``POST /moto-api/reset-auth`` with ``0`` turns it on,
+  ``inf`` off) authorizes every request signed with other credentials than the operator's
+  (:data:`OPERATOR_ACCESS_KEY`, which Terraform and the harness use as the account's
+  administrator) against the caller's identity policies. Where moto does not work out the
+  resource a request acts on (most services), a statement is judged by its action alone; an
+  Allow with a condition counts as allowing and a Deny with one as not applying, since moto
+  passes no request context to evaluate it. Resource and key policies are not evaluated;
+- timings: each request's handling time, grouped by the ``platform-call/<id>`` tag Terraform
+  appends to its User-Agent (``TF_APPEND_USER_AGENT``); ``GET /platform/timings`` answers them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+OPERATOR_ACCESS_KEY = "testing"
+"""The access key of the operator (Terraform, harness set-up and checks): never authorized."""
+
+_CALL_TAG = re.compile(r"platform-call/([\w.-]+)")
+_CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
+_IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
+"""moto names an action by the request's signing name; IAM by the service prefix where they differ."""
+
+
+def _register_missing_calls() -> None:
+    """Answer the calls moto lacks that the provider needs (valid empty answers)."""
+    from moto.securityhub.responses import SecurityHubResponse
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def validate_state_machine_definition(self: Any) -> str:
+        return json.dumps({"result": "OK", "diagnostics": [], "truncated": False})
+
+    def list_state_machine_versions(self: Any) -> str:
+        return json.dumps({"stateMachineVersions": []})
+
+    def update_security_hub_configuration(self: Any) -> str:
+        return "{}"
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
+    SecurityHubResponse.update_security_hub_configuration = update_security_hub_configuration  # type: ignore[attr-defined]
+
+
+def _validate_trust_policies_on_create() -> None:
+    """CreateRole refuses a trust policy IAM would refuse (``Resource``, missing ``Principal``...).
+
+    Service-linked roles moto creates for itself (``linked_service``) carry its own documents.
+    """
+    from moto.iam.exceptions import MalformedPolicyDocument
+    from moto.iam.models import IAMBackend
+    from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
+
+    create_role = IAMBackend.create_role
+
+    def validated(self: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any) -> Any:
+        linked = kwargs.get("linked_service") or (args[6] if len(args) > 6 else None)
+        if not linked:
+            IAMTrustPolicyDocumentValidator(assume_role_policy_document).validate()
+            # moto's validator lets a statement without a principal through; IAM does not.
+            statements = json.loads(assume_role_policy_document).get("Statement", [])
+            for statement in statements if isinstance(statements, list) else [statements]:
+                if "Principal" not in statement and "NotPrincipal" not in statement:
+                    raise MalformedPolicyDocument("Missing required field Principal")
+        return create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+    IAMBackend.create_role = validated  # type: ignore[method-assign]
+
+
+def _elements(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _enforce_for_callers_only() -> None:
+    """Authorize requests of other credentials than the operator's, statement by statement."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase, PermissionResult
+
+    authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def operator_exempt(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        match = _CREDENTIAL.search(str(self.headers.get("Authorization", "")))
+        if match and match.group(1) == OPERATOR_ACCESS_KEY:
+            return
+        authorize(self, iam_request_cls, resource)
+
+    statement_permits = IAMPolicyStatement.is_action_permitted
+
+    def judged(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        if principal is not None:  # a trust policy judging sts:AssumeRole: moto's own evaluation
+            return statement_permits(self, action, resource, principal, incoming_condition_values)
+        statement = self._statement
+        if "NotAction" in statement:
+            concerned = not self._check_element_matches("NotAction", action)
+        else:
+            concerned = self._check_element_matches("Action", action)
+        allow = statement.get("Effect") == "Allow"
+        if not concerned or ("Condition" in statement and not allow):
+            return PermissionResult.NEUTRAL
+        if resource == "*":  # moto did not work out the resource of this request
+            covers = allow or "*" in _elements(statement.get("Resource"))
+        elif "NotResource" in statement:
+            covers = not self._check_element_matches("NotResource", resource)
+        else:
+            covers = self._check_element_matches("Resource", resource)
+        if not covers:
+            return PermissionResult.NEUTRAL
+        return PermissionResult.PERMITTED if allow else PermissionResult.DENIED
+
+    request_init = IAMRequestBase.__init__
+
+    def iam_action(self: Any, *args: Any, **kwargs: Any) -> None:
+        request_init(self, *args, **kwargs)
+        prefix, _, name = self._action.partition(":")
+        self._action = f"{_IAM_PREFIX.get(prefix, prefix)}:{name}"
+
+    IAMRequestBase.__init__ = iam_action  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = operator_exempt  # type: ignore[method-assign]
+    IAMPolicyStatement.is_action_permitted = judged  # type: ignore[method-assign]
+
+
+class Timings:
+    """Per Terraform call: requests, summed and overlapping handling time, first and last request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, list[tuple[float, float]]] = {}
+
+    def add(self, call: str, started: float, ended: float) -> None:
+        with self._lock:
+            self._calls.setdefault(call, []).append((started, ended))
+
+    @staticmethod
+    def _busy(intervals: Iterable[tuple[float, float]]) -> float:
+        busy, reach = 0.0, float("-inf")
+        for start, end in sorted(intervals):
+            if end > reach:
+                busy += end - max(start, reach)
+                reach = end
+        return busy
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            calls = {name: list(items) for name, items in self._calls.items()}
+        return {
+            name: {
+                "requests": len(items),
+                "handling_s": sum(end - start for start, end in items),
+                "busy_s": self._busy(items),
+                "first": min(start for start, _ in items),
+                "last": max(end for _, end in items),
+            }
+            for name, items in calls.items()
+        }
+
+
+def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application ``app``, timing every request and answering ``GET /platform/timings``."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/platform/timings":
+            body = json.dumps(timings.summary()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        match = _CALL_TAG.search(str(environ.get("HTTP_USER_AGENT", "")))
+        started = time.time()
+        try:
+            return list(app(environ, start_response))  # handled here, inside the timed span
+        finally:
+            timings.add(match.group(1) if match else "other", started, time.time())
+
+    return application
+
+
+def serve(port_file: Path) -> None:
+    """Register the platform's additions, bind a free port, write it to ``port_file``, serve."""
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "1")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    _register_missing_calls()
+    _validate_trust_policies_on_create()
+    _enforce_for_callers_only()
+    app = timed(DomainDispatcherApplication(create_backend_app), Timings())
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    staging = port_file.with_suffix(".tmp")
+    staging.write_text(str(server.server_address[1]))
+    staging.replace(port_file)
+    server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m platform_tooling.testing.moto_launcher")
+    parser.add_argument("--port-file", type=Path, required=True, help="where to write the bound port")
+    serve(parser.parse_args().port_file)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The emulator's server: as strict as IAM on the documents we send, and IAM enforced on callers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from platform_tooling.testing.emulator import Emulator
+from platform_tooling.testing.moto_launcher import Timings
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/allowed"
+IDENTITY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:DescribeTable", "Resource": TABLE_ARN},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::allowed-bucket"},
+        {
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "Platform/Test"}},
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Emulator]:
+    started = Emulator()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {**TRUST["Statement"][0], "Resource": "*"},
+        {"Effect": "Allow", "Action": "sts:AssumeRole"},
+    ],
+    ids=["with-resource", "without-principal"],
+)
+def test_fails_create_role_with_a_trust_policy_iam_refuses(server: Emulator, statement: dict[str, Any]) -> None:
+    iam = server.client("iam")
+    document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    with pytest.raises(ClientError) as exc:
+        iam.create_role(RoleName="refused", AssumeRolePolicyDocument=document)
+    assert error_code(exc) == "MalformedPolicyDocument"
+    assert "refused" not in {r["RoleName"] for r in iam.list_roles()["Roles"]}
+
+
+def test_fails_identity_policies_iam_refuses_on_every_create(server: Emulator) -> None:
+    iam = server.client("iam")
+    iam.create_role(RoleName="documents", AssumeRolePolicyDocument=json.dumps(TRUST))
+    bad = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]})
+    policy = iam.create_policy(PolicyName="good", PolicyDocument=json.dumps(IDENTITY))["Policy"]["Arn"]
+    calls = [
+        lambda: iam.create_policy(PolicyName="bad", PolicyDocument=bad),
+        lambda: iam.create_policy_version(PolicyArn=policy, PolicyDocument=bad),
+        lambda: iam.put_role_policy(RoleName="documents", PolicyName="bad", PolicyDocument=bad),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert error_code(exc) == "MalformedPolicyDocument"
+
+
+@pytest.fixture(scope="module")
+def role(server: Emulator) -> Iterator[str]:
+    iam = server.client("iam")
+    arn = str(iam.create_role(RoleName="caller", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"])
+    iam.put_role_policy(RoleName="caller", PolicyName="identity", PolicyDocument=json.dumps(IDENTITY))
+    s3 = server.client("s3")
+    for bucket in ("allowed-bucket", "other-bucket"):
+        s3.create_bucket(Bucket=bucket)
+    server.client("dynamodb").create_table(
+        TableName="allowed",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    server.enforce_iam(True)
+    try:
+        yield arn
+    finally:
+        server.enforce_iam(False)
+
+
+def test_enforced_iam_allows_what_the_role_may_do(server: Emulator, role: str) -> None:
+    assert server.client("dynamodb", role_arn=role).describe_table(TableName="allowed")["Table"]["TableName"]
+    assert server.client("s3", role_arn=role).list_objects_v2(Bucket="allowed-bucket")["KeyCount"] == 0
+    metric = {"MetricName": "Checks", "Value": 1.0}
+    server.client("cloudwatch", role_arn=role).put_metric_data(Namespace="Platform/Test", MetricData=[metric])
+
+
+@pytest.mark.parametrize(
+    ("service", "call"),
+    [
+        ("dynamodb", lambda c: c.delete_table(TableName="allowed")),
+        ("s3", lambda c: c.list_objects_v2(Bucket="other-bucket")),
+        ("sqs", lambda c: c.create_queue(QueueName="not-allowed")),
+    ],
+    ids=["other-action", "other-resource", "other-service"],
+)
+def test_fails_what_the_role_may_not_do_with_access_denied(
+    server: Emulator, role: str, service: str, call: Any
+) -> None:
+    with pytest.raises(ClientError) as exc:
+        call(server.client(service, role_arn=role))
+    # S3 answers AccessDenied; JSON services answer 403 with "is not authorized to perform".
+    assert error_code(exc) == "AccessDenied" or "is not authorized to perform" in str(exc.value)
+
+
+def test_the_operator_is_never_authorized(server: Emulator, role: str) -> None:
+    assert "allowed" in server.client("dynamodb").list_tables()["TableNames"]
+
+
+def test_requests_are_timed_by_call_tag(server: Emulator) -> None:
+    server.client("sts").get_caller_identity()
+    other = server.server_timings()["other"]
+    assert other["requests"] >= 1
+    assert 0 < other["busy_s"] <= other["handling_s"]
+
+
+def test_busy_time_counts_overlapping_requests_once() -> None:
+    timings = Timings()
+    for started, ended in [(0.0, 2.0), (1.0, 3.0), (5.0, 6.0)]:
+        timings.add("call", started, ended)
+    summary = timings.summary()["call"]
+    assert summary["handling_s"] == 5.0
+    assert summary["busy_s"] == 4.0
+    assert (summary["first"], summary["last"]) == (0.0, 6.0)
