@@ -213,6 +213,12 @@ def emulator(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Measure the provider-import floor, synthesis of every app, the test session and set-up."""
+    """Measure the provider-import floor and every figure against it: synthesis (and the cyclic
+    collector's share), the one-package loop, each rung per package, the emulator's split, set-up.
+
+    Package names select the per-package figures; ``--no-emulator`` leaves the emulator rung out,
+    e.g. ``nox -s bench -- pci-platform --no-emulator``.
+    """
     env = _environment(session)
-    _py(session, "-m", "platform_tooling.testing.bench", env=env)
+    names, args = split_posargs(list(session.posargs))  # no names: the benchmark takes every package
+    _py(session, "-m", "platform_tooling.testing.bench", *names, *args, env=env)

@@ -38,3 +38,21 @@ def test_topic_uses_the_customer_managed_key(deployment):
     sns = deployment.client("sns")
     attributes = sns.get_topic_attributes(TopicArn=deployment.outputs["topic_arn"])["Attributes"]
     assert attributes["KmsMasterKeyId"] == deployment.outputs["key_arn"]
+
+
+def test_echo_handler_runs_as_its_deployed_role(deployment):
+    result = deployment.run_handler("function_name", {"message": "hello"}, folder="echo")
+    assert result == {"statusCode": 200, "body": '{"message": "hello"}'}
+
+
+def test_the_function_role_reads_the_data_bucket_and_may_not_write_it(deployment):
+    """IAM is enforced during integration tests: the echo function's role is granted reads only."""
+    from botocore.exceptions import ClientError
+
+    role = deployment.client("lambda").get_function_configuration(FunctionName=deployment.outputs["function_name"])
+    s3 = deployment.client("s3", as_role=role["Role"])
+    bucket = deployment.outputs["data_bucket_name"]
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="written-by-echo", Body=b"x")
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -117,6 +117,7 @@ class Deployment:
     timings: dict[str, float] = field(default_factory=dict)
     drift: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
+    _inits: dict[str, Future[None]] = field(default_factory=dict, repr=False)
 
     @property
     def directory(self) -> Path:
@@ -162,12 +163,24 @@ class Deployment:
         state = json.loads(Path(override["terraform"]["backend"]["local"]["path"]).read_text())
         return {name: item.get("value") for name, item in state.get("outputs", {}).items()}
 
-    def _apply(self, stack: str) -> dict[str, Any]:
+    def _init(self, stack: str) -> None:
         with _SLOTS:
-            tf = self.terraform(stack)
-            tf.init()
+            self.terraform(stack).init()
+
+    def start_init(self, pool: Executor) -> None:
+        """Start ``terraform init`` of every stack now (it needs nothing deployed); each apply
+        waits for its own stack's init only."""
+        self._inits = {stack: pool.submit(self._init, stack) for stack in sorted(self.stacks)}
+
+    def _apply(self, stack: str) -> dict[str, Any]:
+        init = self._inits.get(stack)
+        if init is None:
+            self._init(stack)
+        else:
+            init.result()
+        with _SLOTS:
             self.applied.append(stack)
-            tf.apply()
+            self.terraform(stack).apply()
         return self._state_outputs(stack)
 
     def _replan(self, stack: str) -> list[str]:
@@ -181,23 +194,31 @@ class Deployment:
             if isinstance(result, BaseException):
                 raise RuntimeError(f"stack {name}: {result}") from result
 
-    def deploy(self) -> None:
-        """Apply every stack as soon as the stacks it reads are up, re-plan each for drift (in
-        parallel), and write ``cfn-outputs/flat-outputs.json``."""
+    def apply(self) -> None:
+        """Apply every stack as soon as the stacks it reads are up; write
+        ``cfn-outputs/flat-outputs.json``."""
         started = time.monotonic()
         applied = run_graph(sorted(self.stacks), self.deps, self._apply)
         self._raise_first(applied)
         for outputs in applied.values():
             self.outputs.update(outputs)
         self.timings["apply_s"] = time.monotonic() - started
+        target = self.directory / "cfn-outputs"
+        target.mkdir(exist_ok=True)
+        (target / "flat-outputs.json").write_text(json.dumps(self.outputs, indent=2, sort_keys=True) + "\n")
+
+    def replan(self) -> None:
+        """Plan every stack again (in parallel); what is not tolerated drift goes to :attr:`drift`."""
         started = time.monotonic()
         replanned = run_graph(sorted(self.stacks), {}, self._replan)
         self._raise_first(replanned)
         self.drift.extend(line for name in sorted(replanned) for line in replanned[name])
         self.timings["replan_s"] = time.monotonic() - started
-        target = self.directory / "cfn-outputs"
-        target.mkdir(exist_ok=True)
-        (target / "flat-outputs.json").write_text(json.dumps(self.outputs, indent=2, sort_keys=True) + "\n")
+
+    def deploy(self) -> None:
+        """Apply, then re-plan for drift."""
+        self.apply()
+        self.replan()
 
     def destroy(self) -> list[str]:
         """Destroy every applied stack after the stacks that read it; return what is left over.

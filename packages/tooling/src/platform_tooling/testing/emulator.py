@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 import pytest
 
-from platform_tooling.testing.deployment import Deployment, run_graph
+from platform_tooling.testing.deployment import Deployment, run_graph, slots
 from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT
 from platform_tooling.testing.emulator_timings import TIMINGS, record
 from platform_tooling.testing.moto_launcher import OPERATOR_ACCESS_KEY
@@ -87,6 +90,11 @@ class Emulator:
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
             return bytes(answer.read())
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far."""
+        times = psutil.Process(self._process.pid).cpu_times()
+        return float(times.user + times.system)
+
     def enforce_iam(self, enabled: bool) -> None:
         """Authorize every request not signed by the operator against its caller's policies."""
         self._request("/moto-api/reset-auth", b"0" if enabled else b"inf")
@@ -137,8 +145,9 @@ def _requires(package: str) -> tuple[str, ...]:
 
 
 def deploy_declared(emulator: Emulator) -> None:
-    """Deploy every package whose ``deployment`` fixture was collected: each starts as soon as
-    the packages it requires are up; independent packages apply in parallel."""
+    """Deploy every package whose ``deployment`` fixture was collected: every stack's init starts
+    at once, each package applies as soon as the packages it requires are applied (independent
+    packages in parallel), and each re-plans for drift right after its own apply."""
     wanted: list[str] = []
     pending = list(_DECLARED)
     while pending:
@@ -151,18 +160,28 @@ def deploy_declared(emulator: Emulator) -> None:
             _DEPLOYMENTS[package] = Deployment.prepare(emulator, package, _STATE_ROOT)
         except Exception as exc:  # recorded: that package's tests report it
             _FAILURES[package] = exc
+    with ThreadPoolExecutor(max_workers=slots()) as inits, ThreadPoolExecutor(max_workers=len(wanted)) as plans:
+        for deployment in _DEPLOYMENTS.values():
+            deployment.start_init(inits)
+        replans: dict[str, Future[None]] = {}
 
-    def deploy(package: str) -> None:
-        if package in _FAILURES:
-            raise _FAILURES[package]
-        seed = _DECLARED.get(package, ((), None))[1]
-        if seed is not None:
-            seed(emulator)
-        _DEPLOYMENTS[package].deploy()
+        def apply(package: str) -> None:
+            """Apply ``package``; its dependents start now, while its re-plan runs beside them."""
+            if package in _FAILURES:
+                raise _FAILURES[package]
+            seed = _DECLARED.get(package, ((), None))[1]
+            if seed is not None:
+                seed(emulator)
+            _DEPLOYMENTS[package].apply()
+            replans[package] = plans.submit(_DEPLOYMENTS[package].replan)
 
-    for package, result in run_graph(wanted, {p: _requires(p) for p in wanted}, deploy).items():
-        if isinstance(result, BaseException):
-            _FAILURES.setdefault(package, result)
+        for package, result in run_graph(wanted, {p: _requires(p) for p in wanted}, apply).items():
+            if isinstance(result, BaseException):
+                _FAILURES.setdefault(package, result)
+        for package, future in replans.items():
+            error = future.exception()
+            if error is not None:
+                _FAILURES.setdefault(package, error)
 
 
 def destroy_deployed() -> list[str]:
@@ -175,6 +194,7 @@ def destroy_deployed() -> list[str]:
         deployment = _DEPLOYMENTS[package]
         problems.extend(f"{package}: drift {line}" for line in deployment.drift)
         problems.extend(f"{package}: left {arn}" for arn in deployment.destroy())
+        shutil.rmtree(deployment.outdir, ignore_errors=True)
 
     for package, result in run_graph(names, readers, destroy).items():
         if isinstance(result, BaseException):

@@ -32,11 +32,12 @@ REPORT = "emulator-timings.json"
 
 def split(calls: list[Call], server: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     """Start-up, provider waits and emulator handling summed over ``calls``."""
-    figures = {"terraform_calls": float(len(calls)), "terraform_s": 0.0, "startup_s": 0.0}
+    figures = {"terraform_calls": float(len(calls)), "terraform_s": 0.0, "terraform_cpu_s": 0.0, "startup_s": 0.0}
     figures |= {"provider_waits_s": 0.0, "emulator_s": 0.0}
     for call in calls:
         span = call.ended - call.started
         figures["terraform_s"] += span
+        figures["terraform_cpu_s"] += call.cpu_s
         stats = server.get(call.tag)
         if not stats:
             figures["startup_s"] += span
@@ -59,14 +60,15 @@ def record(server: Emulator, deployments: Mapping[str, Deployment]) -> None:
         TIMINGS[package]["tests_s"] = TEST_SECONDS.get(folder, 0.0)
     other = stats.get("other", {})
     TIMINGS["(tests and harness requests)"] = {"emulator_s": float(other.get("busy_s", 0.0))}
+    TIMINGS["(emulator server process)"] = {"cpu_s": server.cpu_seconds()}
     (tool_dir() / REPORT).write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
 
 
 def lines() -> list[str]:
     """One summary line per package."""
-    order = ("synthesis_s", "apply_s", "replan_s", "tests_s", "destroy_s", "startup_s", "provider_waits_s")
+    order = ("synthesis_s", "apply_s", "replan_s", "tests_s", "destroy_s", "startup_s", "provider_waits_s", "cpu_s")
     found: list[str] = []
     for package, figures in TIMINGS.items():
-        shown: dict[str, Any] = {k: figures[k] for k in (*order, "emulator_s") if k in figures}
+        shown: dict[str, Any] = {k: figures[k] for k in (*order, "emulator_s", "terraform_cpu_s") if k in figures}
         found.append(f"emulator {package}: " + ", ".join(f"{k.removesuffix('_s')} {v:.0f} s" for k, v in shown.items()))
     return found

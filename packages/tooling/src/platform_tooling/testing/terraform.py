@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,7 @@ class Call:
     command: str
     started: float
     ended: float
+    cpu_s: float = 0.0
 
 
 CALLS: list[Call] = []
@@ -93,6 +95,32 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _spawn(command: list[str], env: Mapping[str, str], timeout_s: float) -> tuple[int, str, str, float]:
+    """Run ``command``; its exit code, output, error output and CPU seconds (its own and those of
+    the processes it waited for: the provider plugins). Raises ``TimeoutExpired`` (after a kill)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, env=dict(env), stdout=out, stderr=err)
+        expired = threading.Event()
+
+        def kill() -> None:
+            expired.set()
+            process.kill()
+
+        timer = threading.Timer(timeout_s, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen
+        if expired.is_set():
+            raise subprocess.TimeoutExpired(command, timeout_s)
+        out.seek(0)
+        err.seek(0)
+        text = (out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+        return process.returncode, text[0], text[1], usage.ru_utime + usage.ru_stime
+
+
 @dataclass
 class Terraform:
     """Terraform in one stack folder."""
@@ -107,23 +135,24 @@ class Terraform:
         """Run ``terraform <args>``; raise :class:`TerraformError` on another exit code or a timeout.
 
         The provider appends ``platform-call/<n>`` to its User-Agent, so that the emulator can
-        tell which call each request belongs to (:data:`CALLS` records the call's span).
+        tell which call each request belongs to; :data:`CALLS` records the call's span and the
+        CPU time of Terraform and its provider processes.
         """
         command = ["terraform", f"-chdir={self.workdir}", *args]
         tag = f"{os.getpid()}.{next(_NUMBERS)}"
         env = {**self.env, "TF_APPEND_USER_AGENT": f"platform-call/{tag}"}
         started = time.time()
+        cpu = 0.0
         try:
-            done = subprocess.run(
-                command, env=env, capture_output=True, text=True, check=False, timeout=timeout_s or self.timeout_s
-            )
+            code, stdout, stderr, cpu = _spawn(command, env, timeout_s or self.timeout_s)
         except subprocess.TimeoutExpired as exc:
             raise TerraformError(
                 f"terraform {args[0]} in {self.workdir.name} timed out after {exc.timeout} s"
             ) from None
         finally:
             with _CALLS_LOCK:
-                CALLS.append(Call(tag, self.workdir, args[0], started, time.time()))
+                CALLS.append(Call(tag, self.workdir, args[0], started, time.time(), cpu))
+        done = subprocess.CompletedProcess(command, code, stdout, stderr)
         if done.returncode not in ok_codes:
             tail = "\n".join((done.stdout + "\n" + done.stderr).strip().splitlines()[-60:])
             raise TerraformError(f"terraform {' '.join(args)} in {self.workdir.name} exited {done.returncode}:\n{tail}")

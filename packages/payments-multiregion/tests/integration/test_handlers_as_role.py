@@ -1,0 +1,62 @@
+"""Each handler's main path, run as its deployed function's role with IAM enforced (us-east-1:
+the global table has no replicas on the emulator, so the table lives in the primary region only)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from platform_tooling.testing.emulator import Deployment
+
+pytestmark = pytest.mark.emulator
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+PRIMARY = "us-east-1"
+TABLE = "payments-transactions-dev"
+
+
+@pytest.fixture(scope="module")
+def outputs(deployment: Deployment) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PACKAGE_DIR / "cfn-outputs" / "flat-outputs.json").read_text())
+    return data
+
+
+def test_transaction_records_a_payment_as_its_role(deployment: Deployment, outputs: dict[str, Any]) -> None:
+    key = f"it-{uuid.uuid4().hex[:12]}"
+    body = {"idempotency_key": key, "amount": "12.50", "currency": "USD", "merchant_id": "m-1"}
+    event = {"httpMethod": "POST", "path": "/payments", "body": json.dumps(body)}
+    answer = deployment.run_handler(outputs["transaction_function_use1"], event, folder="transaction")
+    assert answer["statusCode"] == 201, answer["body"]
+    item = deployment.client("dynamodb", PRIMARY).get_item(TableName=TABLE, Key={"idempotency_key": {"S": key}})
+    assert item["Item"]["event_published"] == {"BOOL": True}
+
+
+def test_health_check_publishes_metrics_as_its_role(deployment: Deployment) -> None:
+    summary = deployment.run_handler("payments-health-use1-dev", {}, folder="health", region=PRIMARY)
+    assert summary["healthy"] is True, summary
+    assert summary["metrics_published"] is True
+    metrics = deployment.client("cloudwatch", PRIMARY).list_metrics(Namespace="Payments/Health")["Metrics"]
+    assert "RegionHealthy" in {m["MetricName"] for m in metrics}
+
+
+def test_cdc_writes_the_receipt_and_event_as_its_role(deployment: Deployment, outputs: dict[str, Any]) -> None:
+    payment_id = f"pay-{uuid.uuid4().hex[:12]}"
+    image = {
+        "payment_id": {"S": payment_id},
+        "idempotency_key": {"S": f"idem-{payment_id}"},
+        "amount": {"S": "10.00"},
+        "currency": {"S": "USD"},
+        "origin_region": {"S": PRIMARY},
+        "created_at": {"S": "2026-01-02T03:04:05Z"},
+    }
+    record = {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1", "NewImage": image}}
+    answer = deployment.run_handler("payments-cdc-use1-dev", {"Records": [record]}, folder="cdc", region=PRIMARY)
+    assert answer == {"batchItemFailures": []}
+    receipt = deployment.client("s3", PRIMARY).get_object(
+        Bucket=outputs["receipts_bucket_use1"], Key=f"receipts/2026/01/02/{payment_id}.json"
+    )
+    assert json.loads(receipt["Body"].read())["payment_id"] == payment_id
+    assert receipt["SSEKMSKeyId"] == outputs["data_key_arn_use1"]

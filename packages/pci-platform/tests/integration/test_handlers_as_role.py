@@ -1,0 +1,128 @@
+"""Each handler's main path, run as its deployed function's role with IAM enforced.
+
+The emulator has no PostgreSQL behind RDS Proxy or the cluster: the payment and rotation handlers
+get a stand-in for pg8000's connection; every AWS call they make goes to the emulator as the role.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pg8000.native
+import pytest
+from platform_tooling.testing.emulator import Deployment
+
+pytestmark = [
+    pytest.mark.emulator,
+    # See test_deployed.py: moto's Lambda runner leaks a socket when the rotation schedule is attached.
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+REGION = "ap-southeast-1"
+
+
+class FakeDatabase:
+    """Stands in for pg8000's connection: accepts every login and statement, records them."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.logins: list[dict[str, Any]] = []
+
+    def connect(self, **kwargs: Any) -> FakeDatabase:
+        self.logins.append(kwargs)
+        return self
+
+    def run(self, sql: str, **params: Any) -> list[Any]:
+        self.statements.append(sql)
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def database(monkeypatch: pytest.MonkeyPatch) -> FakeDatabase:
+    fake = FakeDatabase()
+    monkeypatch.setattr(pg8000.native, "Connection", fake.connect)
+    return fake
+
+
+@pytest.fixture(scope="module")
+def outputs(deployment: Deployment) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PACKAGE_DIR / "cfn-outputs" / "flat-outputs.json").read_text())
+    return data
+
+
+def test_payment_is_stored_queued_published_and_logged_as_its_role(
+    deployment: Deployment, outputs: dict[str, Any], database: FakeDatabase
+) -> None:
+    payment = {
+        "payment_id": f"pay_{uuid.uuid4().hex[:12]}",
+        "amount": "12.50",
+        "currency": "SGD",
+        "card_token": "tok_abcdef123456",
+        "merchant_id": "m-42",
+    }
+    event = {"httpMethod": "POST", "path": "/payments", "isBase64Encoded": False, "body": json.dumps(payment)}
+    answer = deployment.run_handler(outputs["payment_function_arn"], event, folder="payment")
+    assert answer["statusCode"] == 201, answer["body"]
+    assert json.loads(answer["body"])["warnings"] == []  # queue, event and stream all accepted the role
+    assert any(s.startswith("INSERT") for s in database.statements)
+    messages = deployment.client("sqs", REGION).receive_message(QueueUrl=outputs["payment_queue_url"])["Messages"]
+    assert payment["payment_id"] in {json.loads(m["Body"])["payment_id"] for m in messages}
+
+
+def test_processor_truncates_card_numbers_as_its_role(deployment: Deployment, outputs: dict[str, Any]) -> None:
+    key = f"incoming/it-{uuid.uuid4().hex[:8]}.jsonl"
+    deployment.client("s3", REGION).put_object(
+        Bucket=outputs["cardholder_bucket_name"],
+        Key=key,
+        Body=b'{"pan": "4111111111111111", "name": "A"}\n',
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=outputs["cardholder_key_arn"],
+    )
+    notification = {"s3": {"bucket": {"name": outputs["cardholder_bucket_name"]}, "object": {"key": key}}}
+    answer = deployment.run_handler(outputs["processor_function_arn"], {"Records": [notification]}, folder="processor")
+    assert answer["failed"] == []
+    (processed,) = answer["processed"]
+    written = deployment.client("s3", REGION).get_object(Bucket=outputs["processed_bucket_name"], Key=processed["key"])
+    assert json.loads(written["Body"].read())["pan"] == "411111******1111"
+
+
+def test_transformer_publishes_its_record_metrics_as_its_role(deployment: Deployment, outputs: dict[str, Any]) -> None:
+    data = base64.b64encode(json.dumps({"payment_id": "pay_1", "card_token": "tok_x"}).encode()).decode()
+    answer = deployment.run_handler(
+        outputs["transformer_function_arn"], {"records": [{"recordId": "1", "data": data}]}, folder="transformer"
+    )
+    assert [r["result"] for r in answer["records"]] == ["Ok"]
+    metrics = deployment.client("cloudwatch", REGION).list_metrics(Namespace="PciPlatform/dev")["Metrics"]
+    assert "TransformRecordsOk" in {m["MetricName"] for m in metrics}  # the role may publish them
+
+
+def test_rotation_finishes_a_pending_version_as_its_role(
+    deployment: Deployment, outputs: dict[str, Any], database: FakeDatabase
+) -> None:
+    """Secrets Manager's four steps on a version staged AWSPENDING (as RotateSecret stages one)."""
+    secrets = deployment.client("secretsmanager", REGION)
+    arn = outputs["database_secret_arn"]
+    current = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+    token = str(uuid.uuid4())
+    pending = json.dumps({**current, "password": "rotated-in-the-test"})
+    secrets.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=pending, VersionStages=["AWSPENDING"])
+    steps = [
+        deployment.run_handler(
+            outputs["rotation_function_arn"],
+            {"SecretId": arn, "ClientRequestToken": token, "Step": step},
+            folder="rotation",
+        )["status"]
+        for step in ("createSecret", "setSecret", "testSecret", "finishSecret")
+    ]
+    assert steps == ["pending_exists", "already_set", "tested", "finished"]
+    stages = secrets.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    assert "AWSCURRENT" in stages[token]
+    assert database.logins
