@@ -21,6 +21,7 @@ IDENTITY = {
     "Statement": [
         {"Effect": "Allow", "Action": "dynamodb:DescribeTable", "Resource": TABLE_ARN},
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::allowed-bucket"},
+        {"Effect": "Allow", "Action": "s3:PutBucketPublicAccessBlock", "Resource": "arn:aws:s3:::allowed-bucket"},
         {
             "Effect": "Allow",
             "Action": "cloudwatch:PutMetricData",
@@ -99,10 +100,17 @@ def role(server: Emulator) -> Iterator[str]:
 
 
 def test_enforced_iam_allows_what_the_role_may_do(server: Emulator, role: str) -> None:
-    assert server.client("dynamodb", role_arn=role).describe_table(TableName="allowed")["Table"]["TableName"]
-    assert server.client("s3", role_arn=role).list_objects_v2(Bucket="allowed-bucket")["KeyCount"] == 0
+    assert server.client("dynamodb", role_arn=role, as_role=True).describe_table(TableName="allowed")["Table"][
+        "TableName"
+    ]
+    s3 = server.client("s3", role_arn=role, as_role=True)
+    assert s3.list_objects_v2(Bucket="allowed-bucket")["KeyCount"] == 0
+    block = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+    s3.put_public_access_block(Bucket="allowed-bucket", PublicAccessBlockConfiguration=block)  # IAM's action name
     metric = {"MetricName": "Checks", "Value": 1.0}
-    server.client("cloudwatch", role_arn=role).put_metric_data(Namespace="Platform/Test", MetricData=[metric])
+    server.client("cloudwatch", role_arn=role, as_role=True).put_metric_data(
+        Namespace="Platform/Test", MetricData=[metric]
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,7 +126,7 @@ def test_fails_what_the_role_may_not_do_with_access_denied(
     server: Emulator, role: str, service: str, call: Any
 ) -> None:
     with pytest.raises(ClientError) as exc:
-        call(server.client(service, role_arn=role))
+        call(server.client(service, role_arn=role, as_role=True))
     # S3 answers AccessDenied; JSON services answer 403 with "is not authorized to perform".
     assert error_code(exc) == "AccessDenied" or "is not authorized to perform" in str(exc.value)
 
@@ -142,3 +150,7 @@ def test_busy_time_counts_overlapping_requests_once() -> None:
     assert summary["handling_s"] == 5.0
     assert summary["busy_s"] == 4.0
     assert (summary["first"], summary["last"]) == (0.0, 6.0)
+
+
+def test_the_operator_acting_through_a_role_is_never_authorized(server: Emulator, role: str) -> None:
+    assert server.client("sqs", role_arn=role).create_queue(QueueName="by-the-operator")["QueueUrl"]

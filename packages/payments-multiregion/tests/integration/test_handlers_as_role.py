@@ -28,7 +28,7 @@ def test_transaction_records_a_payment_as_its_role(deployment: Deployment, outpu
     key = f"it-{uuid.uuid4().hex[:12]}"
     body = {"idempotency_key": key, "amount": "12.50", "currency": "USD", "merchant_id": "m-1"}
     event = {"httpMethod": "POST", "path": "/payments", "body": json.dumps(body)}
-    answer = deployment.run_handler(outputs["transaction_function_use1"], event, folder="transaction")
+    answer = deployment.run_handler(outputs["transaction_function_use1"], event, folder="transaction", region=PRIMARY)
     assert answer["statusCode"] == 201, answer["body"]
     item = deployment.client("dynamodb", PRIMARY).get_item(TableName=TABLE, Key={"idempotency_key": {"S": key}})
     assert item["Item"]["event_published"] == {"BOOL": True}

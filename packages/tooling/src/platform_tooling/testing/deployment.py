@@ -236,11 +236,17 @@ class Deployment:
         self.timings["destroy_s"] = time.monotonic() - started
         return self.leftovers()
 
-    def client(self, service: str, region: str | None = None, as_role: str | None = None) -> Any:
-        """A boto3 client on the emulator (default region: :attr:`region`), as the operator or,
-        with ``as_role`` (a role ARN or the name of an output holding one), as that deployed role."""
-        role = None if as_role is None else str(self.outputs.get(as_role, as_role))
-        return self.emulator.client(service, region or self.region, role)
+    def client(
+        self, service: str, region: str | None = None, role_arn: str | None = None, *, as_role: str | None = None
+    ) -> Any:
+        """A boto3 client on the emulator (default region: :attr:`region`): the operator's, or the
+        operator's in another account through ``role_arn`` (its deployment role); with ``as_role``
+        (a role ARN or the name of an output holding one) that deployed role itself, authorized
+        against its policies while IAM is enforced."""
+        if as_role is not None:
+            role = str(self.outputs.get(as_role, as_role))
+            return self.emulator.client(service, region or self.region, role, as_role=True)
+        return self.emulator.client(service, region or self.region, role_arn)
 
     def run_handler(self, function: str, event: Any, *, folder: str, region: str | None = None) -> Any:
         """Run the handler in ``lambdas/<folder>/`` as the deployed ``function`` and its role

@@ -36,7 +36,7 @@ import pytest
 from platform_tooling.testing.deployment import Deployment, run_graph, slots
 from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT
 from platform_tooling.testing.emulator_timings import TIMINGS, record
-from platform_tooling.testing.moto_launcher import OPERATOR_ACCESS_KEY
+from platform_tooling.testing.moto_launcher import OPERATOR_ACCESS_KEY, OPERATOR_SESSION
 
 __all__ = ["EMULATOR", "TIMINGS", "TOLERATED_DRIFT", "Deployment", "Emulator", "deployment_fixture", "emulator"]
 
@@ -108,13 +108,18 @@ class Emulator:
         """Environment variables that point Terraform (and AWS SDKs) at the emulator as the operator."""
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_EC2_METADATA_DISABLED": "true", **_CREDENTIALS}
 
-    def credentials(self, role_arn: str, region: str = "us-east-1", session_name: str = "emulator-check") -> Any:
-        """Temporary credentials of ``role_arn`` (AssumeRole by the operator)."""
+    def credentials(self, role_arn: str, region: str = "us-east-1", session_name: str = "integration-test") -> Any:
+        """Temporary credentials of ``role_arn`` (AssumeRole by the operator), authorized against
+        the role's policies while IAM is enforced."""
         sts = self.session(region).client("sts", endpoint_url=self.endpoint)
         return sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
 
-    def session(self, region: str = "us-east-1", role_arn: str | None = None) -> boto3.Session:
-        """A boto3 session on the emulator: the operator's, or ``role_arn``'s (any account)."""
+    def session(
+        self, region: str = "us-east-1", role_arn: str | None = None, *, as_role: bool = False
+    ) -> boto3.Session:
+        """A boto3 session on the emulator: the operator's; with ``role_arn``, the operator acting
+        through that role (another account's deployment role: never authorized); with
+        ``as_role=True`` as well, that role itself (authorized against its policies)."""
         if role_arn is None:
             return boto3.Session(
                 aws_access_key_id=_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -122,7 +127,7 @@ class Emulator:
                 aws_session_token=_CREDENTIALS["AWS_SESSION_TOKEN"],
                 region_name=region,
             )
-        creds = self.credentials(role_arn, region)
+        creds = self.credentials(role_arn, region, "integration-test" if as_role else OPERATOR_SESSION)
         return boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
@@ -130,8 +135,11 @@ class Emulator:
             region_name=region,
         )
 
-    def client(self, service: str, region: str = "us-east-1", role_arn: str | None = None) -> Any:
-        return self.session(region, role_arn).client(service, endpoint_url=self.endpoint)
+    def client(
+        self, service: str, region: str = "us-east-1", role_arn: str | None = None, *, as_role: bool = False
+    ) -> Any:
+        """A boto3 client on the emulator (see :meth:`session`)."""
+        return self.session(region, role_arn, as_role=as_role).client(service, endpoint_url=self.endpoint)
 
 
 _DEPLOYMENTS: dict[str, Deployment] = {}

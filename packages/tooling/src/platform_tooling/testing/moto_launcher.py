@@ -14,7 +14,8 @@ Before serving it registers what the platform adds to moto:
 - IAM enforcement: moto's own switch (``POST /moto-api/reset-auth`` with ``0`` turns it on,
   ``inf`` off) authorizes every request signed with other credentials than the operator's
   (:data:`OPERATOR_ACCESS_KEY`, which Terraform and the harness use as the account's
-  administrator) against the caller's identity policies. Where moto does not work out the
+  administrator, and sessions it assumes as :data:`OPERATOR_SESSION` to act in another account)
+  against the caller's identity policies. Where moto does not work out the
   resource a request acts on (most services), a statement is judged by its action alone; an
   Allow with a condition counts as allowing and a Deny with one as not applying, since moto
   passes no request context to evaluate it. Resource and key policies are not evaluated;
@@ -40,8 +41,30 @@ OPERATOR_ACCESS_KEY = "testing"
 
 _CALL_TAG = re.compile(r"platform-call/([\w.-]+)")
 _CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
-_IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
+OPERATOR_SESSION = "platform-operator"
+"""The role session name of the operator acting in another account (through its deployment role)."""
+
+_IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses"}
 """moto names an action by the request's signing name; IAM by the service prefix where they differ."""
+_IAM_ACTION = {"s3:HeadBucket": "s3:ListBucket"}
+"""moto's S3 operation names that are not the IAM action authorizing the operation."""
+_PUBLIC_ACCESS_BLOCK = {
+    "GET": "GetBucketPublicAccessBlock",
+    "PUT": "PutBucketPublicAccessBlock",
+    "DELETE": "PutBucketPublicAccessBlock",
+}
+"""IAM's actions for a bucket's public access block (moto misses the ``publicAccessBlock`` query
+and authorizes these requests as ListBucket, CreateBucket and DeleteBucket)."""
+
+
+def _is_operator(access_key: str, account: str) -> bool:
+    """The operator's key, or credentials the operator got from AssumeRole (another account)."""
+    if access_key == OPERATOR_ACCESS_KEY:
+        return True
+    from moto.sts.models import sts_backends
+
+    sessions = sts_backends[account]["aws"].assumed_roles
+    return any(s.access_key_id == access_key and s.session_name == OPERATOR_SESSION for s in sessions)
 
 
 def _register_missing_calls() -> None:
@@ -96,12 +119,13 @@ def _enforce_for_callers_only() -> None:
     """Authorize requests of other credentials than the operator's, statement by statement."""
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase, PermissionResult
+    from moto.s3.responses import S3Response
 
     authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
 
     def operator_exempt(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         match = _CREDENTIAL.search(str(self.headers.get("Authorization", "")))
-        if match and match.group(1) == OPERATOR_ACCESS_KEY:
+        if match and _is_operator(match.group(1), str(self.current_account)):
             return
         authorize(self, iam_request_cls, resource)
 
@@ -139,9 +163,18 @@ def _enforce_for_callers_only() -> None:
     def iam_action(self: Any, *args: Any, **kwargs: Any) -> None:
         request_init(self, *args, **kwargs)
         prefix, _, name = self._action.partition(":")
-        self._action = f"{_IAM_PREFIX.get(prefix, prefix)}:{name}"
+        action = f"{_IAM_PREFIX.get(prefix, prefix)}:{name}"
+        self._action = _IAM_ACTION.get(action, action)
 
     IAMRequestBase.__init__ = iam_action  # type: ignore[method-assign]
+    set_action = S3Response._set_action
+
+    def s3_action(self: Any, action_resource_type: str, method: str, querystring: dict[str, Any]) -> None:
+        set_action(self, action_resource_type, method, querystring)
+        if action_resource_type == "BUCKET" and "publicAccessBlock" in querystring and method in _PUBLIC_ACCESS_BLOCK:
+            self.data["Action"] = _PUBLIC_ACCESS_BLOCK[method]
+
+    S3Response._set_action = s3_action  # type: ignore[method-assign]
     ActionAuthenticatorMixin._authenticate_and_authorize_action = operator_exempt  # type: ignore[method-assign]
     IAMPolicyStatement.is_action_permitted = judged  # type: ignore[method-assign]
 

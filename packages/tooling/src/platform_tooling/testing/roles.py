@@ -88,7 +88,7 @@ def run_handler(
     variables = dict(configuration.get("Environment", {}).get("Variables", {}))
     emulator = deployment.emulator
     variables = {k: emulator.endpoint if _AWS_ENDPOINT.match(v) else v for k, v in variables.items()}
-    credentials = emulator.credentials(configuration["Role"], region, session_name=configuration["FunctionName"])
+    credentials = emulator.credentials(configuration["Role"], region, configuration["FunctionName"])
     module_name, _, entry = configuration["Handler"].rpartition(".")
     values = {
         **variables,
