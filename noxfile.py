@@ -96,8 +96,10 @@ def _mypy_cache() -> Path:
     if chosen:
         return Path(chosen)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    python = next((p.name for p in VENV.glob("lib/python3*")), "python")
-    return base / "fintech-platform" / f"mypy-{python}-{_inputs_digest()[:16]}"
+    config = (VENV / "pyvenv.cfg").read_text() if (VENV / "pyvenv.cfg").is_file() else ""
+    version = next((line.split("=")[1].strip() for line in config.splitlines() if line.startswith("version")), "")
+    python = ".".join(version.split(".")[:2]) or "unknown"
+    return base / "fintech-platform" / f"mypy-python{python}-{_inputs_digest()[:16]}"
 
 
 def _packages(session: nox.Session) -> list[str]:

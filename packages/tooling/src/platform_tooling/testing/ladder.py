@@ -5,8 +5,9 @@ synthesized output from the synthesis cache (:mod:`platform_tooling.cache`): wha
 the test session wrote is reused while its inputs are unchanged, and only what is missing or
 stale is synthesized, all in this one process.
 
-``python -m platform_tooling.testing.ladder validate [PACKAGE ...]``: ``terraform init
--backend=false`` and ``terraform validate`` in every stack, in parallel.
+``python -m platform_tooling.testing.ladder validate [PACKAGE ...]``: ``terraform validate`` in
+every stack, in parallel, after one ``terraform init -backend=false`` per set of provider
+requirements (all stacks share one today).
 ``python -m platform_tooling.testing.ladder stacks [PACKAGE ...]``: print the stack folders,
 for tools such as checkov that run in their own environment.
 """
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +31,7 @@ from shared_constructs.settings import SettingsError
 from platform_tooling.cache import environments
 from platform_tooling.synth import discover, repo_root, synthesized
 from platform_tooling.testing.synthesis import package_for
-from platform_tooling.testing.terraform import Terraform, TerraformError, base_env
+from platform_tooling.testing.terraform import Terraform, TerraformError, base_env, tool_dir
 
 EXAMPLE = "reference"
 
@@ -59,7 +62,36 @@ def _fingerprint(folder: Path, terraform_version: str) -> str:
     return digest.hexdigest()
 
 
-def _validate(folder: Path, terraform_version: str) -> tuple[Path, str | None, float]:
+class _Providers:
+    """One provider installation (``terraform init -backend=false``) per set of provider
+    requirements, shared by every stack with that set through ``TF_DATA_DIR``: every stack of
+    the platform requires the same pinned provider, so one init serves them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: dict[str, tuple[threading.Lock, list[bytes]]] = {}
+
+    def env(self, folder: Path) -> dict[str, str]:
+        """Terraform's environment for ``folder``, its providers installed (once per set)."""
+        stack = json.loads((folder / "cdk.tf.json").read_text())
+        wanted = json.dumps(stack.get("terraform", {}).get("required_providers", {}), sort_keys=True)
+        key = hashlib.sha256(wanted.encode()).hexdigest()[:12]
+        env = base_env({"TF_DATA_DIR": str(tool_dir() / "validate" / key)})
+        with self._lock:
+            group = self._groups.setdefault(key, (threading.Lock(), []))
+        with group[0]:
+            if not group[1]:
+                Terraform(folder, env, timeout_s=600).init(backend=False)
+                group[1].append((folder / LOCK_FILE).read_bytes())
+            else:
+                (folder / LOCK_FILE).write_bytes(group[1][0])
+        return env
+
+
+LOCK_FILE = ".terraform.lock.hcl"
+
+
+def _validate(folder: Path, terraform_version: str, providers: _Providers) -> tuple[Path, str | None, float]:
     """Validate one stack, unless the same configuration already passed with the same Terraform
     (the cache keeps stack folders between runs: that answer is already known)."""
     started = time.monotonic()
@@ -67,10 +99,8 @@ def _validate(folder: Path, terraform_version: str) -> tuple[Path, str | None, f
     fingerprint = _fingerprint(folder, terraform_version)
     if marker.is_file() and marker.read_text() == fingerprint:
         return folder, None, 0.0
-    tf = Terraform(folder, base_env(), timeout_s=600)
     try:
-        tf.init(backend=False)
-        tf.validate()
+        Terraform(folder, providers.env(folder), timeout_s=600).validate()
     except TerraformError as exc:
         return folder, str(exc), time.monotonic() - started
     marker.write_text(fingerprint)
@@ -85,9 +115,10 @@ def workers() -> int:
 def validate(names: Sequence[str]) -> int:
     folders = stack_dirs(names)
     version = Terraform(Path.cwd(), base_env()).run("version", "-json").stdout
+    providers = _Providers()
     failures = 0
     with ThreadPoolExecutor(max_workers=workers()) as pool:
-        for folder, error, seconds in pool.map(lambda f: _validate(f, version), folders):
+        for folder, error, seconds in pool.map(lambda f: _validate(f, version, providers), folders):
             label = f"{folder.parents[2].name}/{folder.parents[1].name}/{folder.name}"
             if error:
                 failures += 1
