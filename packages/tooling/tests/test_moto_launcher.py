@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,7 @@ def server() -> Iterator[Emulator]:
         yield started
     finally:
         started.stop()
+        shutil.rmtree(started.log.parent, ignore_errors=True)
 
 
 def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:

@@ -239,6 +239,9 @@ def emulator() -> Iterator[Emulator]:
             _FAILURES.clear()
             server.stop()
     assert not problems, "planned changes after apply, or resources left after destroy:\n" + "\n".join(problems)
+    # Everything was destroyed: the state files and the server's log have served their purpose.
+    shutil.rmtree(_STATE_ROOT, ignore_errors=True)
+    shutil.rmtree(server.log.parent, ignore_errors=True)
 
 
 def deployment_fixture(
