@@ -145,14 +145,13 @@ class Emulator:
 _DEPLOYMENTS: dict[str, Deployment] = {}
 _FAILURES: dict[str, BaseException] = {}
 _DECLARED: dict[str, tuple[tuple[str, ...], Callable[[Emulator], None] | None]] = {}
-_STATE_ROOT = Path(tempfile.mkdtemp(prefix="emulator-state-"))  # shared: packages read each other's state
 
 
 def _requires(package: str) -> tuple[str, ...]:
     return _DECLARED.get(package, ((), None))[0]
 
 
-def deploy_declared(emulator: Emulator) -> None:
+def deploy_declared(emulator: Emulator, state_root: Path) -> None:
     """Deploy every package whose ``deployment`` fixture was collected: every stack's init starts
     at once, each package applies as soon as the packages it requires are applied (independent
     packages in parallel), and each re-plans for drift right after its own apply."""
@@ -165,7 +164,7 @@ def deploy_declared(emulator: Emulator) -> None:
             pending.extend(_requires(package))
     for package in wanted:  # synthesis (when the cache is stale) stays on the main thread
         try:
-            _DEPLOYMENTS[package] = Deployment.prepare(emulator, package, _STATE_ROOT)
+            _DEPLOYMENTS[package] = Deployment.prepare(emulator, package, state_root)
         except Exception as exc:  # recorded: that package's tests report it
             _FAILURES[package] = exc
     with ThreadPoolExecutor(max_workers=slots()) as inits, ThreadPoolExecutor(max_workers=len(wanted)) as plans:
@@ -224,9 +223,10 @@ def emulator() -> Iterator[Emulator]:
     """The session's moto server with every declared package deployed and IAM enforced; all are
     destroyed and the emulator is checked empty before it stops."""
     server = Emulator()
+    state_root = Path(tempfile.mkdtemp(prefix="emulator-state-"))  # shared: packages read each other's state
     problems: list[str] = []
     try:
-        deploy_declared(server)
+        deploy_declared(server, state_root)
         server.enforce_iam(True)
         yield server
     finally:
@@ -240,7 +240,7 @@ def emulator() -> Iterator[Emulator]:
             server.stop()
     assert not problems, "planned changes after apply, or resources left after destroy:\n" + "\n".join(problems)
     # Everything was destroyed: the state files and the server's log have served their purpose.
-    shutil.rmtree(_STATE_ROOT, ignore_errors=True)
+    shutil.rmtree(state_root, ignore_errors=True)
     shutil.rmtree(server.log.parent, ignore_errors=True)
 
 
