@@ -9,6 +9,10 @@ Measured in one run, on this machine (wall and CPU seconds of each process tree)
   process's own CPU time (the jsii runtime's Node.js process works beside it);
 - the one-package loop ``nox -s synth test -- <app>`` for every app, from an empty cache
   (target: at most 2 x floor);
+- the conformance rules (policy documents AWS accepts, reachable services, key usage, CMKs on
+  state machines and function environments) over every synthesized stack of every environment,
+  in a fresh process that does not import the provider bindings: their share of the policy pack
+  that runs at every synthesis, cold (first evaluation, IAM reference loaded) and warm;
 - each rung (``lint``, ``test``, ``validate``, ``scan``) per package, as CI runs it after the test
   session (synthesis cache warm, no stack validated before);
 - the emulator rung over every package (target: 6 minutes), with its per-package split from
@@ -102,6 +106,51 @@ def probe(tuned: bool) -> dict[str, float]:
     return result
 
 
+CONFORMANCE_RULES = frozenset(
+    {
+        "IAM_TRUST_POLICY",
+        "IAM_IDENTITY_POLICY",
+        "IAM_RESOURCE_POLICY",
+        "POLICY_SIZE",
+        "REACHABLE_SERVICES",
+        "KEY_USAGE",
+        "SFN_CMK",
+        "LAMBDA_ENV_CMK",
+    }
+)
+"""The rules of the conformance rung, run by the policy pack at every synthesis."""
+
+
+def probe_conformance(cache: Path) -> dict[str, float]:
+    """Evaluate the conformance rules, then the whole pack, over every stack in ``cache``."""
+    import tomllib
+
+    from shared_constructs.policy.model import Context
+    from shared_constructs.policy.packs import BASELINE
+    from shared_constructs.policy.runner import evaluate
+
+    from platform_tooling.synth import read_stacks
+
+    conformance = [rule for rule in BASELINE if rule.id in CONFORMANCE_RULES]
+    if len(conformance) != len(CONFORMANCE_RULES):
+        raise SystemExit(f"conformance rules missing from the pack: {sorted(CONFORMANCE_RULES)}")
+    entries = sorted(p.parent for p in cache.glob("*/*/manifest.json"))
+    if not entries:
+        raise SystemExit(f"no synthesized output under {cache}: run the rungs first")
+    result = {"environments": float(len(entries)), "stacks": 0.0, "cold_s": 0.0, "warm_s": 0.0, "pack_s": 0.0}
+    for folder in entries:
+        stacks = read_stacks(folder)
+        config = repo_root() / "packages" / folder.parent.name / "config" / f"{folder.name}.toml"
+        settings = tomllib.loads(config.read_text()) if config.is_file() else {}
+        context = Context(suffix=folder.name, deployer=str(settings.get("deployer_role_arn", "")))
+        result["stacks"] += len(stacks)
+        for label, pack in (("cold_s", conformance), ("warm_s", conformance), ("pack_s", BASELINE)):
+            started = time.process_time()
+            evaluate(stacks, context, pack)
+            result[label] += time.process_time() - started
+    return result
+
+
 def _probe(tuned: bool, env: dict[str, str]) -> dict[str, float]:
     flag = "--probe-tuned" if tuned else "--probe-plain"
     done = subprocess.run(
@@ -163,6 +212,19 @@ class Bench:
                     continue  # no stacks: nothing to validate or scan
                 self.add(self.session(f"{rung} -- {package}", rung, "--", package))
 
+    def conformance(self, floor: Figure) -> None:
+        cache = self.root / ".platform" / "synth"
+        command = [sys.executable, "-m", "platform_tooling.testing.bench", "--probe-conformance", str(cache)]
+        figure = self.add(measure("conformance rules, every stack (fresh process)", command, self.env))
+        done = subprocess.run(command, env=self.env, capture_output=True, text=True, check=True)
+        found: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+        self.details["conformance"] = found
+        figure.target = (
+            f"{found['stacks']:.0f} stacks in {found['environments']:.0f} environments: rules {found['cold_s']:.2f} s"
+            f" cold, {found['warm_s']:.2f} s warm, of {found['pack_s']:.2f} s for the whole pack"
+            f" ({found['warm_s'] / floor.seconds:.3f} x floor warm)"
+        )
+
     def emulator(self) -> None:
         figure = self.add(self.session("emulator rung (every package)", "emulator"))
         figure.target, figure.ok = "<= 360 s", figure.seconds <= 360
@@ -188,7 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-emulator", action="store_true", help="leave out the emulator rung")
     parser.add_argument("--probe-tuned", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--probe-plain", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--probe-conformance", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.probe_conformance:
+        print(json.dumps(probe_conformance(args.probe_conformance)))
+        return 0
     if args.probe_tuned or args.probe_plain:
         print(json.dumps(probe(tuned=args.probe_tuned)))
         return 0
@@ -208,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     packages = [p for p in args.packages if p in PACKAGES] or list(PACKAGES)
     bench.loops([p for p in packages if p in APPS], floor)
     bench.rungs(packages)
+    bench.conformance(floor)
     if not args.no_emulator:
         bench.emulator()
     bench.session("setup (first)", "setup")
