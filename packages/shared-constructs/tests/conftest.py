@@ -1,11 +1,40 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from shared_constructs.settings import BaseSettings
+from shared_constructs.stack import PlatformStack
 
 
 @pytest.fixture(scope="session")
 def reference(synth) -> dict[str, Any]:
     """The reference example's one stack, synthesized once per session."""
     return synth("reference").stacks["reference"]
+
+
+@pytest.fixture
+def settings() -> BaseSettings:
+    """Minimal valid settings (suffix ``dev``)."""
+    return BaseSettings(environment="dev", environment_suffix="dev", cost_center="cc", owner="team")
+
+
+@pytest.fixture
+def stack(settings: BaseSettings) -> PlatformStack[BaseSettings]:
+    """A fresh stack ``t`` of package ``t`` in us-east-1, for constructs built in one test."""
+    from cdktf import Testing
+
+    return PlatformStack(Testing.app(), "t", settings=settings, package="t", region="us-east-1")
+
+
+@pytest.fixture
+def synthesized() -> Callable[[PlatformStack[Any]], dict[str, Any]]:
+    """``synthesized(stack)``: the stack's Terraform JSON."""
+    from cdktf import Testing
+
+    def _synth(stack: PlatformStack[Any]) -> dict[str, Any]:
+        return json.loads(Testing.synth(stack))  # type: ignore[no-any-return]
+
+    return _synth

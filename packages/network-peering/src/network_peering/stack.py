@@ -7,6 +7,7 @@ provider that assumes the configured role in the analytics account with the exte
 from __future__ import annotations
 
 from shared_constructs.cdk import Construct, Fn
+from shared_constructs.contracts import security_baseline
 from shared_constructs.stack import PlatformStack
 from shared_constructs.state import RemoteOutputs
 
@@ -81,13 +82,9 @@ class PeeringStack(PlatformStack):
         baseline_topics: list[str] = []
         if settings.monitoring.notify_security_baseline:
             baseline = RemoteOutputs(
-                self,
-                "baseline",
-                settings=settings,
-                package="security-baseline",
-                stack=f"security-baseline-{trading_cfg.region}",
+                self, "baseline", settings=settings, stack=security_baseline.stack(trading_cfg.region)
             )
-            baseline_topics.append(baseline.get_string("security_topic_arn"))
+            baseline_topics.append(baseline.get(security_baseline.SECURITY_TOPIC_ARN))
         monitors = {
             s.label: PeeringMonitoring(
                 self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from shared_constructs.cdk import Construct, Fn
+from shared_constructs.contracts import security_baseline
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.settings import BaseSettings
@@ -117,14 +118,8 @@ class PciPlatformStack(PlatformStack):
         )
         # Monitoring and compliance, notifying security-baseline's security topic.
         baseline_region = settings.baseline_region or region
-        baseline = RemoteOutputs(
-            self,
-            "baseline",
-            settings=settings,
-            package="security-baseline",
-            stack=f"security-baseline-{baseline_region}",
-        )
-        topic_arn = baseline.get_string("security_topic_arn")
+        baseline = RemoteOutputs(self, "baseline", settings=settings, stack=security_baseline.stack(baseline_region))
+        topic_arn = baseline.get(security_baseline.SECURITY_TOPIC_ARN)
         self.monitoring = SecurityMonitoring(self, "monitoring", namer=namer, region=region, topic_arn=topic_arn)
         self._alarms(settings)
         self.compliance = ComplianceMonitoring(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared_constructs.cdk import Construct
+from shared_constructs.contracts import security_baseline as contract
 from shared_constructs.kms import Key, KeyProps
 from shared_constructs.messaging import EncryptedTopic, TopicProps
 from shared_constructs.regions import short_region
@@ -18,21 +19,17 @@ from security_baseline.securityhub import SecurityHub, SecurityHubProps
 from security_baseline.settings import Settings
 from security_baseline.trail import AccountTrail, TrailProps
 
-PACKAGE = "security-baseline"
+PACKAGE = contract.PACKAGE
 PUBLISHERS = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
 """Services that publish to the topics: EventBridge rules and CloudWatch alarms of this account."""
-
-
-def stack_name(region: str) -> str:
-    """``security-baseline-<region>``: the name consumers read outputs from."""
-    return f"{PACKAGE}-{region}"
 
 
 class RegionalBaseline(PlatformStack):
     """Key, topics, GuardDuty, Config, rules, events and Security Hub of one region (+ trail at home)."""
 
     def __init__(self, scope: Construct, settings: Settings, region: str) -> None:
-        super().__init__(scope, stack_name(region), settings=settings, package=PACKAGE, region=region)
+        published = contract.stack(region)
+        super().__init__(scope, published.stack, settings=settings, package=PACKAGE, region=region, publishes=published)
         regional = settings.regional(region)
         namer = self.namer
         self.key = Key(
@@ -147,7 +144,8 @@ class RegionalBaseline(PlatformStack):
         self._publish(region)
 
     def _publish(self, region: str) -> None:
-        """The outputs of docs/contracts: suffixed per region (unique in flat-outputs.json) and plain."""
+        """The contract's outputs (:mod:`shared_constructs.contracts.security_baseline`), and each output
+        again with the region's code, so that they stay unique in flat-outputs.json."""
         code = short_region(region)
         published = {
             "security_topic_arn": (self.security_topic.topic_arn, "KMS-encrypted SNS topic for security events"),
@@ -160,9 +158,8 @@ class RegionalBaseline(PlatformStack):
             published["config_bucket_name"] = (self.recorder.snapshots_bucket.bucket_name, "Config snapshots bucket")
         for name, (value, description) in published.items():
             self.output(f"{name}_{code}", value, description=f"{description} ({region})")
-        for name in ("security_topic_arn", "compliance_topic_arn", "security_key_arn"):
-            value, description = published[name]
-            self.output(name, value, description=f"{description} (this stack's region, for RemoteOutputs)")
+        for output in contract.OUTPUTS:
+            self.publish(output, published[output.name][0])
         if self.trail is not None:
             self.output(
                 "log_archive_bucket_name", self.trail.archive.bucket_name, description="Log archive bucket (CloudTrail)"

@@ -26,7 +26,7 @@ from cdktf import (
 from cdktf import (
     AssetType as AssetType,
 )
-from constructs import Construct
+from constructs import Construct, Node
 
 __all__ = [
     "App",
@@ -38,6 +38,7 @@ __all__ = [
     "IResolvable",
     "ITerraformDependable",
     "LocalBackend",
+    "Node",
     "S3Backend",
     "TerraformAsset",
     "TerraformLocal",

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey as _KmsKey
 from cdktf_cdktf_provider_aws.kms_replica_key import KmsReplicaKey
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
-from shared_constructs.cdk import Construct, TerraformStack
+from shared_constructs.cdk import Construct
+from shared_constructs.context import account_id
 from shared_constructs.iam import Conditions, Grantee, Statement, lazy_string, policy_document
 from shared_constructs.lifecycle import protect
 from shared_constructs.naming import Kind, Namer
@@ -61,21 +61,6 @@ DECRYPT: tuple[str, ...] = ("kms:Decrypt", "kms:DescribeKey")
 ENCRYPT: tuple[str, ...] = ("kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 READ_BACK_SERVICES: tuple[str, ...] = ("secretsmanager", "ssm")
 """Services through which Terraform reads back what it wrote (SecureString values, secret versions)."""
-
-
-def account_id(scope: Construct, provider: AwsProvider | None = None) -> str:
-    """The id of the account ``provider`` deploys into (default: the stack's default provider).
-
-    One caller-identity data source per stack and provider, so constructs of a cross-account stack
-    name the account they are really in.
-    """
-    stack = TerraformStack.of(scope)
-    alias = provider.alias if provider is not None else None
-    id = f"caller_identity_{alias}" if alias else "caller_identity"
-    existing = stack.node.try_find_child(id)
-    if existing is None:
-        existing = DataAwsCallerIdentity(stack, id, provider=provider)
-    return existing.account_id  # type: ignore[attr-defined,no-any-return]
 
 
 class KeyPolicy:

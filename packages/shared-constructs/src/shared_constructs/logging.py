@@ -9,7 +9,8 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from shared_constructs.cdk import Construct
-from shared_constructs.kms import ENCRYPT_DECRYPT, Key, account_id
+from shared_constructs.context import account_id
+from shared_constructs.kms import ENCRYPT_DECRYPT, Key
 from shared_constructs.lifecycle import protect
 from shared_constructs.settings import BaseSettings
 

@@ -13,8 +13,9 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 
 from shared_constructs.cdk import Construct
+from shared_constructs.context import account_id
 from shared_constructs.iam import Grantee, Statement, lazy_string, policy_document
-from shared_constructs.kms import Key, account_id
+from shared_constructs.kms import Key
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.settings import BaseSettings
 

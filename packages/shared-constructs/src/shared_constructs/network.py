@@ -21,8 +21,8 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 
 from shared_constructs.cdk import Construct
+from shared_constructs.context import account_id
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy, policy_document
-from shared_constructs.kms import account_id
 from shared_constructs.logging import EncryptedLogGroup
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.settings import BaseSettings, within

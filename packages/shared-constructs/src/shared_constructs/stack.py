@@ -1,23 +1,34 @@
-"""The base stack of every app: backend, AWS providers with the tag policy, and a namer."""
+"""The base stack of every app: backend, AWS providers with the tag policy, a namer and contexts."""
 
 from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
 
 from shared_constructs.cdk import Construct, TerraformOutput, TerraformStack
+from shared_constructs.context import AppContext
+from shared_constructs.contracts import Output, StackContract
 from shared_constructs.naming import Namer
 from shared_constructs.regions import short_region
 from shared_constructs.settings import BaseSettings
 from shared_constructs.state import configure_backend
 from shared_constructs.tagging import required_tags
 
+S = TypeVar("S", bound=BaseSettings)
 
-class PlatformStack(TerraformStack):
-    """A stack of ``package`` in ``region`` with its backend, default provider and namer.
 
-    ``service`` is the first part of every resource name (default: ``package``).
-    ``assume_role_arn``: the default provider assumes this role (cross-account). Default: the
-    caller's credentials.
+class PlatformStack(TerraformStack, Generic[S]):
+    """A stack of ``package`` in ``region`` with its backend, default provider, namer and context.
+
+    Generic over the app's settings type: ``PlatformStack[Settings]`` gives ``self.settings`` and
+    ``self.context.settings`` that type.
+    ``service``: the first part of every resource name. Default: ``package``.
+    ``assume_role_arn`` / ``external_id``: the default provider assumes this role (cross-account).
+    Default: the caller's credentials. ``account_id``: the default provider's account when
+    configuration names it. Default: looked up (caller identity).
+    ``publishes``: the contract of what this stack publishes (:mod:`shared_constructs.contracts`).
+    Default: nothing for other packages; :meth:`publish` then refuses.
     """
 
     def __init__(
@@ -25,22 +36,34 @@ class PlatformStack(TerraformStack):
         scope: Construct,
         stack_name: str,
         *,
-        settings: BaseSettings,
+        settings: S,
         package: str,
         region: str,
         service: str | None = None,
         assume_role_arn: str | None = None,
         external_id: str | None = None,
+        account_id: str | None = None,
+        publishes: StackContract | None = None,
     ) -> None:
         super().__init__(scope, stack_name)
-        self.settings = settings
+        if publishes is not None and (publishes.stack, publishes.package) != (stack_name, package):
+            raise ValueError(
+                f"stack {stack_name!r} of {package!r} cannot publish the contract of {publishes.package!r} "
+                f"stack {publishes.stack!r}"
+            )
+        self.settings: S = settings
         self.package = package
         self.region = region
         self.stack_name = stack_name
+        self.publishes = publishes
         self.namer = Namer(service or package, settings.environment_suffix)
         configure_backend(self, settings, package, stack_name)
         self.provider = self._make_provider("aws", region, None, assume_role_arn, external_id)
         self._providers: dict[str, AwsProvider] = {}
+        self.context: AppContext[S] = AppContext(
+            settings=settings, namer=self.namer, region=region, stack=self, account_id=account_id
+        )
+        """The context of the default provider: what the stack's constructs build with."""
 
     def _make_provider(
         self, id: str, region: str, alias: str | None, role_arn: str | None, external_id: str | None
@@ -59,6 +82,7 @@ class PlatformStack(TerraformStack):
     ) -> AwsProvider:
         """An aliased provider for ``region`` (and, with ``assume_role_arn``, another account).
 
+        ``account``: a label of the other account in the provider's alias (``use2analytics``).
         Providers are created once per (region, account) and reused.
         """
         alias = f"{short_region(region)}{account}"
@@ -66,6 +90,36 @@ class PlatformStack(TerraformStack):
             self._providers[alias] = self._make_provider(f"aws_{alias}", region, alias, assume_role_arn, external_id)
         return self._providers[alias]
 
+    def context_for(
+        self,
+        region: str,
+        *,
+        account: str = "",
+        assume_role_arn: str | None = None,
+        external_id: str | None = None,
+        account_id: str | None = None,
+    ) -> AppContext[S]:
+        """The context of ``region`` (and, with ``assume_role_arn``, another account): its provider
+        from :meth:`provider_for`. The stack's own region and account give :attr:`context`."""
+        if region == self.region and not account and assume_role_arn is None:
+            return self.context
+        provider = self.provider_for(region, account=account, assume_role_arn=assume_role_arn, external_id=external_id)
+        return AppContext(
+            settings=self.settings,
+            namer=self.namer,
+            region=region,
+            stack=self,
+            provider=provider,
+            account_id=account_id if account or assume_role_arn else self.context.account_id,
+        )
+
     def output(self, name: str, value: object, *, description: str, sensitive: bool = False) -> TerraformOutput:
-        """A published output; its name is the key in ``cfn-outputs/flat-outputs.json``."""
+        """An output of this stack; its name is the key in ``cfn-outputs/flat-outputs.json``."""
         return TerraformOutput(self, name, value=value, description=description, sensitive=sensitive)
+
+    def publish(self, output: Output[Any], value: object) -> TerraformOutput:
+        """An output other packages read, as declared by this stack's contract (``publishes``)."""
+        if self.publishes is None:
+            raise ValueError(f"stack {self.stack_name!r} publishes no contract; give publishes= to publish")
+        self.publishes.check(output)
+        return self.output(output.name, value, description=output.description)

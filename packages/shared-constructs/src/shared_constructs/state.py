@@ -11,6 +11,7 @@ native S3 locking (``use_lockfile``, Terraform >= 1.10).
 from __future__ import annotations
 
 import posixpath
+from typing import overload
 
 from shared_constructs.cdk import (
     Construct,
@@ -20,6 +21,7 @@ from shared_constructs.cdk import (
     S3Backend,
     TerraformStack,
 )
+from shared_constructs.contracts import Output, StackContract
 from shared_constructs.settings import BaseSettings
 
 _STACK_DIR_TO_REPO = "../../../../.."  # stacks/<stack> -> cdktf.out -> <package> -> packages -> repo
@@ -56,32 +58,36 @@ def configure_backend(stack: TerraformStack, settings: BaseSettings, package: st
 class RemoteOutputs(Construct):
     """The published outputs of another package's stack, read from its Terraform state.
 
-    The same settings that choose this stack's backend choose the data source, so a consumer
-    works unchanged against local state, the emulator or a team's S3 bucket.
+    ``stack``: the producer's contract for that stack (:mod:`shared_constructs.contracts`). The
+    same settings that choose this stack's backend choose the data source, so a consumer works
+    unchanged against local state, the emulator or a team's S3 bucket.
     """
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, package: str, stack: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, stack: StackContract) -> None:
         super().__init__(scope, id)
-        self.package = package
-        self.stack = stack
+        self.contract = stack
+        package, name = stack.package, stack.stack
         state = settings.state
         if state.backend == "local":
             self._source: DataTerraformRemoteStateLocal | DataTerraformRemoteStateS3 = DataTerraformRemoteStateLocal(
-                self, "state", path=local_state_path(settings, package, stack)
+                self, "state", path=local_state_path(settings, package, name)
             )
         else:
             self._source = DataTerraformRemoteStateS3(
                 self,
                 "state",
                 bucket=state.bucket or "",
-                key=state_key(package, settings.environment_suffix, stack),
+                key=state_key(package, settings.environment_suffix, name),
                 region=state.region,
             )
 
-    def get_string(self, output: str) -> str:
-        """A string output of the producer (a token resolved at plan time)."""
-        return self._source.get_string(output)
-
-    def get_list(self, output: str) -> list[str]:
-        """A list output of the producer."""
-        return self._source.get_list(output)
+    @overload
+    def get(self, output: Output[str]) -> str: ...
+    @overload
+    def get(self, output: Output[list[str]]) -> list[str]: ...
+    def get(self, output: Output[str] | Output[list[str]]) -> str | list[str]:
+        """The value of ``output`` (a token resolved at plan time); the contract must declare it."""
+        self.contract.check(output)
+        if output.kind == "list":
+            return self._source.get_list(output.name)
+        return self._source.get_string(output.name)

@@ -40,6 +40,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 
 from shared_constructs.cdk import Construct
+from shared_constructs.context import account_id
 from shared_constructs.iam import Grantee, Statement, lazy_string, policy_document
 from shared_constructs.kms import ENCRYPT_DECRYPT, Key
 from shared_constructs.lifecycle import protect
@@ -307,8 +308,6 @@ class SecureBucket(Construct):
         if self._log_delivery:
             return
         self._log_delivery = True
-        from shared_constructs.kms import account_id
-
         account = account_id(self, self._provider)
         service = {"Service": "delivery.logs.amazonaws.com"}
         source = {"aws:SourceAccount": account}

@@ -28,15 +28,14 @@ def settings(**state: str) -> BaseSettings:
 
 def synth_stack(config: BaseSettings) -> dict:
     from cdktf import Testing
+    from shared_constructs.contracts import security_baseline
     from shared_constructs.stack import PlatformStack
     from shared_constructs.state import RemoteOutputs
 
     app = Testing.app()
     stack = PlatformStack(app, "consumer", settings=config, package="pci-platform", region="ap-southeast-1")
-    baseline = RemoteOutputs(
-        stack, "baseline", settings=config, package="security-baseline", stack="security-baseline-ap-southeast-1"
-    )
-    stack.output("topic", baseline.get_string("security_topic_arn"), description="t")
+    baseline = RemoteOutputs(stack, "baseline", settings=config, stack=security_baseline.stack("ap-southeast-1"))
+    stack.output("topic", baseline.get(security_baseline.SECURITY_TOPIC_ARN), description="t")
     return json.loads(Testing.synth(stack))
 
 
@@ -147,7 +146,7 @@ def test_the_function_declares_the_services_its_handler_calls(reference):
 
 def test_account_id_follows_the_provider_of_each_construct():
     from cdktf import Testing
-    from shared_constructs.kms import account_id
+    from shared_constructs.context import account_id
     from shared_constructs.stack import PlatformStack
 
     stack = PlatformStack(Testing.app(), "x", settings=settings(), package="p", region="us-east-1")
