@@ -26,12 +26,12 @@ def test_two_providers_trading_default_analytics_assumes_role(stack: dict[str, A
     ]
     for provider in (default, analytics):
         tags = provider["default_tags"][0]["tags"]
-        assert {k: tags[k] for k in ("CostCenter", "Environment", "Owner", "ManagedBy", "Package")} == {
+        assert {k: tags[k] for k in ("CostCenter", "Environment", "Owner", "ManagedBy", "App")} == {
             "CostCenter": "platform",
             "Environment": "dev",
             "Owner": "network-team",
             "ManagedBy": "cdktf",
-            "Package": "network-peering",
+            "App": "network-peering",
         }
 
 

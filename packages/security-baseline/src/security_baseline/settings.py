@@ -7,11 +7,14 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from shared_constructs.settings import BaseSettings, Email, PositiveInt, Region, Strict, apply_overrides
+from shared_constructs.tagging import tag_values
 
 DETECTOR_ID = re.compile(r"^[a-z0-9]{32}$")
 RECORDER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 DEFAULT_REGIONS = ("us-east-1", "us-east-2", "eu-west-1", "ap-southeast-1")
 """Every region where another package deploys (DECISIONS.md 13)."""
+UNASSIGNED_APP = "unassigned"
+"""The App tag remediation gives a resource it finds untagged."""
 STANDARDS = ("aws-foundational-security-best-practices", "cis-aws-foundations-benchmark", "pci-dss")
 Standard = Literal["aws-foundational-security-best-practices", "cis-aws-foundations-benchmark", "pci-dss"]
 
@@ -110,7 +113,7 @@ class RemediationSettings(Strict):
     tag_defaults: dict[str, str] = Field(default_factory=dict)
     """Values for missing required tags, laid over the defaults taken from these settings
     (Environment, CostCenter, Owner, DataClassification; ManagedBy = ``manual``,
-    Package = ``unassigned``)."""
+    App = ``unassigned``)."""
     reserved_concurrency: PositiveInt = 2
     """Config evaluations arrive in small bursts; 2 keeps remediation serial enough to be safe."""
 
@@ -192,15 +195,8 @@ class Settings(BaseSettings):
 
     def tag_defaults(self) -> dict[str, str]:
         """Values the remediation function gives missing required tags."""
-        derived = {
-            "Environment": self.environment,
-            "CostCenter": self.cost_center,
-            "Owner": self.owner,
-            "DataClassification": self.data_classification,
-            # Resources found untagged were not created by this platform: say so, do not claim them.
-            "ManagedBy": "manual",
-            "Package": "unassigned",
-        }
+        # Resources found untagged were not created by this platform: say so, do not claim them.
+        derived = tag_values(self, UNASSIGNED_APP, managed_by="manual")
         return {**derived, **self.remediation.tag_defaults}
 
 

@@ -105,7 +105,7 @@ def test_required_tags_rule_checks_the_platform_tag_set(home: dict[str, Any]) ->
         "tag3Key": "Owner",
         "tag4Key": "DataClassification",
         "tag5Key": "ManagedBy",
-        "tag6Key": "Package",
+        "tag6Key": "App",
     }
 
 
@@ -143,15 +143,15 @@ def test_remediation_function_environment_and_permissions(home: dict[str, Any]) 
         "Environment": "dev",
         "ManagedBy": "manual",
         "Owner": "security-team",
-        "Package": "unassigned",
+        "App": "unassigned",
     }
-    assert env["REQUIRED_TAG_KEYS"] == "Environment,CostCenter,Owner,DataClassification,ManagedBy,Package"
+    assert env["REQUIRED_TAG_KEYS"] == "Environment,CostCenter,Owner,DataClassification,ManagedBy,App"
     policy = only(home, "aws_iam_policy", name="security-baseline-remediation-fn-use1-dev")
     tags = statement(policy, "TagEc2Resources")
     assert tags["Action"] == "ec2:CreateTags"
     assert tags["Condition"] == {
         "ForAllValues:StringEquals": {
-            "aws:TagKeys": ["Environment", "CostCenter", "Owner", "DataClassification", "ManagedBy", "Package"]
+            "aws:TagKeys": ["Environment", "CostCenter", "Owner", "DataClassification", "ManagedBy", "App"]
         }
     }
     assert statement(policy, "FixBuckets")["Action"] == [

@@ -17,7 +17,7 @@ def test_one_stack_per_region(stacks: dict[str, dict[str, Any]]) -> None:
     for region, stack in ((r, stacks[f"security-baseline-{r}"]) for r in REGIONS):
         (provider,) = stack["provider"]["aws"]
         assert provider["region"] == region
-        assert provider["default_tags"][0]["tags"]["Package"] == "security-baseline"
+        assert provider["default_tags"][0]["tags"]["App"] == "security-baseline"
 
 
 def test_trail_only_in_home_region(stacks: dict[str, dict[str, Any]]) -> None:

@@ -14,6 +14,11 @@ from enum import Enum
 
 from shared_constructs.regions import short_region
 
+SUFFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$")
+"""The environment suffix every resource name ends with: 1-16 lowercase letters, digits or inner hyphens."""
+SERVICE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+"""The first part of every resource name: the app's service name."""
+
 
 @dataclass(frozen=True)
 class _Rule:
@@ -83,9 +88,9 @@ class Namer:
     suffix: str
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,23}", self.service):
+        if not SERVICE_PATTERN.fullmatch(self.service):
             raise ValueError(f"service must be 1-24 lowercase letters, digits or hyphens, got {self.service!r}")
-        if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?", self.suffix):
+        if not SUFFIX_PATTERN.fullmatch(self.suffix):
             raise ValueError(f"suffix must be 1-16 lowercase letters, digits or inner hyphens, got {self.suffix!r}")
 
     def name(self, kind: Kind, resource: str, *, region: str | None = None) -> str:

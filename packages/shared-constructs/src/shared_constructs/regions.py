@@ -1,4 +1,5 @@
-"""The AWS regions the platform accepts, and the short codes used inside resource names."""
+"""The AWS regions the platform accepts, the short codes used inside resource names, and the
+default region of every app (docs/decisions/0011-regions-and-accounts.md), defined here once."""
 
 from __future__ import annotations
 
@@ -45,3 +46,17 @@ def short_region(region: str) -> str:
         return AWS_REGIONS[region]
     except KeyError:
         raise ValueError(f"unknown AWS region {region!r}; expected one of {', '.join(AWS_REGIONS)}") from None
+
+
+PAYMENTS_REGIONS: tuple[str, ...] = ("us-east-1", "eu-west-1", "ap-southeast-1")
+"""payments-multiregion: active-active in these regions, the first one primary."""
+TRADING_REGION = "us-east-1"
+"""network-peering: the trading (requester) side."""
+ANALYTICS_REGION = "us-east-2"
+"""network-peering: the analytics (accepter) side."""
+PCI_REGION = "ap-southeast-1"
+"""pci-platform: the one region of the PCI platform."""
+PLATFORM_REGIONS: tuple[str, ...] = tuple(
+    dict.fromkeys((TRADING_REGION, ANALYTICS_REGION, *PAYMENTS_REGIONS, PCI_REGION))
+)
+"""Every region another app deploys to by default: security-baseline covers each of them."""

@@ -5,7 +5,7 @@ import re
 import pytest
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.settings import BaseSettings
-from shared_constructs.tagging import REQUIRED_TAGS, required_tags
+from shared_constructs.tagging import REQUIRED_TAGS, required_tags, tag_values
 
 DEPLOYER = "arn:aws:iam::123456789012:role/deployer"
 
@@ -77,11 +77,18 @@ def settings(**extra) -> BaseSettings:
 
 
 def test_required_tags_cover_the_tag_policy():
-    tags = required_tags(settings(extra_tags={"App": "payments"}), "payments-multiregion", "eu-west-1")
-    assert set(REQUIRED_TAGS) | {"Region", "App"} == set(tags)
-    assert tags["Package"] == "payments-multiregion"
+    tags = required_tags(settings(extra_tags={"Team": "payments"}), "payments-multiregion", "eu-west-1")
+    assert set(REQUIRED_TAGS) | {"Region", "Team"} == set(tags)
+    assert tags["App"] == "payments-multiregion"
     assert tags["ManagedBy"] == "cdktf"
     assert tags["Region"] == "eu-west-1"
+    assert "Package" not in tags
+
+
+def test_tag_values_follow_the_required_keys_in_order():
+    values = tag_values(settings(), "network-peering", managed_by="manual")
+    assert tuple(values) == REQUIRED_TAGS
+    assert (values["App"], values["ManagedBy"]) == ("network-peering", "manual")
 
 
 def test_fails_when_extra_tags_replace_a_required_tag():

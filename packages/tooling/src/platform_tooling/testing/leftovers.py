@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from shared_constructs.tagging import APP_TAG
+
 if TYPE_CHECKING:
     from platform_tooling.testing.emulator import Emulator
 
-TAG_KEYS = ("App", "Package")
-"""Tag keys that name the owning package (``App`` replaces ``Package``, DECISIONS.md 12)."""
+TAG_KEYS = (APP_TAG, "Package")
+"""Tag keys that name the owning package: ``App`` replaced ``Package``
+(docs/decisions/0010-one-tag-policy.md); resources an older version tagged are found too."""
 _FINISHED_PEERING = ("deleted", "rejected", "failed", "expired")
 
 
