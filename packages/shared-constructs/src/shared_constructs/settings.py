@@ -14,9 +14,10 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared_constructs.naming import SUFFIX_PATTERN
 from shared_constructs.regions import AWS_REGIONS
@@ -107,6 +108,34 @@ def overlapping(cidrs: Iterable[str]) -> list[tuple[str, str]]:
 def within(cidr: str, parent: str) -> bool:
     """True when network ``cidr`` lies inside network ``parent``."""
     return ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(parent))  # type: ignore[arg-type]
+
+
+class Problems:
+    """Collects the problems a settings model finds across its fields, each at its own key.
+
+    The one way settings check what spans several fields: a ``model_validator(mode="after")``
+    adds every problem with :meth:`add` and ends with :meth:`raise_if_any`, so a bad file is
+    reported in full, one line per problem (``config/dev.toml: trading.vpc_cidr: got ...; expected ...``).
+    """
+
+    def __init__(self) -> None:
+        self.items: list[InitErrorDetails] = []
+
+    def add(self, loc: tuple[str | int, ...], value: Any, message: str) -> None:
+        """Report ``value`` at key ``loc`` (relative to the model being validated) with ``message``."""
+        error = PydanticCustomError("settings", "{message}", {"message": message})
+        self.items.append(InitErrorDetails(type=error, loc=loc, input=value))
+
+    def extend(self, prefix: tuple[str | int, ...], error: ValidationError) -> None:
+        """Report every problem of ``error`` (raised validating a part of the settings) under ``prefix``."""
+        for item in error.errors(include_url=False):
+            message = str(item["msg"]).removeprefix("Value error, ")
+            self.add((*prefix, *item["loc"]), item["input"], message)
+
+    def raise_if_any(self, title: str) -> None:
+        """Raise all collected problems as one validation error (nothing when there are none)."""
+        if self.items:
+            raise ValidationError.from_exception_data(title, self.items)
 
 
 class Strict(BaseModel):
@@ -274,3 +303,62 @@ def apply_overrides(defaults: M, override: Mapping[str, Any]) -> M:
     settings resolves to a full regional section for that region only.
     """
     return type(defaults).model_validate(deep_merge(defaults.model_dump(), override))
+
+
+R = TypeVar("R", bound=Strict)
+
+
+class MultiRegionSettings(BaseSettings, Generic[R]):
+    """Settings of an app that deploys to several regions: regional values with per-region overrides.
+
+    ``regional`` holds the values every region gets; ``region_overrides`` changes some of them for
+    one region (``[region_overrides.eu-west-1] api_rate_limit = 500``); :meth:`for_region` resolves
+    a region. An app subclasses ``MultiRegionSettings[ItsRegionalSettings]`` and gives ``regions``
+    and ``primary_region`` its defaults (from :mod:`shared_constructs.regions`).
+    """
+
+    regions: tuple[Region, ...]
+    """Regions that get the app's regional stacks, in deployment order. At least one, none twice."""
+    primary_region: Region
+    """The region of what exists once (global stacks, account-wide resources); one of ``regions``."""
+    regional: R
+    """Values for every region. Default: the regional model's defaults."""
+    region_overrides: dict[Region, dict[str, Any]] = Field(default_factory=dict)
+    """Per region, values laid over ``regional`` (any of its keys). Default: none."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _regional_defaults(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "regional" not in data:
+            return {**data, "regional": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _regions_agree(self) -> MultiRegionSettings[R]:
+        problems = Problems()
+        repeated = sorted({r for r in self.regions if self.regions.count(r) > 1})
+        if not self.regions or repeated:
+            problems.add(("regions",), list(self.regions), "expected at least one region, none of them twice")
+        if self.primary_region not in self.regions:
+            problems.add(("primary_region",), self.primary_region, f"expected one of regions {list(self.regions)}")
+        for region, override in self.region_overrides.items():
+            if region not in self.regions:
+                problems.add(("region_overrides", region), override, f"expected a region of {list(self.regions)}")
+                continue
+            try:
+                apply_overrides(self.regional, override)
+            except ValidationError as exc:
+                problems.extend(("region_overrides", region), exc)
+        problems.raise_if_any(type(self).__name__)
+        return self
+
+    def for_region(self, region: str) -> R:
+        """The values of ``region``: ``regional`` with that region's override laid over it."""
+        if region not in self.regions:
+            raise ValueError(f"region {region!r} is not one of regions {list(self.regions)}")
+        return apply_overrides(self.regional, self.region_overrides.get(region, {}))
+
+    @property
+    def secondary_regions(self) -> tuple[str, ...]:
+        """``regions`` without the primary region, in order."""
+        return tuple(r for r in self.regions if r != self.primary_region)
