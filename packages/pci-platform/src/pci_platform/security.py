@@ -9,7 +9,6 @@ Manager and Systems Manager (SecureString values, the database secret), which it
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from shared_constructs.cdk import Construct
@@ -66,12 +65,7 @@ class PlatformKeys(Construct):
         ``via_service``: only when the call comes through that AWS service (``kms:ViaService``,
         for example Secrets Manager decrypting a secret on the role's behalf).
         """
-        sid = "Use" + re.sub(r"[^A-Za-z0-9]", "", (label or role.node.path).title())[-50:]
-        conditions = (
-            {"StringEquals": {"kms:ViaService": f"{via_service}.{self.region}.amazonaws.com"}} if via_service else None
-        )
-        key.policy.allow_principals(sid, [role.role_arn], actions, conditions=conditions)
-        key.grant(role, actions)
+        key.grant(role, actions, via_service=via_service, label=label)
 
     def allow_decrypt(self, key: Key, role: LeastPrivilegeRole, *, label: str = "") -> None:
         """Name ``role`` in ``key``'s policy for decryption only."""

@@ -25,7 +25,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from shared_constructs.cdk import AssetType, Construct, TerraformAsset
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
-from shared_constructs.kms import Key
+from shared_constructs.kms import DECRYPT, Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.messaging import EncryptedQueue
 from shared_constructs.naming import Kind, Namer
@@ -227,7 +227,7 @@ class PythonFunction(Construct):
                     resources=["*"],
                 )
             )
-        props.key.grant_decrypt(self.role)
+        props.key.grant(self.role, DECRYPT)
         if props.dead_letter_queue is not None:
             props.dead_letter_queue.grant_send(self.role)
         self.function = LambdaFunction(

@@ -23,7 +23,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
-from shared_constructs.cdk import Construct
+from shared_constructs.cdk import Construct, Node
 from shared_constructs.naming import Kind, Namer
 
 Conditions = Mapping[str, Mapping[str, str | Sequence[str] | bool]]
@@ -31,6 +31,12 @@ Conditions = Mapping[str, Mapping[str, str | Sequence[str] | bool]]
 
 class Grantee(Protocol):
     """Anything permissions can be granted to (a :class:`LeastPrivilegeRole`)."""
+
+    @property
+    def node(self) -> Node: ...
+
+    @property
+    def role_arn(self) -> str: ...
 
     def add_statements(self, *statements: Statement) -> None: ...
 

@@ -1,7 +1,15 @@
-"""Customer-managed KMS keys with rotation, an alias, and a least-privilege key policy."""
+"""Customer-managed KMS keys with rotation, an alias, and a least-privilege key policy.
+
+One way to let something use a key (docs/decisions/0015-one-way-to-grant-key-use.md):
+:meth:`Key.grant` for a role, :meth:`Key.grant_service` for an AWS service principal,
+:meth:`Key.grant_account_via_service` for the account's principals through one service. A role
+granted use of a key whose policy does not delegate to IAM (``root_can_use=False``) is named in
+the key policy and given the IAM statement in the same call.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -75,6 +83,8 @@ class KeyPolicy:
 
     def __init__(self, account: str, *, root_can_use: bool = True, deployer_role_arn: str | None = None) -> None:
         self.account = account
+        self.delegates_to_iam = root_can_use
+        """True when IAM policies of the account can grant use of the key (the root may use it)."""
         root = f"arn:aws:iam::{account}:root"
         actions = KEY_ADMIN_ACTIONS + (ENCRYPT_DECRYPT if root_can_use else ())
         self._statements: list[Statement] = [
@@ -104,15 +114,24 @@ class KeyPolicy:
         actions: Sequence[str] = ENCRYPT_DECRYPT,
         conditions: Conditions | None = None,
     ) -> KeyPolicy:
-        """Let the named IAM principals (role ARNs) use the key."""
-        self._statements.append(
-            Statement(
-                sid=sid,
-                actions=actions,
-                principals={"AWS": list(principal_arns)},
-                resources=["*"],
-                conditions=conditions,
+        """Let the named IAM principals (role ARNs) use the key.
+
+        Granting again under the same ``sid`` (the same principals and conditions) adds the actions
+        to that statement.
+        """
+        principals = {"AWS": list(principal_arns)}
+        for index, existing in enumerate(self._statements):
+            if existing.sid != sid:
+                continue
+            if existing.principals != principals or existing.conditions != conditions:
+                raise ValueError(f"key policy statement {sid!r} exists for other principals or conditions")
+            merged = sorted({*existing.actions, *actions})
+            self._statements[index] = Statement(
+                sid=sid, actions=merged, principals=principals, resources=["*"], conditions=conditions
             )
+            return self
+        self._statements.append(
+            Statement(sid=sid, actions=actions, principals=principals, resources=["*"], conditions=conditions)
         )
         return self
 
@@ -216,6 +235,7 @@ class Key(Construct):
         )
         self.key_arn = self.key.arn
         self.key_id = self.key.key_id
+        self.region = props.region
         self._settings = props.settings
         self._namer = props.namer
         self._name = props.name
@@ -226,18 +246,66 @@ class Key(Construct):
             raise ValueError("add_replica needs a key created with multi_region=True")
         return Replica(self, id, primary=self, provider=provider, region=region)
 
-    def grant(self, grantee: Grantee, actions: Sequence[str], sid: str = "") -> None:
-        """Let ``grantee`` (a role construct) call ``actions`` on this key."""
+    def grant(
+        self,
+        grantee: Grantee,
+        actions: Sequence[str] = ENCRYPT_DECRYPT,
+        *,
+        via_service: str | None = None,
+        label: str = "",
+        sid: str = "",
+    ) -> None:
+        """Let ``grantee`` (a role) call ``actions`` on this key.
+
+        The role's policy gets the statement (``sid``: its Sid, default generated); when this key's
+        policy does not delegate use to IAM, the key policy names the role too (one statement per
+        role, ``Use<label or role path>``).
+        ``via_service``: only through that service in the key's region (``kms:ViaService``, for
+        example ``"secretsmanager"`` decrypting a secret on the role's behalf): in the key policy
+        when it names the role, else in the role's statement.
+        """
+        conditions = self._via(via_service)
+        if self.policy.delegates_to_iam:
+            grantee.add_statements(Statement(sid=sid, actions=actions, resources=[self.key_arn], conditions=conditions))
+            return
+        key_sid = "Use" + re.sub(r"[^A-Za-z0-9]", "", (label or grantee.node.path).title())[-50:]
+        self.policy.allow_principals(key_sid, [grantee.role_arn], actions, conditions=conditions)
         grantee.add_statements(Statement(sid=sid, actions=actions, resources=[self.key_arn]))
 
-    def grant_encrypt_decrypt(self, grantee: Grantee) -> None:
-        self.grant(grantee, ENCRYPT_DECRYPT)
+    def grant_service(
+        self,
+        sid: str,
+        service: str,
+        actions: Sequence[str] = ENCRYPT_DECRYPT,
+        *,
+        source_account: bool = True,
+        conditions: Conditions | None = None,
+    ) -> None:
+        """Let an AWS service principal (``logs.us-east-1.amazonaws.com``) use this key.
 
-    def grant_decrypt(self, grantee: Grantee) -> None:
-        self.grant(grantee, DECRYPT)
+        ``source_account``: only on behalf of this account (``aws:SourceAccount``, the
+        confused-deputy guard); turn it off where the service sends an encryption context or a
+        source ARN that ``conditions`` pins instead.
+        """
+        self.policy.allow_service(sid, service, actions, source_account=source_account, conditions=conditions)
 
-    def grant_encrypt(self, grantee: Grantee) -> None:
-        self.grant(grantee, ENCRYPT)
+    def grant_account_via_service(self, sid: str, service: str, actions: Sequence[str]) -> None:
+        """Let principals of this account use the key through ``service`` only (``kms:ViaService``):
+        for services that create grants or encrypt on the caller's behalf (Systems Manager writing a
+        SecureString, Network Firewall encrypting its rules)."""
+        via = self._via(service) or {}
+        root = f"arn:aws:iam::{self.policy.account}:root"
+        condition = {"StringEquals": {"kms:CallerAccount": self.policy.account, **via["StringEquals"]}}
+        self.policy.add(
+            Statement(sid=sid, actions=actions, resources=["*"], principals={"AWS": root}, conditions=condition)
+        )
+
+    def _via(self, service: str | None) -> dict[str, dict[str, str | Sequence[str] | bool]] | None:
+        if service is None:
+            return None
+        if self.region is None:
+            raise ValueError(f"key {self.alias_name!r}: via_service needs the key's region (KeyProps.region)")
+        return {"StringEquals": {"kms:ViaService": f"{service}.{self.region}.amazonaws.com"}}
 
 
 class Replica(Construct):

@@ -46,7 +46,7 @@ class EncryptedLogGroup(Construct):
         account = account_id(self, props.provider)
         arn = f"arn:aws:logs:{props.region}:{account}:log-group:{props.name}"
         sid = "Logs" + re.sub(r"[^A-Za-z0-9]", "", self.node.path.title())[-60:]
-        props.key.policy.allow_service(
+        props.key.grant_service(
             sid,
             f"logs.{props.region}.amazonaws.com",
             ENCRYPT_DECRYPT,

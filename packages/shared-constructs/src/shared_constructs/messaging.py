@@ -107,7 +107,7 @@ class EncryptedTopic(Construct):
                 conditions=conditions,
             )
         )
-        self._key.policy.allow_service(_sid("Sns", service), service, _SERVICE_KEY_ACTIONS)
+        self._key.grant_service(_sid("Sns", service), service, _SERVICE_KEY_ACTIONS)
 
     def add_statements(self, *statements: Statement) -> None:
         """Add statements to the topic policy (for example another region's topic subscribing)."""
@@ -194,7 +194,7 @@ class EncryptedQueue(Construct):
                 conditions={"ArnLike": {"aws:SourceArn": list(source_arns)}},
             )
         )
-        self._key.policy.allow_service(_sid("Sqs", service), service, _SERVICE_KEY_ACTIONS)
+        self._key.grant_service(_sid("Sqs", service), service, _SERVICE_KEY_ACTIONS)
         if self._policy is None:
             self._policy = SqsQueuePolicy(
                 self,

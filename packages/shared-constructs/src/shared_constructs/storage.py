@@ -42,7 +42,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from shared_constructs.cdk import Construct
 from shared_constructs.context import account_id
 from shared_constructs.iam import Grantee, Statement, lazy_string, policy_document
-from shared_constructs.kms import ENCRYPT_DECRYPT, Key
+from shared_constructs.kms import DECRYPT, ENCRYPT_DECRYPT, Key
 from shared_constructs.lifecycle import protect
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.policy.suppress import suppress
@@ -328,7 +328,7 @@ class SecureBucket(Construct):
             ),
         )
         if self.key is not None:
-            self.key.policy.allow_service(
+            self.key.grant_service(
                 "LogDeliveryUse", "delivery.logs.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey")
             )
 
@@ -336,7 +336,7 @@ class SecureBucket(Construct):
         """Read objects (and decrypt them)."""
         grantee.add_statements(Statement(actions=READ_ACTIONS, resources=[self.bucket.arn, f"{self.bucket.arn}/*"]))
         if self.key is not None:
-            self.key.grant_decrypt(grantee)
+            self.key.grant(grantee, DECRYPT)
 
     def grant_write(self, grantee: Grantee) -> None:
         """Write objects (and encrypt them)."""

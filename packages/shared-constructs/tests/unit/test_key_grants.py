@@ -1,0 +1,99 @@
+"""One way to grant key use: IAM and, where the key does not delegate to IAM, the key policy."""
+
+from __future__ import annotations
+
+import pytest
+from platform_tooling.testing.query import name_of, only, statement, statements
+from shared_constructs.iam import LeastPrivilegeRole, RoleProps, assume_role_policy
+from shared_constructs.kms import DECRYPT, ENCRYPT_DECRYPT, Key, KeyPolicy, KeyProps
+
+
+def role(stack, name="r"):
+    return LeastPrivilegeRole(
+        stack,
+        name,
+        RoleProps(
+            namer=stack.namer,
+            name=name,
+            description="d",
+            trust_policy=assume_role_policy(services=["ec2.amazonaws.com"]),
+        ),
+    )
+
+
+def key(stack, *, delegates: bool, region: str | None = "us-east-1"):
+    ctx = stack.context
+    return Key(
+        stack,
+        "k",
+        KeyProps(
+            settings=ctx.settings,
+            namer=ctx.namer,
+            name="k",
+            region=region,
+            description="k",
+            policy=KeyPolicy("123456789012", root_can_use=delegates),
+        ),
+    )
+
+
+def test_key_that_does_not_delegate_names_each_granted_role_once_with_every_action(stack, synthesized):
+    k, reader = key(stack, delegates=False), role(stack)
+    k.grant(reader, DECRYPT)
+    k.grant(reader, ("kms:GenerateDataKey",))
+    document = synthesized(stack)
+    named = statement(only(document, "aws_kms_key"), "UseTR")
+    assert named["Principal"] == {"AWS": f"${{aws_iam_role.{name_of(document, 'aws_iam_role')}.arn}}"}
+    assert named["Action"] == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+    key_arn = f"${{aws_kms_key.{name_of(document, 'aws_kms_key')}.arn}}"
+    iam = [s for s in statements(only(document, "aws_iam_policy")) if s["Resource"] == key_arn]
+    assert sorted(a for s in iam for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])) == [
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:GenerateDataKey",
+    ]
+
+
+def test_via_service_conditions_the_key_policy_or_else_the_role(stack, synthesized):
+    private = key(stack, delegates=False)
+    private.grant(role(stack, "a"), DECRYPT, via_service="secretsmanager", label="rotation")
+    document = synthesized(stack)
+    assert statement(only(document, "aws_kms_key"), "UseRotation")["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+    }
+    assert "Condition" not in statements(only(document, "aws_iam_policy"))[0]
+
+
+def test_key_that_delegates_grants_in_iam_only(stack, synthesized):
+    shared = key(stack, delegates=True)
+    shared.grant(role(stack), ENCRYPT_DECRYPT, via_service="ssm")
+    document = synthesized(stack)
+    assert [s["Sid"] for s in statements(only(document, "aws_kms_key"))] == ["KeyAdministration"]
+    (granted,) = statements(only(document, "aws_iam_policy"))
+    assert granted["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}}
+
+
+def test_account_through_one_service_and_service_principals(stack, synthesized):
+    k = key(stack, delegates=False)
+    k.grant_account_via_service("ParameterStoreWrite", "ssm", ("kms:Encrypt", "kms:GenerateDataKey"))
+    k.grant_service("LogsUse", "logs.us-east-1.amazonaws.com", ("kms:Decrypt",))
+    document = synthesized(stack)
+    account = statement(only(document, "aws_kms_key"), "ParameterStoreWrite")
+    assert account["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert account["Condition"] == {
+        "StringEquals": {"kms:CallerAccount": "123456789012", "kms:ViaService": "ssm.us-east-1.amazonaws.com"}
+    }
+    service = statement(only(document, "aws_kms_key"), "LogsUse")
+    assert service["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_fails_on_via_service_for_a_key_without_a_region(stack):
+    with pytest.raises(ValueError, match="via_service needs the key's region"):
+        key(stack, delegates=False, region=None).grant(role(stack), DECRYPT, via_service="ssm")
+
+
+def test_fails_when_one_sid_would_name_two_roles(stack):
+    k = key(stack, delegates=False)
+    k.grant(role(stack, "a"), DECRYPT, label="same")
+    with pytest.raises(ValueError, match="'UseSame' exists for other principals"):
+        k.grant(role(stack, "b"), DECRYPT, label="same")
