@@ -18,7 +18,13 @@ def reference(synth) -> dict[str, Any]:
 @pytest.fixture
 def settings() -> BaseSettings:
     """Minimal valid settings (suffix ``dev``)."""
-    return BaseSettings(environment="dev", environment_suffix="dev", cost_center="cc", owner="team")
+    return BaseSettings(
+        environment="dev",
+        environment_suffix="dev",
+        cost_center="cc",
+        owner="team",
+        deployer_role_arn="arn:aws:iam::123456789012:role/deployer",
+    )
 
 
 @pytest.fixture

@@ -24,10 +24,11 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from shared_constructs.cdk import AssetType, Construct, TerraformAsset
-from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
+from shared_constructs.iam import Grantee, LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import DECRYPT, Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.messaging import EncryptedQueue
+from shared_constructs.monitoring import Metric, Statistic
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.policy.declare import declare_services
 from shared_constructs.settings import BaseSettings
@@ -263,3 +264,36 @@ class PythonFunction(Construct):
         self.services = tuple(sorted(set(props.services)))
         self.function_arn = self.function.arn
         self.invoke_arn = self.function.invoke_arn
+
+    def grant_invoke(self, grantee: Grantee, *, sid: str = "", read_configuration: bool = False) -> None:
+        """Let ``grantee`` (a role) invoke this function, any version or alias of it.
+
+        ``read_configuration``: also ``lambda:GetFunctionConfiguration``, which callers such as
+        Kinesis Data Firehose read before invoking. Default False.
+        """
+        actions = ["lambda:InvokeFunction", *(["lambda:GetFunctionConfiguration"] if read_configuration else [])]
+        grantee.add_statements(
+            Statement(sid=sid, actions=actions, resources=[self.function_arn, f"{self.function_arn}:*"])
+        )
+
+    def metric(self, name: str, *, statistic: Statistic = "Sum", period_s: int = 300) -> Metric:
+        """The function's metric ``name`` in ``AWS/Lambda`` (``Errors``, ``Duration``...)."""
+        return Metric(
+            namespace="AWS/Lambda",
+            name=name,
+            dimensions={"FunctionName": self.function_name},
+            statistic=statistic,
+            period_s=period_s,
+        )
+
+    def metric_errors(self, *, period_s: int = 300) -> Metric:
+        """Invocations that ended in an error (sum)."""
+        return self.metric("Errors", period_s=period_s)
+
+    def metric_invocations(self, *, period_s: int = 300) -> Metric:
+        """Invocations (sum)."""
+        return self.metric("Invocations", period_s=period_s)
+
+    def metric_throttles(self, *, period_s: int = 300) -> Metric:
+        """Invocations refused for lack of concurrency (sum)."""
+        return self.metric("Throttles", period_s=period_s)

@@ -16,6 +16,7 @@ from shared_constructs.cdk import Construct
 from shared_constructs.context import account_id
 from shared_constructs.iam import Grantee, Statement, lazy_string, policy_document
 from shared_constructs.kms import Key
+from shared_constructs.monitoring import Metric
 from shared_constructs.naming import Kind, Namer
 from shared_constructs.settings import BaseSettings
 
@@ -114,8 +115,18 @@ class EncryptedTopic(Construct):
         self._statements.extend(statements)
 
     def grant_publish(self, grantee: Grantee) -> None:
+        """Let ``grantee`` (a role) publish to the topic and use its key."""
         grantee.add_statements(Statement(actions=["sns:Publish"], resources=[self.topic.arn]))
         self._key.grant(grantee, _SERVICE_KEY_ACTIONS)
+
+    def metric_notifications_failed(self, *, period_s: int = 300) -> Metric:
+        """Deliveries to subscribers that failed (sum)."""
+        return Metric(
+            namespace="AWS/SNS",
+            name="NumberOfNotificationsFailed",
+            dimensions={"TopicName": self.topic_name},
+            period_s=period_s,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,12 +157,14 @@ class EncryptedQueue(Construct):
         super().__init__(scope, id)
         self._key = props.key
         self.dead_letter_queue: SqsQueue | None = None
+        self.dead_letter_queue_name: str | None = None
         redrive = None
         if props.dead_letter:
+            self.dead_letter_queue_name = props.namer.name(Kind.SQS, f"{props.name}-dlq", region=props.region)
             self.dead_letter_queue = SqsQueue(
                 self,
                 "dlq",
-                name=props.namer.name(Kind.SQS, f"{props.name}-dlq", region=props.region),
+                name=self.dead_letter_queue_name,
                 kms_master_key_id=props.key.key_arn,
                 message_retention_seconds=1209600,
                 provider=props.provider,
@@ -204,11 +217,26 @@ class EncryptedQueue(Construct):
                 provider=self._provider,
             )
 
+    def metric_visible_messages(self, *, dead_letter: bool = False, period_s: int = 300) -> Metric:
+        """Messages waiting in the queue (maximum), or in its dead-letter queue with ``dead_letter``."""
+        name = self.dead_letter_queue_name if dead_letter else self.queue_name
+        if name is None:
+            raise ValueError(f"queue {self.queue_name!r} has no dead-letter queue")
+        return Metric(
+            namespace="AWS/SQS",
+            name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": name},
+            statistic="Maximum",
+            period_s=period_s,
+        )
+
     def grant_send(self, grantee: Grantee) -> None:
+        """Let ``grantee`` (a role) send messages and use the queue's key."""
         grantee.add_statements(Statement(actions=["sqs:SendMessage"], resources=[self.queue.arn]))
         self._key.grant(grantee, _SERVICE_KEY_ACTIONS)
 
     def grant_consume(self, grantee: Grantee) -> None:
+        """Let ``grantee`` (a role) receive and delete messages and decrypt them."""
         grantee.add_statements(
             Statement(
                 actions=[

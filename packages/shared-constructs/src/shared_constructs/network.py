@@ -1,14 +1,17 @@
 """A private VPC: subnet tiers across availability zones, a route table per subnet, flow logs,
 gateway endpoints limited to the account, and a default security group that allows nothing.
 
-No internet gateway, NAT gateway or public subnet is created: egress, where a package needs it,
-is the package's own explicit decision (a firewall, a peering connection, an endpoint).
+The VPC is created, or adopted (an existing VPC's ids: flow logs and endpoints are added to it).
+Its resources go to the provider given, so one stack can build VPCs in several accounts. By default
+no internet gateway, NAT gateway or public subnet exists: egress, where a package needs it, is its
+own explicit decision (a firewall, a peering connection, an endpoint, or ``nat_subnet``: one NAT
+gateway in one public subnet, see :mod:`shared_constructs.nat`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -25,7 +28,8 @@ from shared_constructs.context import account_id
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy, policy_document
 from shared_constructs.logging import EncryptedLogGroup
 from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings, within
+from shared_constructs.nat import add_nat_gateway
+from shared_constructs.settings import BaseSettings, overlapping, within
 from shared_constructs.storage import SecureBucket
 
 S3_ENDPOINT_ACTIONS: tuple[str, ...] = (
@@ -74,17 +78,34 @@ class SubnetTier:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AdoptedVpc:
+    """An existing VPC to build on instead of creating one: ids per tier, in the tier's CIDR order."""
+
+    vpc_id: str
+    subnet_ids: Mapping[str, Sequence[str]]
+    route_table_ids: Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True, kw_only=True)
 class VpcProps:
     """Props of :class:`PrivateVpc`.
 
+    ``name``: resource part of every name the VPC gives (subnets ``<name>-<tier>-<n>``...).
     ``tiers``: subnet tiers; every tier has the same number of CIDRs (one per AZ), inside ``cidr``.
     ``flow_log_bucket``: flow logs of ALL traffic to this bucket. ``flow_log_group``: and/or to this
     encrypted log group (a delivery role is created). At least one is required (PCI DSS 10.2).
-    ``flow_log_interval``: 60 (default) or 600 seconds, the only values AWS accepts.
+    ``flow_log_interval``: 60 (default) or 600 seconds, the only values AWS accepts
+    (docs/decisions/0004-flow-log-interval.md).
     ``gateway_endpoints``: ``"s3"``, ``"dynamodb"`` (default both), attached to every route table,
     with policies that allow only principals and resources of this account.
     ``availability_zones``: zone names, one per subnet of a tier. Default: the region's ``a``, ``b``,
     ``c``... zones. Named, not looked up, so the set cannot grow when AWS adds a zone.
+    ``adopt``: build on an existing VPC (flow logs, endpoints) instead of creating one. Default: a
+    new VPC.
+    ``nat_subnet``: the CIDR of one public subnet (first zone) holding one NAT gateway, which every
+    route table's default route goes to. Default: no NAT and no internet path at all.
+    ``provider``: the provider (account and region) of every resource. Default: the stack's.
+    ``account_id``: that account's id when configuration names it. Default: looked up.
     """
 
     settings: BaseSettings
@@ -98,10 +119,13 @@ class VpcProps:
     flow_log_interval: int = 60
     gateway_endpoints: Sequence[str] = ("s3", "dynamodb")
     provider: AwsProvider | None = None
+    account_id: str | None = None
     availability_zones: Sequence[str] = ()
-    extra_tags: dict[str, str] = field(default_factory=dict)
+    adopt: AdoptedVpc | None = None
+    nat_subnet: str | None = None
 
     def zones(self) -> list[str]:
+        """The availability zone of each subnet of a tier, in order."""
         count = len(self.tiers[0].cidrs) if self.tiers else 0
         zones = list(self.availability_zones) or [f"{self.region}{letter}" for letter in "abcdef"[:count]]
         if len(zones) < count or any(not z.startswith(self.region) for z in zones):
@@ -110,68 +134,36 @@ class VpcProps:
 
 
 class PrivateVpc(Construct):
-    """A VPC with only private subnets (see module docstring)."""
+    """A VPC with private subnets only, unless one NAT gateway is asked for (see module docstring)."""
 
     def __init__(self, scope: Construct, id: str, props: VpcProps) -> None:
         super().__init__(scope, id)
         self._validate(props)
         self.props = props
-        provider = props.provider
-        self.vpc = Vpc(
-            self,
-            "vpc",
-            cidr_block=props.cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            tags={"Name": props.namer.name(Kind.GENERIC, props.name, region=props.region)},
-            provider=provider,
-        )
-        self.vpc_id = self.vpc.id
         self.cidr = props.cidr
-        DefaultSecurityGroup(
-            self,
-            "default_sg",
-            vpc_id=self.vpc.id,
-            provider=provider,
-            tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-default-deny", region=props.region)},
-        )
-        zones = props.zones()
+        self.zones = props.zones()
+        self.account = props.account_id or account_id(self, props.provider)
+        self.vpc: Vpc | None = None
         self.subnets: dict[str, list[Subnet]] = {}
-        self.route_tables: dict[str, list[RouteTable]] = {}
-        for tier in props.tiers:
-            self.subnets[tier.name], self.route_tables[tier.name] = [], []
-            for index, cidr in enumerate(tier.cidrs):
-                label = f"{props.name}-{tier.name}-{index + 1}"
-                subnet = Subnet(
-                    self,
-                    f"{tier.name}_{index}",
-                    vpc_id=self.vpc.id,
-                    cidr_block=cidr,
-                    availability_zone=zones[index],
-                    map_public_ip_on_launch=False,
-                    tags={"Name": props.namer.name(Kind.GENERIC, label, region=props.region), "Tier": tier.name},
-                    provider=provider,
-                )
-                table = RouteTable(
-                    self,
-                    f"{tier.name}_{index}_routes",
-                    vpc_id=self.vpc.id,
-                    provider=provider,
-                    tags={"Name": props.namer.name(Kind.GENERIC, f"{label}-rt", region=props.region)},
-                )
-                RouteTableAssociation(
-                    self, f"{tier.name}_{index}_assoc", subnet_id=subnet.id, route_table_id=table.id, provider=provider
-                )
-                self.subnets[tier.name].append(subnet)
-                self.route_tables[tier.name].append(table)
+        """The created subnets by tier (empty when the VPC is adopted)."""
+        self._subnet_ids: dict[str, list[str]] = {}
+        self._route_table_ids: dict[str, list[str]] = {}
+        if props.adopt is not None:
+            self.vpc_id = props.adopt.vpc_id
+            for tier in props.tiers:
+                self._subnet_ids[tier.name] = list(props.adopt.subnet_ids[tier.name])
+                self._route_table_ids[tier.name] = list(props.adopt.route_table_ids[tier.name])
+        else:
+            self._create(props)
+        if props.nat_subnet is not None:
+            add_nat_gateway(self, props.nat_subnet)
         self._flow_logs(props)
-        account = account_id(self, props.provider)
         self.gateway_endpoints: dict[str, VpcEndpoint] = {}
         for service in props.gateway_endpoints:
             self.gateway_endpoints[service] = VpcEndpoint(
                 self,
                 f"{service}_endpoint",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 vpc_endpoint_type="Gateway",
                 service_name=f"com.amazonaws.{props.region}.{service}",
                 route_table_ids=self.all_route_table_ids(),
@@ -183,14 +175,67 @@ class PrivateVpc(Construct):
                             resources=["*"],
                             principals={"AWS": "*"},
                             conditions={
-                                "StringEquals": {"aws:PrincipalAccount": account, "aws:ResourceAccount": account}
+                                "StringEquals": {
+                                    "aws:PrincipalAccount": self.account,
+                                    "aws:ResourceAccount": self.account,
+                                }
                             },
                         )
                     ]
                 ),
-                tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-{service}", region=props.region)},
-                provider=provider,
+                tags=self.tag_name(service),
+                provider=props.provider,
             )
+
+    def tag_name(self, resource: str) -> dict[str, str]:
+        """The ``Name`` tag of this VPC's ``resource`` (``<service>-<name>-<resource>-<region>-<suffix>``)."""
+        props = self.props
+        return {"Name": props.namer.name(Kind.GENERIC, f"{props.name}-{resource}", region=props.region)}
+
+    def _create(self, props: VpcProps) -> None:
+        """The VPC, its default security group (no rules: it allows nothing), subnets and route tables."""
+        provider = props.provider
+        self.vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=props.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": props.namer.name(Kind.GENERIC, props.name, region=props.region)},
+            provider=provider,
+        )
+        self.vpc_id = self.vpc.id
+        DefaultSecurityGroup(
+            self, "default_sg", vpc_id=self.vpc_id, provider=provider, tags=self.tag_name("default-deny")
+        )
+        for tier in props.tiers:
+            self.subnets[tier.name] = []
+            self._subnet_ids[tier.name], self._route_table_ids[tier.name] = [], []
+            for index, cidr in enumerate(tier.cidrs):
+                label = f"{tier.name}-{index + 1}"
+                subnet = Subnet(
+                    self,
+                    f"{tier.name}_{index}",
+                    vpc_id=self.vpc_id,
+                    cidr_block=cidr,
+                    availability_zone=self.zones[index],
+                    map_public_ip_on_launch=False,
+                    tags={**self.tag_name(label), "Tier": tier.name},
+                    provider=provider,
+                )
+                table = RouteTable(
+                    self,
+                    f"{tier.name}_{index}_routes",
+                    vpc_id=self.vpc_id,
+                    provider=provider,
+                    tags=self.tag_name(f"{label}-rt"),
+                )
+                RouteTableAssociation(
+                    self, f"{tier.name}_{index}_assoc", subnet_id=subnet.id, route_table_id=table.id, provider=provider
+                )
+                self.subnets[tier.name].append(subnet)
+                self._subnet_ids[tier.name].append(subnet.id)
+                self._route_table_ids[tier.name].append(table.id)
 
     @staticmethod
     def _validate(props: VpcProps) -> None:
@@ -210,6 +255,28 @@ class PrivateVpc(Construct):
         unknown = set(props.gateway_endpoints) - set(GATEWAY_ACTIONS)
         if unknown:
             raise ValueError(f"gateway endpoints exist for s3 and dynamodb only, got {sorted(unknown)}")
+        if props.adopt is not None:
+            PrivateVpc._validate_adoption(props, props.adopt)
+        if props.nat_subnet is not None:
+            taken = [c for t in props.tiers for c in t.cidrs]
+            if not within(props.nat_subnet, props.cidr) or overlapping([props.nat_subnet, *taken]):
+                raise ValueError(
+                    f"VPC {props.name!r}: nat_subnet {props.nat_subnet} must lie inside {props.cidr} "
+                    "and overlap no tier's subnet"
+                )
+
+    @staticmethod
+    def _validate_adoption(props: VpcProps, adopt: AdoptedVpc) -> None:
+        if props.nat_subnet is not None:
+            raise ValueError(f"VPC {props.name!r}: an adopted VPC keeps its own egress; drop nat_subnet")
+        for tier in props.tiers:
+            for what, ids in (("subnet_ids", adopt.subnet_ids), ("route_table_ids", adopt.route_table_ids)):
+                given = list(ids.get(tier.name, ()))
+                if len(given) != len(tier.cidrs):
+                    raise ValueError(
+                        f"VPC {props.name!r}: adopt.{what} of tier {tier.name!r} needs {len(tier.cidrs)} ids "
+                        f"(one per subnet CIDR), got {given}"
+                    )
 
     def _flow_logs(self, props: VpcProps) -> None:
         if props.flow_log_bucket is not None:
@@ -217,17 +284,19 @@ class PrivateVpc(Construct):
             FlowLog(
                 self,
                 "flow_log_s3",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 traffic_type="ALL",
                 log_destination_type="s3",
                 log_destination=props.flow_log_bucket.bucket_arn,
                 max_aggregation_interval=props.flow_log_interval,
                 provider=props.provider,
-                tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-flows-s3", region=props.region)},
+                tags=self.tag_name("flows-s3"),
+                # AWS checks the bucket policy for log delivery when the flow log is created.
+                depends_on=[props.flow_log_bucket.policy],
             )
         if props.flow_log_group is not None:
             group = props.flow_log_group
-            role = LeastPrivilegeRole(
+            self.flow_log_role = LeastPrivilegeRole(
                 self,
                 "flow_log_role",
                 RoleProps(
@@ -238,7 +307,7 @@ class PrivateVpc(Construct):
                     description=f"VPC flow log delivery for {props.name}",
                     trust_policy=assume_role_policy(
                         services=["vpc-flow-logs.amazonaws.com"],
-                        conditions={"StringEquals": {"aws:SourceAccount": account_id(self, props.provider)}},
+                        conditions={"StringEquals": {"aws:SourceAccount": self.account}},
                     ),
                     statements=flow_log_delivery_statements(group.log_group_arn),
                 ),
@@ -246,26 +315,27 @@ class PrivateVpc(Construct):
             FlowLog(
                 self,
                 "flow_log_cw",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 traffic_type="ALL",
                 log_destination_type="cloud-watch-logs",
                 log_destination=group.log_group_arn,
-                iam_role_arn=role.role_arn,
+                iam_role_arn=self.flow_log_role.role_arn,
                 max_aggregation_interval=props.flow_log_interval,
                 provider=props.provider,
-                tags={"Name": props.namer.name(Kind.GENERIC, f"{props.name}-flows-cw", region=props.region)},
+                tags=self.tag_name("flows-cw"),
             )
 
     def subnet_ids(self, tier: str) -> list[str]:
         """The subnet ids of ``tier``, in AZ order."""
-        return [s.id for s in self.subnets[tier]]
+        return list(self._subnet_ids[tier])
 
     def route_table_ids(self, tier: str) -> list[str]:
         """The route table ids of ``tier``, in AZ order."""
-        return [t.id for t in self.route_tables[tier]]
+        return list(self._route_table_ids[tier])
 
     def all_route_table_ids(self) -> list[str]:
-        return [t.id for tier in self.route_tables.values() for t in tier]
+        """Every route table id of every tier."""
+        return [table for tier in self._route_table_ids.values() for table in tier]
 
     def add_interface_endpoints(
         self, services: Sequence[str], *, tier: str, allowed_cidrs: Sequence[str]
@@ -277,7 +347,7 @@ class PrivateVpc(Construct):
             "endpoints_sg",
             name=props.namer.name(Kind.SECURITY_GROUP, f"{props.name}-endpoints", region=props.region),
             description="HTTPS from workloads to interface endpoints",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             ingress=[
                 SecurityGroupIngress(
                     description="HTTPS from workloads",
@@ -302,17 +372,13 @@ class PrivateVpc(Construct):
             VpcEndpoint(
                 self,
                 f"{service.replace('.', '_')}_interface",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 vpc_endpoint_type="Interface",
                 service_name=f"com.amazonaws.{props.region}.{service}",
                 private_dns_enabled=True,
                 subnet_ids=self.subnet_ids(tier),
                 security_group_ids=[sg.id],
-                tags={
-                    "Name": props.namer.name(
-                        Kind.GENERIC, f"{props.name}-{service.replace('.', '-')}", region=props.region
-                    )
-                },
+                tags=self.tag_name(service.replace(".", "-")),
                 provider=props.provider,
             )
         return sg

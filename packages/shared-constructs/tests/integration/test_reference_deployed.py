@@ -56,3 +56,33 @@ def test_the_function_role_reads_the_data_bucket_and_may_not_write_it(deployment
     with pytest.raises(ClientError) as exc:
         s3.put_object(Bucket=bucket, Key="written-by-echo", Body=b"x")
     assert exc.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_private_subnets_reach_the_internet_only_through_the_one_nat_gateway(deployment):
+    ec2 = deployment.client("ec2")
+    vpc = deployment.outputs["vpc_id"]
+    gateways = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NatGateways"]
+    live = [g for g in gateways if g["State"] not in ("deleted", "deleting")]
+    assert len(live) == 1
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]
+    to_nat = [t for t in tables if any(r.get("NatGatewayId") == live[0]["NatGatewayId"] for r in t["Routes"])]
+    assert len(to_nat) == 2
+
+
+def test_alarms_notify_the_alert_topic(deployment):
+    cloudwatch = deployment.client("cloudwatch")
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix="ref-")["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in alarms) == [
+        "ref-alert-deliveries-failed-use1-dev",
+        "ref-app-errors-use1-dev",
+        "ref-echo-failure-rate-use1-dev",
+        "ref-echo-invocations-band-use1-dev",
+        "ref-jobs-dead-letters-use1-dev",
+    ]
+    assert {tuple(a["AlarmActions"]) for a in alarms} == {(deployment.outputs["topic_arn"],)}
+
+
+def test_web_acl_logs_to_its_waf_log_group(deployment):
+    wafv2 = deployment.client("wafv2")
+    logging = wafv2.get_logging_configuration(ResourceArn=deployment.outputs["web_acl_arn"])["LoggingConfiguration"]
+    assert logging["LogDestinationConfigs"][0].endswith(":log-group:aws-waf-logs-ref-edge-use1-dev")

@@ -32,7 +32,7 @@ def key(stack, *, delegates: bool, region: str | None = "us-east-1"):
             name="k",
             region=region,
             description="k",
-            policy=KeyPolicy("123456789012", root_can_use=delegates),
+            policy=KeyPolicy("123456789012", root_can_use=delegates, deployer_role_arn=ctx.settings.deployer_role_arn),
         ),
     )
 

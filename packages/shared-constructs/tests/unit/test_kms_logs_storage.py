@@ -1,21 +1,23 @@
 from __future__ import annotations
 
 import pytest
-from platform_tooling.testing.query import only, resources, statement, statements, where
+from platform_tooling.testing.query import only, resources, statement, statements
 from shared_constructs.kms import KEY_ADMIN_ACTIONS
 
 DEPLOYER = "arn:aws:iam::123456789012:role/deployer"
 
 
 def test_keys_rotate_and_have_an_alias(reference):
-    key = only(reference, "aws_kms_key")
+    key = only(reference, "aws_kms_key", description="Reference data key")
     assert key["enable_key_rotation"] is True
     assert key["deletion_window_in_days"] == 7
-    assert only(reference, "aws_kms_alias")["name"] == "alias/ref-data-use1-dev"
+    assert only(reference, "aws_kms_alias", name="alias/ref-data-use1-dev")["target_key_id"].startswith(
+        "${aws_kms_key.key_"
+    )
 
 
 def test_key_policy_names_every_admin_action_and_scopes_logs_to_each_group(reference):
-    key = only(reference, "aws_kms_key")
+    key = only(reference, "aws_kms_key", description="Reference data key")
     admin = statement(key, "KeyAdministration")
     assert admin["Principal"] == {"AWS": "arn:aws:iam::${data.aws_caller_identity.caller_identity.account_id}:root"}
     assert set(KEY_ADMIN_ACTIONS) <= set(admin["Action"])
@@ -27,12 +29,16 @@ def test_key_policy_names_every_admin_action_and_scopes_logs_to_each_group(refer
     )
     logs = [s for s in statements(key) if s.get("Principal") == {"Service": "logs.us-east-1.amazonaws.com"}]
     contexts = sorted(s["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] for s in logs)
-    assert [c.rsplit(":", 1)[1] for c in contexts] == ["/aws/lambda/ref-echo-use1-dev", "/ref/dev/flows"]
+    assert [c.rsplit(":", 1)[1] for c in contexts] == [
+        "/aws/lambda/ref-echo-use1-dev",
+        "/ref/dev/flows",
+        "aws-waf-logs-ref-edge-use1-dev",
+    ]
 
 
 def test_log_groups_are_encrypted_with_retention(reference):
     groups = resources(reference, "aws_cloudwatch_log_group").values()
-    assert len(groups) == 2  # the function's and the flow logs'
+    assert len(groups) == 3  # the function's, the flow logs' and the web ACL's
     for group in groups:
         assert group["kms_key_id"] == "${aws_kms_key.key_F64E54E4.arn}"
         assert group["retention_in_days"] == 365
@@ -114,54 +120,3 @@ def test_fails_on_insecure_bucket_props(changes, message):
     }
     with pytest.raises(ValueError, match=message):
         SecureBucket(stack, "b", BucketProps(**props))
-
-
-def test_vpc_has_no_internet_path_and_endpoints_are_account_scoped(reference):
-    for forbidden in ("aws_internet_gateway", "aws_nat_gateway", "aws_eip"):
-        assert resources(reference, forbidden) == {}
-    subnets = resources(reference, "aws_subnet").values()
-    assert len(subnets) == 2
-    assert all(s["map_public_ip_on_launch"] is False for s in subnets)
-    endpoints = resources(reference, "aws_vpc_endpoint")
-    assert sorted(e["service_name"] for e in endpoints.values()) == [
-        "com.amazonaws.us-east-1.dynamodb",
-        "com.amazonaws.us-east-1.s3",
-    ]
-    for endpoint in endpoints.values():
-        condition = statements(endpoint)[0]["Condition"]["StringEquals"]
-        assert set(condition) == {"aws:PrincipalAccount", "aws:ResourceAccount"}
-    flows = resources(reference, "aws_flow_log").values()
-    assert sorted(f["log_destination_type"] for f in flows) == ["cloud-watch-logs", "s3"]
-    assert {f["max_aggregation_interval"] for f in flows} == {60}
-    assert {f["traffic_type"] for f in flows} == {"ALL"}
-    assert len(where(reference, "aws_route_table_association")) == 2
-
-
-def test_subnets_sit_in_named_zones_not_a_lookup(reference):
-    subnets = resources(reference, "aws_subnet").values()
-    assert sorted(s["availability_zone"] for s in subnets) == ["us-east-1a", "us-east-1b"]
-    assert "aws_availability_zones" not in reference.get("data", {})
-
-
-@pytest.mark.parametrize(
-    ("zones", "message"),
-    [(["us-east-1a"], "need 2 availability zones"), (["eu-west-1a", "eu-west-1b"], "need 2 availability zones")],
-)
-def test_fails_on_zones_that_do_not_fit(zones, message):
-    from shared_constructs.network import SubnetTier, VpcProps
-    from shared_constructs.settings import BaseSettings
-
-    settings = BaseSettings(
-        environment="dev", environment_suffix="dev", cost_center="cc", owner="team", deployer_role_arn=DEPLOYER
-    )
-    props = VpcProps(
-        settings=settings,
-        namer=None,
-        name="v",
-        cidr="10.0.0.0/16",
-        region="us-east-1",  # type: ignore[arg-type]
-        tiers=[SubnetTier(name="a", cidrs=["10.0.0.0/24", "10.0.1.0/24"])],
-        availability_zones=zones,
-    )
-    with pytest.raises(ValueError, match=message):
-        props.zones()

@@ -23,6 +23,7 @@ environment = "dev"
 environment_suffix = "dev"
 cost_center = "payments"
 owner = "platform"
+deployer_role_arn = "arn:aws:iam::123456789012:role/deployer"
 """
 
 
