@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,8 +81,3 @@ def check(stacks: Mapping[str, Mapping[str, Any]], context: Context, pack: Seque
     if report.violations:
         raise PolicyViolationError(report.violations)
     return report
-
-
-def load_stack(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)  # type: ignore[no-any-return]
