@@ -14,6 +14,7 @@ TAG_KEYS = (APP_TAG, "Package")
 """Tag keys that name the owning package: ``App`` replaced ``Package``
 (docs/decisions/0010-one-tag-policy.md); resources an older version tagged are found too."""
 _FINISHED_PEERING = ("deleted", "rejected", "failed", "expired")
+_FINISHED_NAT = ("deleted", "deleting", "failed")
 
 
 def _providers(stack: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -22,11 +23,16 @@ def _providers(stack: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _gone(emulator: Emulator, arn: str, region: str, role: str | None) -> bool:
-    """Resources AWS (and moto) still list for a while after they are deleted."""
+    """Resources AWS (and moto) still list for a while after they are deleted: peering connections
+    and NAT gateways in a final state, automated cluster snapshots, keys pending deletion."""
     if ":vpc-peering-connection/" in arn:
         ec2 = emulator.client("ec2", region, role)
         found = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[arn.rsplit("/", 1)[1]])
         return all(p["Status"]["Code"] in _FINISHED_PEERING for p in found["VpcPeeringConnections"])
+    if ":natgateway/" in arn:
+        ec2 = emulator.client("ec2", region, role)
+        gateways = ec2.describe_nat_gateways(NatGatewayIds=[arn.rsplit("/", 1)[1]])["NatGateways"]
+        return all(g["State"] in _FINISHED_NAT for g in gateways)
     if ":cluster-snapshot:rds:" in arn:
         return True  # automated Aurora snapshots outlive the cluster (AWS keeps them too)
     if ":kms:" in arn and ":key/" in arn:
