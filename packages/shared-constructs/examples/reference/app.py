@@ -60,11 +60,9 @@ def build(app: App, settings: Settings) -> None:
         stack,
         "vpc",
         VpcProps(
-            settings=settings,
-            namer=ctx.namer,
+            context=ctx,
             name="core",
             cidr="10.20.0.0/16",
-            region=ctx.region,
             tiers=[SubnetTier(name="app", cidrs=["10.20.0.0/24", "10.20.1.0/24"])],
             flow_log_bucket=storage.access_logs,
             flow_log_group=storage.app_logs,
@@ -108,33 +106,24 @@ def build(app: App, settings: Settings) -> None:
 
 def _storage(ctx: AppContext[Settings]) -> Storage:
     """The data key, a key only named roles may use, the buckets and the application log group."""
-    settings, namer, region = ctx.settings, ctx.namer, ctx.region
-    key = Key(
-        ctx.stack,
-        "key",
-        KeyProps(settings=settings, namer=namer, name="data", region=region, description="Reference data key"),
-    )
+    key = Key(ctx.stack, "key", KeyProps(context=ctx, name="data", description="Reference data key"))
     jobs_key = Key(
         ctx.stack,
         "jobs_key",
         KeyProps(
-            settings=settings,
-            namer=namer,
+            context=ctx,
             name="jobs",
-            region=region,
             description="Reference jobs key: only the roles granted use are named in its policy",
             policy=KeyPolicy(ctx.account, root_can_use=False, deployer_role_arn=ctx.settings.deployer_role_arn),
         ),
     )
-    logs = access_log_bucket(ctx.stack, "access_logs", settings=settings, namer=namer, region=region)
+    logs = access_log_bucket(ctx.stack, "access_logs", ctx)
     data = SecureBucket(
         ctx.stack,
         "data",
         BucketProps(
-            settings=settings,
-            namer=namer,
+            context=ctx,
             name="data",
-            region=region,
             key=key,
             access_log_bucket=logs,
             require_encryption_header=True,
@@ -143,26 +132,24 @@ def _storage(ctx: AppContext[Settings]) -> Storage:
     app_logs = EncryptedLogGroup(
         ctx.stack,
         "app_logs",
-        LogGroupProps(settings=settings, name=namer.path(Kind.LOG_GROUP, "flows"), key=key, region=region),
+        LogGroupProps(context=ctx, name=ctx.path(Kind.LOG_GROUP, "flows"), key=key),
     )
     return Storage(key=key, jobs_key=jobs_key, access_logs=logs, data=data, app_logs=app_logs)
 
 
 def _compute(ctx: AppContext[Settings], storage: Storage) -> tuple[PythonFunction, EncryptedTopic, EncryptedQueue]:
     """The echo function, a role that reads the data and invokes it, the alert topic and the jobs queue."""
-    settings, namer, region, stack = ctx.settings, ctx.namer, ctx.region, ctx.stack
+    stack = ctx.stack
     fn = PythonFunction(
         stack,
         "echo",
         FunctionProps(
-            settings=settings,
-            namer=namer,
+            context=ctx,
             name="echo",
             description="Echo a message",
             source=HERE / "lambdas" / "echo",
             handler="handler.handler",
             key=storage.key,
-            region=region,
             reserved_concurrency=2,
             services=(),
         ),
@@ -172,10 +159,11 @@ def _compute(ctx: AppContext[Settings], storage: Storage) -> tuple[PythonFunctio
         stack,
         "reader",
         RoleProps(
-            namer=namer,
+            context=ctx,
             name="reader",
             description="Reads the data bucket and invokes the echo function",
             trust_policy=assume_role_policy(services=["ec2.amazonaws.com"]),
+            regional_name=False,
         ),
     )
     storage.data.grant_read(reader)
@@ -184,16 +172,14 @@ def _compute(ctx: AppContext[Settings], storage: Storage) -> tuple[PythonFunctio
         stack,
         "alerts",
         TopicProps(
-            settings=settings,
-            namer=namer,
+            context=ctx,
             name="alerts",
             key=storage.key,
             publishing_services=["cloudwatch.amazonaws.com"],
+            regional_name=False,
         ),
     )
-    queue = EncryptedQueue(
-        stack, "jobs", QueueProps(settings=settings, namer=namer, name="jobs", key=storage.jobs_key, region=region)
-    )
+    queue = EncryptedQueue(stack, "jobs", QueueProps(context=ctx, name="jobs", key=storage.jobs_key))
     queue.grant_consume(fn.role)
     return fn, topic, queue
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from cdktf_cdktf_provider_aws.config_config_rule import (
     ConfigConfigRule,
@@ -22,6 +21,7 @@ from cdktf_cdktf_provider_aws.config_config_rule import (
 from shared_constructs.cdk import Construct, ITerraformDependable
 from shared_constructs.context import AppContext
 from shared_constructs.naming import Kind
+from shared_constructs.settings import BaseSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +56,7 @@ class ConfigRuleProps:
     (the recorder records already).
     """
 
-    context: AppContext[Any]
+    context: AppContext[BaseSettings]
     rule: ManagedRule
     depends_on: Sequence[ITerraformDependable] = ()
 

@@ -21,15 +21,15 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionTracingConfig,
     LambdaFunctionVpcConfig,
 )
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from shared_constructs.cdk import AssetType, Construct, TerraformAsset
+from shared_constructs.context import AppContext
 from shared_constructs.iam import Grantee, LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import DECRYPT, Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.messaging import EncryptedQueue
 from shared_constructs.monitoring import Metric, Statistic
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 from shared_constructs.policy.declare import declare_services
 from shared_constructs.settings import BaseSettings
 
@@ -140,14 +140,12 @@ class FunctionProps:
     ``build_dir``: where bundles are written. Default: ``<source>/../../.build``.
     """
 
-    settings: BaseSettings
-    namer: Namer
+    context: AppContext[BaseSettings]
     name: str
     description: str
     source: Path
     handler: str
     key: Key
-    region: str
     reserved_concurrency: int
     services: Sequence[str]
     memory_mb: int = 256
@@ -157,7 +155,6 @@ class FunctionProps:
     security_group_ids: Sequence[str] = ()
     vendor: Sequence[str] = ()
     build_dir: Path | None = None
-    provider: AwsProvider | None = None
     dead_letter_queue: EncryptedQueue | None = None
 
 
@@ -174,7 +171,8 @@ class PythonFunction(Construct):
             raise ValueError(
                 f"{props.name}: memory 128-10240 MB and timeout 1-900 s, got {props.memory_mb}, {props.timeout_s}"
             )
-        self.function_name = props.namer.name(Kind.LAMBDA, props.name, region=props.region)
+        ctx = props.context
+        self.function_name = ctx.name(Kind.LAMBDA, props.name)
         build_dir = props.build_dir or props.source.parent.parent / ".build"
         zip_path, code_hash = bundle(props.source, build_dir, self.function_name, vendor=props.vendor)
         asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
@@ -182,21 +180,17 @@ class PythonFunction(Construct):
             self,
             "logs",
             LogGroupProps(
-                settings=props.settings,
+                context=ctx,
                 name=f"/aws/lambda/{self.function_name}",
                 key=props.key,
-                region=props.region,
-                provider=props.provider,
             ),
         )
         self.role = LeastPrivilegeRole(
             self,
             "role",
             RoleProps(
-                namer=props.namer,
-                provider=props.provider,
+                context=ctx,
                 name=f"{props.name}-fn",
-                region=props.region,
                 description=f"Execution role of Lambda function {self.function_name}",
                 trust_policy=assume_role_policy(services=["lambda.amazonaws.com"]),
                 statements=[
@@ -258,7 +252,7 @@ class PythonFunction(Construct):
             else None,
             dead_letter_config={"target_arn": props.dead_letter_queue.queue_arn} if props.dead_letter_queue else None,
             depends_on=[self.log_group.log_group],
-            provider=props.provider,
+            provider=ctx.provider,
         )
         declare_services(self.function, props.services)
         self.services = tuple(sorted(set(props.services)))

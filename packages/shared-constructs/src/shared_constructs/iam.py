@@ -21,10 +21,11 @@ from cdktf import IResolveContext, IStringProducer, Lazy
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from shared_constructs.cdk import Construct, Node
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.context import AppContext
+from shared_constructs.naming import Kind
+from shared_constructs.settings import BaseSettings
 
 Conditions = Mapping[str, Mapping[str, str | Sequence[str] | bool]]
 
@@ -166,19 +167,19 @@ class RoleProps:
     ``managed_policy_arns``: AWS-managed policies to attach. Default: none.
     ``statements``: the first statements of the role's own managed policy. Default: none; add more
     with ``add_statements`` or ``grant_*``. A role that ends with no statement gets no policy.
-    ``region``: put the region's short code in the name (IAM names are global). Default: none.
-    ``provider``: the provider (account) the role lives in. Default: the stack's default provider.
+    ``regional_name``: the region's code in the role's name (IAM names are global, so a role made
+    per region needs it). Default True.
+    The role lives in the context's provider (account).
     """
 
-    namer: Namer
+    context: AppContext[BaseSettings]
     name: str
     trust_policy: str
     description: str
     managed_policy_arns: Sequence[str] = ()
     statements: Sequence[Statement] = field(default_factory=tuple)
-    region: str | None = None
+    regional_name: bool = True
     max_session_duration: int = 3600
-    provider: AwsProvider | None = None
 
 
 class LeastPrivilegeRole(Construct):
@@ -186,36 +187,38 @@ class LeastPrivilegeRole(Construct):
 
     def __init__(self, scope: Construct, id: str, props: RoleProps) -> None:
         super().__init__(scope, id)
+        ctx = props.context
         self._statements: list[Statement] = list(props.statements)
         self.role = IamRole(
             self,
             "role",
-            name=props.namer.name(Kind.IAM_ROLE, props.name, region=props.region),
+            name=ctx.name(Kind.IAM_ROLE, props.name, regional=props.regional_name),
             description=props.description,
             assume_role_policy=props.trust_policy,
             max_session_duration=props.max_session_duration,
-            provider=props.provider,
+            provider=ctx.provider,
         )
         self.role_arn = self.role.arn
         self.role_name = self.role.name
         self.attachments: list[IamRolePolicyAttachment] = [
-            IamRolePolicyAttachment(
-                self, f"managed{index}", role=self.role.name, policy_arn=arn, provider=props.provider
-            )
+            IamRolePolicyAttachment(self, f"managed{index}", role=self.role.name, policy_arn=arn, provider=ctx.provider)
             for index, arn in enumerate(props.managed_policy_arns)
         ]
         """The role's policy attachments: ``depends_on`` these when a resource needs the permissions
         in place at creation (a Config recorder, a trail delivering to CloudWatch)."""
-        self._policy_name = props.namer.name(Kind.IAM_POLICY, props.name, region=props.region)
-        self._provider = props.provider
-        self._policy: IamPolicy | None = None
+        self._policy_name = ctx.name(Kind.IAM_POLICY, props.name, regional=props.regional_name)
+        self._provider = ctx.provider
+        self.policy: IamPolicy | None = None
+        """The role's own managed policy; None while the role has no statement."""
+        self.policy_attachment: IamRolePolicyAttachment | None = None
+        """The attachment of :attr:`policy` to the role (also in :attr:`attachments`)."""
         if self._statements:
             self._ensure_policy()
 
     def _ensure_policy(self) -> None:
-        if self._policy is not None:
+        if self.policy is not None:
             return
-        self._policy = IamPolicy(
+        self.policy = IamPolicy(
             self,
             "policy",
             name=self._policy_name,
@@ -223,11 +226,10 @@ class LeastPrivilegeRole(Construct):
             policy=lazy_string(lambda: policy_document(self._statements)),
             provider=self._provider,
         )
-        self.attachments.append(
-            IamRolePolicyAttachment(
-                self, "attach", role=self.role.name, policy_arn=self._policy.arn, provider=self._provider
-            )
+        self.policy_attachment = IamRolePolicyAttachment(
+            self, "attach", role=self.role.name, policy_arn=self.policy.arn, provider=self._provider
         )
+        self.attachments.append(self.policy_attachment)
 
     @property
     def statements(self) -> tuple[Statement, ...]:

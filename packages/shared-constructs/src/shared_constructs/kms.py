@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey as _KmsKey
 from cdktf_cdktf_provider_aws.kms_replica_key import KmsReplicaKey
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from shared_constructs.cdk import Construct
-from shared_constructs.context import account_id
+from shared_constructs.context import AppContext
 from shared_constructs.iam import Conditions, Grantee, Statement, lazy_string, policy_document
 from shared_constructs.lifecycle import protect
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 from shared_constructs.policy.rules_keys import AUTOSCALING_ACTIONS, AUTOSCALING_ROLE
 from shared_constructs.settings import BaseSettings
 
@@ -190,21 +189,20 @@ class KeyProps:
     """Props of :class:`Key`.
 
     ``name``: resource part of the alias (``alias/<service>-<name>[-<region>]-<suffix>``).
-    ``policy``: Default: a :class:`KeyPolicy` for the deploying account (root administers and may
-    delegate use through IAM); add grants to ``key.policy`` before synthesis.
+    ``policy``: Default: a :class:`KeyPolicy` for the context's account (root administers and may
+    delegate use through IAM); grant with the key's ``grant*`` methods before synthesis.
     ``multi_region``: a multi-Region primary key, for :meth:`Key.add_replica`. Default: False.
     ``deletion_window_days``: Default 7, or 30 when ``settings.protect_stateful``.
+    ``regional_name``: the region's code in the alias. Default True.
     """
 
-    settings: BaseSettings
-    namer: Namer
+    context: AppContext[BaseSettings]
     name: str
     description: str
-    region: str | None = None
     policy: KeyPolicy | None = None
     multi_region: bool = False
     deletion_window_days: int | None = None
-    provider: AwsProvider | None = None
+    regional_name: bool = True
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -213,10 +211,11 @@ class Key(Construct):
 
     def __init__(self, scope: Construct, id: str, props: KeyProps) -> None:
         super().__init__(scope, id)
-        window = props.deletion_window_days or (30 if props.settings.protect_stateful else 7)
+        ctx = props.context
+        window = props.deletion_window_days or (30 if ctx.settings.protect_stateful else 7)
         if not 7 <= window <= 30:
             raise ValueError(f"deletion_window_days must be 7-30, got {window}")
-        self.policy = props.policy or KeyPolicy(account_id(self, props.provider))
+        self.policy = props.policy or KeyPolicy(ctx.account)
         self.key = _KmsKey(
             self,
             "key",
@@ -225,26 +224,23 @@ class Key(Construct):
             deletion_window_in_days=window,
             multi_region=props.multi_region or None,
             policy=lazy_string(self.policy.render),
-            provider=props.provider,
+            provider=ctx.provider,
             tags=props.tags or None,
         )
-        protect(self.key, props.settings)
-        self.alias_name = props.namer.name(Kind.KMS_ALIAS, props.name, region=props.region)
-        self.alias = KmsAlias(
-            self, "alias", name=self.alias_name, target_key_id=self.key.key_id, provider=props.provider
-        )
+        protect(self.key, ctx.settings)
+        self.alias_name = ctx.name(Kind.KMS_ALIAS, props.name, regional=props.regional_name)
+        self.alias = KmsAlias(self, "alias", name=self.alias_name, target_key_id=self.key.key_id, provider=ctx.provider)
         self.key_arn = self.key.arn
         self.key_id = self.key.key_id
-        self.region = props.region
-        self._settings = props.settings
-        self._namer = props.namer
-        self._name = props.name
+        self.region = ctx.region
+        self._props = props
 
-    def add_replica(self, id: str, *, provider: AwsProvider, region: str) -> Replica:
-        """A replica of this multi-Region key in ``region``, with the same policy."""
+    def add_replica(self, id: str, *, context: AppContext[BaseSettings]) -> Replica:
+        """A replica of this multi-Region key in the region (and provider) of ``context``, with the
+        same policy."""
         if not self.key.multi_region:
             raise ValueError("add_replica needs a key created with multi_region=True")
-        return Replica(self, id, primary=self, provider=provider, region=region)
+        return Replica(self, id, primary=self, context=context)
 
     def grant(
         self,
@@ -303,31 +299,29 @@ class Key(Construct):
     def _via(self, service: str | None) -> dict[str, dict[str, str | Sequence[str] | bool]] | None:
         if service is None:
             return None
-        if self.region is None:
-            raise ValueError(f"key {self.alias_name!r}: via_service needs the key's region (KeyProps.region)")
         return {"StringEquals": {"kms:ViaService": f"{service}.{self.region}.amazonaws.com"}}
 
 
 class Replica(Construct):
-    """A replica key of a multi-Region :class:`Key` in another region."""
+    """A replica key of a multi-Region :class:`Key` in the region of ``context``."""
 
-    def __init__(self, scope: Construct, id: str, *, primary: Key, provider: AwsProvider, region: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, primary: Key, context: AppContext[BaseSettings]) -> None:
         super().__init__(scope, id)
         self.key = KmsReplicaKey(
             self,
             "key",
             primary_key_arn=primary.key_arn,
-            description=f"Replica of {primary.alias_name} in {region}",
+            description=f"Replica of {primary.alias_name} in {context.region}",
             deletion_window_in_days=primary.key.deletion_window_in_days,
             policy=lazy_string(primary.policy.render),
-            provider=provider,
+            provider=context.provider,
         )
-        protect(self.key, primary._settings)
+        protect(self.key, context.settings)
         self.alias = KmsAlias(
             self,
             "alias",
-            name=primary._namer.name(Kind.KMS_ALIAS, primary._name, region=region),
+            name=context.name(Kind.KMS_ALIAS, primary._props.name, regional=primary._props.regional_name),
             target_key_id=self.key.key_id,
-            provider=provider,
+            provider=context.provider,
         )
         self.key_arn = self.key.arn

@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 
 from shared_constructs.cdk import Construct
-from shared_constructs.context import account_id
+from shared_constructs.context import AppContext
 from shared_constructs.kms import ENCRYPT_DECRYPT, Key
 from shared_constructs.lifecycle import protect
 from shared_constructs.settings import BaseSettings
@@ -28,12 +27,10 @@ class LogGroupProps:
     ``retention_days``: Default: ``settings.log_retention_days``.
     """
 
-    settings: BaseSettings
+    context: AppContext[BaseSettings]
     name: str
     key: Key
-    region: str
     retention_days: int | None = None
-    provider: AwsProvider | None = None
 
 
 class EncryptedLogGroup(Construct):
@@ -43,12 +40,12 @@ class EncryptedLogGroup(Construct):
         super().__init__(scope, id)
         if not _LOG_NAME.fullmatch(props.name):
             raise ValueError(f"log group name {props.name!r} is not valid (1-512 of [A-Za-z0-9_/.#-])")
-        account = account_id(self, props.provider)
-        arn = f"arn:aws:logs:{props.region}:{account}:log-group:{props.name}"
+        ctx = props.context
+        arn = ctx.arn("logs", f"log-group:{props.name}")
         sid = "Logs" + re.sub(r"[^A-Za-z0-9]", "", self.node.path.title())[-60:]
         props.key.grant_service(
             sid,
-            f"logs.{props.region}.amazonaws.com",
+            f"logs.{ctx.region}.amazonaws.com",
             ENCRYPT_DECRYPT,
             source_account=False,
             conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
@@ -58,9 +55,9 @@ class EncryptedLogGroup(Construct):
             "group",
             name=props.name,
             kms_key_id=props.key.key_arn,
-            retention_in_days=props.retention_days or props.settings.log_retention_days,
-            provider=props.provider,
+            retention_in_days=props.retention_days or ctx.settings.log_retention_days,
+            provider=ctx.provider,
         )
-        protect(self.log_group, props.settings)
+        protect(self.log_group, ctx.settings)
         self.log_group_name = props.name
         self.log_group_arn = self.log_group.arn

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
@@ -13,11 +12,11 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 
 from shared_constructs.cdk import Construct
-from shared_constructs.context import account_id
+from shared_constructs.context import AppContext
 from shared_constructs.iam import Grantee, Statement, lazy_string, policy_document
 from shared_constructs.kms import Key
 from shared_constructs.monitoring import Metric
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 from shared_constructs.settings import BaseSettings
 
 _SERVICE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -34,16 +33,15 @@ class TopicProps:
     ``publishing_services``: AWS service principals of this account allowed to publish
     (``events.amazonaws.com``, ``cloudwatch.amazonaws.com``...). Default: none.
     ``emails``: e-mail subscriptions (confirmed by their owners). Default: none.
+    ``regional_name``: the region's code in the name. Default True.
     """
 
-    settings: BaseSettings
-    namer: Namer
+    context: AppContext[BaseSettings]
     name: str
     key: Key
-    region: str | None = None
     publishing_services: Sequence[str] = ()
     emails: Sequence[str] = ()
-    provider: AwsProvider | None = None
+    regional_name: bool = True
 
 
 class EncryptedTopic(Construct):
@@ -52,13 +50,14 @@ class EncryptedTopic(Construct):
     def __init__(self, scope: Construct, id: str, props: TopicProps) -> None:
         super().__init__(scope, id)
         self._key = props.key
-        self._provider = props.provider
-        self.topic_name = props.namer.name(Kind.SNS, props.name, region=props.region)
+        ctx = props.context
+        self._provider = ctx.provider
+        self.topic_name = ctx.name(Kind.SNS, props.name, regional=props.regional_name)
         self.topic = SnsTopic(
-            self, "topic", name=self.topic_name, kms_master_key_id=props.key.key_arn, provider=props.provider
+            self, "topic", name=self.topic_name, kms_master_key_id=props.key.key_arn, provider=ctx.provider
         )
         self.topic_arn = self.topic.arn
-        self._account = account_id(self, props.provider)
+        self._account = ctx.account
         self._statements: list[Statement] = [
             Statement(
                 sid="AccountAdministers",
@@ -80,17 +79,15 @@ class EncryptedTopic(Construct):
             "policy",
             arn=self.topic.arn,
             policy=lazy_string(lambda: policy_document(self._statements)),
-            provider=props.provider,
+            provider=ctx.provider,
         )
-        for index, email in enumerate(props.emails):
+        self.subscriptions = [
             SnsTopicSubscription(
-                self,
-                f"email{index}",
-                topic_arn=self.topic.arn,
-                protocol="email",
-                endpoint=email,
-                provider=props.provider,
+                self, f"email{index}", topic_arn=self.topic.arn, protocol="email", endpoint=email, provider=ctx.provider
             )
+            for index, email in enumerate(props.emails)
+        ]
+        """The e-mail subscriptions, in the order of ``emails``."""
 
     def allow_publish_from_service(self, service: str, source_arns: Sequence[str] = ()) -> None:
         """Let ``service`` of this account publish (and use the topic's key)."""
@@ -133,21 +130,17 @@ class EncryptedTopic(Construct):
 class QueueProps:
     """Props of :class:`EncryptedQueue`.
 
-    ``region``: the queue's region (in its name, and in the ARN the dead-letter queue admits).
     ``dead_letter``: create a dead-letter queue and redrive after ``max_receive_count`` receives.
     Default True. ``retention_s``: Default 4 days (DLQ: 14 days).
     """
 
-    settings: BaseSettings
-    namer: Namer
+    context: AppContext[BaseSettings]
     name: str
     key: Key
-    region: str
     dead_letter: bool = True
     max_receive_count: int = 5
     visibility_timeout_s: int = 30
     retention_s: int = 345600
-    provider: AwsProvider | None = None
 
 
 class EncryptedQueue(Construct):
@@ -155,24 +148,25 @@ class EncryptedQueue(Construct):
 
     def __init__(self, scope: Construct, id: str, props: QueueProps) -> None:
         super().__init__(scope, id)
+        ctx = props.context
         self._key = props.key
         self.dead_letter_queue: SqsQueue | None = None
         self.dead_letter_queue_name: str | None = None
         redrive = None
         if props.dead_letter:
-            self.dead_letter_queue_name = props.namer.name(Kind.SQS, f"{props.name}-dlq", region=props.region)
+            self.dead_letter_queue_name = ctx.name(Kind.SQS, f"{props.name}-dlq")
             self.dead_letter_queue = SqsQueue(
                 self,
                 "dlq",
                 name=self.dead_letter_queue_name,
                 kms_master_key_id=props.key.key_arn,
                 message_retention_seconds=1209600,
-                provider=props.provider,
+                provider=ctx.provider,
             )
             redrive = (
                 f'{{"deadLetterTargetArn":"{self.dead_letter_queue.arn}","maxReceiveCount":{props.max_receive_count}}}'
             )
-        self.queue_name = props.namer.name(Kind.SQS, props.name, region=props.region)
+        self.queue_name = ctx.name(Kind.SQS, props.name)
         self.queue = SqsQueue(
             self,
             "queue",
@@ -181,12 +175,12 @@ class EncryptedQueue(Construct):
             visibility_timeout_seconds=props.visibility_timeout_s,
             message_retention_seconds=props.retention_s,
             redrive_policy=redrive,
-            provider=props.provider,
+            provider=ctx.provider,
         )
         if self.dead_letter_queue is not None:
             # The source queue's ARN is built from its name: referencing the queue would be a cycle
             # (the queue's redrive policy already references the dead-letter queue).
-            source_arn = f"arn:aws:sqs:{props.region}:{account_id(self, props.provider)}:{self.queue_name}"
+            source_arn = ctx.arn("sqs", self.queue_name)
             self.dead_letter_queue.redrive_allow_policy = (
                 f'{{"redrivePermission":"byQueue","sourceQueueArns":["{source_arn}"]}}'
             )
@@ -194,7 +188,7 @@ class EncryptedQueue(Construct):
         self.queue_url = self.queue.url
         self._statements: list[Statement] = []
         self._policy: SqsQueuePolicy | None = None
-        self._provider = props.provider
+        self._provider = ctx.provider
 
     def allow_send_from_service(self, service: str, source_arns: Sequence[str]) -> None:
         """Let ``service`` send messages on behalf of ``source_arns`` (and use the queue's key)."""

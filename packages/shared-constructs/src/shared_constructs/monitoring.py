@@ -35,6 +35,7 @@ from shared_constructs.cdk import Construct, ITerraformDependable
 from shared_constructs.context import AppContext
 from shared_constructs.logging import EncryptedLogGroup
 from shared_constructs.naming import Kind
+from shared_constructs.settings import BaseSettings
 
 Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
 Comparison = Literal[
@@ -131,7 +132,7 @@ class MetricFilterProps:
     ``regional_name``: the region's code in the filter name. Default True.
     """
 
-    context: AppContext[Any]
+    context: AppContext[BaseSettings]
     name: str
     log_group: EncryptedLogGroup
     pattern: str
@@ -184,7 +185,7 @@ class AlarmProps:
     ``depends_on``: what must exist first (the metric filter publishing the metric). Default: none.
     """
 
-    context: AppContext[Any]
+    context: AppContext[BaseSettings]
     name: str
     description: str
     watch: Metric | MathExpression | AnomalyBand

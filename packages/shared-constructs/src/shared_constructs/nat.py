@@ -27,7 +27,7 @@ DEFAULT_ROUTE = "0.0.0.0/0"
 def add_nat_gateway(vpc: PrivateVpc, cidr: str) -> NatGateway:
     """Add the public subnet ``cidr``, internet gateway and NAT gateway to ``vpc`` and route every
     tier's route tables to it (module docstring)."""
-    provider = vpc.props.provider
+    provider = vpc.context.provider
     igw = InternetGateway(vpc, "igw", vpc_id=vpc.vpc_id, tags=vpc.tag_name("igw"), provider=provider)
     public = Subnet(
         vpc,

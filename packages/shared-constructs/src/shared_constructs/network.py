@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
@@ -24,10 +23,10 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 
 from shared_constructs.cdk import Construct
-from shared_constructs.context import account_id
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy, policy_document
 from shared_constructs.logging import EncryptedLogGroup
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 from shared_constructs.nat import add_nat_gateway
 from shared_constructs.settings import BaseSettings, overlapping, within
 from shared_constructs.storage import SecureBucket
@@ -104,32 +103,30 @@ class VpcProps:
     new VPC.
     ``nat_subnet``: the CIDR of one public subnet (first zone) holding one NAT gateway, which every
     route table's default route goes to. Default: no NAT and no internet path at all.
-    ``provider``: the provider (account and region) of every resource. Default: the stack's.
-    ``account_id``: that account's id when configuration names it. Default: looked up.
+    ``flow_log_role``: resource part of the flow-log delivery role's name. Default ``<name>-flowlogs``.
+    Every resource goes to the context's provider (account and region).
     """
 
-    settings: BaseSettings
-    namer: Namer
+    context: AppContext[BaseSettings]
     name: str
     cidr: str
-    region: str
     tiers: Sequence[SubnetTier]
     flow_log_bucket: SecureBucket | None = None
     flow_log_group: EncryptedLogGroup | None = None
     flow_log_interval: int = 60
     gateway_endpoints: Sequence[str] = ("s3", "dynamodb")
-    provider: AwsProvider | None = None
-    account_id: str | None = None
     availability_zones: Sequence[str] = ()
     adopt: AdoptedVpc | None = None
     nat_subnet: str | None = None
+    flow_log_role: str | None = None
 
     def zones(self) -> list[str]:
         """The availability zone of each subnet of a tier, in order."""
+        region = self.context.region
         count = len(self.tiers[0].cidrs) if self.tiers else 0
-        zones = list(self.availability_zones) or [f"{self.region}{letter}" for letter in "abcdef"[:count]]
-        if len(zones) < count or any(not z.startswith(self.region) for z in zones):
-            raise ValueError(f"VPC {self.name!r}: need {count} availability zones of {self.region}, got {zones}")
+        zones = list(self.availability_zones) or [f"{region}{letter}" for letter in "abcdef"[:count]]
+        if len(zones) < count or any(not z.startswith(region) for z in zones):
+            raise ValueError(f"VPC {self.name!r}: need {count} availability zones of {region}, got {zones}")
         return zones[:count]
 
 
@@ -142,7 +139,8 @@ class PrivateVpc(Construct):
         self.props = props
         self.cidr = props.cidr
         self.zones = props.zones()
-        self.account = props.account_id or account_id(self, props.provider)
+        self.context = props.context
+        self.account = props.context.account
         self.vpc: Vpc | None = None
         self.subnets: dict[str, list[Subnet]] = {}
         """The created subnets by tier (empty when the VPC is adopted)."""
@@ -165,7 +163,7 @@ class PrivateVpc(Construct):
                 f"{service}_endpoint",
                 vpc_id=self.vpc_id,
                 vpc_endpoint_type="Gateway",
-                service_name=f"com.amazonaws.{props.region}.{service}",
+                service_name=f"com.amazonaws.{self.context.region}.{service}",
                 route_table_ids=self.all_route_table_ids(),
                 policy=policy_document(
                     [
@@ -184,24 +182,24 @@ class PrivateVpc(Construct):
                     ]
                 ),
                 tags=self.tag_name(service),
-                provider=props.provider,
+                provider=self.context.provider,
             )
 
     def tag_name(self, resource: str) -> dict[str, str]:
         """The ``Name`` tag of this VPC's ``resource`` (``<service>-<name>-<resource>-<region>-<suffix>``)."""
         props = self.props
-        return {"Name": props.namer.name(Kind.GENERIC, f"{props.name}-{resource}", region=props.region)}
+        return {"Name": self.context.name(Kind.GENERIC, f"{props.name}-{resource}")}
 
     def _create(self, props: VpcProps) -> None:
         """The VPC, its default security group (no rules: it allows nothing), subnets and route tables."""
-        provider = props.provider
+        provider = self.context.provider
         self.vpc = Vpc(
             self,
             "vpc",
             cidr_block=props.cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,
-            tags={"Name": props.namer.name(Kind.GENERIC, props.name, region=props.region)},
+            tags={"Name": self.context.name(Kind.GENERIC, props.name)},
             provider=provider,
         )
         self.vpc_id = self.vpc.id
@@ -279,9 +277,13 @@ class PrivateVpc(Construct):
                     )
 
     def _flow_logs(self, props: VpcProps) -> None:
+        self.flow_logs: dict[str, FlowLog] = {}
+        """The flow logs by destination: ``s3`` and ``logs`` (CloudWatch Logs)."""
+        self.flow_log_role: LeastPrivilegeRole | None = None
+        """The role that delivers flow logs to CloudWatch Logs (None without ``flow_log_group``)."""
         if props.flow_log_bucket is not None:
             props.flow_log_bucket.allow_log_delivery()
-            FlowLog(
+            self.flow_logs["s3"] = FlowLog(
                 self,
                 "flow_log_s3",
                 vpc_id=self.vpc_id,
@@ -289,7 +291,7 @@ class PrivateVpc(Construct):
                 log_destination_type="s3",
                 log_destination=props.flow_log_bucket.bucket_arn,
                 max_aggregation_interval=props.flow_log_interval,
-                provider=props.provider,
+                provider=self.context.provider,
                 tags=self.tag_name("flows-s3"),
                 # AWS checks the bucket policy for log delivery when the flow log is created.
                 depends_on=[props.flow_log_bucket.policy],
@@ -300,10 +302,8 @@ class PrivateVpc(Construct):
                 self,
                 "flow_log_role",
                 RoleProps(
-                    namer=props.namer,
-                    provider=props.provider,
-                    name=f"{props.name}-flowlogs",
-                    region=props.region,
+                    context=self.context,
+                    name=props.flow_log_role or f"{props.name}-flowlogs",
                     description=f"VPC flow log delivery for {props.name}",
                     trust_policy=assume_role_policy(
                         services=["vpc-flow-logs.amazonaws.com"],
@@ -312,7 +312,7 @@ class PrivateVpc(Construct):
                     statements=flow_log_delivery_statements(group.log_group_arn),
                 ),
             )
-            FlowLog(
+            self.flow_logs["logs"] = FlowLog(
                 self,
                 "flow_log_cw",
                 vpc_id=self.vpc_id,
@@ -321,7 +321,7 @@ class PrivateVpc(Construct):
                 log_destination=group.log_group_arn,
                 iam_role_arn=self.flow_log_role.role_arn,
                 max_aggregation_interval=props.flow_log_interval,
-                provider=props.provider,
+                provider=self.context.provider,
                 tags=self.tag_name("flows-cw"),
             )
 
@@ -345,7 +345,7 @@ class PrivateVpc(Construct):
         sg = SecurityGroup(
             self,
             "endpoints_sg",
-            name=props.namer.name(Kind.SECURITY_GROUP, f"{props.name}-endpoints", region=props.region),
+            name=self.context.name(Kind.SECURITY_GROUP, f"{props.name}-endpoints"),
             description="HTTPS from workloads to interface endpoints",
             vpc_id=self.vpc_id,
             ingress=[
@@ -366,7 +366,7 @@ class PrivateVpc(Construct):
                     cidr_blocks=[props.cidr],
                 )
             ],
-            provider=props.provider,
+            provider=self.context.provider,
         )
         for service in services:
             VpcEndpoint(
@@ -374,11 +374,11 @@ class PrivateVpc(Construct):
                 f"{service.replace('.', '_')}_interface",
                 vpc_id=self.vpc_id,
                 vpc_endpoint_type="Interface",
-                service_name=f"com.amazonaws.{props.region}.{service}",
+                service_name=f"com.amazonaws.{self.context.region}.{service}",
                 private_dns_enabled=True,
                 subnet_ids=self.subnet_ids(tier),
                 security_group_ids=[sg.id],
                 tags=self.tag_name(service.replace(".", "-")),
-                provider=props.provider,
+                provider=self.context.provider,
             )
         return sg

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
     S3BucketReplicationConfigurationA,
     S3BucketReplicationConfigurationRule,
@@ -25,9 +24,10 @@ from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
 )
 
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
-from shared_constructs.naming import Namer
 from shared_constructs.regions import short_region
+from shared_constructs.settings import BaseSettings
 from shared_constructs.storage import SecureBucket
 
 
@@ -72,16 +72,16 @@ def _key_statement(sid: str, ref: BucketRef, actions: Sequence[str]) -> Statemen
 class ReplicationProps:
     """Props of :class:`Replication`.
 
+    ``context``: the source bucket's region and provider (the role and the configuration live there).
     ``prefix``: replicate only keys under it. Default: the whole bucket.
     ``role_name``: resource part of the role's name. Default ``replication``.
     """
 
-    namer: Namer
+    context: AppContext[BaseSettings]
     source: BucketRef
     destinations: Sequence[BucketRef]
     prefix: str = ""
     role_name: str = "replication"
-    provider: AwsProvider | None = None
 
 
 class Replication(Construct):
@@ -92,13 +92,17 @@ class Replication(Construct):
         source, destinations = props.source, list(props.destinations)
         if not destinations:
             raise ValueError(f"bucket {source.name!r}: replication needs at least one destination")
+        if props.context.region != source.region:
+            raise ValueError(
+                f"bucket {source.name!r} is in {source.region}; its replication needs that region's context, "
+                f"got {props.context.region}"
+            )
         self.role = LeastPrivilegeRole(
             self,
             "role",
             RoleProps(
-                namer=props.namer,
+                context=props.context,
                 name=props.role_name,
-                region=source.region,
                 description=f"Replicates {source.name} to {', '.join(d.region for d in destinations)}",
                 trust_policy=assume_role_policy(services=["s3.amazonaws.com"]),
                 statements=[
@@ -143,7 +147,7 @@ class Replication(Construct):
             "configuration",
             bucket=source.name,
             role=self.role.role_arn,
-            provider=props.provider,
+            provider=props.context.provider,
             rule=[
                 S3BucketReplicationConfigurationRule(
                     id=f"to-{short_region(d.region)}",

@@ -110,7 +110,8 @@ class PlatformStack(TerraformStack, Generic[S]):
             region=region,
             stack=self,
             provider=provider,
-            account_id=account_id if account or assume_role_arn else self.context.account_id,
+            # Another region of the same account: the account is the default provider's.
+            account_id=account_id if account or assume_role_arn else self.context.account,
         )
 
     def output(self, name: str, value: object, *, description: str, sensitive: bool = False) -> TerraformOutput:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -40,11 +39,11 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 
 from shared_constructs.cdk import Construct
-from shared_constructs.context import account_id
+from shared_constructs.context import AppContext
 from shared_constructs.iam import Grantee, Statement, lazy_string, policy_document
 from shared_constructs.kms import DECRYPT, ENCRYPT_DECRYPT, Key
 from shared_constructs.lifecycle import protect
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 from shared_constructs.policy.suppress import suppress
 from shared_constructs.settings import BaseSettings
 
@@ -83,12 +82,12 @@ class BucketProps:
     deny only a *different* encryption header, so that AWS services delivering logs (which rely on
     default encryption) are not refused.
     ``name_kind``: Default :attr:`Kind.S3_BUCKET`; :attr:`Kind.WAF_LOG_BUCKET` adds ``aws-waf-logs-``.
+    ``regional_name``: the region's code in the name. Default True.
+    ``statements``: bucket policy statements besides the platform's. Default: none.
     """
 
-    settings: BaseSettings
-    namer: Namer
+    context: AppContext[BaseSettings]
     name: str
-    region: str | None = None
     key: Key | None = None
     encryption: Literal["sse-kms", "sse-s3"] = "sse-kms"
     sse_s3_reason: str = ""
@@ -97,7 +96,7 @@ class BucketProps:
     lifecycle: Sequence[LifecycleRule] = (LifecycleRule(id="expire-noncurrent"),)
     require_encryption_header: bool = False
     name_kind: Kind = Kind.S3_BUCKET
-    provider: AwsProvider | None = None
+    regional_name: bool = True
     statements: Sequence[Statement] = field(default_factory=tuple)
 
 
@@ -114,18 +113,19 @@ class SecureBucket(Construct):
             raise ValueError(f"bucket {props.name!r}: sse-s3 needs sse_s3_reason of at least 10 characters")
         if props.access_log_bucket is None and len(props.access_log_exemption) < 10:
             raise ValueError(f"bucket {props.name!r}: give access_log_bucket, or access_log_exemption with a reason")
-        provider = props.provider
-        self._provider = provider
+        ctx = props.context
+        provider = ctx.provider
+        self._context = ctx
         self.key = props.key
-        self.bucket_name = props.namer.name(props.name_kind, props.name, region=props.region)
+        self.bucket_name = ctx.name(props.name_kind, props.name, regional=props.regional_name)
         self.bucket = S3Bucket(
             self,
             "bucket",
             bucket=self.bucket_name,
-            force_destroy=not props.settings.protect_stateful,
+            force_destroy=not ctx.settings.protect_stateful,
             provider=provider,
         )
-        protect(self.bucket, props.settings)
+        protect(self.bucket, ctx.settings)
         self.bucket_arn = self.bucket.arn
         self.bucket_id = self.bucket.id
         S3BucketPublicAccessBlock(
@@ -308,7 +308,7 @@ class SecureBucket(Construct):
         if self._log_delivery:
             return
         self._log_delivery = True
-        account = account_id(self, self._provider)
+        account = self._context.account
         service = {"Service": "delivery.logs.amazonaws.com"}
         source = {"aws:SourceAccount": account}
         self.add_to_policy(
@@ -355,14 +355,11 @@ ACCESS_LOG_EXEMPTION = "this bucket receives the access logs; logging it to itse
 def access_log_bucket(
     scope: Construct,
     id: str,
+    context: AppContext[BaseSettings],
     *,
-    settings: BaseSettings,
-    namer: Namer,
-    region: str | None = None,
     name: str = "access-logs",
     expiration_days: int = 365,
     noncurrent_expiration_days: int = 30,
-    provider: AwsProvider | None = None,
 ) -> SecureBucket:
     """The bucket that receives other buckets' S3 server access logs.
 
@@ -374,10 +371,8 @@ def access_log_bucket(
         scope,
         id,
         BucketProps(
-            settings=settings,
-            namer=namer,
+            context=context,
             name=name,
-            region=region,
             encryption="sse-s3",
             sse_s3_reason=ACCESS_LOG_SSE_REASON,
             access_log_exemption=ACCESS_LOG_EXEMPTION,
@@ -388,6 +383,5 @@ def access_log_bucket(
                     noncurrent_expiration_days=noncurrent_expiration_days,
                 ),
             ),
-            provider=provider,
         ),
     )

@@ -22,6 +22,7 @@ from shared_constructs.context import AppContext
 from shared_constructs.kms import Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.naming import Kind
+from shared_constructs.settings import BaseSettings
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
 WafRule = Mapping[str, Any]
@@ -96,7 +97,7 @@ class WebAclProps:
     ``blocked_only``: log only blocked requests. Default False (every request).
     """
 
-    context: AppContext[Any]
+    context: AppContext[BaseSettings]
     name: str
     description: str
     rules: Sequence[WafRule]
@@ -156,18 +157,11 @@ class WebAcl(Construct):
 
     def _logs(self, props: WebAclProps) -> str:
         ctx = props.context
-        settings, namer, provider = ctx.settings, ctx.namer, ctx.provider
         if props.log_bucket is None:
             self.log_group: EncryptedLogGroup | None = EncryptedLogGroup(
                 self,
                 "logs",
-                LogGroupProps(
-                    settings=settings,
-                    name=f"aws-waf-logs-{ctx.name(Kind.GENERIC, props.name)}",
-                    key=props.key,
-                    region=ctx.region,
-                    provider=provider,
-                ),
+                LogGroupProps(context=ctx, name=f"aws-waf-logs-{ctx.name(Kind.GENERIC, props.name)}", key=props.key),
             )
             self.log_bucket: SecureBucket | None = None
             return self.log_group.log_group_arn
@@ -177,10 +171,8 @@ class WebAcl(Construct):
             self,
             "logs",
             BucketProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name=props.name,
-                region=ctx.region,
                 key=props.key,
                 name_kind=Kind.WAF_LOG_BUCKET,
                 access_log_bucket=config.access_log_bucket,
@@ -192,7 +184,6 @@ class WebAcl(Construct):
                         noncurrent_expiration_days=config.noncurrent_expiration_days,
                     ),
                 ),
-                provider=provider,
             ),
         )
         self.log_bucket.allow_log_delivery()

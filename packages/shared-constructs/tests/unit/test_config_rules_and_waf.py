@@ -53,8 +53,8 @@ def test_acl_logging_to_s3_protects_what_it_is_given(stack, synthesized):
     from shared_constructs.storage import access_log_bucket
 
     ctx = stack.context
-    key = Key(stack, "k", KeyProps(settings=ctx.settings, namer=ctx.namer, name="k", description="k"))
-    logs = access_log_bucket(stack, "access", settings=ctx.settings, namer=ctx.namer, region=ctx.region)
+    key = Key(stack, "k", KeyProps(context=stack.context, name="k", description="k", regional_name=False))
+    logs = access_log_bucket(stack, "access", ctx)
     WebAcl(
         stack,
         "waf",
@@ -95,7 +95,7 @@ def test_fails_on_an_acl_without_rules_or_with_one_priority_twice(stack, priorit
     from shared_constructs.kms import Key, KeyProps
 
     ctx = stack.context
-    key = Key(stack, "k", KeyProps(settings=ctx.settings, namer=ctx.namer, name="k", description="k"))
+    key = Key(stack, "k", KeyProps(context=stack.context, name="k", description="k", regional_name=False))
     rules = [rate_limit(f"r{i}", p, 100, metric=f"r{i}") for i, p in enumerate(priorities)]
     with pytest.raises(ValueError, match="needs rules with distinct priorities"):
         WebAcl(stack, "waf", WebAclProps(context=ctx, name="w", description="d", rules=rules, key=key))

@@ -37,7 +37,8 @@ def test_context_for_another_account_uses_its_provider_and_configured_id(stack, 
     stack.output("where", same_account.account, description="d")
     document = synthesized(stack)
     assert {p.get("alias") for p in document["provider"]["aws"]} == {None, "use2analytics", "euw1"}
-    assert document["output"]["where"]["value"] == "${data.aws_caller_identity.caller_identity_euw1.account_id}"
+    assert document["output"]["where"]["value"] == "${data.aws_caller_identity.caller_identity.account_id}"
+    assert list(document["data"]["aws_caller_identity"]) == ["caller_identity"]
 
 
 def test_publish_writes_the_declared_output_with_its_description(settings, synthesized):

@@ -13,26 +13,26 @@ def role(stack, name="r"):
         stack,
         name,
         RoleProps(
-            namer=stack.namer,
+            context=stack.context,
             name=name,
             description="d",
             trust_policy=assume_role_policy(services=["ec2.amazonaws.com"]),
+            regional_name=False,
         ),
     )
 
 
-def key(stack, *, delegates: bool, region: str | None = "us-east-1"):
-    ctx = stack.context
+def key(stack, *, delegates: bool):
     return Key(
         stack,
         "k",
         KeyProps(
-            settings=ctx.settings,
-            namer=ctx.namer,
+            context=stack.context,
             name="k",
-            region=region,
             description="k",
-            policy=KeyPolicy("123456789012", root_can_use=delegates, deployer_role_arn=ctx.settings.deployer_role_arn),
+            policy=KeyPolicy(
+                "123456789012", root_can_use=delegates, deployer_role_arn=stack.context.settings.deployer_role_arn
+            ),
         ),
     )
 
@@ -85,11 +85,6 @@ def test_account_through_one_service_and_service_principals(stack, synthesized):
     }
     service = statement(only(document, "aws_kms_key"), "LogsUse")
     assert service["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-
-
-def test_fails_on_via_service_for_a_key_without_a_region(stack):
-    with pytest.raises(ValueError, match="via_service needs the key's region"):
-        key(stack, delegates=False, region=None).grant(role(stack), DECRYPT, via_service="ssm")
 
 
 def test_fails_when_one_sid_would_name_two_roles(stack):

@@ -109,14 +109,12 @@ def test_fails_on_insecure_bucket_props(changes, message):
         environment="dev", environment_suffix="dev", cost_center="cc", owner="team", deployer_role_arn=DEPLOYER
     )
     stack = PlatformStack(App(), "t", settings=settings, package="t", region="us-east-1")
-    key = Key(stack, "k", KeyProps(settings=settings, namer=stack.namer, name="k", description="k"))
+    key = Key(stack, "k", KeyProps(context=stack.context, name="k", description="k", regional_name=False))
     props = {
-        "settings": settings,
-        "namer": stack.namer,
         "name": "b",
         "key": key,
         "access_log_exemption": "a reason that is long",
         **changes,
     }
     with pytest.raises(ValueError, match=message):
-        SecureBucket(stack, "b", BucketProps(**props))
+        SecureBucket(stack, "b", BucketProps(context=stack.context, **props, regional_name=False))

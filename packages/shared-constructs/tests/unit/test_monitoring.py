@@ -97,12 +97,11 @@ def test_fails_on_the_dead_letter_metric_of_a_queue_without_one(stack):
     from shared_constructs.kms import Key, KeyProps
     from shared_constructs.messaging import EncryptedQueue, QueueProps
 
-    ctx = stack.context
-    key = Key(stack, "k", KeyProps(settings=ctx.settings, namer=ctx.namer, name="k", description="k"))
+    key = Key(stack, "k", KeyProps(context=stack.context, name="k", description="k", regional_name=False))
     queue = EncryptedQueue(
         stack,
         "q",
-        QueueProps(settings=ctx.settings, namer=ctx.namer, name="q", key=key, region=ctx.region, dead_letter=False),
+        QueueProps(context=stack.context, name="q", key=key, dead_letter=False),
     )
     assert queue.metric_visible_messages().dimensions == {"QueueName": "t-q-use1-dev"}
     with pytest.raises(ValueError, match="has no dead-letter queue"):

@@ -15,21 +15,16 @@ def vpc_props(stack, **changes):
     from shared_constructs.kms import Key, KeyProps
 
     ctx = stack.context
-    key = Key(stack, "k", KeyProps(settings=ctx.settings, namer=ctx.namer, name="k", description="k"))
-    group = EncryptedLogGroup(
-        stack, "flows", LogGroupProps(settings=ctx.settings, name="/t/flows", key=key, region=ctx.region)
-    )
+    key = Key(stack, "k", KeyProps(context=stack.context, name="k", description="k", regional_name=False))
+    group = EncryptedLogGroup(stack, "flows", LogGroupProps(context=stack.context, name="/t/flows", key=key))
     props = {
-        "settings": ctx.settings,
-        "namer": ctx.namer,
         "name": "v",
         "cidr": "10.0.0.0/16",
-        "region": ctx.region,
         "tiers": TIERS,
         "flow_log_group": group,
         **changes,
     }
-    return VpcProps(**props)
+    return VpcProps(context=ctx, **props)
 
 
 def test_by_default_no_internet_path_and_endpoints_are_account_scoped(stack, synthesized):
@@ -111,15 +106,11 @@ def test_vpc_in_another_account_uses_that_provider_and_account(stack, synthesize
         stack,
         "vpc",
         VpcProps(
-            settings=other.settings,
-            namer=other.namer,
+            context=other,
             name="v",
             cidr="10.0.0.0/16",
-            region=other.region,
             tiers=TIERS,
             flow_log_group=group_key_props.flow_log_group,
-            provider=other.provider,
-            account_id=other.account,
             nat_subnet="10.0.9.0/24",
         ),
     )
