@@ -9,64 +9,71 @@ in the README).
 
 from __future__ import annotations
 
-from shared_constructs.cdk import Construct
-from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
+from dataclasses import dataclass
 
-from network_peering.context import PeerSide, use_provider
-from network_peering.peering import Peering
-from network_peering.vpc import SideNetwork
+from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
+from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
+from shared_constructs.network import PrivateVpc
+
+from network_peering.peering import PRIVATE, peered_indices
+from network_peering.settings import Settings
 
 PEERING_ACTIONS = ("ec2:AcceptVpcPeeringConnection", "ec2:CreateTags", "ec2:ModifyVpcPeeringConnectionOptions")
 ROUTE_ACTIONS = ("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute")
 DESCRIBE_ACTIONS = ("ec2:DescribeRouteTables", "ec2:DescribeVpcPeeringConnections")
 
 
+@dataclass(frozen=True, kw_only=True)
+class AccepterRoleProps:
+    """Props of :class:`AccepterRole`.
+
+    ``context``: the analytics (accepter) side, where the role lives. ``vpc``: the analytics VPC.
+    ``connection_id``: the peering connection the role may act on.
+    """
+
+    context: AppContext[Settings]
+    vpc: PrivateVpc
+    connection_id: str
+
+
 class AccepterRole(Construct):
     """The peering-accepter role (see module docstring)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        accepter: PeerSide,
-        requester: PeerSide,
-        network: SideNetwork,
-        peering: Peering,
-        external_id: str,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: AccepterRoleProps) -> None:
         super().__init__(scope, id)
-        prefix = f"arn:aws:ec2:{accepter.region}:{accepter.account}"
+        ctx, settings = props.context, props.context.settings
+        trading, analytics = settings.trading, settings.analytics
+        prefix = f"arn:aws:ec2:{ctx.region}:{ctx.account}"
+        tables = props.vpc.route_table_ids(PRIVATE)
         self.role = LeastPrivilegeRole(
             self,
             "role",
             RoleProps(
-                namer=accepter.namer,
+                context=ctx,
                 name="peering-accepter",
-                region=accepter.region,
-                description=f"Assumed by the {requester.label} account to accept and configure the VPC peering",
+                description="Assumed by the trading account to accept and configure the VPC peering",
                 trust_policy=assume_role_policy(
-                    accounts=[requester.config.peering_operator_arn or f"arn:aws:iam::{requester.account}:root"],
-                    conditions={"StringEquals": {"sts:ExternalId": external_id}},
+                    accounts=[trading.peering_operator_arn or f"arn:aws:iam::{trading.account_id}:root"],
+                    conditions={"StringEquals": {"sts:ExternalId": analytics.external_id}},
                 ),
                 statements=[
                     Statement(
                         sid="ThisPeeringOnly",
                         actions=PEERING_ACTIONS,
                         resources=[
-                            f"{prefix}:vpc-peering-connection/{peering.connection_id}",
-                            f"{prefix}:vpc/{network.vpc_id}",
+                            f"{prefix}:vpc-peering-connection/{props.connection_id}",
+                            f"{prefix}:vpc/{props.vpc.vpc_id}",
                         ],
                     ),
                     Statement(
                         sid="PeeredRouteTablesOnly",
                         actions=ROUTE_ACTIONS,
-                        resources=[f"{prefix}:route-table/{table}" for table in network.peered_route_table_ids()],
+                        resources=[f"{prefix}:route-table/{tables[i]}" for i in peered_indices(ctx, "analytics")],
                     ),
                     # EC2 Describe* actions support no resource-level permissions: AWS requires "*".
                     Statement(sid="DescribePeering", actions=DESCRIBE_ACTIONS, resources=["*"]),
                 ],
             ),
         )
-        use_provider(self.role, accepter.provider)
         self.role_arn = self.role.role_arn

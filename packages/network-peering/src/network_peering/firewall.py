@@ -17,17 +17,21 @@ Network ACL (stateless), on the peered subnets, numbered rules evaluated in orde
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_aws.network_acl import NetworkAcl
 from cdktf_cdktf_provider_aws.network_acl_rule import NetworkAclRule
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.naming import Kind
+from shared_constructs.network import PrivateVpc
 
-from network_peering.context import PeerSide
-from network_peering.settings import PEERING_PORTS
-from network_peering.vpc import SideNetwork
+from network_peering.peering import PRIVATE, peered_indices
+from network_peering.settings import PEERING_PORTS, Settings, SideName
+from network_peering.sides import name_tag, peer_of, side_name
 
 EPHEMERAL = (1024, 65535)
 ALL_PORTS = (1, 65535)
@@ -41,20 +45,30 @@ def nacl_rule_number(peer_index: int, slot: int) -> int:
     return 100 + 10 * peer_index + slot
 
 
+@dataclass(frozen=True, kw_only=True)
+class FirewallProps:
+    """Props of :class:`PeeringFirewall`: the side, built in its ``context``, and its ``vpc``."""
+
+    context: AppContext[Settings]
+    side: SideName
+    vpc: PrivateVpc
+
+
 class PeeringFirewall(Construct):
     """The security group and network ACL of one side (see module docstring)."""
 
-    def __init__(self, scope: Construct, id: str, side: PeerSide, network: SideNetwork, peer: PeerSide) -> None:
+    def __init__(self, scope: Construct, id: str, props: FirewallProps) -> None:
         super().__init__(scope, id)
-        provider = self._provider = side.provider
-        peer_cidrs = peer.config.peered
+        ctx, side, peer, vpc = props.context, props.side, peer_of(props.side), props.vpc
+        provider = self._provider = ctx.provider
+        peer_cidrs = ctx.settings.side(peer).peered
         self.security_group = SecurityGroup(
             self,
             "sg",
-            name=side.name(Kind.SECURITY_GROUP, "peering"),
-            vpc_id=network.vpc_id,
-            description=f"HTTPS and PostgreSQL to and from the {peer.label} peered subnets only",
-            tags=side.tag_name("peering"),
+            name=side_name(ctx, side, Kind.SECURITY_GROUP, "peering"),
+            vpc_id=vpc.vpc_id,
+            description=f"HTTPS and PostgreSQL to and from the {peer} peered subnets only",
+            tags=name_tag(ctx, side, "peering"),
             provider=provider,
         )
         self.security_group_id = self.security_group.id
@@ -69,7 +83,7 @@ class PeeringFirewall(Construct):
                     from_port=port,
                     to_port=port,
                     cidr_ipv4=cidr,
-                    description=f"{what} from {peer.label} subnet {cidr}",
+                    description=f"{what} from {peer} subnet {cidr}",
                     provider=provider,
                 )
                 VpcSecurityGroupEgressRule(
@@ -80,15 +94,16 @@ class PeeringFirewall(Construct):
                     from_port=port,
                     to_port=port,
                     cidr_ipv4=cidr,
-                    description=f"{what} to {peer.label} subnet {cidr}",
+                    description=f"{what} to {peer} subnet {cidr}",
                     provider=provider,
                 )
+        subnets = vpc.subnet_ids(PRIVATE)
         self.nacl = NetworkAcl(
             self,
             "nacl",
-            vpc_id=network.vpc_id,
-            subnet_ids=network.peered_subnet_ids(),
-            tags=side.tag_name("peering-nacl"),
+            vpc_id=vpc.vpc_id,
+            subnet_ids=[subnets[i] for i in peered_indices(ctx, side)],
+            tags=name_tag(ctx, side, "peering-nacl"),
             provider=provider,
         )
         self.nacl_id = self.nacl.id
@@ -102,7 +117,7 @@ class PeeringFirewall(Construct):
                     )
             for slot, (low, high) in enumerate(ranges):
                 self._rule(
-                    f"{direction}_own_vpc_{slot}", OWN_VPC_RULE + slot, egress, "allow", "tcp", network.cidr, low, high
+                    f"{direction}_own_vpc_{slot}", OWN_VPC_RULE + slot, egress, "allow", "tcp", vpc.cidr, low, high
                 )
             self._rule(f"{direction}_deny_all", DENY_ALL_RULE, egress, "deny", "-1", "0.0.0.0/0", *ALL_PORTS)
 

@@ -7,35 +7,28 @@ Metric filters (flow-log default format, one metric namespace per side):
 - ``PeerBytesIn``: bytes arriving from the peer VPC; its alarm uses an anomaly-detection band,
   so a sudden rise fires it without a fixed threshold to tune.
 Alarms notify this side's KMS-encrypted alarm topic, and on the trading side also the security
-topic that security-baseline publishes (contracts: same account, ``cloudwatch.amazonaws.com``).
+topic that security-baseline publishes (``shared_constructs.contracts.security_baseline``: its
+policy lets CloudWatch alarms of the account publish).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
-    CloudwatchLogMetricFilter,
-    CloudwatchLogMetricFilterMetricTransformation,
-)
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
-    CloudwatchMetricAlarm,
-    CloudwatchMetricAlarmMetricQuery,
-    CloudwatchMetricAlarmMetricQueryMetric,
-)
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from shared_constructs.cdk import Construct
-from shared_constructs.iam import Statement, policy_document
+from shared_constructs.context import AppContext
 from shared_constructs.kms import Key
+from shared_constructs.logging import EncryptedLogGroup
+from shared_constructs.messaging import EncryptedTopic, TopicProps
+from shared_constructs.monitoring import Alarm, AlarmProps, AnomalyBand, MetricFilter, MetricFilterProps
+from shared_constructs.moves import moved_from, path_in_stack
 from shared_constructs.naming import Kind
 
-from network_peering.context import PeerSide
-from network_peering.flow_logs import FlowLogs
-from network_peering.settings import PEERING_PORTS, octet_prefix
+from network_peering.settings import PEERING_PORTS, Settings, SideName, octet_prefix
+from network_peering.sides import peer_of, side_name
 
 FIELDS = (
     "version",
@@ -66,38 +59,46 @@ def not_ports(field: str, ports: Sequence[int] = PEERING_PORTS) -> str:
     return "!=" + f" && {field}!=".join(str(p) for p in ports)
 
 
-def metric_namespace(side: PeerSide) -> str:
+def metric_namespace(context: AppContext[Settings], side: SideName) -> str:
     """The custom metric namespace of one side (both sides may share an account in a sandbox)."""
-    return f"NetworkPeering/{side.namer.suffix}/{side.label}"
+    return f"NetworkPeering/{context.namer.suffix}/{side}"
 
 
 def dashboard_url(region: str, name: str) -> str:
     return f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards:name={name}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonitoringProps:
+    """Props of :class:`PeeringMonitoring`.
+
+    ``context``/``side``: the side watched, built in its account. ``key``: encrypts the alarm topic.
+    ``log_group``: the side's flow-log group. ``extra_alarm_actions``: topics every alarm notifies
+    besides the side's own. Default: none.
+    """
+
+    context: AppContext[Settings]
+    side: SideName
+    key: Key
+    log_group: EncryptedLogGroup
+    extra_alarm_actions: Sequence[str] = ()
+
+
 class PeeringMonitoring(Construct):
     """Alarm topic, metric filters, alarms and dashboard of one side (see module docstring)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        side: PeerSide,
-        peer: PeerSide,
-        logs: FlowLogs,
-        key: Key,
-        extra_alarm_actions: Sequence[str] = (),
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: MonitoringProps) -> None:
         super().__init__(scope, id)
-        self._side, self._provider = side, side.provider
-        monitoring = side.settings.monitoring
-        self.namespace = metric_namespace(side)
-        self.topic = self._topic(side, key, monitoring.alarm_emails)
-        actions = [self.topic.arn, *extra_alarm_actions]
-        peer_net = octet_prefix(peer.config.vpc_cidr)
-        group = logs.log_group.name
-        self._filter("rejected", group, "RejectedFlows", "1", flow_pattern(action='="REJECT"'))
-        for direction, field in (("in", "srcaddr"), ("out", "dstaddr")):
+        ctx, side = props.context, props.side
+        self._context, self._side, self._peer = ctx, side, peer_of(side)
+        monitoring = ctx.settings.monitoring
+        self.namespace = metric_namespace(ctx, side)
+        self.topic = self._alarm_topic(props)
+        actions = [self.topic.topic_arn, *props.extra_alarm_actions]
+        peer_net = octet_prefix(ctx.settings.side(self._peer).vpc_cidr)
+        group = props.log_group
+        rejected = self._filter("rejected", group, "RejectedFlows", "1", flow_pattern(action='="REJECT"'))
+        unexpected = [
             self._filter(
                 f"unexpected_{direction}",
                 group,
@@ -107,142 +108,104 @@ class PeeringMonitoring(Construct):
                     **{field: f'="{peer_net}"', "srcport": not_ports("srcport"), "dstport": not_ports("dstport")}
                 ),
             )
-        self._filter("peer_bytes", group, "PeerBytesIn", "$bytes", flow_pattern(srcaddr=f'="{peer_net}"'))
+            for direction, field in (("in", "srcaddr"), ("out", "dstaddr"))
+        ]
+        peer_bytes = self._filter("peer_bytes", group, "PeerBytesIn", "$bytes", flow_pattern(srcaddr=f'="{peer_net}"'))
         period = monitoring.period_s
+        ports = "/".join(map(str, PEERING_PORTS))
         self.alarms = {
-            "rejected": self._alarm(
+            "rejected": Alarm(
+                self,
                 "rejected",
-                "rejected-flows",
-                "RejectedFlows",
-                monitoring.rejected_flows_threshold,
-                "GreaterThanThreshold",
-                actions,
-                f"More than {monitoring.rejected_flows_threshold} rejected flows in {period} s",
+                AlarmProps(
+                    context=ctx,
+                    name=f"{side}-rejected-flows",
+                    description=f"More than {monitoring.rejected_flows_threshold} rejected flows in {period} s",
+                    watch=rejected.metric(period_s=period),
+                    threshold=monitoring.rejected_flows_threshold,
+                    comparison="GreaterThanThreshold",
+                    actions=actions,
+                ),
             ),
-            "unexpected_port": self._alarm(
+            "unexpected_port": Alarm(
+                self,
                 "unexpected_port",
-                "unexpected-port",
-                "UnexpectedPortFlows",
-                monitoring.unexpected_port_threshold,
-                "GreaterThanOrEqualToThreshold",
-                actions,
-                f"Traffic across the peering on ports other than {'/'.join(map(str, PEERING_PORTS))}",
+                AlarmProps(
+                    context=ctx,
+                    name=f"{side}-unexpected-port",
+                    description=f"Traffic across the peering on ports other than {ports}",
+                    watch=unexpected[0].metric(period_s=period),
+                    threshold=monitoring.unexpected_port_threshold,
+                    actions=actions,
+                ),
+            ),
+            "volume_spike": Alarm(
+                self,
+                "volume_spike",
+                AlarmProps(
+                    context=ctx,
+                    name=f"{side}-peer-volume-spike",
+                    description=f"Bytes from the {self._peer} VPC rose above the expected band",
+                    watch=AnomalyBand(
+                        metric=peer_bytes.metric(period_s=period),
+                        width=monitoring.volume_band_width,
+                        metric_id="bytes",
+                        label="Expected bytes from the peer",
+                    ),
+                    evaluation_periods=2,
+                    actions=actions,
+                ),
             ),
         }
-        self.alarms["volume_spike"] = CloudwatchMetricAlarm(
-            self,
-            "volume_spike",
-            alarm_name=side.name(Kind.ALARM, "peer-volume-spike"),
-            alarm_description=f"Bytes from the {peer.label} VPC rose above the expected band",
-            comparison_operator="GreaterThanUpperThreshold",
-            evaluation_periods=2,
-            threshold_metric_id="band",
-            treat_missing_data="notBreaching",
-            alarm_actions=actions,
-            ok_actions=actions,
-            metric_query=[
-                CloudwatchMetricAlarmMetricQuery(
-                    id="bytes",
-                    return_data=True,
-                    metric=CloudwatchMetricAlarmMetricQueryMetric(
-                        metric_name="PeerBytesIn", namespace=self.namespace, period=period, stat="Sum"
-                    ),
-                ),
-                CloudwatchMetricAlarmMetricQuery(
-                    id="band",
-                    expression=f"ANOMALY_DETECTION_BAND(bytes, {monitoring.volume_band_width:g})",
-                    label="Expected bytes from the peer",
-                    return_data=True,
-                ),
-            ],
-            provider=self._provider,
-        )
-        self.dashboard_name = side.name(Kind.DASHBOARD, "network")
+        self.dashboard_name = side_name(ctx, side, Kind.DASHBOARD, "network")
         CloudwatchDashboard(
             self,
             "dashboard",
             dashboard_name=self.dashboard_name,
-            dashboard_body=self._dashboard_body(peer),
-            provider=self._provider,
+            dashboard_body=self._dashboard_body(),
+            provider=ctx.provider,
         )
-        self.dashboard_url = dashboard_url(side.region, self.dashboard_name)
+        self.dashboard_url = dashboard_url(ctx.region, self.dashboard_name)
 
-    def _topic(self, side: PeerSide, key: Key, emails: Sequence[str]) -> SnsTopic:
-        key.policy.allow_service("CloudWatchAlarms", "cloudwatch.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey"))
-        topic = SnsTopic(
-            self, "topic", name=side.name(Kind.SNS, "alarms"), kms_master_key_id=key.key_arn, provider=self._provider
-        )
-        SnsTopicPolicy(
+    def _alarm_topic(self, props: MonitoringProps) -> EncryptedTopic:
+        topic = EncryptedTopic(
             self,
-            "topic_policy",
-            arn=topic.arn,
-            provider=self._provider,
-            policy=policy_document(
-                [
-                    Statement(
-                        sid="AccountAdministers",
-                        principals={"AWS": f"arn:aws:iam::{side.account}:root"},
-                        actions=[
-                            "sns:GetTopicAttributes",
-                            "sns:ListSubscriptionsByTopic",
-                            "sns:Publish",
-                            "sns:SetTopicAttributes",
-                            "sns:Subscribe",
-                        ],
-                        resources=[topic.arn],
-                    ),
-                    Statement(
-                        sid="CloudWatchAlarmsPublish",
-                        principals={"Service": "cloudwatch.amazonaws.com"},
-                        actions=["sns:Publish"],
-                        resources=[topic.arn],
-                        conditions={"StringEquals": {"aws:SourceAccount": side.account}},
-                    ),
-                ]
+            "topic",
+            TopicProps(
+                context=props.context,
+                name=f"{props.side}-alarms",
+                key=props.key,
+                publishing_services=("cloudwatch.amazonaws.com",),
+                emails=props.context.settings.monitoring.alarm_emails,
             ),
         )
-        for index, email in enumerate(emails):
-            SnsTopicSubscription(
-                self, f"email_{index}", topic_arn=topic.arn, protocol="email", endpoint=email, provider=self._provider
-            )
+        # The topic, its policy and its subscriptions were built here by hand before EncryptedTopic
+        # took them over: keep their state (subscriptions hold the owners' confirmations).
+        here = path_in_stack(self)
+        moved_from(topic.topic, f"{here}/topic")
+        moved_from(topic.policy, f"{here}/topic_policy")
+        for index, subscription in enumerate(topic.subscriptions):
+            moved_from(subscription, f"{here}/email_{index}")
         return topic
 
-    def _filter(self, id: str, group: str, metric: str, value: str, pattern: str) -> None:
-        CloudwatchLogMetricFilter(
+    def _filter(self, id: str, group: EncryptedLogGroup, metric: str, value: str, pattern: str) -> MetricFilter:
+        return MetricFilter(
             self,
             f"filter_{id}",
-            name=self._side.name(Kind.GENERIC, id.replace("_", "-")),
-            log_group_name=group,
-            pattern=pattern,
-            provider=self._provider,
-            metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
-                name=metric, namespace=self.namespace, value=value
+            MetricFilterProps(
+                context=self._context,
+                name=f"{self._side}-{id.replace('_', '-')}",
+                log_group=group,
+                pattern=pattern,
+                metric_name=metric,
+                namespace=self.namespace,
+                value=value,
             ),
         )
 
-    def _alarm(
-        self, id: str, name: str, metric: str, threshold: int, operator: str, actions: list[str], description: str
-    ) -> CloudwatchMetricAlarm:
-        return CloudwatchMetricAlarm(
-            self,
-            id,
-            alarm_name=self._side.name(Kind.ALARM, name),
-            alarm_description=description,
-            namespace=self.namespace,
-            metric_name=metric,
-            statistic="Sum",
-            period=self._side.settings.monitoring.period_s,
-            evaluation_periods=1,
-            threshold=threshold,
-            comparison_operator=operator,
-            treat_missing_data="notBreaching",
-            alarm_actions=actions,
-            ok_actions=actions,
-            provider=self._provider,
-        )
-
-    def _dashboard_body(self, peer: PeerSide) -> str:
-        region, ns = self._side.region, self.namespace
+    def _dashboard_body(self) -> str:
+        region, ns, peer = self._context.region, self.namespace, self._peer
+        period = self._context.settings.monitoring.period_s
 
         def widget(x: int, title: str, metric: str) -> dict[str, object]:
             return {
@@ -256,7 +219,7 @@ class PeeringMonitoring(Construct):
                     "region": region,
                     "view": "timeSeries",
                     "stat": "Sum",
-                    "period": self._side.settings.monitoring.period_s,
+                    "period": period,
                     "metrics": [[ns, metric]],
                 },
             }
@@ -265,8 +228,8 @@ class PeeringMonitoring(Construct):
             {
                 "widgets": [
                     widget(0, "Rejected flows", "RejectedFlows"),
-                    widget(8, f"Flows to/from {peer.label} on unexpected ports", "UnexpectedPortFlows"),
-                    widget(16, f"Bytes from {peer.label}", "PeerBytesIn"),
+                    widget(8, f"Flows to/from {peer} on unexpected ports", "UnexpectedPortFlows"),
+                    widget(16, f"Bytes from {peer}", "PeerBytesIn"),
                 ]
             },
             sort_keys=True,

@@ -10,16 +10,17 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import AfterValidator, Field, model_validator
+from shared_constructs.regions import ANALYTICS_REGION, TRADING_REGION
 from shared_constructs.settings import (
     AccountId,
     BaseSettings,
     Cidr,
     Email,
     PositiveInt,
+    Problems,
     Region,
     RoleArn,
     Strict,
@@ -27,6 +28,9 @@ from shared_constructs.settings import (
     within,
 )
 
+SideName = Literal["trading", "analytics"]
+"""The requester side is trading, the accepter side analytics."""
+SIDES: tuple[SideName, SideName] = ("trading", "analytics")
 PEERING_PORTS: tuple[int, ...] = (443, 5432)
 """The only ports allowed across the peering: HTTPS and PostgreSQL (both carry TLS)."""
 
@@ -45,24 +49,6 @@ def _check_external_id(value: str) -> str:
 
 
 ExternalId = Annotated[str, AfterValidator(_check_external_id)]
-
-
-class _Problems:
-    """Collects cross-field problems and raises them as one validation error, each at its key."""
-
-    def __init__(self) -> None:
-        self.items: list[InitErrorDetails] = []
-
-    def add(self, loc: tuple[str | int, ...], value: Any, message: str) -> None:
-        self.items.append(
-            InitErrorDetails(
-                type=PydanticCustomError("peering", "{message}", {"message": message}), loc=loc, input=value
-            )
-        )
-
-    def raise_if_any(self, title: str) -> None:
-        if self.items:
-            raise ValidationError.from_exception_data(title, self.items)
 
 
 class Adopt(Strict):
@@ -114,7 +100,7 @@ class Side(Strict):
             f"{self.region}{chr(ord('a') + i)}" for i in range(len(self.subnet_cidrs))
         ]
 
-    def problems(self, side: str, report: _Problems) -> None:
+    def problems(self, side: str, report: Problems) -> None:
         """Add this side's own problems (subnets, adoption ids, NAT) to ``report``."""
         for index, cidr in enumerate(self.subnet_cidrs):
             if not within(cidr, self.vpc_cidr):
@@ -175,7 +161,7 @@ class Side(Strict):
                     "expected a subnet that overlaps none of subnet_cidrs",
                 )
 
-    def _adopt_problems(self, side: str, report: _Problems) -> None:
+    def _adopt_problems(self, side: str, report: Problems) -> None:
         adopt = self.adopt
         assert adopt is not None
         if not _ID_PATTERNS["vpc"].fullmatch(adopt.vpc_id):
@@ -194,17 +180,18 @@ class Side(Strict):
 
 
 class Trading(Side):
-    """The requester side: the trading platform (DECISIONS.md 13: us-east-1)."""
+    """The requester side: the trading platform (docs/decisions/0011-regions-and-accounts.md)."""
 
-    region: Region = "us-east-1"
+    region: Region = TRADING_REGION
     vpc_cidr: Cidr = "10.0.0.0/16"
     subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"])
 
 
 class Analytics(Side):
-    """The accepter side: data analytics, reached by assuming a role (DECISIONS.md 13: us-east-2)."""
+    """The accepter side: data analytics, reached by assuming a role
+    (docs/decisions/0011-regions-and-accounts.md)."""
 
-    region: Region = "us-east-2"
+    region: Region = ANALYTICS_REGION
     vpc_cidr: Cidr = "10.1.0.0/16"
     subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/20"])
     assume_role_arn: RoleArn
@@ -230,7 +217,7 @@ class Monitoring(Strict):
 
 
 class Compliance(Strict):
-    """AWS Config rules (the recorder belongs to security-baseline, DECISIONS.md 4)."""
+    """AWS Config rules (the recorder belongs to security-baseline, docs/decisions/0002-account-singletons.md)."""
 
     config_rules: bool = True
 
@@ -243,14 +230,18 @@ class Settings(BaseSettings):
     allow_same_account: bool = False
     """Both sides in one account (a sandbox). Default false: the product is cross-account."""
     flow_log_interval_s: Literal[60, 600] = 60
-    """Flow-log aggregation interval: AWS accepts only 60 or 600 seconds (DECISIONS.md 6)."""
+    """Flow-log aggregation interval: AWS accepts only 60 or 600 seconds (docs/decisions/0004-flow-log-interval.md)."""
     flow_log_bucket_retention_days: PositiveInt = 365
     monitoring: Monitoring = Monitoring()
     compliance: Compliance = Compliance()
 
+    def side(self, name: SideName) -> Side:
+        """The configuration of side ``name``."""
+        return self.trading if name == "trading" else self.analytics
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
-        report = _Problems()
+        report = Problems()
         self.trading.problems("trading", report)
         self.analytics.problems("analytics", report)
         if overlapping([self.trading.vpc_cidr, self.analytics.vpc_cidr]):

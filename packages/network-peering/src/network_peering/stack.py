@@ -1,164 +1,225 @@
 """The ``network-peering`` stack: both accounts in one stack, through two providers.
 
 Trading (requester) uses the stack's default provider; analytics (accepter) uses an aliased
-provider that assumes the configured role in the analytics account with the external id.
+provider that assumes the configured role in the analytics account with the external id. Each
+side is built by the same code in its own context (account, region, provider).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from shared_constructs.cdk import Construct, Fn
+from shared_constructs.context import AppContext
 from shared_constructs.contracts import security_baseline
+from shared_constructs.kms import Key, KeyProps
+from shared_constructs.moves import moved_from
+from shared_constructs.network import AdoptedVpc, PrivateVpc, SubnetTier, VpcProps
 from shared_constructs.stack import PlatformStack
 from shared_constructs.state import RemoteOutputs
 
-from network_peering.accepter_role import AccepterRole
-from network_peering.compliance import ComplianceRules
-from network_peering.context import PeerSide
-from network_peering.endpoints import GatewayEndpoints
-from network_peering.firewall import PeeringFirewall
-from network_peering.flow_logs import FlowLogs, side_key
-from network_peering.monitoring import PeeringMonitoring
-from network_peering.peering import Peering
-from network_peering.settings import Settings
-from network_peering.vpc import SideNetwork
+from network_peering.accepter_role import AccepterRole, AccepterRoleProps
+from network_peering.compliance import ComplianceProps, ComplianceRules
+from network_peering.firewall import FirewallProps, PeeringFirewall
+from network_peering.monitoring import MonitoringProps, PeeringMonitoring
+from network_peering.peering import PRIVATE, Peering, PeeringProps, peered_indices
+from network_peering.settings import SIDES, Settings, SideName
+from network_peering.storage import FlowLogStorage, FlowLogStorageProps
 
 PACKAGE = "network-peering"
 STACK = "network-peering"
 
 
-class PeeringStack(PlatformStack):
+class PeeringStack(PlatformStack[Settings]):
     """Cross-account VPC peering between trading and analytics (see README)."""
 
     def __init__(self, scope: Construct, settings: Settings) -> None:
-        trading_cfg, analytics_cfg = settings.trading, settings.analytics
+        trading, analytics = settings.trading, settings.analytics
         super().__init__(
             scope,
             STACK,
             settings=settings,
             package=PACKAGE,
-            region=trading_cfg.region,
-            assume_role_arn=trading_cfg.assume_role_arn,
+            region=trading.region,
+            assume_role_arn=trading.assume_role_arn,
+            account_id=trading.account_id,
         )
-        analytics_provider = self.provider_for(
-            analytics_cfg.region,
-            account="analytics",
-            assume_role_arn=analytics_cfg.assume_role_arn,
-            external_id=analytics_cfg.external_id,
-        )
-        trading = PeerSide(
-            label="trading", config=trading_cfg, settings=settings, provider=self.provider, namer=self.namer
-        )
-        analytics = PeerSide(
-            label="analytics", config=analytics_cfg, settings=settings, provider=analytics_provider, namer=self.namer
-        )
-        sides = (trading, analytics)
-
-        networks = {s.label: SideNetwork(self, f"{s.label}_network", s) for s in sides}
-        keys = {s.label: side_key(self, f"{s.label}_key", s) for s in sides}
-        logs = {s.label: FlowLogs(self, f"{s.label}_flow_logs", s, networks[s.label], keys[s.label]) for s in sides}
-        peering = Peering(
+        self.contexts: dict[SideName, AppContext[Settings]] = {
+            # Both sides name their provider, so every resource says which account it is in.
+            "trading": dataclasses.replace(self.context, provider=self.provider),
+            "analytics": self.context_for(
+                analytics.region,
+                account="analytics",
+                assume_role_arn=analytics.assume_role_arn,
+                external_id=analytics.external_id,
+                account_id=analytics.account_id,
+            ),
+        }
+        self.keys = {side: self._key(side) for side in SIDES}
+        self.storage = {
+            side: FlowLogStorage(
+                self,
+                f"{side}_flow_logs",
+                FlowLogStorageProps(context=self.contexts[side], side=side, key=self.keys[side]),
+            )
+            for side in SIDES
+        }
+        self.vpcs = {side: self._vpc(side) for side in SIDES}
+        self.peering = Peering(
             self,
             "peering",
-            requester=trading,
-            accepter=analytics,
-            requester_network=networks["trading"],
-            accepter_network=networks["analytics"],
+            PeeringProps(
+                trading=self.contexts["trading"],
+                analytics=self.contexts["analytics"],
+                trading_vpc=self.vpcs["trading"],
+                analytics_vpc=self.vpcs["analytics"],
+            ),
         )
-        firewalls = {
-            s.label: PeeringFirewall(self, f"{s.label}_firewall", s, networks[s.label], p)
-            for s, p in ((trading, analytics), (analytics, trading))
+        self.firewalls = {
+            side: PeeringFirewall(
+                self, f"{side}_firewall", FirewallProps(context=self.contexts[side], side=side, vpc=self.vpcs[side])
+            )
+            for side in SIDES
         }
-        for s in sides:
-            GatewayEndpoints(self, f"{s.label}_endpoints", s, networks[s.label])
-        accepter_role = AccepterRole(
+        self.accepter_role = AccepterRole(
             self,
             "accepter_role",
-            accepter=analytics,
-            requester=trading,
-            network=networks["analytics"],
-            peering=peering,
-            external_id=analytics_cfg.external_id,
+            AccepterRoleProps(
+                context=self.contexts["analytics"], vpc=self.vpcs["analytics"], connection_id=self.peering.connection_id
+            ),
         )
-        baseline_topics: list[str] = []
-        if settings.monitoring.notify_security_baseline:
-            baseline = RemoteOutputs(
-                self, "baseline", settings=settings, stack=security_baseline.stack(trading_cfg.region)
-            )
-            baseline_topics.append(baseline.get(security_baseline.SECURITY_TOPIC_ARN))
-        monitors = {
-            s.label: PeeringMonitoring(
-                self,
-                f"{s.label}_monitoring",
-                s,
-                p,
-                logs[s.label],
-                keys[s.label],
-                extra_alarm_actions=baseline_topics if s is trading else (),
-            )
-            for s, p in ((trading, analytics), (analytics, trading))
-        }
+        self.monitors = {side: self._monitoring(side) for side in SIDES}
         if settings.compliance.config_rules:
-            for s in sides:
+            for side in SIDES:
                 ComplianceRules(
-                    self, f"{s.label}_compliance", s, networks[s.label], firewalls[s.label].security_group_id
+                    self,
+                    f"{side}_compliance",
+                    ComplianceProps(
+                        context=self.contexts[side],
+                        side=side,
+                        vpc_id=self.vpcs[side].vpc_id,
+                        security_group_id=self.firewalls[side].security_group_id,
+                    ),
                 )
+        self._outputs()
 
-        self.output("peering_connection_id", peering.connection_id, description="Id of the VPC peering connection")
+    def _key(self, side: SideName) -> Key:
+        """The side's customer-managed key (flow logs, log group, alarm topic), in its account."""
+        return Key(
+            self,
+            f"{side}_key",
+            KeyProps(
+                context=self.contexts[side],
+                name=f"{side}-network",
+                description=f"Flow logs and alarms of the {side} side of the VPC peering",
+            ),
+        )
+
+    def _vpc(self, side: SideName) -> PrivateVpc:
+        """The side's VPC, created or adopted, with its flow logs and gateway endpoints."""
+        config = self.settings.side(side)
+        adopt = config.adopt
+        vpc = PrivateVpc(
+            self,
+            f"{side}_network",
+            VpcProps(
+                context=self.contexts[side],
+                name=side,
+                cidr=config.vpc_cidr,
+                tiers=[SubnetTier(name=PRIVATE, cidrs=config.subnet_cidrs)],
+                availability_zones=config.availability_zones,
+                flow_log_bucket=self.storage[side].bucket,
+                flow_log_group=self.storage[side].log_group,
+                flow_log_interval=self.settings.flow_log_interval_s,
+                flow_log_role=f"{side}-flow-logs",
+                adopt=AdoptedVpc(
+                    vpc_id=adopt.vpc_id,
+                    subnet_ids={PRIVATE: adopt.subnet_ids},
+                    route_table_ids={PRIVATE: adopt.route_table_ids},
+                )
+                if adopt is not None
+                else None,
+                nat_subnet=config.public_subnet_cidr if config.nat_gateway else None,
+            ),
+        )
+        # Endpoints, flow logs and the delivery role were this package's own constructs before
+        # PrivateVpc took them over: keep their state.
+        for service, endpoint in vpc.gateway_endpoints.items():
+            moved_from(endpoint, f"{side}_endpoints/{service}")
+        moved_from(vpc.flow_logs["s3"], f"{side}_flow_logs/to_s3")
+        moved_from(vpc.flow_logs["logs"], f"{side}_flow_logs/to_logs")
+        role = vpc.flow_log_role
+        if role is not None and role.policy is not None and role.policy_attachment is not None:
+            old = f"{side}_flow_logs/delivery_role"
+            moved_from(role.role, f"{old}/role")
+            moved_from(role.policy, f"{old}/policy")
+            moved_from(role.policy_attachment, f"{old}/attach")
+        return vpc
+
+    def _monitoring(self, side: SideName) -> PeeringMonitoring:
+        extra: list[str] = []
+        if side == "trading" and self.settings.monitoring.notify_security_baseline:
+            baseline = RemoteOutputs(
+                self, "baseline", settings=self.settings, stack=security_baseline.stack(self.region)
+            )
+            extra.append(baseline.get(security_baseline.SECURITY_TOPIC_ARN))
+        return PeeringMonitoring(
+            self,
+            f"{side}_monitoring",
+            MonitoringProps(
+                context=self.contexts[side],
+                side=side,
+                key=self.keys[side],
+                log_group=self.storage[side].log_group,
+                extra_alarm_actions=extra,
+            ),
+        )
+
+    def _outputs(self) -> None:
+        self.output("peering_connection_id", self.peering.connection_id, description="Id of the VPC peering connection")
         self.output(
             "peering_connection_status",
-            peering.status,
+            self.peering.status,
             description="Status of the peering connection as the accepter sees it (active)",
         )
         self.output(
             "accepter_role_arn",
-            accepter_role.role_arn,
+            self.accepter_role.role_arn,
             description="Role in the analytics account that accepts and configures the peering",
         )
-        for s in sides:
-            net = networks[s.label]
-            self.output(f"{s.label}_vpc_id", net.vpc_id, description=f"VPC id of the {s.label} side")
-            self.output(
-                f"{s.label}_route_table_ids",
-                Fn.join(",", net.route_table_ids),
-                description=f"Route table ids of the {s.label} private subnets, comma-separated",
-            )
-            self.output(
-                f"{s.label}_peered_route_table_ids",
-                Fn.join(",", net.peered_route_table_ids()),
-                description=f"Route table ids of the {s.label} subnets that route to the peer",
-            )
-            self.output(
-                f"{s.label}_security_group_id",
-                firewalls[s.label].security_group_id,
-                description=f"Security group for peering traffic on the {s.label} side",
-            )
-            self.output(
-                f"{s.label}_nacl_id",
-                firewalls[s.label].nacl_id,
-                description=f"Network ACL of the {s.label} peered subnets",
-            )
-            self.output(
-                f"{s.label}_flow_log_bucket_name",
-                logs[s.label].bucket.bucket_name,
-                description=f"S3 bucket of the {s.label} VPC flow logs",
-            )
-            self.output(
-                f"{s.label}_flow_log_group_name",
-                logs[s.label].log_group_name,
-                description=f"CloudWatch log group of the {s.label} VPC flow logs",
-            )
-            self.output(
-                f"{s.label}_alarm_topic_arn",
-                monitors[s.label].topic.arn,
-                description=f"SNS topic of the {s.label} network alarms",
-            )
-            self.output(
-                f"{s.label}_dashboard_url",
-                monitors[s.label].dashboard_url,
-                description=f"CloudWatch dashboard of the {s.label} network",
-            )
+        for side in SIDES:
+            self._side_outputs(side)
         self.output(
             "dashboard_url",
-            monitors["trading"].dashboard_url,
+            self.monitors["trading"].dashboard_url,
             description="CloudWatch dashboard for network monitoring (trading account)",
         )
+
+    def _side_outputs(self, side: SideName) -> None:
+        vpc, tables = self.vpcs[side], self.vpcs[side].route_table_ids(PRIVATE)
+        peered = [tables[i] for i in peered_indices(self.contexts[side], side)]
+        outputs = {
+            "vpc_id": (vpc.vpc_id, f"VPC id of the {side} side"),
+            "route_table_ids": (
+                Fn.join(",", tables),
+                f"Route table ids of the {side} private subnets, comma-separated",
+            ),
+            "peered_route_table_ids": (
+                Fn.join(",", peered),
+                f"Route table ids of the {side} subnets that route to the peer",
+            ),
+            "security_group_id": (
+                self.firewalls[side].security_group_id,
+                f"Security group for peering traffic on the {side} side",
+            ),
+            "nacl_id": (self.firewalls[side].nacl_id, f"Network ACL of the {side} peered subnets"),
+            "flow_log_bucket_name": (self.storage[side].bucket.bucket_name, f"S3 bucket of the {side} VPC flow logs"),
+            "flow_log_group_name": (
+                self.storage[side].log_group.log_group_name,
+                f"CloudWatch log group of the {side} VPC flow logs",
+            ),
+            "alarm_topic_arn": (self.monitors[side].topic.topic_arn, f"SNS topic of the {side} network alarms"),
+            "dashboard_url": (self.monitors[side].dashboard_url, f"CloudWatch dashboard of the {side} network"),
+        }
+        for name, (value, description) in outputs.items():
+            self.output(f"{side}_{name}", value, description=description)

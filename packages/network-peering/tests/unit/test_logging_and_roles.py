@@ -44,8 +44,7 @@ def test_flow_log_destinations_are_kms_encrypted_in_their_own_account(stack: dic
     key = resources(stack, "aws_kms_key")[key_name]
     assert key["provider"] == provider
     assert key["enable_key_rotation"] is True
-    logs_grant = statement(key, f"Logs{label.title()}FlowLogs")
-    assert logs_grant["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
+    logs_grant = next(s for s in statements(key) if s["Principal"] == {"Service": f"logs.{region}.amazonaws.com"})
     assert logs_grant["Condition"] == {
         "ArnEquals": {
             "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:{group['name']}"
@@ -129,13 +128,16 @@ def test_accepter_role_may_only_accept_and_configure_this_peering(stack: dict[st
 
 @pytest.mark.parametrize("label", sorted(ACCOUNTS))
 def test_flow_log_delivery_roles_live_in_their_side_account(stack: dict[str, Any], label: str) -> None:
-    provider, account, region, short = ACCOUNTS[label]
+    provider, account, _, short = ACCOUNTS[label]
     role, found = _role(stack, f"network-peering-{label}-flow-logs-{short}-dev")
     assert role["provider"] == provider
     trust = json.loads(role["assume_role_policy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
-    arn = f"arn:aws:logs:{region}:{account}:log-group:/network-peering/dev/{label}/flow-logs"
+    group = next(
+        n for n, g in resources(stack, "aws_cloudwatch_log_group").items() if g["name"].endswith(f"/{label}/flow-logs")
+    )
+    arn = f"${{aws_cloudwatch_log_group.{group}.arn}}"
     assert found == [
         {
             "Sid": "DeliverFlowLogs",

@@ -99,7 +99,7 @@ def test_alarm_topics_are_encrypted_and_only_cloudwatch_of_the_account_publishes
     topic_id, topic = next((n, t) for n, t in resources(stack, "aws_sns_topic").items() if t["provider"] == provider)
     assert topic["kms_master_key_id"].startswith(f"${{aws_kms_key.{label}_key")
     policy = next(p for p in resources(stack, "aws_sns_topic_policy").values() if p["provider"] == provider)
-    publish = next(s for s in statements(policy) if s["Sid"] == "CloudWatchAlarmsPublish")
+    publish = next(s for s in statements(policy) if s["Sid"] == "PublishCloudwatch")
     assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
     assert publish["Resource"] == f"${{aws_sns_topic.{topic_id}.arn}}"
