@@ -30,8 +30,10 @@ def adopted(synth: Callable[..., SynthResult]) -> dict[str, dict[str, Any]]:
     """Every region adopting an existing detector and recorder, Security Hub adopted too."""
     overrides = {
         "regions": [HOME, "eu-west-1"],
-        "guardduty": {"mode": "adopt", "detector_id": ADOPTED_DETECTOR},
-        "config_recorder": {"mode": "adopt", "recorder_name": "default"},
-        "security_hub": {"mode": "adopt"},
+        "regional": {
+            "guardduty": {"mode": "adopt", "detector_id": ADOPTED_DETECTOR},
+            "config_recorder": {"mode": "adopt", "recorder_name": "default"},
+            "security_hub": {"mode": "adopt"},
+        },
     }
     return synth(PACKAGE, overrides=overrides).stacks

@@ -11,6 +11,7 @@ __all__ = ["Settings", "build"]
 
 
 def build(app: App, settings: Settings) -> list[RegionalBaseline]:
-    """One ``security-baseline-<region>`` stack per configured region, home region first."""
-    ordered = [settings.home_region, *(r for r in settings.regions if r != settings.home_region)]
-    return [RegionalBaseline(app, settings, region) for region in ordered]
+    """One ``security-baseline-<region>`` stack per configured region, the primary (home) region first."""
+    return [
+        RegionalBaseline(app, settings, region) for region in (settings.primary_region, *settings.secondary_regions)
+    ]

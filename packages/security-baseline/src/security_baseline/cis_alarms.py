@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
-    CloudwatchLogMetricFilter,
-    CloudwatchLogMetricFilterMetricTransformation,
-)
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.logging import EncryptedLogGroup
 from shared_constructs.messaging import EncryptedTopic
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.monitoring import Alarm, AlarmProps, MetricFilter, MetricFilterProps
+from shared_constructs.naming import Kind
+
+from security_baseline.settings import Settings
 
 NAMESPACE = "LogMetrics"
 """The namespace the Security Hub remediation steps use for every CIS metric."""
@@ -149,46 +148,54 @@ CIS_CONTROLS: tuple[CisControl, ...] = (
 class CisAlarmsProps:
     """Props of :class:`CisAlarms`. ``period_s``: evaluation period of every alarm (Default 300)."""
 
-    namer: Namer
+    context: AppContext[Settings]
     log_group: EncryptedLogGroup
     topic: EncryptedTopic
     period_s: int = 300
 
 
 class CisAlarms(Construct):
-    """A metric filter on the trail's log group and an alarm to the security topic per CIS control."""
+    """A metric filter on the trail's log group and an alarm to the security topic per CIS control.
+
+    The trail covers every region, so the filters and alarms exist once per account: their names
+    carry no region.
+    """
 
     def __init__(self, scope: Construct, id: str, props: CisAlarmsProps) -> None:
         super().__init__(scope, id)
-        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
-        self.filters: dict[str, CloudwatchLogMetricFilter] = {}
+        ctx = props.context
+        self.alarms: dict[str, Alarm] = {}
+        self.filters: dict[str, MetricFilter] = {}
         for control in CIS_CONTROLS:
             tf_id = control.name.replace("-", "_")
             # The metric name carries the suffix so two environments in one account never share a metric.
-            metric = props.namer.name(Kind.GENERIC, control.name)
-            self.filters[control.control] = CloudwatchLogMetricFilter(
+            metric = ctx.name(Kind.GENERIC, control.name, regional=False)
+            found = MetricFilter(
                 self,
                 f"{tf_id}_filter",
-                name=metric,
-                log_group_name=props.log_group.log_group.name,
-                pattern=control.pattern,
-                metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
-                    name=metric, namespace=NAMESPACE, value="1"
+                MetricFilterProps(
+                    context=ctx,
+                    name=control.name,
+                    log_group=props.log_group,
+                    pattern=control.pattern,
+                    metric_name=metric,
+                    namespace=NAMESPACE,
+                    regional_name=False,
                 ),
             )
-            self.alarms[control.control] = CloudwatchMetricAlarm(
+            self.filters[control.control] = found
+            self.alarms[control.control] = Alarm(
                 self,
                 f"{tf_id}_alarm",
-                alarm_name=props.namer.name(Kind.ALARM, control.name),
-                alarm_description=f"{control.control} (CIS): {control.description}",
-                namespace=NAMESPACE,
-                metric_name=metric,
-                statistic="Sum",
-                period=props.period_s,
-                evaluation_periods=1,
-                threshold=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[props.topic.topic_arn],
-                depends_on=[self.filters[control.control]],
+                AlarmProps(
+                    context=ctx,
+                    name=control.name,
+                    description=f"{control.control} (CIS): {control.description}",
+                    watch=found.metric(period_s=props.period_s),
+                    threshold=1,
+                    actions=[props.topic.topic_arn],
+                    notify_ok=False,
+                    regional_name=False,
+                    depends_on=[found],
+                ),
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
 
 from cdktf_cdktf_provider_aws.config_configuration_recorder import (
     ConfigConfigurationRecorder,
@@ -14,19 +13,17 @@ from cdktf_cdktf_provider_aws.config_delivery_channel import (
     ConfigDeliveryChannel,
     ConfigDeliveryChannelSnapshotDeliveryProperties,
 )
-from shared_constructs.cdk import Construct
+from shared_constructs.cdk import Construct, ITerraformDependable
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
-from shared_constructs.kms import Key, account_id
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.kms import Key
+from shared_constructs.naming import Kind
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
 from security_baseline.settings import ConfigRecorderSettings, Settings
 
-if TYPE_CHECKING:  # type only: shared_constructs.cdk does not re-export it yet
-    from cdktf import ITerraformDependable
-
 CONFIG_ROLE_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
-"""The AWS-managed policy that lets Config read resource configurations (payment-platform-security.md 9)."""
+"""The AWS-managed policy that lets Config read resource configurations."""
 SERVICE = "config.amazonaws.com"
 
 
@@ -38,10 +35,8 @@ class RecorderProps:
     recorded once.
     """
 
-    settings: Settings
+    context: AppContext[Settings]
     config: ConfigRecorderSettings
-    namer: Namer
-    region: str
     home: bool
     key: Key
     access_logs: SecureBucket
@@ -62,16 +57,15 @@ class ConfigRecorder(Construct):
         if props.config.mode == "adopt":
             self.recorder_name = props.config.recorder_name or ""
             return
-        account = account_id(self)
-        self.recorder_name = props.namer.name(Kind.GENERIC, "recorder", region=props.region)
+        ctx = props.context
+        account = ctx.account
+        self.recorder_name = ctx.name(Kind.GENERIC, "recorder")
         bucket = SecureBucket(
             self,
             "snapshots",
             BucketProps(
-                settings=props.settings,
-                namer=props.namer,
+                context=ctx,
                 name="config-snapshots",
-                region=props.region,
                 key=props.key,
                 access_log_bucket=props.access_logs,
                 lifecycle=(
@@ -87,9 +81,8 @@ class ConfigRecorder(Construct):
             self,
             "role",
             RoleProps(
-                namer=props.namer,
+                context=ctx,
                 name="config-recorder",
-                region=props.region,
                 description="Lets AWS Config read resource configurations and deliver snapshots",
                 trust_policy=assume_role_policy(
                     services=[SERVICE], conditions={"StringEquals": {"aws:SourceAccount": account}}
@@ -119,7 +112,7 @@ class ConfigRecorder(Construct):
                 conditions={"StringEquals": {**source, "s3:x-amz-acl": "bucket-owner-full-control"}},
             ),
         )
-        props.key.policy.allow_service("ConfigEncryptSnapshots", SERVICE, ("kms:Decrypt", "kms:GenerateDataKey"))
+        props.key.grant_service("ConfigEncryptSnapshots", SERVICE, ("kms:Decrypt", "kms:GenerateDataKey"))
         self.recorder = ConfigConfigurationRecorder(
             self,
             "recorder",
@@ -129,18 +122,17 @@ class ConfigRecorder(Construct):
                 all_supported=True, include_global_resource_types=props.home
             ),
         )
-        # Config checks that the role can write to the bucket when the channel is created.
-        role_policies = [cast("ITerraformDependable", self.role.node.find_child(c)) for c in ("attach", "managed0")]
         channel = ConfigDeliveryChannel(
             self,
             "channel",
-            name=props.namer.name(Kind.GENERIC, "delivery", region=props.region),
+            name=ctx.name(Kind.GENERIC, "delivery"),
             s3_bucket_name=bucket.bucket_name,
             s3_kms_key_arn=props.key.key_arn,
             snapshot_delivery_properties=ConfigDeliveryChannelSnapshotDeliveryProperties(
                 delivery_frequency=props.config.delivery_frequency
             ),
-            depends_on=[self.recorder, bucket.policy, *role_policies],
+            # Config checks that the role can write to the bucket when the channel is created.
+            depends_on=[self.recorder, bucket.policy, *self.role.attachments],
         )
         # Config refuses to start recording before a delivery channel exists.
         status = ConfigConfigurationRecorderStatus(

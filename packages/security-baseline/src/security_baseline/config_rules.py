@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
-from cdktf_cdktf_provider_aws.config_config_rule import ConfigConfigRule, ConfigConfigRuleSource
-from shared_constructs.cdk import Construct
+from shared_constructs.cdk import Construct, ITerraformDependable
+from shared_constructs.config_rules import ConfigRule, ConfigRuleProps, ManagedRule
+from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import Statement
-from shared_constructs.kms import Key, account_id
+from shared_constructs.kms import Key
 from shared_constructs.messaging import EncryptedQueue, EncryptedTopic, QueueProps
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.monitoring import Alarm, AlarmProps
+from shared_constructs.naming import Kind
 from shared_constructs.tagging import REQUIRED_TAGS
 
 from security_baseline.settings import Settings
@@ -23,55 +23,39 @@ from security_baseline.settings import Settings
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 MAX_REQUIRED_TAGS = 6
 """The REQUIRED_TAGS managed rule accepts tag1Key .. tag6Key."""
-
-
-@dataclass(frozen=True)
-class ManagedRule:
-    """One AWS managed Config rule: our short name, AWS's identifier, why, and the automatic fix."""
-
-    name: str
-    identifier: str
-    description: str
-    remediation: str = ""
-    """Action of the remediation function (``s3_public_access_block``, ``required_tags``); empty:
-    reported for a person."""
-    parameters: dict[str, str] = field(default_factory=dict)
+REMEDIATIONS: dict[str, str] = {
+    "required-tags": "required_tags",
+    "s3-public-access": "s3_public_access_block",
+}
+"""Rule (name part) -> the remediation function's action for it; other rules are reported for a person."""
 
 
 def managed_rules() -> tuple[ManagedRule, ...]:
-    """The rules every region evaluates (payment-platform-security.md 9; pci-data-processing.md 8)."""
+    """The rules every region evaluates (the platform's security and PCI requirements)."""
     if len(REQUIRED_TAGS) > MAX_REQUIRED_TAGS:
         raise ValueError(f"REQUIRED_TAGS checks at most {MAX_REQUIRED_TAGS} keys, got {list(REQUIRED_TAGS)}")
     tag_params = {f"tag{i}Key": key for i, key in enumerate(REQUIRED_TAGS, start=1)}
     return (
-        ManagedRule("encrypted-volumes", "ENCRYPTED_VOLUMES", "Attached EBS volumes are encrypted"),
-        ManagedRule("rds-storage-encrypted", "RDS_STORAGE_ENCRYPTED", "RDS storage is encrypted"),
-        ManagedRule("vpc-flow-logs", "VPC_FLOW_LOGS_ENABLED", "Every VPC has flow logs"),
-        ManagedRule(
-            "required-tags",
-            "REQUIRED_TAGS",
-            "Resources carry the platform's required tags",
-            remediation="required_tags",
-            parameters=tag_params,
-        ),
-        ManagedRule("s3-ssl-only", "S3_BUCKET_SSL_REQUESTS_ONLY", "Bucket policies refuse requests without TLS"),
-        ManagedRule("s3-encryption", "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "Buckets encrypt by default"),
-        ManagedRule(
-            "s3-public-access",
-            "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED",
-            "Buckets block public access",
-            remediation="s3_public_access_block",
-        ),
-        ManagedRule("log-groups-encrypted", "CLOUDWATCH_LOG_GROUP_ENCRYPTED", "Log groups use a KMS key"),
-        ManagedRule(
+        rule("encrypted-volumes", "ENCRYPTED_VOLUMES", "Attached EBS volumes are encrypted"),
+        rule("rds-storage-encrypted", "RDS_STORAGE_ENCRYPTED", "RDS storage is encrypted"),
+        rule("vpc-flow-logs", "VPC_FLOW_LOGS_ENABLED", "Every VPC has flow logs"),
+        rule("required-tags", "REQUIRED_TAGS", "Resources carry the platform's required tags", tag_params),
+        rule("s3-ssl-only", "S3_BUCKET_SSL_REQUESTS_ONLY", "Bucket policies refuse requests without TLS"),
+        rule("s3-encryption", "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "Buckets encrypt by default"),
+        rule("s3-public-access", "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED", "Buckets block public access"),
+        rule("log-groups-encrypted", "CLOUDWATCH_LOG_GROUP_ENCRYPTED", "Log groups use a KMS key"),
+        rule(
             "kms-not-pending-deletion",
             "KMS_CMK_NOT_SCHEDULED_FOR_DELETION",
             "No customer-managed key is scheduled for deletion",
         ),
-        ManagedRule(
-            "peering-dns-resolution", "VPC_PEERING_DNS_RESOLUTION_CHECK", "VPC peering resolves private DNS names"
-        ),
+        rule("peering-dns-resolution", "VPC_PEERING_DNS_RESOLUTION_CHECK", "VPC peering resolves private DNS names"),
     )
+
+
+def rule(name: str, identifier: str, description: str, parameters: dict[str, str] | None = None) -> ManagedRule:
+    """One managed rule of :func:`managed_rules`."""
+    return ManagedRule(name=name, identifier=identifier, description=description, parameters=parameters or {})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,12 +67,10 @@ class RulesProps:
     ``report_topic``: where the remediation function reports what it cannot fix.
     """
 
-    settings: Settings
-    namer: Namer
-    region: str
+    context: AppContext[Settings]
     key: Key
     report_topic: EncryptedTopic
-    depends_on: Sequence[Any] = ()
+    depends_on: Sequence[ITerraformDependable] = ()
 
 
 class ComplianceRules(Construct):
@@ -96,70 +78,52 @@ class ComplianceRules(Construct):
 
     def __init__(self, scope: Construct, id: str, props: RulesProps) -> None:
         super().__init__(scope, id)
-        self.rules: dict[str, ConfigConfigRule] = {}
+        self.rules: dict[str, ConfigRule] = {}
         actions: dict[str, str] = {}
-        for rule in managed_rules():
-            name = props.namer.name(Kind.CONFIG_RULE, rule.name, region=props.region)
-            self.rules[rule.name] = ConfigConfigRule(
+        for managed in managed_rules():
+            self.rules[managed.name] = ConfigRule(
                 self,
-                rule.name.replace("-", "_"),
-                name=name,
-                description=rule.description,
-                source=ConfigConfigRuleSource(owner="AWS", source_identifier=rule.identifier),
-                input_parameters=json.dumps(rule.parameters, sort_keys=True) if rule.parameters else None,
-                depends_on=list(props.depends_on) or None,
+                managed.construct_id,
+                ConfigRuleProps(context=props.context, rule=managed, depends_on=props.depends_on),
             )
-            if rule.remediation:
-                actions[name] = rule.remediation
-        self.rule_names = [r.name for r in self.rules.values()]
+            if managed.name in REMEDIATIONS:
+                actions[props.context.name(Kind.CONFIG_RULE, managed.name)] = REMEDIATIONS[managed.name]
         self.function = self._remediation_function(props, actions)
 
     def _remediation_function(self, props: RulesProps, actions: dict[str, str]) -> PythonFunction:
-        defaults = props.settings.tag_defaults()
+        ctx = props.context
+        defaults = ctx.settings.tag_defaults()
         # EventBridge invokes the function asynchronously: events that keep failing are kept here and
         # raise an alarm on the report topic, instead of being dropped after two retries.
         self.dead_letters = EncryptedQueue(
             self,
             "dead_letters",
-            QueueProps(
-                settings=props.settings,
-                namer=props.namer,
-                name="remediation-dlq",
-                region=props.region,
-                key=props.key,
-                dead_letter=False,
-                retention_s=1209600,
-            ),
+            QueueProps(context=ctx, name="remediation-dlq", key=props.key, dead_letter=False, retention_s=1209600),
         )
-        CloudwatchMetricAlarm(
+        Alarm(
             self,
             "dead_letters_alarm",
-            alarm_name=props.namer.name(Kind.ALARM, "remediation-dlq", region=props.region),
-            alarm_description="Compliance events the remediation function could not handle",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dead_letters.queue_name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[props.report_topic.topic_arn],
+            AlarmProps(
+                context=ctx,
+                name="remediation-dlq",
+                description="Compliance events the remediation function could not handle",
+                watch=self.dead_letters.metric_visible_messages(),
+                threshold=1,
+                actions=[props.report_topic.topic_arn],
+                notify_ok=False,
+            ),
         )
         function = PythonFunction(
             self,
             "remediation",
             FunctionProps(
-                settings=props.settings,
-                namer=props.namer,
+                context=ctx,
                 name="remediation",
                 description="Fixes safe Config non-compliance (public access block, missing tags); reports the rest",
                 source=LAMBDAS / "remediation",
                 handler="handler.handler",
                 key=props.key,
-                region=props.region,
-                reserved_concurrency=props.settings.remediation.reserved_concurrency,
+                reserved_concurrency=ctx.settings.remediation.reserved_concurrency,
                 services=("ec2", "s3", "sns"),
                 dead_letter_queue=self.dead_letters,
                 timeout_s=60,
@@ -171,7 +135,7 @@ class ComplianceRules(Construct):
                 },
             ),
         )
-        account = account_id(self)
+        account = ctx.account
         role = function.role
         role.add_statements(
             # The buckets and resources to fix are whichever Config reports, so resources are patterns.
@@ -183,7 +147,7 @@ class ComplianceRules(Construct):
             Statement(
                 sid="TagEc2Resources",
                 actions=["ec2:CreateTags"],
-                resources=[f"arn:aws:ec2:{props.region}:{account}:*/*"],
+                resources=[f"arn:aws:ec2:{ctx.region}:{account}:*/*"],
                 # Only the required tag keys can be written: the function cannot retag anything else.
                 conditions={"ForAllValues:StringEquals": {"aws:TagKeys": list(REQUIRED_TAGS)}},
             ),

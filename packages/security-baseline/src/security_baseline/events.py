@@ -10,9 +10,12 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget, CloudwatchEventTargetRetryPolicy
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.functions import PythonFunction
 from shared_constructs.messaging import EncryptedTopic
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
+
+from security_baseline.settings import Settings
 
 
 def guardduty_high_pattern(threshold: float) -> dict[str, Any]:
@@ -50,8 +53,7 @@ class EventsProps:
     ``remediation``: the function Config non-compliance events also go to.
     """
 
-    namer: Namer
-    region: str
+    context: AppContext[Settings]
     security_topic: EncryptedTopic
     compliance_topic: EncryptedTopic
     remediation: PythonFunction
@@ -63,8 +65,7 @@ class SecurityEvents(Construct):
 
     def __init__(self, scope: Construct, id: str, props: EventsProps) -> None:
         super().__init__(scope, id)
-        self._namer = props.namer
-        self._region = props.region
+        self._context = props.context
         self.rules: dict[str, CloudwatchEventRule] = {}
         security = props.security_topic.topic_arn
         self._route(
@@ -103,7 +104,7 @@ class SecurityEvents(Construct):
         rule = CloudwatchEventRule(
             self,
             name.replace("-", "_"),
-            name=self._namer.name(Kind.EVENT_RULE, name, region=self._region),
+            name=self._context.name(Kind.EVENT_RULE, name),
             description=description,
             event_pattern=json.dumps(pattern, sort_keys=True),
         )

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.guardduty_detector import GuarddutyDetector
 from cdktf_cdktf_provider_aws.guardduty_publishing_destination import GuarddutyPublishingDestination
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import Statement
-from shared_constructs.kms import Key, account_id
-from shared_constructs.naming import Namer
+from shared_constructs.kms import Key
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
 from security_baseline.settings import GuardDutySettings, Settings
@@ -28,10 +28,8 @@ class GuardDutyProps:
     ``access_logs``: where the findings bucket's server access logs go.
     """
 
-    settings: Settings
+    context: AppContext[Settings]
     config: GuardDutySettings
-    namer: Namer
-    region: str
     key: Key
     access_logs: SecureBucket
 
@@ -45,7 +43,7 @@ class GuardDuty(Construct):
 
     def __init__(self, scope: Construct, id: str, props: GuardDutyProps) -> None:
         super().__init__(scope, id)
-        account = account_id(self)
+        ctx = props.context
         self.detector: GuarddutyDetector | None = None
         if props.config.mode == "create":
             self.detector = GuarddutyDetector(
@@ -54,15 +52,13 @@ class GuardDuty(Construct):
             self.detector_id: str = self.detector.id
         else:
             self.detector_id = props.config.detector_id or ""
-        self.detector_arn = f"arn:aws:guardduty:{props.region}:{account}:detector/{self.detector_id}"
+        self.detector_arn = ctx.arn("guardduty", f"detector/{self.detector_id}")
         self.findings_bucket = SecureBucket(
             self,
             "findings",
             BucketProps(
-                settings=props.settings,
-                namer=props.namer,
+                context=ctx,
                 name="gd-findings",
-                region=props.region,
                 key=props.key,
                 access_log_bucket=props.access_logs,
                 lifecycle=(
@@ -74,7 +70,7 @@ class GuardDuty(Construct):
                 ),
             ),
         )
-        self._allow_export(props.key, account)
+        self._allow_export(props.key, ctx.account)
         self.destination = GuarddutyPublishingDestination(
             self,
             "destination",
@@ -106,7 +102,7 @@ class GuardDuty(Construct):
                 conditions={"StringEquals": source},
             ),
         )
-        key.policy.allow_service(
+        key.grant_service(
             "GuardDutyEncryptFindings",
             SERVICE,
             ("kms:GenerateDataKey",),

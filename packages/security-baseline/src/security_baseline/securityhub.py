@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.securityhub_account import SecurityhubAccount
 from cdktf_cdktf_provider_aws.securityhub_standards_subscription import SecurityhubStandardsSubscription
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 
 from security_baseline.settings import SecurityHubSettings, Settings
 
@@ -27,9 +28,8 @@ def standard_arn(region: str, standard: str) -> str:
 class SecurityHubProps:
     """Props of :class:`SecurityHub`."""
 
-    settings: Settings
+    context: AppContext[Settings]
     config: SecurityHubSettings
-    region: str
 
 
 class SecurityHub(Construct):
@@ -54,6 +54,6 @@ class SecurityHub(Construct):
             self.subscriptions[standard] = SecurityhubStandardsSubscription(
                 self,
                 standard.replace("-", "_"),
-                standards_arn=standard_arn(props.region, standard),
+                standards_arn=standard_arn(props.context.region, standard),
                 depends_on=[self.account] if self.account is not None else None,
             )

@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
-from shared_constructs.settings import BaseSettings, Email, PositiveInt, Region, Strict, apply_overrides
+from pydantic import Field, model_validator
+from shared_constructs.regions import PLATFORM_REGIONS
+from shared_constructs.settings import Email, MultiRegionSettings, PositiveInt, Problems, Region, Strict
 from shared_constructs.tagging import tag_values
 
 DETECTOR_ID = re.compile(r"^[a-z0-9]{32}$")
 RECORDER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
-DEFAULT_REGIONS = ("us-east-1", "us-east-2", "eu-west-1", "ap-southeast-1")
-"""Every region where another package deploys (DECISIONS.md 13)."""
 UNASSIGNED_APP = "unassigned"
 """The App tag remediation gives a resource it finds untagged."""
-STANDARDS = ("aws-foundational-security-best-practices", "cis-aws-foundations-benchmark", "pci-dss")
 Standard = Literal["aws-foundational-security-best-practices", "cis-aws-foundations-benchmark", "pci-dss"]
+STANDARDS: tuple[Standard, ...] = (
+    "aws-foundational-security-best-practices",
+    "cis-aws-foundations-benchmark",
+    "pci-dss",
+)
+
+
+def _adoption_problems(mode: str, key: str, value: str | None, pattern: re.Pattern[str], expected: str) -> None:
+    """A section that adopts an existing singleton names it; one that creates it names none."""
+    problems = Problems()
+    if mode == "adopt" and not value:
+        problems.add((key,), value, f"mode 'adopt' needs {key} (the existing one's)")
+    if value is not None and not pattern.fullmatch(value):
+        problems.add((key,), value, f"expected {expected}")
+    if mode == "create" and value:
+        problems.add((key,), value, "is only used with mode 'adopt'")
+    problems.raise_if_any("adoption")
 
 
 class GuardDutySettings(Strict):
-    """GuardDuty in one region (DECISIONS.md 4: the detector is an account-region singleton)."""
+    """GuardDuty in one region (the detector is an account-region singleton,
+    docs/decisions/0002-account-singletons.md)."""
 
     mode: Literal["create", "adopt"] = "create"
     """``create``: this package owns the detector. ``adopt``: a detector exists (``detector_id``);
@@ -28,23 +44,19 @@ class GuardDutySettings(Strict):
     detector_id: str | None = None
     """Id of the existing detector (32 lowercase hex characters). Required with ``mode = "adopt"``."""
     findings_expiration_days: PositiveInt = 90
-    """Exported findings are deleted after this many days (payment-platform-security.md 12)."""
+    """Exported findings are deleted after this many days (the security requirements keep them 90)."""
     high_severity: float = Field(default=7.0, ge=1.0, le=10.0)
     """Findings with at least this severity go to the security topic (7.0 = HIGH)."""
 
     @model_validator(mode="after")
     def _adopt_needs_id(self) -> GuardDutySettings:
-        if self.mode == "adopt" and not self.detector_id:
-            raise ValueError("mode 'adopt' needs detector_id (the id of the existing detector)")
-        if self.detector_id is not None and not DETECTOR_ID.fullmatch(self.detector_id):
-            raise ValueError(f"detector_id must be 32 lowercase hex characters, got {self.detector_id!r}")
-        if self.mode == "create" and self.detector_id:
-            raise ValueError(f"detector_id {self.detector_id!r} is only used with mode 'adopt'")
+        _adoption_problems(self.mode, "detector_id", self.detector_id, DETECTOR_ID, "32 lowercase hex characters")
         return self
 
 
 class ConfigRecorderSettings(Strict):
-    """The AWS Config recorder in one region (DECISIONS.md 4: an account-region singleton)."""
+    """The AWS Config recorder in one region (an account-region singleton,
+    docs/decisions/0002-account-singletons.md)."""
 
     mode: Literal["create", "adopt"] = "create"
     """``create``: this package owns the recorder, delivery channel and snapshots bucket.
@@ -60,12 +72,7 @@ class ConfigRecorderSettings(Strict):
 
     @model_validator(mode="after")
     def _adopt_needs_name(self) -> ConfigRecorderSettings:
-        if self.mode == "adopt" and not self.recorder_name:
-            raise ValueError("mode 'adopt' needs recorder_name (the name of the existing recorder)")
-        if self.recorder_name is not None and not RECORDER_NAME.fullmatch(self.recorder_name):
-            raise ValueError(f"recorder_name must be 1-256 of [A-Za-z0-9_.-], got {self.recorder_name!r}")
-        if self.mode == "create" and self.recorder_name:
-            raise ValueError(f"recorder_name {self.recorder_name!r} is only used with mode 'adopt'")
+        _adoption_problems(self.mode, "recorder_name", self.recorder_name, RECORDER_NAME, "1-256 of [A-Za-z0-9_.-]")
         return self
 
 
@@ -75,16 +82,8 @@ class SecurityHubSettings(Strict):
     mode: Literal["create", "adopt", "off"] = "create"
     """``create``: enable Security Hub. ``adopt``: it is enabled already; only subscribe the standards.
     ``off``: nothing."""
-    standards: tuple[Standard, ...] = STANDARDS  # type: ignore[assignment]
+    standards: tuple[Standard, ...] = STANDARDS
     """Standards to subscribe (AWS FSBP 1.0.0, CIS 1.4.0, PCI DSS 3.2.1)."""
-
-
-class RegionOverride(Strict):
-    """Per-region values laid over the defaults (for example an adopted detector's id)."""
-
-    guardduty: dict[str, Any] = Field(default_factory=dict)
-    config_recorder: dict[str, Any] = Field(default_factory=dict)
-    security_hub: dict[str, Any] = Field(default_factory=dict)
 
 
 class NotificationSettings(Strict):
@@ -119,94 +118,31 @@ class RemediationSettings(Strict):
 
 
 class Regional(Strict):
-    """The switches of one region after overrides."""
+    """What every region gets, and what ``region_overrides`` may change for one region
+    (``[region_overrides.eu-west-1.guardduty] mode = "adopt"``)."""
 
-    region: Region
-    home: bool
-    guardduty: GuardDutySettings
-    config_recorder: ConfigRecorderSettings
-    security_hub: SecurityHubSettings
-
-
-class Settings(BaseSettings):
-    """Settings of the security-baseline app."""
-
-    regions: tuple[Region, ...] = DEFAULT_REGIONS
-    """Regions that get a baseline stack (every region another package deploys to)."""
-    home_region: Region = "us-east-1"
-    """Region of the account-wide parts: trail, CIS alarms, log archive, global-resource recording."""
     guardduty: GuardDutySettings = GuardDutySettings()
     config_recorder: ConfigRecorderSettings = ConfigRecorderSettings()
     security_hub: SecurityHubSettings = SecurityHubSettings()
+
+
+class Settings(MultiRegionSettings[Regional]):
+    """Settings of the security-baseline app.
+
+    ``regions``: every region another package deploys to (default: ``PLATFORM_REGIONS``).
+    ``primary_region``: the home region of the account-wide parts: trail, CIS alarms, log archive,
+    global-resource recording. ``regional``: GuardDuty, the Config recorder and Security Hub of
+    every region; ``region_overrides`` change them per region.
+    """
+
+    regions: tuple[Region, ...] = PLATFORM_REGIONS
+    primary_region: Region = PLATFORM_REGIONS[0]
     notifications: NotificationSettings = NotificationSettings()
     trail: TrailSettings = TrailSettings()
     remediation: RemediationSettings = RemediationSettings()
-    region_overrides: dict[Region, RegionOverride] = Field(default_factory=dict)
-    """Per-region values, e.g. ``[region_overrides.eu-west-1.guardduty] mode = "adopt"``."""
-
-    # Field validators (not one model validator) so that each error names its own key.
-    @field_validator("regions")
-    @classmethod
-    def _regions_unique(cls, regions: tuple[str, ...]) -> tuple[str, ...]:
-        if not regions or len(set(regions)) != len(regions):
-            raise ValueError(f"regions must be a non-empty list that does not repeat, got {list(regions)}")
-        return regions
-
-    @field_validator("home_region")
-    @classmethod
-    def _home_in_regions(cls, home: str, info: ValidationInfo) -> str:
-        regions = info.data.get("regions")
-        if regions is not None and home not in regions:
-            raise ValueError(f"home_region {home!r} must be one of regions {list(regions)}")
-        return home
-
-    @field_validator("region_overrides")
-    @classmethod
-    def _overrides_resolve(
-        cls, overrides: dict[str, RegionOverride], info: ValidationInfo
-    ) -> dict[str, RegionOverride]:
-        regions = info.data.get("regions")
-        if regions is None:
-            return overrides
-        stray = sorted(set(overrides) - set(regions))
-        if stray:
-            raise ValueError(f"region_overrides for {stray} name regions not in regions {list(regions)}")
-        for region, override in overrides.items():
-            for section in ("guardduty", "config_recorder", "security_hub"):
-                defaults = info.data.get(section)
-                if defaults is None:
-                    continue
-                try:
-                    apply_overrides(defaults, getattr(override, section))
-                except ValueError as exc:
-                    raise ValueError(f"region_overrides.{region}.{section}: {_first_line(exc)}") from None
-        return overrides
-
-    def regional(self, region: str) -> Regional:
-        """The resolved switches of ``region`` (defaults with that region's overrides)."""
-        override = self.region_overrides.get(region, RegionOverride())
-        return Regional(
-            region=region,
-            home=region == self.home_region,
-            guardduty=apply_overrides(self.guardduty, override.guardduty),
-            config_recorder=apply_overrides(self.config_recorder, override.config_recorder),
-            security_hub=apply_overrides(self.security_hub, override.security_hub),
-        )
 
     def tag_defaults(self) -> dict[str, str]:
         """Values the remediation function gives missing required tags."""
         # Resources found untagged were not created by this platform: say so, do not claim them.
         derived = tag_values(self, UNASSIGNED_APP, managed_by="manual")
         return {**derived, **self.remediation.tag_defaults}
-
-
-def _first_line(exc: Exception) -> str:
-    """The readable part of an error raised while resolving an override: ``key: message``."""
-    if isinstance(exc, ValidationError):
-        parts = []
-        for error in exc.errors(include_url=False):
-            key = ".".join(str(p) for p in error["loc"])
-            message = str(error["msg"]).removeprefix("Value error, ")
-            parts.append(f"{key}: {message}" if key else message)
-        return "; ".join(parts)
-    return str(exc)

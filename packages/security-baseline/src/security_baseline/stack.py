@@ -1,4 +1,4 @@
-"""One region's security baseline; the home region also holds the account-wide parts."""
+"""One region's security baseline; the home (primary) region also holds the account-wide parts."""
 
 from __future__ import annotations
 
@@ -24,97 +24,49 @@ PUBLISHERS = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
 """Services that publish to the topics: EventBridge rules and CloudWatch alarms of this account."""
 
 
-class RegionalBaseline(PlatformStack):
+class RegionalBaseline(PlatformStack[Settings]):
     """Key, topics, GuardDuty, Config, rules, events and Security Hub of one region (+ trail at home)."""
 
     def __init__(self, scope: Construct, settings: Settings, region: str) -> None:
         published = contract.stack(region)
         super().__init__(scope, published.stack, settings=settings, package=PACKAGE, region=region, publishes=published)
-        regional = settings.regional(region)
-        namer = self.namer
+        ctx = self.context
+        regional = settings.for_region(region)
+        home = region == settings.primary_region
         self.key = Key(
             self,
             "security_key",
             KeyProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="security",
-                region=region,
                 description=f"Security baseline key ({region}): topics, findings, snapshots, trail, logs",
             ),
         )
-        self.access_logs = access_log_bucket(
-            self, "access_logs", settings=settings, namer=namer, region=region, noncurrent_expiration_days=7
-        )
-        self.security_topic = EncryptedTopic(
-            self,
-            "security_topic",
-            TopicProps(
-                settings=settings,
-                namer=namer,
-                name="security",
-                key=self.key,
-                region=region,
-                publishing_services=PUBLISHERS,
-                emails=settings.notifications.security_emails,
-            ),
-        )
-        self.compliance_topic = EncryptedTopic(
-            self,
-            "compliance_topic",
-            TopicProps(
-                settings=settings,
-                namer=namer,
-                name="compliance",
-                key=self.key,
-                region=region,
-                publishing_services=PUBLISHERS,
-                emails=settings.notifications.compliance_emails,
-            ),
-        )
+        self.access_logs = access_log_bucket(self, "access_logs", ctx, noncurrent_expiration_days=7)
+        self.security_topic = self._topic("security", settings.notifications.security_emails)
+        self.compliance_topic = self._topic("compliance", settings.notifications.compliance_emails)
         self.guardduty = GuardDuty(
             self,
             "guardduty",
-            GuardDutyProps(
-                settings=settings,
-                config=regional.guardduty,
-                namer=namer,
-                region=region,
-                key=self.key,
-                access_logs=self.access_logs,
-            ),
+            GuardDutyProps(context=ctx, config=regional.guardduty, key=self.key, access_logs=self.access_logs),
         )
         self.recorder = ConfigRecorder(
             self,
             "config",
             RecorderProps(
-                settings=settings,
-                config=regional.config_recorder,
-                namer=namer,
-                region=region,
-                home=regional.home,
-                key=self.key,
-                access_logs=self.access_logs,
+                context=ctx, config=regional.config_recorder, home=home, key=self.key, access_logs=self.access_logs
             ),
         )
         self.rules = ComplianceRules(
             self,
             "compliance",
-            RulesProps(
-                settings=settings,
-                namer=namer,
-                region=region,
-                key=self.key,
-                report_topic=self.compliance_topic,
-                depends_on=self.recorder.ready,
-            ),
+            RulesProps(context=ctx, key=self.key, report_topic=self.compliance_topic, depends_on=self.recorder.ready),
         )
         self.events = SecurityEvents(
             self,
             "events",
             EventsProps(
-                namer=namer,
-                region=region,
+                context=ctx,
                 security_topic=self.security_topic,
                 compliance_topic=self.compliance_topic,
                 remediation=self.rules.function,
@@ -122,26 +74,31 @@ class RegionalBaseline(PlatformStack):
             ),
         )
         self.security_hub = SecurityHub(
-            self, "security_hub", SecurityHubProps(settings=settings, config=regional.security_hub, region=region)
+            self, "security_hub", SecurityHubProps(context=ctx, config=regional.security_hub)
         )
         self.trail: AccountTrail | None = None
-        if regional.home:
+        if home:
             self.trail = AccountTrail(
-                self,
-                "trail",
-                TrailProps(settings=settings, namer=namer, region=region, key=self.key, access_logs=self.access_logs),
+                self, "trail", TrailProps(context=ctx, key=self.key, access_logs=self.access_logs)
             )
             self.cis = CisAlarms(
                 self,
                 "cis",
                 CisAlarmsProps(
-                    namer=namer,
+                    context=ctx,
                     log_group=self.trail.log_group,
                     topic=self.security_topic,
                     period_s=settings.trail.alarm_period_s,
                 ),
             )
         self._publish(region)
+
+    def _topic(self, name: str, emails: tuple[str, ...]) -> EncryptedTopic:
+        return EncryptedTopic(
+            self,
+            f"{name}_topic",
+            TopicProps(context=self.context, name=name, key=self.key, publishing_services=PUBLISHERS, emails=emails),
+        )
 
     def _publish(self, region: str) -> None:
         """The contract's outputs (:mod:`shared_constructs.contracts.security_baseline`), and each output

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
 
 from cdktf_cdktf_provider_aws.cloudtrail import Cloudtrail
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
-from shared_constructs.kms import Key, account_id
+from shared_constructs.kms import Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.messaging import EncryptedTopic, TopicProps
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
 from security_baseline.settings import Settings
-
-if TYPE_CHECKING:  # type only: shared_constructs.cdk does not re-export it yet
-    from cdktf import ITerraformDependable
 
 SERVICE = "cloudtrail.amazonaws.com"
 
@@ -26,9 +23,7 @@ SERVICE = "cloudtrail.amazonaws.com"
 class TrailProps:
     """Props of :class:`AccountTrail` (created in the home region only)."""
 
-    settings: Settings
-    namer: Namer
-    region: str
+    context: AppContext[Settings]
     key: Key
     access_logs: SecureBucket
 
@@ -38,24 +33,23 @@ class AccountTrail(Construct):
 
     def __init__(self, scope: Construct, id: str, props: TrailProps) -> None:
         super().__init__(scope, id)
-        account = account_id(self)
-        self.trail_name = props.namer.name(Kind.TRAIL, "account")
+        ctx = props.context
+        account = ctx.account
+        self.trail_name = ctx.name(Kind.TRAIL, "account", regional=False)
         # Built from the name, not read from the trail: the bucket and key policies must exist first.
-        self.trail_arn = f"arn:aws:cloudtrail:{props.region}:{account}:trail/{self.trail_name}"
+        self.trail_arn = ctx.arn("cloudtrail", f"trail/{self.trail_name}")
         self.archive = SecureBucket(
             self,
             "archive",
             BucketProps(
-                settings=props.settings,
-                namer=props.namer,
+                context=ctx,
                 name="log-archive",
-                region=props.region,
                 key=props.key,
                 access_log_bucket=props.access_logs,
                 lifecycle=(
                     LifecycleRule(
                         id="expire-trail-logs",
-                        expiration_days=props.settings.trail.archive_expiration_days,
+                        expiration_days=ctx.settings.trail.archive_expiration_days,
                         noncurrent_expiration_days=30,
                         transitions=((90, "GLACIER_IR"),),
                     ),
@@ -66,20 +60,14 @@ class AccountTrail(Construct):
         self.log_group = EncryptedLogGroup(
             self,
             "logs",
-            LogGroupProps(
-                settings=props.settings,
-                name=props.namer.path(Kind.LOG_GROUP, "cloudtrail"),
-                key=props.key,
-                region=props.region,
-            ),
+            LogGroupProps(context=ctx, name=ctx.path(Kind.LOG_GROUP, "cloudtrail"), key=props.key),
         )
         self.logs_role = LeastPrivilegeRole(
             self,
             "logs_role",
             RoleProps(
-                namer=props.namer,
+                context=ctx,
                 name="trail-logs",
-                region=props.region,
                 description="Lets CloudTrail deliver events to its CloudWatch Logs log group",
                 trust_policy=assume_role_policy(
                     services=[SERVICE], conditions={"StringEquals": {"aws:SourceArn": self.trail_arn}}
@@ -98,14 +86,9 @@ class AccountTrail(Construct):
         self.deliveries = EncryptedTopic(
             self,
             "deliveries",
-            TopicProps(
-                settings=props.settings, namer=props.namer, name="trail-deliveries", key=props.key, region=props.region
-            ),
+            TopicProps(context=ctx, name="trail-deliveries", key=props.key),
         )
         self.deliveries.allow_publish_from_service(SERVICE, source_arns=[self.trail_arn])
-        # CloudTrail checks the topic policy and the log role's permissions when the trail is created.
-        topic_policy = cast("ITerraformDependable", self.deliveries.node.find_child("policy"))
-        role_policy = cast("ITerraformDependable", self.logs_role.node.find_child("attach"))
         self.trail = Cloudtrail(
             self,
             "trail",
@@ -120,7 +103,7 @@ class AccountTrail(Construct):
             cloud_watch_logs_role_arn=self.logs_role.role_arn,
             sns_topic_name=self.deliveries.topic_name,
             # CloudTrail checks bucket, key, log-group and topic access when the trail is created.
-            depends_on=[self.archive.policy, props.key.key, role_policy, topic_policy],
+            depends_on=[self.archive.policy, props.key.key, *self.logs_role.attachments, self.deliveries.policy],
         )
         self.log_group_name = self.log_group.log_group_name
 
@@ -144,7 +127,7 @@ class AccountTrail(Construct):
                 conditions={"StringEquals": {**source_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
             ),
         )
-        key.policy.allow_service(
+        key.grant_service(
             "CloudTrailEncryptLogs",
             SERVICE,
             ("kms:GenerateDataKey",),
@@ -154,7 +137,7 @@ class AccountTrail(Construct):
                 "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"},
             },
         )
-        key.policy.allow_service(
+        key.grant_service(
             "CloudTrailDescribeKey",
             SERVICE,
             ("kms:DescribeKey",),
