@@ -1,6 +1,6 @@
-"""The regional REST API in front of the workflow: request validation, throttling, access logs,
-a TLS 1.2 custom domain with a DNS-validated certificate, and this region's latency record with
-its 30-second health check."""
+"""The regional REST API in front of the workflow: request validation, IAM authorization on the
+payment method, throttling and access logs. Its custom domain, certificate, latency record and
+health check are in :mod:`payments_multiregion.domain`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
-from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
-from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
-from cdktf_cdktf_provider_aws.api_gateway_domain_name import (
-    ApiGatewayDomainName,
-    ApiGatewayDomainNameEndpointConfiguration,
-)
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_integration_response import ApiGatewayIntegrationResponse
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
@@ -34,13 +27,8 @@ from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
 )
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
-from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
-from cdktf_cdktf_provider_aws.route53_record import (
-    Route53Record,
-    Route53RecordAlias,
-    Route53RecordLatencyRoutingPolicy,
-)
-from shared_constructs.cdk import Construct, TerraformResourceLifecycle
+from shared_constructs.cdk import Construct, ITerraformDependable, TerraformResourceLifecycle
+from shared_constructs.context import AppContext
 from shared_constructs.functions import PythonFunction
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import Key
@@ -48,6 +36,7 @@ from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.naming import Kind
 from shared_constructs.policy.suppress import suppress
 
+from payments_multiregion.domain import add_custom_domain
 from payments_multiregion.names import Names
 from payments_multiregion.settings import Settings
 
@@ -99,9 +88,10 @@ def start_template(state_machine_arn: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class ApiProps:
-    settings: Settings
-    names: Names
-    region: str
+    """Props of :class:`PaymentsApi`: the region's ``context`` and ``key``, the workflow it starts,
+    the ``health`` function behind ``/health`` and the hosted ``zone_id`` of the API's name."""
+
+    context: AppContext[Settings]
     key: Key
     state_machine_arn: str
     health: PythonFunction
@@ -113,19 +103,34 @@ class PaymentsApi(Construct):
 
     def __init__(self, scope: Construct, id: str, props: ApiProps) -> None:
         super().__init__(scope, id)
-        settings, names, region = props.settings, props.names, props.region
-        knobs = settings.for_region(region)
-        stage_name = settings.workflow.stage_name
-        action, success = ACTIONS[settings.workflow.type]
+        ctx = props.context
+        self.context, self.names = ctx, Names(ctx)
         self.api = ApiGatewayRestApi(
             self,
             "api",
-            name=names.api(region),
+            name=self.names.api(ctx.region),
             description="Payments API (regional endpoint)",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        api_id = self.api.id
+        validator = ApiGatewayRequestValidator(
+            self,
+            "validator",
+            rest_api_id=self.api.id,
+            name=ctx.name(Kind.GENERIC, "body-validator"),
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        methods = [*self._payments(props, validator), *self._health(props, validator)]
+        self._stage(props, methods)
+        self.invoke_url = self.stage.invoke_url
+        self.execute_api_host = f"{self.api.id}.execute-api.{ctx.region}.amazonaws.com"
+        self.custom_domain = add_custom_domain(self, zone_id=props.zone_id)
+
+    def _payments(self, props: ApiProps, validator: ApiGatewayRequestValidator) -> list[ITerraformDependable]:
+        """``POST /payments``: IAM-authorized, validated against the schema, starts the workflow."""
+        ctx, api_id = self.context, self.api.id
+        action, success = ACTIONS[ctx.settings.workflow.type]
         model = ApiGatewayModel(
             self,
             "payment_model",
@@ -139,21 +144,12 @@ class PaymentsApi(Construct):
             "NAME_SUFFIX",
             "model names are scoped to their API (which carries the suffix) and allow only letters and digits",
         )
-        validator = ApiGatewayRequestValidator(
-            self,
-            "validator",
-            rest_api_id=api_id,
-            name=names.namer.name(Kind.GENERIC, "body-validator", region=region),
-            validate_request_body=True,
-            validate_request_parameters=True,
-        )
         role = LeastPrivilegeRole(
             self,
             "role",
             RoleProps(
-                namer=names.namer,
+                context=ctx,
                 name="api-start",
-                region=region,
                 description="Lets the payments API start workflows",
                 trust_policy=assume_role_policy(services=["apigateway.amazonaws.com"]),
                 statements=[
@@ -161,7 +157,6 @@ class PaymentsApi(Construct):
                 ],
             ),
         )
-
         payments = ApiGatewayResource(
             self, "payments", rest_api_id=api_id, parent_id=self.api.root_resource_id, path_part="payments"
         )
@@ -175,7 +170,6 @@ class PaymentsApi(Construct):
             request_validator_id=validator.id,
             request_models={"application/json": model.name},
         )
-        template = start_template(props.state_machine_arn)
         start = ApiGatewayIntegration(
             self,
             "start",
@@ -184,12 +178,12 @@ class PaymentsApi(Construct):
             http_method=post.http_method,
             type="AWS",
             integration_http_method="POST",
-            uri=f"arn:aws:apigateway:{region}:states:action/{action}",
+            uri=f"arn:aws:apigateway:{ctx.region}:states:action/{action}",
             credentials=role.role_arn,
             passthrough_behavior="NEVER",
-            request_templates={"application/json": template},
+            request_templates={"application/json": start_template(props.state_machine_arn)},
         )
-        responses = []
+        responses: list[ITerraformDependable] = []
         for code, pattern, body in (
             (success, None, SYNC_RESPONSE if success == "200" else ASYNC_RESPONSE),
             ("400", "4\\d{2}", None),
@@ -216,11 +210,14 @@ class PaymentsApi(Construct):
                     depends_on=[start],
                 )
             )
+        return [post, start, *responses]
 
+    def _health(self, props: ApiProps, validator: ApiGatewayRequestValidator) -> list[ITerraformDependable]:
+        """``GET /health``, unauthenticated: Route 53 health checkers cannot sign requests."""
+        api_id = self.api.id
         health = ApiGatewayResource(
             self, "health", rest_api_id=api_id, parent_id=self.api.root_resource_id, path_part="health"
         )
-        # Route 53 health checkers cannot sign requests: the health probe is the one unauthenticated method.
         get = ApiGatewayMethod(
             self,
             "get_health",
@@ -249,7 +246,12 @@ class PaymentsApi(Construct):
             source_arn=f"{self.api.execution_arn}/*/GET/health",
             statement_id="AllowApiHealth",
         )
+        return [get, probe]
 
+    def _stage(self, props: ApiProps, methods: list[ITerraformDependable]) -> None:
+        """The deployment (redeployed when the API's shape changes), its logged, throttled stage."""
+        ctx, api_id = self.context, self.api.id
+        action, success = ACTIONS[ctx.settings.workflow.type]
         fingerprint = hashlib.sha256(
             json.dumps(
                 [
@@ -271,31 +273,29 @@ class PaymentsApi(Construct):
             rest_api_id=api_id,
             triggers={"redeployment": fingerprint},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-            depends_on=[post, start, get, probe, *responses],
+            depends_on=methods,
         )
         self.access_logs = EncryptedLogGroup(
             self,
             "access_logs",
             LogGroupProps(
-                settings=settings,
-                name=names.namer.path(Kind.LOG_GROUP, "api-access", names.api(region)),
-                key=props.key,
-                region=region,
+                context=ctx, name=ctx.path(Kind.LOG_GROUP, "api-access", self.names.api(ctx.region)), key=props.key
             ),
         )
-        account = self._account_logging_role(names, region)
+        account = self._account_logging_role()
         self.stage = ApiGatewayStage(
             self,
             "stage",
             rest_api_id=api_id,
             deployment_id=deployment.id,
-            stage_name=stage_name,
+            stage_name=ctx.settings.workflow.stage_name,
             xray_tracing_enabled=True,
             access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=self.access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
             ),
             depends_on=[account],
         )
+        knobs = ctx.settings.for_region(ctx.region)
         ApiGatewayMethodSettings(
             self,
             "throttling",
@@ -310,87 +310,18 @@ class PaymentsApi(Construct):
                 data_trace_enabled=False,
             ),
         )
-        self.invoke_url = self.stage.invoke_url
-        self.execute_api_host = f"{api_id}.execute-api.{region}.amazonaws.com"
-        self._domain(props, stage_name)
 
-    def _account_logging_role(self, names: Names, region: str) -> ApiGatewayAccount:
+    def _account_logging_role(self) -> ApiGatewayAccount:
         """API Gateway writes access logs through the region's account-level CloudWatch role."""
         role = LeastPrivilegeRole(
             self,
             "logging_role",
             RoleProps(
-                namer=names.namer,
+                context=self.context,
                 name="apigw-logs",
-                region=region,
                 description="Lets API Gateway write access logs in this region",
                 trust_policy=assume_role_policy(services=["apigateway.amazonaws.com"]),
                 managed_policy_arns=[PUSH_TO_LOGS],
             ),
         )
         return ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.role_arn)
-
-    def _domain(self, props: ApiProps, stage_name: str) -> None:
-        dns, region = props.settings.dns, props.region
-        certificate = AcmCertificate(
-            self,
-            "certificate",
-            domain_name=dns.api_name,
-            validation_method="DNS",
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-        )
-        option = certificate.domain_validation_options.get(0)
-        # Every region's certificate for the same name asks for the same validation record.
-        validation_record = Route53Record(
-            self,
-            "certificate_validation_record",
-            zone_id=props.zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=60,
-            allow_overwrite=True,
-        )
-        validated = AcmCertificateValidation(
-            self,
-            "certificate_validation",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-        )
-        self.domain = ApiGatewayDomainName(
-            self,
-            "domain",
-            domain_name=dns.api_name,
-            regional_certificate_arn=validated.certificate_arn,
-            security_policy="TLS_1_2",
-            endpoint_configuration=ApiGatewayDomainNameEndpointConfiguration(types=["REGIONAL"]),
-        )
-        ApiGatewayBasePathMapping(
-            self, "mapping", api_id=self.api.id, stage_name=self.stage.stage_name, domain_name=self.domain.domain_name
-        )
-        self.health_check = Route53HealthCheck(
-            self,
-            "health_check",
-            type="HTTPS",
-            fqdn=self.execute_api_host,
-            port=443,
-            resource_path=f"/{stage_name}/health",
-            request_interval=dns.health_check_interval_s,
-            failure_threshold=dns.health_check_failure_threshold,
-            measure_latency=True,
-            invert_healthcheck=not props.settings.for_region(region).in_service,
-            tags={"Name": props.names.namer.name(Kind.GENERIC, "api-health", region=region)},
-        )
-        self.latency_record = Route53Record(
-            self,
-            "latency_record",
-            zone_id=props.zone_id,
-            name=dns.api_name,
-            type="A",
-            set_identifier=region,
-            latency_routing_policy=Route53RecordLatencyRoutingPolicy(region=region),
-            health_check_id=self.health_check.id,
-            alias=Route53RecordAlias(
-                name=self.domain.regional_domain_name, zone_id=self.domain.regional_zone_id, evaluate_target_health=True
-            ),
-        )

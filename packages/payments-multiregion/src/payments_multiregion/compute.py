@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
 )
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import Grantee, Statement
 from shared_constructs.kms import ENCRYPT_DECRYPT, Key
@@ -22,7 +23,7 @@ from shared_constructs.messaging import EncryptedQueue
 from shared_constructs.naming import Kind
 from shared_constructs.storage import SecureBucket
 
-from payments_multiregion.names import HEALTH_NAMESPACE, Names
+from payments_multiregion.names import HEALTH_NAMESPACE, TRANSACTION, Names
 from payments_multiregion.settings import Settings
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
@@ -33,11 +34,9 @@ HEALTH_SCHEDULE = "rate(2 minutes)"
 
 @dataclass(frozen=True, kw_only=True)
 class ComputeProps:
-    """What the functions use: the region's key, bus, bucket and failure queue, and the names."""
+    """What the functions use: the region's context, key, bus, bucket and failure queue."""
 
-    settings: Settings
-    names: Names
-    region: str
+    context: AppContext[Settings]
     key: Key
     bus_name: str
     bus_arn: str
@@ -69,17 +68,18 @@ class Compute(Construct):
 
     def __init__(self, scope: Construct, id: str, props: ComputeProps) -> None:
         super().__init__(scope, id)
-        settings, names, region = props.settings, props.names, props.region
+        ctx = props.context
+        settings, names, region = ctx.settings, Names(ctx), ctx.region
         knobs = settings.for_region(region)
         table_arn = names.table_arn(region)
-        common = {"settings": settings, "namer": names.namer, "key": props.key, "region": region}
 
         self.transaction = PythonFunction(
             self,
             "transaction",
             FunctionProps(
-                **common,
-                name="transaction",
+                context=ctx,
+                key=props.key,
+                name=TRANSACTION,
                 description="Validates, authorizes and records payments idempotently",
                 source=LAMBDAS / "transaction",
                 handler="handler.handler",
@@ -110,7 +110,8 @@ class Compute(Construct):
             self,
             "cdc",
             FunctionProps(
-                **common,
+                context=ctx,
+                key=props.key,
                 name="cdc",
                 description="Writes receipts and payment-recorded events from the table stream",
                 source=LAMBDAS / "cdc",
@@ -145,7 +146,8 @@ class Compute(Construct):
             self,
             "health",
             FunctionProps(
-                **common,
+                context=ctx,
+                key=props.key,
                 name="health",
                 description="Checks the region's table and bus; publishes health metrics",
                 source=LAMBDAS / "health",
@@ -175,7 +177,7 @@ class Compute(Construct):
         self._schedule(props)
 
     def _stream_mapping(self, props: ComputeProps) -> LambdaEventSourceMapping:
-        table = DataAwsDynamodbTable(self, "table", name=props.names.table)
+        table = DataAwsDynamodbTable(self, "table", name=Names(props.context).table)
         return LambdaEventSourceMapping(
             self,
             "stream",
@@ -200,7 +202,7 @@ class Compute(Construct):
         rule = CloudwatchEventRule(
             self,
             "health_schedule",
-            name=props.names.namer.name(Kind.EVENT_RULE, "health", region=props.region),
+            name=props.context.name(Kind.EVENT_RULE, "health"),
             description="Regional health check every 2 minutes",
             schedule_expression=HEALTH_SCHEDULE,
         )

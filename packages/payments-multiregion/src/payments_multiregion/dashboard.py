@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from payments_multiregion.names import HEALTH_NAMESPACE, Names
+from payments_multiregion.names import HEALTH_NAMESPACE, TRANSACTION, Names
 from payments_multiregion.settings import Settings
 
 WIDTH = 8
@@ -52,7 +52,7 @@ def dashboard_body(settings: Settings, names: Names) -> str:
     table = names.table
     for row, region in enumerate(settings.regions):
         y = row * HEIGHT * 2
-        function = names.function("transaction", region)
+        function = names.function(TRANSACTION, region)
         machine = names.state_machine_arn(region)
         widgets.append(
             _widget(

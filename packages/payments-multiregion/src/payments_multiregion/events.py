@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTargetRetryPolicy,
 )
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import Key
 from shared_constructs.messaging import EncryptedQueue, QueueProps
@@ -33,9 +34,9 @@ def failover_pattern(region: str) -> dict[str, object]:
 
 @dataclass(frozen=True, kw_only=True)
 class EventsProps:
-    settings: Settings
-    names: Names
-    region: str
+    """Props of :class:`PaymentEvents`: the region's ``context`` and data ``key``."""
+
+    context: AppContext[Settings]
     key: Key
 
 
@@ -44,10 +45,11 @@ class PaymentEvents(Construct):
 
     def __init__(self, scope: Construct, id: str, props: EventsProps) -> None:
         super().__init__(scope, id)
-        names, region = props.names, props.region
+        ctx = props.context
+        names, region = Names(ctx), ctx.region
         self.bus_name = names.bus(region)
         self.bus_arn = names.bus_arn(region)
-        props.key.policy.allow_service(
+        props.key.grant_service(
             "EventBusEncryption",
             "events.amazonaws.com",
             BUS_KEY_ACTIONS,
@@ -64,29 +66,27 @@ class PaymentEvents(Construct):
             self,
             "dead_letters",
             QueueProps(
-                settings=props.settings,
-                namer=names.namer,
+                context=ctx,
                 name="events-dlq",
-                region=region,
                 key=props.key,
                 dead_letter=False,
                 retention_s=1209600,
             ),
         )
-        others = [r for r in props.settings.regions if r != region]
+        others = [r for r in ctx.settings.regions if r != region]
         self.failover_rule: CloudwatchEventRule | None = None
         if others:
             self._failover(props, others)
 
     def _failover(self, props: EventsProps, others: list[str]) -> None:
-        names, region = props.names, props.region
+        ctx = props.context
+        names, region = Names(ctx), ctx.region
         role = LeastPrivilegeRole(
             self,
             "forwarder",
             RoleProps(
-                namer=names.namer,
+                context=ctx,
                 name="event-forwarder",
-                region=region,
                 description="Lets EventBridge put this region's payment events on the other regions' buses",
                 trust_policy=assume_role_policy(services=["events.amazonaws.com"]),
                 statements=[
@@ -101,7 +101,7 @@ class PaymentEvents(Construct):
         self.failover_rule = CloudwatchEventRule(
             self,
             "failover",
-            name=names.namer.name(Kind.EVENT_RULE, "failover", region=region),
+            name=ctx.name(Kind.EVENT_RULE, "failover"),
             event_bus_name=self.bus.name,
             description="Forward this region's payment events to the other regions",
             event_pattern=json.dumps(failover_pattern(region), sort_keys=True),

@@ -17,7 +17,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 from cdktf_cdktf_provider_aws.dynamodb_tag import DynamodbTag
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone
 from shared_constructs.cdk import Construct
-from shared_constructs.kms import ENCRYPT_DECRYPT, Key, KeyPolicy, KeyProps, account_id
+from shared_constructs.kms import ENCRYPT_DECRYPT, Key, KeyProps
 from shared_constructs.lifecycle import protect
 from shared_constructs.naming import Kind
 from shared_constructs.regions import short_region
@@ -25,26 +25,24 @@ from shared_constructs.stack import PlatformStack
 from shared_constructs.tagging import required_tags
 
 from payments_multiregion.dashboard import dashboard_body
-from payments_multiregion.names import PACKAGE, TABLE_HASH_KEY, Names
+from payments_multiregion.names import PACKAGE, SERVICE, TABLE_HASH_KEY, TABLE_KEY, Names
 from payments_multiregion.settings import Settings
 
 
-class GlobalStack(PlatformStack):
+class GlobalStack(PlatformStack[Settings]):
     """``payments-global`` in the primary region."""
 
     def __init__(self, scope: Construct, settings: Settings) -> None:
         primary = settings.primary_region
-        super().__init__(
-            scope, "payments-global", settings=settings, package=PACKAGE, region=primary, service="payments"
-        )
-        self.names = Names(self.namer, account_id(self))
+        super().__init__(scope, "payments-global", settings=settings, package=PACKAGE, region=primary, service=SERVICE)
+        self.names = Names(self.context)
         replicas = list(settings.secondary_regions)
         self.table_keys = {region: self._table_key(settings, region) for region in [primary, *replicas]}
         self.table = self._table(settings, replicas)
         self._tag_replicas(settings, replicas)
         self.zone_id = self._zone(settings)
         body = dashboard_body(settings, self.names)
-        dashboard_name = self.namer.name(Kind.DASHBOARD, "operations")
+        dashboard_name = self.context.name(Kind.DASHBOARD, "operations", regional=False)
         CloudwatchDashboard(self, "dashboard", dashboard_name=dashboard_name, dashboard_body=body)
         self.output("table_name", self.table.name, description="Name of the payments global table")
         self.output("table_arn", self.table.arn, description="ARN of the table in the primary region")
@@ -65,25 +63,17 @@ class GlobalStack(PlatformStack):
 
     def _table_key(self, settings: Settings, region: str) -> Key:
         """The replica's own key in ``region``; DynamoDB (and its replication) may use it."""
-        policy = KeyPolicy(account_id(self)).allow_service(
-            "DynamoDbReplication",
-            "dynamodb.amazonaws.com",
-            (*ENCRYPT_DECRYPT, "kms:CreateGrant"),
-        )
-        provider = None if region == settings.primary_region else self.provider_for(region)
-        return Key(
+        key = Key(
             self,
             f"table_key_{short_region(region)}",
             KeyProps(
-                settings=settings,
-                namer=self.namer,
-                name="table",
-                region=region,
-                policy=policy,
-                provider=provider,
+                context=self.context_for(region),
+                name=TABLE_KEY,
                 description=f"Payments table replica key in {region}",
             ),
         )
+        key.grant_service("DynamoDbReplication", "dynamodb.amazonaws.com", (*ENCRYPT_DECRYPT, "kms:CreateGrant"))
+        return key
 
     def _table(self, settings: Settings, replicas: list[str]) -> DynamodbTable:
         primary_key = self.table_keys[settings.primary_region]

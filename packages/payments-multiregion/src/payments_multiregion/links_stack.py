@@ -9,47 +9,45 @@ from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from shared_constructs.cdk import Construct
-from shared_constructs.kms import account_id
 from shared_constructs.regions import short_region
 from shared_constructs.replication import BucketRef, Replication, ReplicationProps
 from shared_constructs.stack import PlatformStack
 
-from payments_multiregion.names import PACKAGE, Names
+from payments_multiregion.names import PACKAGE, SERVICE, Names
 from payments_multiregion.settings import Settings
 
 RECEIPTS_PREFIX = "receipts/"
 
 
-class LinksStack(PlatformStack):
+class LinksStack(PlatformStack[Settings]):
     """``payments-links``: receipts replication between every pair of regions, and every secondary
     region's alert topic subscribed to the primary region's alert inbox."""
 
     def __init__(self, scope: Construct, settings: Settings) -> None:
         primary = settings.primary_region
-        super().__init__(
-            scope, "payments-links", settings=settings, package=PACKAGE, region=primary, service="payments"
-        )
-        names = Names(self.namer, account_id(self))
+        super().__init__(scope, "payments-links", settings=settings, package=PACKAGE, region=primary, service=SERVICE)
+        names = Names(self.context)
         refs = {
             r: BucketRef(
-                name=names.receipts_bucket(r), region=r, account=names.account, key_alias=names.data_key_alias(r)
+                name=names.receipts_bucket(r),
+                region=r,
+                account=self.context.account,
+                key_alias=names.data_key_alias(r),
             )
             for r in settings.regions
         }
         for region in settings.regions:
-            provider = None if region == primary else self.provider_for(region)
             others = [refs[r] for r in settings.regions if r != region]
             if others:
                 Replication(
                     self,
                     f"receipts_{short_region(region)}",
                     ReplicationProps(
-                        namer=self.namer,
+                        context=self.context_for(region),
                         source=refs[region],
                         destinations=others,
                         prefix=RECEIPTS_PREFIX,
                         role_name="receipts-replication",
-                        provider=provider,
                     ),
                 )
         for region in settings.secondary_regions:

@@ -1,15 +1,21 @@
-"""Deterministic names and ARNs shared by the stacks.
+"""The names payments' stacks know of each other's resources, derived in one place.
 
 Stacks refer to each other's resources through these (never through cross-stack references), so
-no stack depends on another's outputs and there is no cycle: a region's bus ARN, topic ARN,
-bucket ARN or key alias ARN is computable from configuration alone.
+no stack depends on another's outputs and there is no cycle: a region's bus, topic, inbox, bucket,
+key alias or state machine is computable from configuration alone. Each constant is the resource
+part the constructs that create the resource are given, and each method derives the full name the
+way those constructs do (``context.name`` / ``Namer.name`` with the resource's kind); a unit test
+checks every one against the synthesized stacks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.context import AppContext
+from shared_constructs.naming import Kind
+
+from payments_multiregion.settings import Settings
 
 SERVICE = "payments"
 PACKAGE = "payments-multiregion"
@@ -18,69 +24,71 @@ DETAIL_TYPES = ("PaymentAccepted", "PaymentRecorded")
 HEALTH_NAMESPACE = "Payments/Health"
 TABLE_HASH_KEY = "idempotency_key"
 
+TABLE = "transactions"
+TABLE_KEY = "table"
+DATA_KEY = "data"
+BUS = "events"
+ALERTS = "alerts"
+ALERT_INBOX = "alert-inbox"
+RECEIPTS = "receipts"
+API = "api"
+WORKFLOW = "workflow"
+TRANSACTION = "transaction"
+
 
 @dataclass(frozen=True)
 class Names:
-    """Every cross-stack name of one environment; ``account`` may be a Terraform token."""
+    """The cross-stack names of one environment, in the account of ``context``."""
 
-    namer: Namer
-    account: str
+    context: AppContext[Settings]
+
+    def _name(self, kind: Kind, resource: str, region: str | None) -> str:
+        return self.context.namer.name(kind, resource, region=region)
+
+    def _arn(self, service: str, region: str, resource: str) -> str:
+        return f"arn:aws:{service}:{region}:{self.context.account}:{resource}"
 
     @property
     def table(self) -> str:
-        return self.namer.name(Kind.DYNAMODB, "transactions")
+        """The global table (one name in every region)."""
+        return self._name(Kind.DYNAMODB, TABLE, None)
 
     def table_arn(self, region: str) -> str:
-        return f"arn:aws:dynamodb:{region}:{self.account}:table/{self.table}"
+        return self._arn("dynamodb", region, f"table/{self.table}")
 
     def table_key_alias(self, region: str) -> str:
-        return self.namer.name(Kind.KMS_ALIAS, "table", region=region)
+        return self._name(Kind.KMS_ALIAS, TABLE_KEY, region)
 
     def data_key_alias(self, region: str) -> str:
-        return self.namer.name(Kind.KMS_ALIAS, "data", region=region)
-
-    def alias_arn(self, region: str, alias: str) -> str:
-        return f"arn:aws:kms:{region}:{self.account}:{alias}"
+        return self._name(Kind.KMS_ALIAS, DATA_KEY, region)
 
     def any_key_arn(self, region: str) -> str:
         """Keys of ``region`` in this account; narrowed by an alias condition where used."""
-        return f"arn:aws:kms:{region}:{self.account}:key/*"
+        return self._arn("kms", region, "key/*")
 
     def bus(self, region: str) -> str:
-        return self.namer.name(Kind.EVENT_BUS, "events", region=region)
+        return self._name(Kind.EVENT_BUS, BUS, region)
 
     def bus_arn(self, region: str) -> str:
-        return f"arn:aws:events:{region}:{self.account}:event-bus/{self.bus(region)}"
-
-    def topic(self, region: str) -> str:
-        return self.namer.name(Kind.SNS, "alerts", region=region)
+        return self._arn("events", region, f"event-bus/{self.bus(region)}")
 
     def topic_arn(self, region: str) -> str:
-        return f"arn:aws:sns:{region}:{self.account}:{self.topic(region)}"
-
-    def inbox(self, region: str) -> str:
-        return self.namer.name(Kind.SQS, "alert-inbox", region=region)
+        return self._arn("sns", region, self._name(Kind.SNS, ALERTS, region))
 
     def inbox_arn(self, region: str) -> str:
-        return f"arn:aws:sqs:{region}:{self.account}:{self.inbox(region)}"
+        return self._arn("sqs", region, self._name(Kind.SQS, ALERT_INBOX, region))
 
     def receipts_bucket(self, region: str) -> str:
-        return self.namer.name(Kind.S3_BUCKET, "receipts", region=region)
-
-    def receipts_bucket_arn(self, region: str) -> str:
-        return f"arn:aws:s3:::{self.receipts_bucket(region)}"
+        return self._name(Kind.S3_BUCKET, RECEIPTS, region)
 
     def function(self, name: str, region: str) -> str:
-        return self.namer.name(Kind.LAMBDA, name, region=region)
+        return self._name(Kind.LAMBDA, name, region)
 
     def api(self, region: str) -> str:
-        return self.namer.name(Kind.API, "api", region=region)
+        return self._name(Kind.API, API, region)
 
     def state_machine(self, region: str) -> str:
-        return self.namer.name(Kind.STATE_MACHINE, "workflow", region=region)
+        return self._name(Kind.STATE_MACHINE, WORKFLOW, region)
 
     def state_machine_arn(self, region: str) -> str:
-        return f"arn:aws:states:{region}:{self.account}:stateMachine:{self.state_machine(region)}"
-
-    def failure_alarm(self, region: str) -> str:
-        return self.namer.name(Kind.ALARM, "transaction-failure-rate", region=region)
+        return self._arn("states", region, f"stateMachine:{self.state_machine(region)}")

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, field_validator, model_validator
 from shared_constructs.functions import check_capacity, required_concurrency
+from shared_constructs.regions import PAYMENTS_REGIONS
 from shared_constructs.settings import (
-    BaseSettings,
     Email,
+    MultiRegionSettings,
     PositiveFloat,
     PositiveInt,
+    Problems,
     Region,
     Strict,
-    apply_overrides,
 )
 
-DEFAULT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class CapacitySettings(Strict):
-    """Load the transaction path is sized for (DECISIONS.md 5)."""
+    """Load the transaction path is sized for (docs/decisions/0003-sized-concurrency.md)."""
 
     target_tps_global: PositiveFloat = 10_000
     """Payments per second across all regions."""
@@ -85,13 +85,17 @@ class RegionSettings(Strict):
             raise ValueError(f"expected ISO 4217 codes such as 'USD', got {bad or value}")
         return value
 
-    @field_validator("receipts_expiration_days")
-    @classmethod
-    def _after_transitions(cls, value: int, info: ValidationInfo) -> int:
-        glacier = info.data.get("receipts_glacier_days", 0)
-        if value <= glacier:
-            raise ValueError(f"must be later than receipts_glacier_days ({glacier}), got {value}")
-        return value
+    @model_validator(mode="after")
+    def _after_transitions(self) -> RegionSettings:
+        problems = Problems()
+        if self.receipts_expiration_days <= self.receipts_glacier_days:
+            problems.add(
+                ("receipts_expiration_days",),
+                self.receipts_expiration_days,
+                f"expected a day after receipts_glacier_days ({self.receipts_glacier_days})",
+            )
+        problems.raise_if_any("RegionSettings")
+        return self
 
 
 class DnsSettings(Strict):
@@ -121,7 +125,7 @@ class DnsSettings(Strict):
 
 
 class AlarmSettings(Strict):
-    """Failure-rate alarms (payments-multiregion.md item 11)."""
+    """Failure-rate alarms of every region."""
 
     failure_rate_percent: PositiveFloat = 0.1
     """Alarm when failed / invoked exceeds this percentage."""
@@ -139,65 +143,23 @@ class WorkflowSettings(Strict):
     stage_name: str = Field(default="v1", pattern=r"^[a-zA-Z0-9_]{1,64}$")
 
 
-class Settings(BaseSettings):
-    """Settings of payments-multiregion (see the README for every key and its default)."""
+class Settings(MultiRegionSettings[RegionSettings]):
+    """Settings of payments-multiregion (see the README for every key and its default).
 
-    regions: list[Region] = Field(default_factory=lambda: list(DEFAULT_REGIONS), min_length=1)
-    """Regions that run the full payment stack; the global table has a replica in each."""
-    primary_region: Region = "us-east-1"
-    """Holds the global stack (table, dashboard) and receives every region's alerts."""
+    ``regions``: regions that run the full payment stack; the global table has a replica in each.
+    ``primary_region``: holds the global stack (table, dashboard) and receives every region's
+    alerts. ``regional``: defaults for every region; ``region_overrides`` change them per region
+    (``{"eu-west-1" = {api_rate_limit = 500}}``).
+    """
+
+    regions: tuple[Region, ...] = PAYMENTS_REGIONS
+    primary_region: Region = PAYMENTS_REGIONS[0]
     capacity: CapacitySettings = CapacitySettings()
-    regional: RegionSettings = RegionSettings()
-    """Defaults for every region."""
-    region_overrides: dict[Region, dict[str, Any]] = Field(default_factory=dict)
-    """Per-region changes merged over ``regional``: ``{"eu-west-1" = {api_rate_limit = 500}}``."""
     dns: DnsSettings = DnsSettings()
     alarms: AlarmSettings = AlarmSettings()
     workflow: WorkflowSettings = WorkflowSettings()
     alert_emails: list[Email] = Field(default_factory=list)
     """Subscribed to the primary region's alert topic (each must confirm by e-mail)."""
-
-    @field_validator("regions")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        duplicates = sorted({r for r in value if value.count(r) > 1})
-        if duplicates:
-            raise ValueError(f"regions must be unique, got {', '.join(duplicates)} more than once")
-        return value
-
-    @field_validator("primary_region")
-    @classmethod
-    def _primary_in_regions(cls, value: str, info: ValidationInfo) -> str:
-        regions = info.data.get("regions")
-        if regions is not None and value not in regions:
-            raise ValueError(f"must be one of regions {regions}")
-        return value
-
-    @field_validator("region_overrides")
-    @classmethod
-    def _overrides(cls, value: dict[str, dict[str, Any]], info: ValidationInfo) -> dict[str, dict[str, Any]]:
-        if "regions" not in info.data:
-            return value  # regions itself is invalid and reported
-        regions = info.data["regions"]
-        unknown = sorted(set(value) - set(regions))
-        if unknown:
-            raise ValueError(f"overrides for {', '.join(unknown)}, which are not in regions {regions}")
-        defaults = info.data.get("regional") or RegionSettings()
-        for region, override in value.items():
-            try:
-                apply_overrides(defaults, override)
-            except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise ValueError(f"override for {region} is invalid: {problems}") from None
-        return value
-
-    def for_region(self, region: str) -> RegionSettings:
-        """The knobs of ``region``: ``regional`` with that region's override merged over it."""
-        return apply_overrides(self.regional, self.region_overrides.get(region, {}))
-
-    @property
-    def secondary_regions(self) -> list[str]:
-        return [r for r in self.regions if r != self.primary_region]
 
     @property
     def target_tps_per_region(self) -> float:

@@ -15,12 +15,14 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
     SfnStateMachineTracingConfiguration,
 )
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
+from shared_constructs.functions import PythonFunction
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.messaging import EncryptedTopic
 
-from payments_multiregion.names import EVENT_SOURCE, Names
+from payments_multiregion.names import EVENT_SOURCE, WORKFLOW, Names
 from payments_multiregion.settings import Settings
 
 LAMBDA_TRANSIENT = [
@@ -111,11 +113,12 @@ def definition(function_arn: str, bus_name: str, topic_arn: str, workflow_type: 
 
 @dataclass(frozen=True, kw_only=True)
 class WorkflowProps:
-    settings: Settings
-    names: Names
-    region: str
+    """Props of :class:`PaymentWorkflow`: the region's ``context`` and ``key``, the ``transaction``
+    function every step invokes, the bus completions go to and the ``topic`` failures go to."""
+
+    context: AppContext[Settings]
     key: Key
-    function_arn: str
+    transaction: PythonFunction
     bus_name: str
     bus_arn: str
     topic: EncryptedTopic
@@ -126,30 +129,22 @@ class PaymentWorkflow(Construct):
 
     def __init__(self, scope: Construct, id: str, props: WorkflowProps) -> None:
         super().__init__(scope, id)
-        names, region = props.names, props.region
-        self.name = names.state_machine(region)
+        ctx = props.context
+        self.name = Names(ctx).state_machine(ctx.region)
         self.log_group = EncryptedLogGroup(
             self,
             "logs",
-            LogGroupProps(
-                settings=props.settings, name=f"/aws/vendedlogs/states/{self.name}", key=props.key, region=region
-            ),
+            LogGroupProps(context=ctx, name=f"/aws/vendedlogs/states/{self.name}", key=props.key),
         )
         self.role = LeastPrivilegeRole(
             self,
             "role",
             RoleProps(
-                namer=names.namer,
-                name="workflow",
-                region=region,
+                context=ctx,
+                name=WORKFLOW,
                 description=f"Execution role of state machine {self.name}",
                 trust_policy=assume_role_policy(services=["states.amazonaws.com"]),
                 statements=[
-                    Statement(
-                        sid="InvokeTransaction",
-                        actions=["lambda:InvokeFunction"],
-                        resources=[props.function_arn, f"{props.function_arn}:*"],
-                    ),
                     Statement(sid="NotifyCompletion", actions=["events:PutEvents"], resources=[props.bus_arn]),
                     # Log delivery and X-Ray calls have no resource-level permissions: AWS requires "*".
                     Statement(
@@ -179,14 +174,15 @@ class PaymentWorkflow(Construct):
                 ],
             ),
         )
+        props.transaction.grant_invoke(self.role, sid="InvokeTransaction")
         props.topic.grant_publish(self.role)
         # Definition and execution history are encrypted with the region's key (PCI DSS 3.5.1): the
         # execution role uses it for every step, log delivery decrypts what it delivers.
         props.key.grant(self.role, STATE_KEY_ACTIONS, sid="StateEncryption")
-        props.key.policy.allow_service(
+        props.key.grant_service(
             "StatesLogDelivery", "delivery.logs.amazonaws.com", ("kms:Decrypt",), source_account=False
         )
-        workflow_type = props.settings.workflow.type
+        workflow_type = ctx.settings.workflow.type
         self.state_machine = SfnStateMachine(
             self,
             "machine",
@@ -194,7 +190,8 @@ class PaymentWorkflow(Construct):
             role_arn=self.role.role_arn,
             type=workflow_type,
             definition=json.dumps(
-                definition(props.function_arn, props.bus_name, props.topic.topic_arn, workflow_type), sort_keys=True
+                definition(props.transaction.function_arn, props.bus_name, props.topic.topic_arn, workflow_type),
+                sort_keys=True,
             ),
             logging_configuration=SfnStateMachineLoggingConfiguration(
                 log_destination=f"{self.log_group.log_group_arn}:*", level="ALL", include_execution_data=False

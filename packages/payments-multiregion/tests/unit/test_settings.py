@@ -60,24 +60,27 @@ def test_fails_synthesis_when_capacity_is_short(tmp_path: Path, capsys: pytest.C
     [
         (
             ('primary_region = "us-east-1"', 'primary_region = "us-west-2"'),
-            "primary_region: got 'us-west-2'; must be one of regions",
+            "primary_region: got 'us-west-2'; expected one of regions",
         ),
         (
             (
                 'regions = ["us-east-1", "eu-west-1", "ap-southeast-1"]',
                 'regions = ["us-east-1", "eu-west-1", "eu-west-1"]',
             ),
-            "regions must be unique, got eu-west-1 more than once",
+            "regions: got ['us-east-1', 'eu-west-1', 'eu-west-1']; expected at least one region, none of them twice",
         ),
         (
             ("[region_overrides.eu-west-1]", "[region_overrides.eu-central-1]"),
-            "overrides for eu-central-1, which are not in regions",
+            "region_overrides.eu-central-1: got {'currencies': ['EUR', 'GBP'], 'api_rate_limit': 25}; expected a region of",
         ),
         (
             ("api_rate_limit = 25", "api_rate_limt = 25"),
-            "override for eu-west-1 is invalid: api_rate_limt: Extra inputs are not permitted",
+            "region_overrides.eu-west-1.api_rate_limt: got 25; Extra inputs are not permitted",
         ),
-        (('currencies = ["EUR", "GBP"]', 'currencies = ["euro"]'), "override for eu-west-1 is invalid: currencies"),
+        (
+            ('currencies = ["EUR", "GBP"]', 'currencies = ["euro"]'),
+            "region_overrides.eu-west-1.currencies: got ['euro']; expected ISO 4217",
+        ),
         (
             ('domain = "payments-dev.example.com"', 'domain = "Payments Dev"'),
             "dns.domain: got 'Payments Dev'; expected a lowercase DNS domain",
