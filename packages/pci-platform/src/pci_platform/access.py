@@ -17,12 +17,16 @@ the synthesized stack).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, Statement, policy_document
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
+
+from pci_platform.config import Settings
 
 NETWORK_ESCAPE_ACTIONS = (
     "ec2:AttachInternetGateway",
@@ -74,20 +78,28 @@ def guardrail_statements(approved_regions: Sequence[str]) -> list[Statement]:
     ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class GuardrailsProps:
+    """Props of :class:`Guardrails`; the approved regions come from ``settings.approved_regions``."""
+
+    context: AppContext[Settings]
+
+
 class Guardrails(Construct):
     """The deny-only guardrail policy and its attachments (``attach`` each role)."""
 
-    def __init__(
-        self, scope: Construct, id: str, *, namer: Namer, region: str, approved_regions: Sequence[str]
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: GuardrailsProps) -> None:
         super().__init__(scope, id)
-        self.approved_regions = sorted(approved_regions)
+        ctx = props.context
+        self.approved_regions = sorted(ctx.settings.approved_regions)
+        self._provider = ctx.provider
         self.policy = IamPolicy(
             self,
             "policy",
-            name=namer.name(Kind.IAM_POLICY, "guardrails", region=region),
+            name=ctx.name(Kind.IAM_POLICY, "guardrails"),
             description="Explicit denies for every PCI platform role: regions, IAM, network, keys, storage",
-            policy=policy_document(guardrail_statements(approved_regions)),
+            policy=policy_document(guardrail_statements(self.approved_regions)),
+            provider=ctx.provider,
         )
         self.policy_arn = self.policy.arn
         self._attached: set[str] = set()
@@ -97,4 +109,6 @@ class Guardrails(Construct):
         if label in self._attached:
             raise ValueError(f"guardrails already attached under label {label!r}")
         self._attached.add(label)
-        IamRolePolicyAttachment(self, f"attach_{label}", role=role.role_name, policy_arn=self.policy_arn)
+        IamRolePolicyAttachment(
+            self, f"attach_{label}", role=role.role_name, policy_arn=self.policy_arn, provider=self._provider
+        )

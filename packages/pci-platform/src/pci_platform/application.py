@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
@@ -33,15 +35,14 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGrou
 from cdktf_cdktf_provider_aws.lb_target_group_attachment import LbTargetGroupAttachment
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction, check_capacity
 from shared_constructs.iam import Statement
-from shared_constructs.kms import account_id
-from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.naming import Kind
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
 from pci_platform.access import Guardrails
-from pci_platform.config import ApplicationSettings
+from pci_platform.config import Settings
 from pci_platform.data import DataStores
 from pci_platform.database import PaymentDatabase
 from pci_platform.networking import WORKLOAD, Network
@@ -69,39 +70,37 @@ ALB_LOGS_SSE_S3_REASON = (
 BATCH_PORT = 8443
 
 
+@dataclass(frozen=True, kw_only=True)
+class PaymentApiProps:
+    """Props of :class:`PaymentApi` (sized by ``settings.application``). ``environment``: variables
+    of the payment function besides its database's."""
+
+    context: AppContext[Settings]
+    network: Network
+    data: DataStores
+    keys: PlatformKeys
+    database: PaymentDatabase
+    guardrails: Guardrails
+    environment: Mapping[str, str]
+
+
 class PaymentApi(Construct):
     """Access-log bucket, load balancer, listener and rules, and the payment function."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: ApplicationSettings,
-        network: Network,
-        keys: PlatformKeys,
-        data: DataStores,
-        database: PaymentDatabase,
-        guardrails: Guardrails,
-        environment: dict[str, str],
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: PaymentApiProps) -> None:
         super().__init__(scope, id)
+        ctx, network = props.context, props.network
+        config, region = ctx.settings.application, ctx.region
         check_capacity("payment", config.reserved_concurrency, config.target_tps, config.duration_s)
-        account = account_id(self)
         self.logs_bucket = SecureBucket(
             self,
             "alb_logs",
             BucketProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="alb-logs",
-                region=region,
                 encryption="sse-s3",
                 sse_s3_reason=ALB_LOGS_SSE_S3_REASON,
-                access_log_bucket=data.access_logs,
+                access_log_bucket=props.data.access_logs,
                 lifecycle=(LifecycleRule(id="expire-alb-logs", expiration_days=90, noncurrent_expiration_days=1),),
             ),
         )
@@ -115,13 +114,13 @@ class PaymentApi(Construct):
                 sid="ElbLogDelivery",
                 actions=["s3:PutObject"],
                 principals={"AWS": f"arn:aws:iam::{elb_account}:root"},
-                resources=[f"{self.logs_bucket.bucket_arn}/AWSLogs/{account}/*"],
+                resources=[f"{self.logs_bucket.bucket_arn}/AWSLogs/{ctx.account}/*"],
             )
         )
         self.security_group = SecurityGroup(
             self,
             "alb_sg",
-            name=namer.name(Kind.SECURITY_GROUP, "payment-alb", region=region),
+            name=ctx.name(Kind.SECURITY_GROUP, "payment-alb"),
             description="Internal ALB: HTTPS from the client networks only",
             vpc_id=network.vpc_id,
             ingress=[
@@ -146,23 +145,21 @@ class PaymentApi(Construct):
         self.alb = Lb(
             self,
             "alb",
-            name=namer.name(Kind.ALB, "payments", region=region),
+            name=ctx.name(Kind.ALB, "payments"),
             internal=True,
             load_balancer_type="application",
             subnets=network.subnet_ids(WORKLOAD),
             security_groups=[self.security_group.id],
             drop_invalid_header_fields=True,
             enable_cross_zone_load_balancing=True,
-            enable_deletion_protection=settings.protect_stateful,
+            enable_deletion_protection=ctx.settings.protect_stateful,
             desync_mitigation_mode="strictest",
             access_logs=LbAccessLogs(bucket=self.logs_bucket.bucket_name, enabled=True),
             depends_on=[self.logs_bucket.policy],
         )
-        self.function = self._function(
-            settings, namer, region, config, network, keys, database, guardrails, environment
-        )
+        self.function = self._function(props)
         self.payment_target_group = LbTargetGroup(
-            self, "payment_tg", name=namer.name(Kind.TARGET_GROUP, "payment-fn", region=region), target_type="lambda"
+            self, "payment_tg", name=ctx.name(Kind.TARGET_GROUP, "payment-fn"), target_type="lambda"
         )
         permission = LambdaPermission(
             self,
@@ -183,7 +180,7 @@ class PaymentApi(Construct):
         self.batch_target_group = LbTargetGroup(
             self,
             "batch_tg",
-            name=namer.name(Kind.TARGET_GROUP, "batch", region=region),
+            name=ctx.name(Kind.TARGET_GROUP, "batch"),
             target_type="instance",
             port=BATCH_PORT,
             protocol="HTTPS",
@@ -221,18 +218,10 @@ class PaymentApi(Construct):
             condition=[LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=paths))],
         )
 
-    def _function(
-        self,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: ApplicationSettings,
-        network: Network,
-        keys: PlatformKeys,
-        database: PaymentDatabase,
-        guardrails: Guardrails,
-        environment: dict[str, str],
-    ) -> PythonFunction:
+    def _function(self, props: PaymentApiProps) -> PythonFunction:
+        """The payment function: through RDS Proxy with an IAM token, in the workload subnets."""
+        ctx, network, database = props.context, props.network, props.database
+        config = ctx.settings.application
         security_group = network.workload_security_group(
             self,
             "function_sg",
@@ -251,14 +240,12 @@ class PaymentApi(Construct):
             self,
             "payment",
             FunctionProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="payment",
-                region=region,
                 description="Authorises a payment: stores it through RDS Proxy, queues it, publishes its event",
                 source=LAMBDAS / "payment",
                 handler="handler.handler",
-                key=keys.logs,
+                key=props.keys.logs,
                 reserved_concurrency=config.reserved_concurrency,
                 services=("events", "firehose", "sqs"),
                 timeout_s=15,
@@ -267,13 +254,12 @@ class PaymentApi(Construct):
                     "DB_HOST": database.proxy_endpoint,
                     "DB_USER": database.master_username,
                     "DB_PORT": str(POSTGRES_PORT),
-                    **environment,
+                    **props.environment,
                 },
                 vpc_subnet_ids=network.subnet_ids(WORKLOAD),
                 security_group_ids=[security_group.id],
             ),
         )
         database.grant_connect(function.role)
-        keys.allow_decrypt(keys.logs, function.role, label="payment-env")
-        guardrails.attach(function.role, "payment")
+        props.guardrails.attach(function.role, "payment")
         return function

@@ -10,6 +10,7 @@ carry the CloudWatch agent (there is no package repository reachable from these 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.autoscaling_group import (
     AutoscalingGroup,
@@ -28,14 +29,14 @@ from cdktf_cdktf_provider_aws.launch_template import (
     LaunchTemplateNetworkInterfaces,
 )
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.messaging import EncryptedQueue
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 from shared_constructs.policy import declare_services
-from shared_constructs.settings import BaseSettings
 
 from pci_platform.access import Guardrails
-from pci_platform.config import ApplicationSettings
+from pci_platform.config import Settings
 from pci_platform.networking import WORKLOAD, Network
 from pci_platform.security import PlatformKeys
 
@@ -54,32 +55,32 @@ JSON
 """
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchProps:
+    """Props of :class:`BatchHosts` (sized by ``settings.application``): the ``queue`` they consume
+    and the load balancer's ``target_group_arn`` they register in."""
+
+    context: AppContext[Settings]
+    network: Network
+    keys: PlatformKeys
+    queue: EncryptedQueue
+    target_group_arn: str
+    guardrails: Guardrails
+
+
 class BatchHosts(Construct):
     """Launch template, instance profile and Auto Scaling group of the batch hosts."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: ApplicationSettings,
-        network: Network,
-        keys: PlatformKeys,
-        queue: EncryptedQueue,
-        target_group_arn: str,
-        guardrails: Guardrails,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: BatchProps) -> None:
         super().__init__(scope, id)
+        ctx, network = props.context, props.network
+        config = ctx.settings.application
         self.role = LeastPrivilegeRole(
             self,
             "role",
             RoleProps(
-                namer=namer,
+                context=ctx,
                 name="batch-host",
-                region=region,
                 description="Batch settlement hosts",
                 trust_policy=assume_role_policy(services=["ec2.amazonaws.com"]),
                 statements=[
@@ -96,15 +97,15 @@ class BatchHosts(Construct):
                 ],
             ),
         )
-        queue.grant_consume(self.role)
-        keys.allow_role(keys.cardholder, self.role, ("kms:Decrypt",), label="batch-host")
+        # Consuming the queue names the role in the cardholder key's policy.
+        props.queue.grant_consume(self.role)
         # Auto Scaling launches the hosts with its service-linked role, which must use the volume key.
-        keys.cardholder.policy.allow_autoscaling_volumes()
-        guardrails.attach(self.role, "batch_host")
+        props.keys.cardholder.policy.allow_autoscaling_volumes()
+        props.guardrails.attach(self.role, "batch_host")
         profile = IamInstanceProfile(
             self,
             "profile",
-            name=namer.name(Kind.IAM_INSTANCE_PROFILE, "batch-host", region=region),
+            name=ctx.name(Kind.IAM_INSTANCE_PROFILE, "batch-host"),
             role=self.role.role_name,
         )
         self.security_group = network.workload_security_group(self, "security_group", "batch-host")
@@ -112,7 +113,7 @@ class BatchHosts(Construct):
         self.launch_template = LaunchTemplate(
             self,
             "template",
-            name=namer.name(Kind.GENERIC, "batch-host", region=region),
+            name=ctx.name(Kind.GENERIC, "batch-host"),
             description="Batch hosts: IMDSv2 only, encrypted volumes, no public IP",
             image_id=image.value,
             instance_type=config.batch_instance_type,
@@ -129,7 +130,7 @@ class BatchHosts(Construct):
                     device_name="/dev/xvda",
                     ebs=LaunchTemplateBlockDeviceMappingsEbs(
                         encrypted="true",
-                        kms_key_id=keys.cardholder.key_arn,
+                        kms_key_id=props.keys.cardholder.key_arn,
                         volume_size=16,
                         volume_type="gp3",
                         delete_on_termination="true",
@@ -147,7 +148,7 @@ class BatchHosts(Construct):
             monitoring=LaunchTemplateMonitoring(enabled=True),
             user_data=base64.b64encode(USER_DATA.encode()).decode(),
         )
-        self.group_name = namer.name(Kind.GENERIC, "batch", region=region)
+        self.group_name = ctx.name(Kind.GENERIC, "batch")
         self.group = AutoscalingGroup(
             self,
             "group",
@@ -157,7 +158,7 @@ class BatchHosts(Construct):
             desired_capacity=config.batch_min,
             vpc_zone_identifier=network.subnet_ids(WORKLOAD),
             launch_template=AutoscalingGroupLaunchTemplate(id=self.launch_template.id, version="$Latest"),
-            target_group_arns=[target_group_arn],
+            target_group_arns=[props.target_group_arn],
             health_check_type="ELB",
             health_check_grace_period=300,
             tag=[AutoscalingGroupTag(key="Name", value=self.group_name, propagate_at_launch=True)],

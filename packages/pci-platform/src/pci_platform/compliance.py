@@ -1,25 +1,31 @@
 """Compliance monitoring: AWS Config rules for encryption and the PCI tag set, and EventBridge
 rules that send critical security events to the security team's topic.
 
-The Config recorder is security-baseline's (DECISIONS.md 4); these rules evaluate against it. The
-topic comes from security-baseline's published outputs (contracts.md): its policy lets
-``events.amazonaws.com`` of this account publish and its key lets EventBridge use it.
+The Config recorder is security-baseline's (docs/decisions/0002-account-singletons.md); these rules
+evaluate against it. The topic comes from security-baseline's published outputs
+(``shared_constructs.contracts.security_baseline``): its policy lets ``events.amazonaws.com`` of
+this account publish and its key lets EventBridge use it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.config_config_rule import ConfigConfigRule, ConfigConfigRuleScope, ConfigConfigRuleSource
 from shared_constructs.cdk import Construct
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.config_rules import ConfigRule, ConfigRuleProps, ManagedRule
+from shared_constructs.context import AppContext
+from shared_constructs.naming import Kind
+
+from pci_platform.config import Settings
 
 PCI_TAGS = ("DataClassification", "Environment", "Owner")
-"""The tag set pci-data-processing.md requires on every resource."""
+"""The tag set the PCI data-processing requirements ask on every resource (all of them required
+tags of the platform, ``shared_constructs.tagging.REQUIRED_TAGS``)."""
 TAGGED_RESOURCE_TYPES = (
     "AWS::EC2::SecurityGroup",
     "AWS::EC2::Subnet",
@@ -113,68 +119,59 @@ def critical_event_patterns(config_rule_names: Sequence[str]) -> dict[str, dict[
     }
 
 
+def compliance_rules(tags: Mapping[str, str]) -> tuple[ManagedRule, ...]:
+    """The encryption rules, and the PCI tag set with the values ``tags`` gives them."""
+    tag_parameters = {f"tag{i}Key": tag for i, tag in enumerate(PCI_TAGS, start=1)}
+    for i, tag in enumerate(PCI_TAGS, start=1):
+        if tag in tags:
+            tag_parameters[f"tag{i}Value"] = tags[tag]
+    encryption = tuple(
+        ManagedRule(name=name, identifier=identifier, description=description)
+        for name, (identifier, description) in ENCRYPTION_RULES.items()
+    )
+    pci_tags = ManagedRule(
+        name="pci-tags",
+        identifier="REQUIRED_TAGS",
+        description=f"Resources carry the PCI tag set {', '.join(PCI_TAGS)}",
+        parameters=tag_parameters,
+        resource_types=TAGGED_RESOURCE_TYPES,
+    )
+    return (*encryption, pci_tags)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplianceProps:
+    """Props of :class:`ComplianceMonitoring`: critical events go to ``topic_arn``; ``tags`` gives the
+    values the PCI tag rule expects."""
+
+    context: AppContext[Settings]
+    topic_arn: str
+    tags: Mapping[str, str]
+
+
 class ComplianceMonitoring(Construct):
     """Config rules (``config_rules``) and critical-event rules (``event_rules``) to ``topic_arn``."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        namer: Namer,
-        region: str,
-        topic_arn: str,
-        tags: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: ComplianceProps) -> None:
         super().__init__(scope, id)
-        self.config_rules: dict[str, ConfigConfigRule] = {}
+        ctx = props.context
+        self.config_rules: dict[str, ConfigRule] = {}
         self.config_rule_names: dict[str, str] = {}
-        for name, (identifier, description) in ENCRYPTION_RULES.items():
-            self._config_rule(namer, region, name, identifier, description)
-        tag_parameters = {f"tag{i}Key": tag for i, tag in enumerate(PCI_TAGS, start=1)}
-        for i, tag in enumerate(PCI_TAGS, start=1):
-            if tags and tag in tags:
-                tag_parameters[f"tag{i}Value"] = tags[tag]
-        self._config_rule(
-            namer,
-            region,
-            "pci-tags",
-            "REQUIRED_TAGS",
-            f"Resources carry the PCI tag set {', '.join(PCI_TAGS)}",
-            parameters=tag_parameters,
-            resource_types=TAGGED_RESOURCE_TYPES,
-        )
-        rule_names = list(self.config_rule_names.values())
+        for managed in compliance_rules(props.tags):
+            self.config_rules[managed.name] = ConfigRule(
+                self, managed.construct_id, ConfigRuleProps(context=ctx, rule=managed)
+            )
+            self.config_rule_names[managed.name] = ctx.name(Kind.CONFIG_RULE, managed.name)
         self.event_rules: dict[str, CloudwatchEventRule] = {}
-        for name, pattern in critical_event_patterns(rule_names).items():
+        for name, pattern in critical_event_patterns(list(self.config_rule_names.values())).items():
             rule = CloudwatchEventRule(
                 self,
                 f"{name}_rule",
-                name=namer.name(Kind.EVENT_RULE, name, region=region),
+                name=ctx.name(Kind.EVENT_RULE, name),
                 description=f"Critical security event: {name.replace('-', ' ')}",
                 event_pattern=json.dumps(pattern),
             )
-            CloudwatchEventTarget(self, f"{name}_target", rule=rule.name, arn=topic_arn, target_id="security-topic")
+            CloudwatchEventTarget(
+                self, f"{name}_target", rule=rule.name, arn=props.topic_arn, target_id="security-topic"
+            )
             self.event_rules[name] = rule
-
-    def _config_rule(
-        self,
-        namer: Namer,
-        region: str,
-        name: str,
-        identifier: str,
-        description: str,
-        *,
-        parameters: Mapping[str, str] | None = None,
-        resource_types: Sequence[str] = (),
-    ) -> None:
-        self.config_rule_names[name] = namer.name(Kind.CONFIG_RULE, name, region=region)
-        self.config_rules[name] = ConfigConfigRule(
-            self,
-            name.replace("-", "_"),
-            name=self.config_rule_names[name],
-            description=description,
-            source=ConfigConfigRuleSource(owner="AWS", source_identifier=identifier),
-            input_parameters=json.dumps(dict(parameters)) if parameters else None,
-            scope=ConfigConfigRuleScope(compliance_resource_types=list(resource_types)) if resource_types else None,
-        )

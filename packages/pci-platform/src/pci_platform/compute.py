@@ -9,19 +9,18 @@ failing (S3 invokes asynchronously) land in a dead-letter queue, which the ops a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification, S3BucketNotificationLambdaFunction
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction, check_capacity
-from shared_constructs.kms import account_id
 from shared_constructs.messaging import EncryptedQueue, QueueProps
-from shared_constructs.naming import Namer
-from shared_constructs.settings import BaseSettings
 
 from pci_platform.access import Guardrails
-from pci_platform.config import ProcessingSettings
+from pci_platform.config import Settings
 from pci_platform.data import DataStores
 from pci_platform.networking import WORKLOAD, Network
 from pci_platform.security import PlatformKeys
@@ -30,24 +29,24 @@ LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 DEAD_LETTER_QUEUE = "processor-dlq"
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProcessingProps:
+    """Props of :class:`Processing` (sized by ``settings.processing``)."""
+
+    context: AppContext[Settings]
+    network: Network
+    keys: PlatformKeys
+    data: DataStores
+    guardrails: Guardrails
+
+
 class Processing(Construct):
     """The processor function, its security group, permissions and S3 trigger."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: ProcessingSettings,
-        network: Network,
-        keys: PlatformKeys,
-        data: DataStores,
-        guardrails: Guardrails,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: ProcessingProps) -> None:
         super().__init__(scope, id)
+        ctx, network, keys, data = props.context, props.network, props.keys, props.data
+        config = ctx.settings.processing
         check_capacity("processor", config.reserved_concurrency, config.target_tps, config.duration_s)
         self.security_group = network.workload_security_group(self, "security_group", "processor")
         # S3 invokes the function asynchronously: events that keep failing are kept here, not dropped.
@@ -55,23 +54,15 @@ class Processing(Construct):
             self,
             "dead_letters",
             QueueProps(
-                settings=settings,
-                namer=namer,
-                name=DEAD_LETTER_QUEUE,
-                region=region,
-                key=keys.cardholder,
-                dead_letter=False,
-                retention_s=1209600,
+                context=ctx, name=DEAD_LETTER_QUEUE, key=keys.cardholder, dead_letter=False, retention_s=1209600
             ),
         )
         self.function = PythonFunction(
             self,
             "processor",
             FunctionProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="processor",
-                region=region,
                 description="Truncates card numbers of incoming objects into the processed bucket",
                 source=LAMBDAS / "processor",
                 handler="handler.handler",
@@ -90,11 +81,10 @@ class Processing(Construct):
             ),
         )
         role = self.function.role
+        # Reading one bucket and writing the other names the role in the cardholder key's policy.
         data.cardholder.grant_read(role)
         data.processed.grant_write(role)
-        keys.allow_role(keys.cardholder, role, label="processor")
-        keys.allow_decrypt(keys.logs, role, label="processor-env")
-        guardrails.attach(role, "processor")
+        props.guardrails.attach(role, "processor")
         permission = LambdaPermission(
             self,
             "s3_invoke",
@@ -103,7 +93,7 @@ class Processing(Construct):
             function_name=self.function.function_name,
             principal="s3.amazonaws.com",
             source_arn=data.cardholder.bucket_arn,
-            source_account=account_id(self),
+            source_account=ctx.account,
             depends_on=[self.function.function],
         )
         S3BucketNotification(

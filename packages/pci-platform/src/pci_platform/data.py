@@ -9,12 +9,14 @@ platform enforces the same intent through the bucket policy; see the README.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import Statement
-from shared_constructs.naming import Namer
-from shared_constructs.settings import BaseSettings
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket, access_log_bucket
 
+from pci_platform.config import Settings
 from pci_platform.security import PlatformKeys
 
 MFA_PROTECTED_ACTIONS = ("s3:DeleteObjectVersion",)
@@ -35,52 +37,49 @@ def deny_without_mfa(bucket: SecureBucket) -> Statement:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class DataProps:
+    """Props of :class:`DataStores`: the ``keys``; flow logs are kept ``network.flow_log_retention_days``."""
+
+    context: AppContext[Settings]
+    keys: PlatformKeys
+
+
 class DataStores(Construct):
     """The package's buckets: ``access_logs``, ``flow_logs``, ``cardholder`` and ``processed``."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        keys: PlatformKeys,
-        flow_log_days: int,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: DataProps) -> None:
         super().__init__(scope, id)
-        self.access_logs = access_log_bucket(self, "access_logs", settings=settings, namer=namer, region=region)
+        ctx, keys = props.context, props.keys
+        self.access_logs = access_log_bucket(self, "access_logs", ctx)
         self.flow_logs = SecureBucket(
             self,
             "flow_logs",
             BucketProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="flow-logs",
-                region=region,
                 key=keys.logs,
                 access_log_bucket=self.access_logs,
                 lifecycle=(
-                    LifecycleRule(id="expire-flow-logs", expiration_days=flow_log_days, noncurrent_expiration_days=1),
+                    LifecycleRule(
+                        id="expire-flow-logs",
+                        expiration_days=ctx.settings.network.flow_log_retention_days,
+                        noncurrent_expiration_days=1,
+                    ),
                 ),
             ),
         )
         self.flow_logs.allow_log_delivery()
-        self.cardholder = self._data_bucket("cardholder", "cardholder-data", settings, namer, region, keys)
-        self.processed = self._data_bucket("processed", "processed-data", settings, namer, region, keys)
+        self.cardholder = self._data_bucket(ctx, "cardholder", "cardholder-data", keys)
+        self.processed = self._data_bucket(ctx, "processed", "processed-data", keys)
 
-    def _data_bucket(
-        self, id: str, name: str, settings: BaseSettings, namer: Namer, region: str, keys: PlatformKeys
-    ) -> SecureBucket:
+    def _data_bucket(self, ctx: AppContext[Settings], id: str, name: str, keys: PlatformKeys) -> SecureBucket:
         bucket = SecureBucket(
             self,
             id,
             BucketProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name=name,
-                region=region,
                 key=keys.cardholder,
                 access_log_bucket=self.access_logs,
                 require_encryption_header=True,

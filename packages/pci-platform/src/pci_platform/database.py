@@ -1,6 +1,6 @@
 """Aurora Serverless v2 PostgreSQL (one writer, readers across AZs) behind RDS Proxy.
 
-Credentials come from the existing secret (DECISIONS.md 7): the cluster's master user name and
+Credentials come from the existing secret (docs/decisions/0005-secrets-are-referenced.md): the cluster's master user name and
 first password are read from it with a data source; ``manage_master_user_password`` stays off,
 because it would make RDS create (and own) a second secret. After creation the rotation function
 owns the password, so ``master_password`` is in ``ignore_changes`` (otherwise every rotation would
@@ -14,6 +14,8 @@ PostgreSQL log are encrypted with the cardholder key.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret_version import DataAwsSecretsmanagerSecretVersion
 from cdktf_cdktf_provider_aws.db_proxy import DbProxy, DbProxyAuth
@@ -31,14 +33,14 @@ from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (
 )
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 from shared_constructs.cdk import Construct, Fn, TerraformLocal, TerraformResourceLifecycle, Token
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
-from shared_constructs.kms import DECRYPT, account_id
+from shared_constructs.kms import DECRYPT
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
-from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.naming import Kind
 
 from pci_platform.access import Guardrails
-from pci_platform.config import DatabaseSettings
+from pci_platform.config import Settings
 from pci_platform.networking import WORKLOAD, Network
 from pci_platform.secrets import POSTGRES_PORT, SecretRotation
 from pci_platform.security import PlatformKeys
@@ -46,48 +48,70 @@ from pci_platform.security import PlatformKeys
 ENGINE = "aurora-postgresql"
 
 
+@dataclass(frozen=True, kw_only=True)
+class DatabaseProps:
+    """Props of :class:`PaymentDatabase` (sized by ``settings.database``): the ``network``, the
+    ``keys``, the existing secret and rotation security group (``secrets``), the ``guardrails``."""
+
+    context: AppContext[Settings]
+    network: Network
+    keys: PlatformKeys
+    secrets: SecretRotation
+    guardrails: Guardrails
+
+
 class PaymentDatabase(Construct):
     """The cluster, its instances, parameter group, subnet group, security groups and the proxy."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: DatabaseSettings,
-        network: Network,
-        keys: PlatformKeys,
-        secrets: SecretRotation,
-        guardrails: Guardrails,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: DatabaseProps) -> None:
         super().__init__(scope, id)
-        protect = settings.protect_stateful
-        self.cluster_identifier = namer.name(Kind.RDS, "payments", region=region)
+        ctx = self._context = props.context
+        self.cluster_identifier = ctx.name(Kind.RDS, "payments")
+        self._security_groups(props)
+        subnets = DbSubnetGroup(
+            self,
+            "subnets",
+            name=ctx.name(Kind.RDS, "payments-subnets"),
+            description="Workload tier, three AZs",
+            subnet_ids=props.network.subnet_ids(WORKLOAD),
+        )
+        self.log_group = EncryptedLogGroup(
+            self,
+            "postgresql_logs",
+            LogGroupProps(
+                context=ctx, name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql", key=props.keys.logs
+            ),
+        )
+        self._cluster(props, subnets)
+        self._instances(props, subnets)
+        self._proxy(props)
+
+    def _security_groups(self, props: DatabaseProps) -> None:
+        """The proxy admits PostgreSQL from the workload tier; the cluster from the proxy and the
+        rotation function only."""
+        ctx, network = self._context, props.network
         self.proxy_security_group = SecurityGroup(
             self,
             "proxy_sg",
-            name=namer.name(Kind.SECURITY_GROUP, "db-proxy", region=region),
+            name=ctx.name(Kind.SECURITY_GROUP, "db-proxy"),
             description="RDS Proxy: PostgreSQL from the workload tier only",
             vpc_id=network.vpc_id,
             ingress=[
                 SecurityGroupIngress(
                     description="PostgreSQL from workloads",
+                    cidr_blocks=network.cidrs(WORKLOAD),
                     from_port=POSTGRES_PORT,
                     to_port=POSTGRES_PORT,
                     protocol="tcp",
-                    cidr_blocks=network.cidrs(WORKLOAD),
                 )
             ],
             egress=[
                 SecurityGroupEgress(
                     description="PostgreSQL to the cluster",
+                    cidr_blocks=network.cidrs(WORKLOAD),
                     from_port=POSTGRES_PORT,
                     to_port=POSTGRES_PORT,
                     protocol="tcp",
-                    cidr_blocks=network.cidrs(WORKLOAD),
                 ),
                 SecurityGroupEgress(
                     description="Secrets Manager endpoint",
@@ -101,30 +125,28 @@ class PaymentDatabase(Construct):
         self.security_group = SecurityGroup(
             self,
             "cluster_sg",
-            name=namer.name(Kind.SECURITY_GROUP, "db-cluster", region=region),
+            name=ctx.name(Kind.SECURITY_GROUP, "db-cluster"),
             description="Aurora: PostgreSQL from the proxy and the rotation function only",
             vpc_id=network.vpc_id,
             ingress=[
                 SecurityGroupIngress(
                     description="PostgreSQL from the proxy and the rotation function",
+                    security_groups=[self.proxy_security_group.id, props.secrets.security_group.id],
                     from_port=POSTGRES_PORT,
                     to_port=POSTGRES_PORT,
                     protocol="tcp",
-                    security_groups=[self.proxy_security_group.id, secrets.security_group.id],
                 )
             ],
         )
-        subnets = DbSubnetGroup(
-            self,
-            "subnets",
-            name=namer.name(Kind.RDS, "payments-subnets", region=region),
-            description="Workload tier, three AZs",
-            subnet_ids=network.subnet_ids(WORKLOAD),
-        )
+
+    def _cluster(self, props: DatabaseProps, subnets: DbSubnetGroup) -> None:
+        """The TLS-only cluster, its first credentials read from the existing secret."""
+        ctx = self._context
+        config, protect = ctx.settings.database, ctx.settings.protect_stateful
         parameters = RdsClusterParameterGroup(
             self,
             "parameters",
-            name=namer.name(Kind.RDS, "payments-tls", region=region),
+            name=ctx.name(Kind.RDS, "payments-tls"),
             family=f"aurora-postgresql{config.engine_version.split('.')[0]}",
             description="TLS only; connection and statement logging",
             parameter=[
@@ -137,17 +159,7 @@ class PaymentDatabase(Construct):
                 RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
             ],
         )
-        self.log_group = EncryptedLogGroup(
-            self,
-            "postgresql_logs",
-            LogGroupProps(
-                settings=settings,
-                name=f"/aws/rds/cluster/{self.cluster_identifier}/postgresql",
-                key=keys.logs,
-                region=region,
-            ),
-        )
-        version = DataAwsSecretsmanagerSecretVersion(self, "credentials", secret_id=secrets.secret_arn)
+        version = DataAwsSecretsmanagerSecretVersion(self, "credentials", secret_id=props.secrets.secret_arn)
         credentials = Fn.jsondecode(version.secret_string)
         self.master_username = Token.as_string(Fn.lookup(credentials, "username"))
         self.cluster = RdsCluster(
@@ -164,7 +176,7 @@ class PaymentDatabase(Construct):
             vpc_security_group_ids=[self.security_group.id],
             db_cluster_parameter_group_name=parameters.name,
             storage_encrypted=True,
-            kms_key_id=keys.cardholder.key_arn,
+            kms_key_id=props.keys.cardholder.key_arn,
             serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
                 min_capacity=config.min_capacity, max_capacity=config.max_capacity
             ),
@@ -174,19 +186,24 @@ class PaymentDatabase(Construct):
             enabled_cloudwatch_logs_exports=["postgresql"],
             deletion_protection=protect,
             skip_final_snapshot=not protect,
-            final_snapshot_identifier=namer.name(Kind.RDS, "payments-final", region=region) if protect else None,
+            final_snapshot_identifier=ctx.name(Kind.RDS, "payments-final") if protect else None,
             depends_on=[self.log_group.log_group],
             # The rotation function owns the password after creation (module docstring).
             lifecycle=TerraformResourceLifecycle(ignore_changes=["master_password"], prevent_destroy=protect or None),
         )
+
+    def _instances(self, props: DatabaseProps, subnets: DbSubnetGroup) -> None:
+        """A writer and the readers across the zones, with enhanced monitoring."""
+        ctx = self._context
+        config = ctx.settings.database
+        log_group = ctx.arn("logs", "log-group:RDSOSMetrics")
         # Enhanced monitoring (OS metrics every 60 s) through a role with a customer-managed policy.
         self.monitoring_role = LeastPrivilegeRole(
             self,
             "monitoring_role",
             RoleProps(
-                namer=namer,
+                context=ctx,
                 name="rds-monitoring",
-                region=region,
                 description="RDS enhanced monitoring",
                 trust_policy=assume_role_policy(services=["monitoring.rds.amazonaws.com"]),
                 statements=[
@@ -200,44 +217,45 @@ class PaymentDatabase(Construct):
                             "logs:PutLogEvents",
                             "logs:PutRetentionPolicy",
                         ],
-                        resources=[
-                            f"arn:aws:logs:{region}:{account_id(self)}:log-group:RDSOSMetrics",
-                            f"arn:aws:logs:{region}:{account_id(self)}:log-group:RDSOSMetrics:*",
-                        ],
+                        resources=[log_group, f"{log_group}:*"],
                     )
                 ],
             ),
         )
-        guardrails.attach(self.monitoring_role, "rds_monitoring")
+        props.guardrails.attach(self.monitoring_role, "rds_monitoring")
+        subnets_by_zone = props.network.vpc.subnets[WORKLOAD]
         self.instances = [
             RdsClusterInstance(
                 self,
                 f"instance_{index}",
-                identifier=namer.name(Kind.RDS, f"payments-{index}", region=region),
+                identifier=ctx.name(Kind.RDS, f"payments-{index}"),
                 cluster_identifier=self.cluster.id,
                 instance_class="db.serverless",
                 engine=ENGINE,
                 engine_version=config.engine_version,
                 db_subnet_group_name=subnets.name,
-                availability_zone=network.vpc.subnets[WORKLOAD][index % 3].availability_zone,
+                availability_zone=subnets_by_zone[index % len(subnets_by_zone)].availability_zone,
                 promotion_tier=index,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
                 performance_insights_enabled=True,
-                performance_insights_kms_key_id=keys.cardholder.key_arn,
+                performance_insights_kms_key_id=props.keys.cardholder.key_arn,
                 performance_insights_retention_period=7,
                 monitoring_interval=60,
                 monitoring_role_arn=self.monitoring_role.role_arn,
             )
             for index in range(1 + config.reader_count)
         ]
+
+    def _proxy(self, props: DatabaseProps) -> None:
+        """RDS Proxy: TLS and IAM authentication from clients, the secret towards the database."""
+        ctx, secrets = self._context, props.secrets
         self.proxy_role = LeastPrivilegeRole(
             self,
             "proxy_role",
             RoleProps(
-                namer=namer,
+                context=ctx,
                 name="db-proxy",
-                region=region,
                 description="RDS Proxy reads the database secret",
                 trust_policy=assume_role_policy(services=["rds.amazonaws.com"]),
                 statements=[
@@ -249,17 +267,17 @@ class PaymentDatabase(Construct):
                 ],
             ),
         )
-        keys.allow_role(keys.secrets, self.proxy_role, DECRYPT, via_service="secretsmanager", label="db-proxy")
-        guardrails.attach(self.proxy_role, "db_proxy")
+        props.keys.secrets.grant(self.proxy_role, DECRYPT, via_service="secretsmanager", label="db-proxy")
+        props.guardrails.attach(self.proxy_role, "db_proxy")
         self.proxy = DbProxy(
             self,
             "proxy",
-            name=namer.name(Kind.RDS_PROXY, "payments", region=region),
+            name=ctx.name(Kind.RDS_PROXY, "payments"),
             engine_family="POSTGRESQL",
             require_tls=True,
             idle_client_timeout=1800,
             role_arn=self.proxy_role.role_arn,
-            vpc_subnet_ids=network.subnet_ids(WORKLOAD),
+            vpc_subnet_ids=props.network.subnet_ids(WORKLOAD),
             vpc_security_group_ids=[self.proxy_security_group.id],
             auth=[
                 DbProxyAuth(
@@ -291,7 +309,7 @@ class PaymentDatabase(Construct):
         # IAM authentication to the proxy: rds-db:connect on the proxy's resource id (prx-...).
         # A local keeps the expression's quotes out of the JSON policy documents that reference it.
         proxy_id = TerraformLocal(self, "proxy_resource_id", Fn.element(Fn.split(":", self.proxy.arn), 6)).as_string
-        self.connect_arn = f"arn:aws:rds-db:{region}:{account_id(self)}:dbuser:{proxy_id}/{self.master_username}"
+        self.connect_arn = ctx.arn("rds-db", f"dbuser:{proxy_id}/{self.master_username}")
 
     def grant_connect(self, role: LeastPrivilegeRole) -> None:
         """Let ``role`` connect to the proxy as the application user with an IAM token."""

@@ -8,6 +8,8 @@ balancer), or, when none is configured, at the same load balancer without a heal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.lb import Lb
 from cdktf_cdktf_provider_aws.route53_health_check import Route53HealthCheck
@@ -18,45 +20,46 @@ from cdktf_cdktf_provider_aws.route53_record import (
 )
 from cdktf_cdktf_provider_aws.route53_zone import Route53Zone, Route53ZoneVpc
 from shared_constructs.cdk import Construct
-from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.context import AppContext
+from shared_constructs.naming import Kind
 
-from pci_platform.config import DnsSettings
+from pci_platform.config import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class DnsProps:
+    """Props of :class:`FailoverDns` (names from ``settings.dns``): the VPC the zone serves, the
+    load balancer the records point at, and the ``alarm`` that marks the primary unhealthy."""
+
+    context: AppContext[Settings]
+    vpc_id: str
+    alb: Lb
+    alarm: CloudwatchMetricAlarm
 
 
 class FailoverDns(Construct):
     """The private zone, the alarm-based health check and the two failover records."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: DnsSettings,
-        vpc_id: str,
-        alb: Lb,
-        alarm: CloudwatchMetricAlarm,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: DnsProps) -> None:
         super().__init__(scope, id)
+        ctx, config, alb = props.context, props.context.settings.dns, props.alb
+        region = ctx.region
         self.zone = Route53Zone(
             self,
             "zone",
             name=config.zone_name,
             comment="PCI platform private zone",
-            vpc=[Route53ZoneVpc(vpc_id=vpc_id, vpc_region=region)],
+            vpc=[Route53ZoneVpc(vpc_id=props.vpc_id, vpc_region=region)],
             force_destroy=True,
         )
         self.health_check = Route53HealthCheck(
             self,
             "primary_health",
             type="CLOUDWATCH_METRIC",
-            cloudwatch_alarm_name=alarm.alarm_name,
+            cloudwatch_alarm_name=props.alarm.alarm_name,
             cloudwatch_alarm_region=region,
             insufficient_data_health_status="LastKnownStatus",
-            tags={"Name": namer.name(Kind.GENERIC, "payments-primary", region=region)},
+            tags={"Name": ctx.name(Kind.GENERIC, "payments-primary")},
         )
         self.fqdn = f"{config.record_name}.{config.zone_name}"
         alias = Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)

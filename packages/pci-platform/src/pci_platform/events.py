@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_event_bus import CloudwatchEventBus
@@ -21,12 +21,12 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTargetRetryPolicy,
 )
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, Statement
-from shared_constructs.kms import account_id
 from shared_constructs.messaging import EncryptedQueue, EncryptedTopic, QueueProps, TopicProps
-from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.naming import Kind
 
+from pci_platform.config import Settings
 from pci_platform.security import PlatformKeys
 
 EVENT_SOURCE = "pci-platform.payments"
@@ -38,70 +38,52 @@ RDS_FAILOVER_PATTERN: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class EventsProps:
+    """Props of :class:`PaymentEvents`: the ``keys`` and the database whose failovers are routed
+    (``cluster_identifier``); the ops topic's subscribers are ``settings.alerts.emails``."""
+
+    context: AppContext[Settings]
+    keys: PlatformKeys
+    cluster_identifier: str
+
+
 class PaymentEvents(Construct):
     """Queues, the payment bus, its rules and targets, and the ops topic."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        keys: PlatformKeys,
-        emails: Sequence[str],
-        cluster_identifier: str,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: EventsProps) -> None:
         super().__init__(scope, id)
-        self._namer = namer
-        self._region = region
+        ctx = self._context = props.context
+        keys = props.keys
         self.payment_queue = EncryptedQueue(
             self,
             "payment_queue",
-            QueueProps(
-                settings=settings,
-                namer=namer,
-                name="payments",
-                region=region,
-                key=keys.cardholder,
-                visibility_timeout_s=120,
-            ),
+            QueueProps(context=ctx, name="payments", key=keys.cardholder, visibility_timeout_s=120),
         )
         self.analytics_queue = EncryptedQueue(
             self,
             "analytics_queue",
-            QueueProps(settings=settings, namer=namer, name="payment-analytics", region=region, key=keys.cardholder),
+            QueueProps(context=ctx, name="payment-analytics", key=keys.cardholder),
         )
         self.events_dlq = EncryptedQueue(
             self,
             "events_dlq",
-            QueueProps(
-                settings=settings,
-                namer=namer,
-                name="payment-events-dlq",
-                region=region,
-                key=keys.logs,
-                dead_letter=False,
-                retention_s=1209600,
-            ),
+            QueueProps(context=ctx, name="payment-events-dlq", key=keys.logs, dead_letter=False, retention_s=1209600),
         )
         self.ops_topic = EncryptedTopic(
             self,
             "ops_topic",
             TopicProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="ops-alerts",
-                region=region,
                 key=keys.logs,
                 publishing_services=("cloudwatch.amazonaws.com", "events.amazonaws.com"),
-                emails=tuple(emails),
+                emails=tuple(ctx.settings.alerts.emails),
             ),
         )
-        self.bus_name = namer.name(Kind.EVENT_BUS, "payments", region=region)
-        bus_arn = f"arn:aws:events:{region}:{account_id(self)}:event-bus/{self.bus_name}"
-        keys.cardholder.policy.allow_service(
+        self.bus_name = ctx.name(Kind.EVENT_BUS, "payments")
+        bus_arn = ctx.arn("events", f"event-bus/{self.bus_name}")
+        keys.cardholder.grant_service(
             "EventBusUse",
             "events.amazonaws.com",
             ("kms:Decrypt", "kms:GenerateDataKey"),
@@ -127,7 +109,7 @@ class PaymentEvents(Construct):
             "rds-failover",
             {
                 **RDS_FAILOVER_PATTERN,
-                "resources": [f"arn:aws:rds:{region}:{account_id(self)}:cluster:{cluster_identifier}"],
+                "resources": [ctx.arn("rds", f"cluster:{props.cluster_identifier}")],
             },
             None,
         )
@@ -138,7 +120,7 @@ class PaymentEvents(Construct):
         rule = CloudwatchEventRule(
             self,
             f"{name}_rule",
-            name=self._namer.name(Kind.EVENT_RULE, name, region=self._region),
+            name=self._context.name(Kind.EVENT_RULE, name),
             description=f"Route {name.replace('-', ' ')} events",
             event_bus_name=bus,
             event_pattern=json.dumps(pattern),
@@ -163,4 +145,4 @@ class PaymentEvents(Construct):
         role.add_statements(
             Statement(sid="PublishPaymentEvents", actions=["events:PutEvents"], resources=[self.bus.arn])
         )
-        keys.allow_role(keys.cardholder, role, ("kms:GenerateDataKey",), label="payment-bus")
+        keys.cardholder.grant(role, ("kms:GenerateDataKey",), label="payment-bus")

@@ -18,6 +18,8 @@ log group.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_aws.networkfirewall_firewall import NetworkfirewallFirewall
 from cdktf_cdktf_provider_aws.networkfirewall_firewall_policy import (
     NetworkfirewallFirewallPolicy,
@@ -39,14 +41,12 @@ from cdktf_cdktf_provider_aws.networkfirewall_rule_group import (
 )
 from cdktf_cdktf_provider_aws.route import Route
 from shared_constructs.cdk import Construct, Fn, TerraformLocal, Token
-from shared_constructs.iam import Statement
-from shared_constructs.kms import account_id
+from shared_constructs.context import AppContext
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
-from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.naming import Kind
 from shared_constructs.storage import SecureBucket
 
-from pci_platform.config import FirewallSettings
+from pci_platform.config import Settings
 from pci_platform.networking import ENDPOINT, FIREWALL, WORKLOAD, Network
 from pci_platform.security import PlatformKeys
 
@@ -64,58 +64,43 @@ DENY_NON_TLS_RULES = "\n".join(
 """Suricata rules of the first rule group (sids 1000001-1000003)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class FirewallProps:
+    """Props of :class:`EgressFirewall` (its rules from ``settings.firewall``): the ``network`` it
+    sits in, the ``keys``, and the bucket its flow logs go to."""
+
+    context: AppContext[Settings]
+    network: Network
+    keys: PlatformKeys
+    flow_log_bucket: SecureBucket
+
+
 class EgressFirewall(Construct):
     """The firewall, its rule groups and policy, its logging, and the routes that steer egress to it."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: FirewallSettings,
-        network: Network,
-        keys: PlatformKeys,
-        flow_log_bucket: SecureBucket,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: FirewallProps) -> None:
         super().__init__(scope, id)
+        ctx, keys, network = props.context, props.keys, props.network
+        settings, config = ctx.settings, ctx.settings.firewall
         self.allowed_domains = sorted(config.allowed_domains)
-        # The alert log group exists on every target, so its metric filter and alarm do too.
         self.alert_log_group = EncryptedLogGroup(
             self,
             "alert_logs",
-            LogGroupProps(
-                settings=settings,
-                name=namer.path(Kind.LOG_GROUP, "network-firewall", "alerts"),
-                key=keys.logs,
-                region=region,
-            ),
+            LogGroupProps(context=ctx, name=ctx.path(Kind.LOG_GROUP, "network-firewall", "alerts"), key=keys.logs),
         )
         # Rules, policy and firewall are encrypted with the logs key. Network Firewall uses the key
         # through grants made on the caller's behalf, so principals of this account may use it
         # through Network Firewall only.
-        account = account_id(self)
-        keys.logs.policy.add(
-            Statement(
-                sid="NetworkFirewallUse",
-                principals={"AWS": f"arn:aws:iam::{account}:root"},
-                resources=["*"],
-                actions=["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
-                conditions={
-                    "StringEquals": {
-                        "kms:CallerAccount": account,
-                        "kms:ViaService": f"network-firewall.{region}.amazonaws.com",
-                    }
-                },
-            )
+        keys.logs.grant_account_via_service(
+            "NetworkFirewallUse",
+            "network-firewall",
+            ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"),
         )
         encryption = {"key_id": keys.logs.key_arn, "type": "CUSTOMER_KMS"}
         deny = NetworkfirewallRuleGroup(
             self,
             "deny_non_tls",
-            name=namer.name(Kind.FIREWALL, "deny-non-tls", region=region),
+            name=ctx.name(Kind.FIREWALL, "deny-non-tls"),
             description="Drop non-TLS egress and TLS older than 1.2",
             type="STATEFUL",
             capacity=config.rule_group_capacity,
@@ -128,7 +113,7 @@ class EgressFirewall(Construct):
         allow = NetworkfirewallRuleGroup(
             self,
             "allow_aws_endpoints",
-            name=namer.name(Kind.FIREWALL, "allow-aws-endpoints", region=region),
+            name=ctx.name(Kind.FIREWALL, "allow-aws-endpoints"),
             description="Pass TLS to the listed AWS service endpoints only",
             type="STATEFUL",
             capacity=config.rule_group_capacity,
@@ -145,7 +130,7 @@ class EgressFirewall(Construct):
         policy = NetworkfirewallFirewallPolicy(
             self,
             "policy",
-            name=namer.name(Kind.FIREWALL, "egress", region=region),
+            name=ctx.name(Kind.FIREWALL, "egress"),
             description="Strict-order egress policy: TLS to AWS endpoints, default drop",
             encryption_configuration=encryption,
             firewall_policy=NetworkfirewallFirewallPolicyFirewallPolicy(
@@ -168,7 +153,7 @@ class EgressFirewall(Construct):
         self.firewall = NetworkfirewallFirewall(
             self,
             "firewall",
-            name=namer.name(Kind.FIREWALL, "egress", region=region),
+            name=ctx.name(Kind.FIREWALL, "egress"),
             description="Inspects all egress of the workload tier",
             vpc_id=network.vpc_id,
             encryption_configuration=encryption,
@@ -188,7 +173,7 @@ class EgressFirewall(Construct):
                     NetworkfirewallLoggingConfigurationLoggingConfigurationLogDestinationConfig(
                         log_type="FLOW",
                         log_destination_type="S3",
-                        log_destination={"bucketName": flow_log_bucket.bucket_name},
+                        log_destination={"bucketName": props.flow_log_bucket.bucket_name},
                     ),
                     NetworkfirewallLoggingConfigurationLoggingConfigurationLogDestinationConfig(
                         log_type="ALERT",

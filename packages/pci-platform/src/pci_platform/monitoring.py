@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
-    CloudwatchLogMetricFilter,
-    CloudwatchLogMetricFilterMetricTransformation,
-)
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
+from shared_constructs.functions import PythonFunction
 from shared_constructs.logging import EncryptedLogGroup
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.monitoring import Alarm, AlarmProps, Metric, MetricFilter, MetricFilterProps
+
+from pci_platform.config import Settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,70 +33,59 @@ class LogAlarm:
     description: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonitoringProps:
+    """Props of :class:`SecurityMonitoring`: every alarm notifies ``topic_arn``."""
+
+    context: AppContext[Settings]
+    topic_arn: str
+
+
 class SecurityMonitoring(Construct):
     """Metric filters and alarms on this platform's logs, all notifying ``topic_arn``."""
 
-    def __init__(self, scope: Construct, id: str, *, namer: Namer, region: str, topic_arn: str) -> None:
+    def __init__(self, scope: Construct, id: str, props: MonitoringProps) -> None:
         super().__init__(scope, id)
-        self._namer = namer
-        self._region = region
-        self.topic_arn = topic_arn
-        self.namespace = f"PciPlatform/{namer.suffix}"
-        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        self._context = props.context
+        self.topic_arn = props.topic_arn
+        self.namespace = f"PciPlatform/{props.context.namer.suffix}"
+        self.alarms: dict[str, Alarm] = {}
 
-    def add_log_alarm(self, alarm: LogAlarm) -> CloudwatchMetricAlarm:
+    def add_log_alarm(self, alarm: LogAlarm) -> Alarm:
         """A metric filter counting ``alarm.pattern`` matches and an alarm at ``alarm.threshold`` per 5 minutes."""
-        metric = "".join(part.title() for part in alarm.name.split("-"))
-        CloudwatchLogMetricFilter(
+        found = MetricFilter(
             self,
             f"{alarm.name}_filter",
-            name=self._namer.name(Kind.GENERIC, alarm.name, region=self._region),
-            log_group_name=alarm.log_group.log_group.name,
-            pattern=alarm.pattern,
-            metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
-                name=metric, namespace=self.namespace, value="1", default_value="0"
+            MetricFilterProps(
+                context=self._context,
+                name=alarm.name,
+                log_group=alarm.log_group,
+                pattern=alarm.pattern,
+                metric_name="".join(part.title() for part in alarm.name.split("-")),
+                namespace=self.namespace,
+                default_value="0",
             ),
         )
-        return self._alarm(alarm.name, alarm.description, metric, self.namespace, alarm.threshold, "Sum", None)
+        return self._alarm(alarm.name, alarm.description, found.metric(), alarm.threshold)
 
-    def add_function_errors(self, name: str, function_name: str, threshold: int = 1) -> CloudwatchMetricAlarm:
-        """An alarm on the Lambda ``Errors`` metric of ``function_name``."""
+    def add_function_errors(self, name: str, function: PythonFunction, threshold: int = 1) -> Alarm:
+        """An alarm on the Lambda ``Errors`` metric of ``function``."""
         return self._alarm(
-            f"{name}-errors",
-            f"Lambda function {function_name} failed",
-            "Errors",
-            "AWS/Lambda",
-            threshold,
-            "Sum",
-            {"FunctionName": function_name},
+            f"{name}-errors", f"Lambda function {function.function_name} failed", function.metric_errors(), threshold
         )
 
-    def _alarm(
-        self,
-        name: str,
-        description: str,
-        metric: str,
-        namespace: str,
-        threshold: int,
-        statistic: str,
-        dimensions: dict[str, str] | None,
-    ) -> CloudwatchMetricAlarm:
-        alarm = CloudwatchMetricAlarm(
+    def _alarm(self, name: str, description: str, metric: Metric, threshold: int) -> Alarm:
+        alarm = Alarm(
             self,
             f"{name}_alarm",
-            alarm_name=self._namer.name(Kind.ALARM, name, region=self._region),
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            statistic=statistic,
-            period=300,
-            evaluation_periods=1,
-            threshold=threshold,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            dimensions=dimensions,
-            alarm_actions=[self.topic_arn],
-            ok_actions=[self.topic_arn],
+            AlarmProps(
+                context=self._context,
+                name=name,
+                description=description,
+                watch=metric,
+                threshold=threshold,
+                actions=[self.topic_arn],
+            ),
         )
         self.alarms[name] = alarm
         return alarm

@@ -6,60 +6,60 @@
 
 There is no internet gateway, NAT gateway or public subnet. S3 is reached through a gateway
 endpoint whose policy admits only this account's principals and buckets. Flow logs of all
-traffic go to the KMS-encrypted flow-log bucket (60 s aggregation, DECISIONS.md 6).
+traffic go to the KMS-encrypted flow-log bucket (60 s aggregation,
+docs/decisions/0004-flow-log-interval.md), and to a CloudWatch log group kept 30 days.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.logging import EncryptedLogGroup
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 from shared_constructs.network import PrivateVpc, SubnetTier, VpcProps
-from shared_constructs.settings import BaseSettings
 from shared_constructs.storage import SecureBucket
 
-from pci_platform.config import NetworkSettings
+from pci_platform.config import Settings
 
 WORKLOAD, FIREWALL, ENDPOINT = "workload", "firewall", "endpoint"
 TIERS = (WORKLOAD, FIREWALL, ENDPOINT)
 
 
+@dataclass(frozen=True, kw_only=True)
+class NetworkProps:
+    """Props of :class:`Network` (its subnets from ``settings.network``): where flow logs go."""
+
+    context: AppContext[Settings]
+    flow_log_bucket: SecureBucket
+    flow_log_group: EncryptedLogGroup
+
+
 class Network(Construct):
     """The VPC, its three tiers and the interface endpoints of the endpoint tier."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: NetworkSettings,
-        flow_log_bucket: SecureBucket,
-        flow_log_group: EncryptedLogGroup | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: NetworkProps) -> None:
         super().__init__(scope, id)
+        ctx = props.context
+        config = ctx.settings.network
         self.config = config
-        self._namer = namer
-        self._region = region
+        self._context = ctx
         self.vpc = PrivateVpc(
             self,
             "vpc",
             VpcProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="pci",
                 cidr=config.cidr,
-                region=region,
                 tiers=[
                     SubnetTier(name=WORKLOAD, cidrs=config.workload_subnets),
                     SubnetTier(name=FIREWALL, cidrs=config.firewall_subnets),
                     SubnetTier(name=ENDPOINT, cidrs=config.endpoint_subnets),
                 ],
-                flow_log_bucket=flow_log_bucket,
-                flow_log_group=flow_log_group,
+                flow_log_bucket=props.flow_log_bucket,
+                flow_log_group=props.flow_log_group,
                 flow_log_interval=60,
                 gateway_endpoints=("s3",),
             ),
@@ -110,7 +110,7 @@ class Network(Construct):
         return SecurityGroup(
             scope,
             id,
-            name=self._namer.name(Kind.SECURITY_GROUP, name, region=self._region),
+            name=self._context.name(Kind.SECURITY_GROUP, name),
             description=f"{name}: no ingress; egress to AWS endpoints only",
             vpc_id=self.vpc_id,
             egress=egress,

@@ -9,28 +9,26 @@
 - CloudWatch Logs Insights saved queries for security analysis of flow logs, the firewall alert
   log and the payment log.
 
-moto has no X-Ray sampling-rule, X-Ray encryption or Logs query-definition API: those three types
-are skipped on the emulator through ``settings.creates``.
+(The emulator has no X-Ray sampling-rule, X-Ray encryption or Logs query-definition API: the
+tooling's emulator target profile leaves those three types out; this module does not know.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
-    CloudwatchLogMetricFilter,
-    CloudwatchLogMetricFilterMetricTransformation,
-)
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.cloudwatch_query_definition import CloudwatchQueryDefinition
 from cdktf_cdktf_provider_aws.xray_encryption_config import XrayEncryptionConfig
 from cdktf_cdktf_provider_aws.xray_sampling_rule import XraySamplingRule
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.logging import EncryptedLogGroup
-from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.messaging import EncryptedQueue
+from shared_constructs.monitoring import Alarm, AlarmProps, Metric, MetricFilter, MetricFilterProps
+from shared_constructs.naming import Kind
 
-from pci_platform.config import AlertSettings
+from pci_platform.config import Settings
 from pci_platform.security import PlatformKeys
 
 SECURITY_QUERIES: dict[str, tuple[str, str]] = {
@@ -57,39 +55,37 @@ SECURITY_QUERIES: dict[str, tuple[str, str]] = {
 """Saved query name -> (log group role, query)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ObservabilityProps:
+    """Props of :class:`AppObservability`: the ``keys`` (X-Ray encryption) and the ops ``topic_arn``
+    every alarm notifies; the sampled path is ``settings.application.payment_path``."""
+
+    context: AppContext[Settings]
+    keys: PlatformKeys
+    topic_arn: str
+
+
 class AppObservability(Construct):
     """X-Ray configuration, operational alarms and saved queries."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        keys: PlatformKeys,
-        topic_arn: str,
-        payment_path: str,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: ObservabilityProps) -> None:
         super().__init__(scope, id)
-        self._namer = namer
-        self._region = region
-        self.topic_arn = topic_arn
-        self.namespace = f"PciPlatform/{namer.suffix}"
-        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        ctx = self._context = props.context
+        self.topic_arn = props.topic_arn
+        self.namespace = f"PciPlatform/{ctx.namer.suffix}"
+        self.alarms: dict[str, Alarm] = {}
         # X-Ray uses the key with the access of whoever configures it: the deployer, through X-Ray only.
-        keys.logs.policy.allow_principals(
+        props.keys.logs.policy.allow_principals(
             "DeployerConfiguresXRay",
-            [settings.deployer_role_arn],
+            [ctx.settings.deployer_role_arn],
             ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
-            conditions={"StringEquals": {"kms:ViaService": f"xray.{region}.amazonaws.com"}},
+            conditions={"StringEquals": {"kms:ViaService": f"xray.{ctx.region}.amazonaws.com"}},
         )
-        XrayEncryptionConfig(self, "xray_encryption", type="KMS", key_id=keys.logs.key_arn)
+        XrayEncryptionConfig(self, "xray_encryption", type="KMS", key_id=props.keys.logs.key_arn)
         self.sampling_rule = XraySamplingRule(
             self,
             "payments_sampling",
-            rule_name=namer.name(Kind.XRAY, "payments"),
+            rule_name=ctx.name(Kind.XRAY, "payments", regional=False),
             priority=1,
             fixed_rate=1,
             reservoir_size=1,
@@ -97,130 +93,86 @@ class AppObservability(Construct):
             service_type="*",
             host="*",
             http_method="*",
-            url_path=f"{payment_path}*",
+            url_path=f"{ctx.settings.application.payment_path}*",
             resource_arn="*",
             version=1,
         )
 
-    def alarm(
-        self,
-        name: str,
-        description: str,
-        *,
-        namespace: str,
-        metric: str,
-        threshold: float,
-        dimensions: dict[str, str] | None = None,
-        statistic: str = "Sum",
-        period: int = 300,
-        periods: int = 1,
-    ) -> CloudwatchMetricAlarm:
-        """An alarm at ``threshold`` (greater or equal) that notifies the ops topic."""
-        alarm = CloudwatchMetricAlarm(
+    def alarm(self, name: str, description: str, metric: Metric, threshold: float, *, periods: int = 1) -> Alarm:
+        """An alarm at ``threshold`` (greater or equal) on ``metric`` that notifies the ops topic."""
+        alarm = Alarm(
             self,
             f"{name}_alarm",
-            alarm_name=self._namer.name(Kind.ALARM, name, region=self._region),
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            statistic=statistic,
-            dimensions=dimensions,
-            period=period,
-            evaluation_periods=periods,
-            threshold=threshold,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[self.topic_arn],
-            ok_actions=[self.topic_arn],
+            AlarmProps(
+                context=self._context,
+                name=name,
+                description=description,
+                watch=metric,
+                threshold=threshold,
+                evaluation_periods=periods,
+                actions=[self.topic_arn],
+            ),
         )
         self.alarms[name] = alarm
         return alarm
 
     def add_app_alarms(
         self,
-        config: AlertSettings,
         *,
         group_name: str,
-        queue_name: str,
-        dead_letter_queues: Sequence[str],
+        queue: EncryptedQueue,
+        dead_letter_queues: Sequence[Metric],
         alb_arn_suffix: str,
         payment_logs: EncryptedLogGroup,
     ) -> None:
-        """The application tier's alarms (module docstring)."""
+        """The application tier's alarms (module docstring). ``dead_letter_queues``: the visible
+        messages of every dead-letter queue."""
+        config = self._context.settings.alerts
         group = {"AutoScalingGroupName": group_name}
+        cpu = Metric(namespace="AWS/EC2", name="CPUUtilization", dimensions=group, statistic="Average")
+        memory = Metric(namespace="CWAgent", name="mem_used_percent", dimensions=group, statistic="Average")
+        self.alarm("batch-cpu", "Batch hosts CPU high", cpu, config.cpu_percent, periods=2)
         self.alarm(
-            "batch-cpu",
-            "Batch hosts CPU high",
-            namespace="AWS/EC2",
-            metric="CPUUtilization",
-            threshold=config.cpu_percent,
-            dimensions=group,
-            statistic="Average",
-            periods=2,
-        )
-        self.alarm(
-            "batch-memory",
-            "Batch hosts memory high (CloudWatch agent)",
-            namespace="CWAgent",
-            metric="mem_used_percent",
-            threshold=config.memory_percent,
-            dimensions=group,
-            statistic="Average",
-            periods=2,
+            "batch-memory", "Batch hosts memory high (CloudWatch agent)", memory, config.memory_percent, periods=2
         )
         self.alarm(
             "payment-queue-depth",
             "Payments waiting for settlement",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            threshold=config.queue_depth,
-            dimensions={"QueueName": queue_name},
-            statistic="Maximum",
+            queue.metric_visible_messages(),
+            config.queue_depth,
         )
-        for dlq in dead_letter_queues:
-            self.alarm(
-                f"{dlq}-messages",
-                f"Messages in dead-letter queue {dlq}",
-                namespace="AWS/SQS",
-                metric="ApproximateNumberOfMessagesVisible",
-                threshold=1,
-                dimensions={"QueueName": dlq},
-                statistic="Maximum",
-            )
-        CloudwatchLogMetricFilter(
+        for dead_letters in dead_letter_queues:
+            dlq = dead_letters.dimensions["QueueName"]
+            self.alarm(f"{dlq}-messages", f"Messages in dead-letter queue {dlq}", dead_letters, 1)
+        failed = MetricFilter(
             self,
             "failed_payments_filter",
-            name=self._namer.name(Kind.GENERIC, "failed-payments", region=self._region),
-            log_group_name=payment_logs.log_group.name,
-            pattern='{ $.outcome = "failed" }',
-            metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
-                name="FailedPayments", namespace=self.namespace, value="1", default_value="0"
+            MetricFilterProps(
+                context=self._context,
+                name="failed-payments",
+                log_group=payment_logs,
+                pattern='{ $.outcome = "failed" }',
+                metric_name="FailedPayments",
+                namespace=self.namespace,
+                default_value="0",
             ),
         )
-        self.alarm(
-            "failed-payments",
-            "Failed payments",
-            namespace=self.namespace,
-            metric="FailedPayments",
-            threshold=config.failed_payments,
-        )
-        self.alarm(
-            "alb-5xx",
-            "Load balancer 5XX responses",
+        self.alarm("failed-payments", "Failed payments", failed.metric(), config.failed_payments)
+        errors = Metric(
             namespace="AWS/ApplicationELB",
-            metric="HTTPCode_ELB_5XX_Count",
-            threshold=config.alb_5xx,
+            name="HTTPCode_ELB_5XX_Count",
             dimensions={"LoadBalancer": alb_arn_suffix},
-            period=60,
+            period_s=60,
         )
+        self.alarm("alb-5xx", "Load balancer 5XX responses", errors, config.alb_5xx)
 
-    def add_saved_queries(self, settings: BaseSettings, groups: dict[str, EncryptedLogGroup]) -> None:
+    def add_saved_queries(self, groups: dict[str, EncryptedLogGroup]) -> None:
         """Logs Insights saved queries over the named log groups (``flow``, ``firewall``, ``payment``)."""
         for name, (role, query) in SECURITY_QUERIES.items():
             CloudwatchQueryDefinition(
                 self,
                 f"{name}_query",
-                name=f"pci-platform/{self._namer.suffix}/{name}",
+                name=f"pci-platform/{self._context.namer.suffix}/{name}",
                 log_group_names=[groups[role].log_group.name],
                 query_string=query,
             )

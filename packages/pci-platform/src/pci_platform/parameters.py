@@ -12,43 +12,41 @@ secrets key lets principals of this account encrypt through Systems Manager only
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, Statement
-from shared_constructs.kms import account_id
-from shared_constructs.naming import Kind, Namer
+from shared_constructs.naming import Kind
 
+from pci_platform.config import Settings
 from pci_platform.security import PlatformKeys
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParametersProps:
+    """Props of :class:`Parameters`: the ``keys`` and the parameters' ``values`` by name."""
+
+    context: AppContext[Settings]
+    keys: PlatformKeys
+    values: Mapping[str, str]
 
 
 class Parameters(Construct):
     """The platform's SecureString parameters under ``/pci-platform/<suffix>/``."""
 
-    def __init__(
-        self, scope: Construct, id: str, *, namer: Namer, region: str, keys: PlatformKeys, values: Mapping[str, str]
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: ParametersProps) -> None:
         super().__init__(scope, id)
+        ctx, keys = props.context, props.keys
         self._keys = keys
-        self._region = region
-        account = account_id(self)
-        keys.secrets.policy.add(
-            Statement(
-                sid="ParameterStoreWrite",
-                actions=["kms:Encrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                principals={"AWS": f"arn:aws:iam::{account}:root"},
-                conditions={
-                    "StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"ssm.{region}.amazonaws.com"}
-                },
-            )
-        )
+        keys.secrets.grant_account_via_service("ParameterStoreWrite", "ssm", ("kms:Encrypt", "kms:GenerateDataKey"))
         self.parameters: dict[str, SsmParameter] = {}
-        for name, value in sorted(values.items()):
+        for name, value in sorted(props.values.items()):
             self.parameters[name] = SsmParameter(
                 self,
                 name.replace("/", "_").replace("-", "_"),
-                name=namer.path(Kind.SSM_PARAMETER, *name.split("/")),
+                name=ctx.path(Kind.SSM_PARAMETER, *name.split("/")),
                 type="SecureString",
                 key_id=keys.secrets.key_arn,
                 value=value,
@@ -65,4 +63,4 @@ class Parameters(Construct):
         role.add_statements(
             Statement(sid="ReadParameters", actions=["ssm:GetParameter", "ssm:GetParameters"], resources=self.arns)
         )
-        self._keys.allow_role(self._keys.secrets, role, ("kms:Decrypt",), via_service="ssm", label=label)
+        self._keys.secrets.grant(role, ("kms:Decrypt",), via_service="ssm", label=label)

@@ -1,9 +1,15 @@
-"""Rotation of the existing database credential secret (DECISIONS.md 7: referenced, not created).
+"""Rotation of the existing database credential secret (referenced, not created:
+docs/decisions/0005-secrets-are-referenced.md).
 
 The secret is read with a data source by the name in configuration; this package attaches the
 rotation schedule and the rotation function (in the workload subnets, reaching Secrets Manager
 through its interface endpoint and PostgreSQL inside the VPC). The secrets key's policy names the
 rotation role, for use through Secrets Manager only (``kms:ViaService``).
+
+Two steps, because the database and its rotation need each other: :class:`SecretRotation` reads the
+secret and makes the rotation function's security group (the database admits it), then
+:meth:`SecretRotation.add_rotation` adds the function, given the database's endpoint, and its
+schedule.
 
 ``rotate_immediately`` is off: Secrets Manager then only runs the function's ``testSecret`` step
 when the schedule is attached, and the first real rotation happens on schedule. The harness and an
@@ -12,6 +18,7 @@ operator both create the secret before the first deployment (README, deployment 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
@@ -22,15 +29,13 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import (
 )
 from cdktf_cdktf_provider_aws.security_group import SecurityGroupEgress
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import Statement
-from shared_constructs.kms import account_id
-from shared_constructs.naming import Namer
 from shared_constructs.policy import declare_encrypts
-from shared_constructs.settings import BaseSettings
 
 from pci_platform.access import Guardrails
-from pci_platform.config import SecretsSettings
+from pci_platform.config import Settings
 from pci_platform.networking import WORKLOAD, Network
 from pci_platform.security import PlatformKeys
 
@@ -47,29 +52,28 @@ SECRET_ROTATION_ACTIONS = (
 )
 
 
-class SecretRotation(Construct):
-    """The rotation function and schedule of the existing database secret."""
+@dataclass(frozen=True, kw_only=True)
+class SecretRotationProps:
+    """Props of :class:`SecretRotation` (the secret from ``settings.secrets``)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        config: SecretsSettings,
-        network: Network,
-        keys: PlatformKeys,
-        guardrails: Guardrails,
-        database_host: str | None = None,
-    ) -> None:
+    context: AppContext[Settings]
+    network: Network
+    keys: PlatformKeys
+    guardrails: Guardrails
+
+
+class SecretRotation(Construct):
+    """The existing database secret, and (:meth:`add_rotation`) its rotation function and schedule."""
+
+    def __init__(self, scope: Construct, id: str, props: SecretRotationProps) -> None:
         super().__init__(scope, id)
+        self._props = props
+        network, config = props.network, props.context.settings.secrets
         self.secret = DataAwsSecretsmanagerSecret(self, "database_secret", name=config.database_secret_name)
         if config.database_secret_kms_key_arn is None:
             # The secret is encrypted with the secrets key: recorded so that the policy rules check
             # the deployer can read its versions back.
-            declare_encrypts(keys.secrets.key, [self.secret.arn])
+            declare_encrypts(props.keys.secrets.key, [self.secret.arn])
         self.secret_arn = self.secret.arn
         self.security_group = network.workload_security_group(
             self,
@@ -85,17 +89,18 @@ class SecretRotation(Construct):
                 )
             ],
         )
-        environment = {"SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{region}.amazonaws.com"}
-        if database_host:
-            environment["DB_HOST"] = database_host
+
+    def add_rotation(self, *, database_host: str) -> PythonFunction:
+        """The rotation function (rotating the credentials of the database at ``database_host``), its
+        permissions and the rotation schedule."""
+        ctx, network, keys = self._props.context, self._props.network, self._props.keys
+        config = ctx.settings.secrets
         self.function = PythonFunction(
             self,
             "rotation",
             FunctionProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="secret-rotation",
-                region=region,
                 description="Rotates the PostgreSQL credential secret (create, set, test, finish)",
                 source=LAMBDAS / "rotation",
                 handler="handler.handler",
@@ -103,7 +108,10 @@ class SecretRotation(Construct):
                 reserved_concurrency=1,
                 services=("secretsmanager",),
                 timeout_s=60,
-                environment=environment,
+                environment={
+                    "DB_HOST": database_host,
+                    "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{ctx.region}.amazonaws.com",
+                },
                 vendor=PG8000_BUNDLE,
                 vpc_subnet_ids=network.subnet_ids(WORKLOAD),
                 security_group_ids=[self.security_group.id],
@@ -115,8 +123,7 @@ class SecretRotation(Construct):
             # GetRandomPassword acts on no resource: AWS requires "*".
             Statement(sid="GeneratePassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
         )
-        keys.allow_role(
-            keys.secrets,
+        keys.secrets.grant(
             role,
             ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"),
             via_service="secretsmanager",
@@ -131,8 +138,7 @@ class SecretRotation(Construct):
                     resources=[config.database_secret_kms_key_arn],
                 )
             )
-        keys.allow_decrypt(keys.logs, role, label="secret-rotation-env")
-        guardrails.attach(role, "secret_rotation")
+        self._props.guardrails.attach(role, "secret_rotation")
         permission = LambdaPermission(
             self,
             "secretsmanager_invoke",
@@ -140,7 +146,7 @@ class SecretRotation(Construct):
             action="lambda:InvokeFunction",
             function_name=self.function.function_name,
             principal="secretsmanager.amazonaws.com",
-            source_account=account_id(self),
+            source_account=ctx.account,
             source_arn=self.secret.arn,
             depends_on=[self.function.function],
         )
@@ -154,3 +160,4 @@ class SecretRotation(Construct):
             depends_on=[permission],
         )
         self.function_arn = self.function.function_arn
+        return self.function

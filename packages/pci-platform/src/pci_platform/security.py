@@ -1,21 +1,22 @@
 """KMS keys per data classification (PCI DSS 3.5, 3.6): use is limited to the roles named here.
 
 Each key's policy lets the account root administer the key but not use it
-(``root_can_use=False``), so IAM policies alone can never grant use: a role must be named in the
-key policy through :meth:`PlatformKeys.allow_role`, which also writes the matching IAM statement.
+(``root_can_use=False``), so IAM policies alone can never grant use: a role is named in the key
+policy when it is granted use of the key (``key.grant``, which writes the matching IAM statement
+in the same call; docs/decisions/0015-one-way-to-grant-key-use.md).
 The deployer (``settings.deployer_role_arn``) is named for what Terraform reads back through Secrets
 Manager and Systems Manager (SecureString values, the database secret), which it could not otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from shared_constructs.cdk import Construct
-from shared_constructs.iam import LeastPrivilegeRole
-from shared_constructs.kms import DECRYPT, ENCRYPT_DECRYPT, Key, KeyPolicy, KeyProps, account_id
-from shared_constructs.naming import Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.context import AppContext
+from shared_constructs.kms import Key, KeyPolicy, KeyProps
+
+from pci_platform.config import Settings
 
 CLASSIFICATIONS: dict[str, str] = {
     "cardholder": "Cardholder data at rest: the data buckets and (part 2) the payment database",
@@ -25,24 +26,28 @@ CLASSIFICATIONS: dict[str, str] = {
 """Data classification -> what its key protects (the README's key table comes from here)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class KeysProps:
+    """Props of :class:`PlatformKeys`."""
+
+    context: AppContext[Settings]
+
+
 class PlatformKeys(Construct):
     """One customer-managed key per data classification, rotation on, use by named roles only."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: BaseSettings, namer: Namer, region: str) -> None:
+    def __init__(self, scope: Construct, id: str, props: KeysProps) -> None:
         super().__init__(scope, id)
-        self.region = region
-        account = account_id(self)
+        ctx = props.context
         self.keys: dict[str, Key] = {
             name: Key(
                 self,
                 name,
                 KeyProps(
-                    settings=settings,
-                    namer=namer,
+                    context=ctx,
                     name=name,
-                    region=region,
                     description=description,
-                    policy=KeyPolicy(account, root_can_use=False, deployer_role_arn=settings.deployer_role_arn),
+                    policy=KeyPolicy(ctx.account, root_can_use=False, deployer_role_arn=ctx.settings.deployer_role_arn),
                 ),
             )
             for name, description in CLASSIFICATIONS.items()
@@ -50,26 +55,6 @@ class PlatformKeys(Construct):
         self.cardholder = self.keys["cardholder"]
         self.logs = self.keys["logs"]
         self.secrets = self.keys["secrets"]
-
-    def allow_role(
-        self,
-        key: Key,
-        role: LeastPrivilegeRole,
-        actions: Sequence[str] = ENCRYPT_DECRYPT,
-        *,
-        via_service: str | None = None,
-        label: str = "",
-    ) -> None:
-        """Name ``role`` in ``key``'s policy for ``actions`` and grant the same in the role's policy.
-
-        ``via_service``: only when the call comes through that AWS service (``kms:ViaService``,
-        for example Secrets Manager decrypting a secret on the role's behalf).
-        """
-        key.grant(role, actions, via_service=via_service, label=label)
-
-    def allow_decrypt(self, key: Key, role: LeastPrivilegeRole, *, label: str = "") -> None:
-        """Name ``role`` in ``key``'s policy for decryption only."""
-        self.allow_role(key, role, DECRYPT, label=label)
 
     def arns(self) -> dict[str, str]:
         """Key ARN by classification."""

@@ -2,275 +2,239 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from shared_constructs.cdk import Construct, Fn
 from shared_constructs.contracts import security_baseline
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
-from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.naming import Kind
 from shared_constructs.stack import PlatformStack
 from shared_constructs.state import RemoteOutputs
 from shared_constructs.tagging import required_tags
+from shared_constructs.waf import WafLogBucket, WebAcl, WebAclProps
 
-from pci_platform.access import Guardrails
-from pci_platform.application import PaymentApi
-from pci_platform.batch import BatchHosts
-from pci_platform.compliance import ComplianceMonitoring
-from pci_platform.compute import DEAD_LETTER_QUEUE, Processing
+from pci_platform.access import Guardrails, GuardrailsProps
+from pci_platform.application import PaymentApi, PaymentApiProps
+from pci_platform.batch import BatchHosts, BatchProps
+from pci_platform.compliance import ComplianceMonitoring, ComplianceProps
+from pci_platform.compute import Processing, ProcessingProps
 from pci_platform.config import Settings
-from pci_platform.data import DataStores
-from pci_platform.database import PaymentDatabase
-from pci_platform.dns import FailoverDns
-from pci_platform.events import EVENT_SOURCE, PaymentEvents
-from pci_platform.firewall import EgressFirewall
-from pci_platform.monitoring import LogAlarm, SecurityMonitoring
-from pci_platform.networking import TIERS, Network
-from pci_platform.observability import AppObservability
-from pci_platform.parameters import Parameters
-from pci_platform.secrets import SecretRotation
-from pci_platform.security import PlatformKeys
-from pci_platform.streaming import TransactionStream
-from pci_platform.waf import PaymentWaf
-
-
-class Common(TypedDict):
-    """The arguments every construct of this stack takes."""
-
-    settings: BaseSettings
-    namer: Namer
-    region: str
-
+from pci_platform.data import DataProps, DataStores
+from pci_platform.database import DatabaseProps, PaymentDatabase
+from pci_platform.dns import DnsProps, FailoverDns
+from pci_platform.events import EVENT_SOURCE, EventsProps, PaymentEvents
+from pci_platform.firewall import EgressFirewall, FirewallProps
+from pci_platform.monitoring import LogAlarm, MonitoringProps, SecurityMonitoring
+from pci_platform.networking import TIERS, Network, NetworkProps
+from pci_platform.observability import AppObservability, ObservabilityProps
+from pci_platform.parameters import Parameters, ParametersProps
+from pci_platform.secrets import SecretRotation, SecretRotationProps
+from pci_platform.security import KeysProps, PlatformKeys
+from pci_platform.streaming import StreamProps, TransactionStream
+from pci_platform.waf import waf_rules
 
 PACKAGE = "pci-platform"
 STACK = "pci-platform"
+FLOW_LOG_GROUP_DAYS = 30
+"""The CloudWatch copy of the flow logs, for Logs Insights; the S3 copy is kept longer."""
 
 
-class PciPlatformStack(PlatformStack):
+class PciPlatformStack(PlatformStack[Settings]):
     """Part 1: isolated network, encryption, data, processing, secrets, monitoring, compliance, access.
     Part 2: the payment application tier (database, API, batch, WAF, DNS, events, streaming, parameters)."""
 
     def __init__(self, scope: Construct, settings: Settings) -> None:
-        region = settings.region
-        super().__init__(scope, STACK, settings=settings, package=PACKAGE, region=region)
-        namer = self.namer
-        common: Common = {"settings": settings, "namer": namer, "region": region}
-
+        super().__init__(scope, STACK, settings=settings, package=PACKAGE, region=settings.region)
+        ctx = self.context
         # Security: keys per data classification, and the explicit-deny guardrails.
-        self.keys = PlatformKeys(self, "keys", **common)
-        self.guardrails = Guardrails(
-            self, "access", namer=namer, region=region, approved_regions=settings.approved_regions
-        )
+        self.keys = PlatformKeys(self, "keys", KeysProps(context=ctx))
+        self.guardrails = Guardrails(self, "access", GuardrailsProps(context=ctx))
         # Data: buckets (access logs, flow logs, cardholder and processed data).
-        self.data = DataStores(
-            self, "data", **common, keys=self.keys, flow_log_days=settings.network.flow_log_retention_days
-        )
+        self.data = DataStores(self, "data", DataProps(context=ctx, keys=self.keys))
         # Networking: private tiers, interface endpoints, and the egress firewall. Flow logs go to S3
-        # (90 days) and to CloudWatch Logs (30 days, for Logs Insights).
+        # and to CloudWatch Logs (30 days, for Logs Insights).
         self.flow_log_group = EncryptedLogGroup(
             self,
             "flow_log_group",
             LogGroupProps(
-                settings=settings,
-                name=namer.path(Kind.LOG_GROUP, "vpc-flow-logs"),
+                context=ctx,
+                name=ctx.path(Kind.LOG_GROUP, "vpc-flow-logs"),
                 key=self.keys.logs,
-                region=region,
-                retention_days=30,
+                retention_days=FLOW_LOG_GROUP_DAYS,
             ),
         )
         self.network = Network(
             self,
             "network",
-            **common,
-            config=settings.network,
-            flow_log_bucket=self.data.flow_logs,
-            flow_log_group=self.flow_log_group,
+            NetworkProps(context=ctx, flow_log_bucket=self.data.flow_logs, flow_log_group=self.flow_log_group),
         )
-        self.guardrails.attach(self.network.vpc.node.find_child("flow_log_role"), "flow_logs")  # type: ignore[arg-type]
+        if self.network.vpc.flow_log_role is not None:
+            self.guardrails.attach(self.network.vpc.flow_log_role, "flow_logs")
         self.firewall = EgressFirewall(
             self,
             "firewall",
-            **common,
-            config=settings.firewall,
-            network=self.network,
-            keys=self.keys,
-            flow_log_bucket=self.data.flow_logs,
+            FirewallProps(context=ctx, network=self.network, keys=self.keys, flow_log_bucket=self.data.flow_logs),
         )
-        # Compute and secrets: the processing function and the rotation of the existing DB secret.
+        # Compute: the processing function.
         self.processing = Processing(
             self,
             "compute",
-            **common,
-            config=settings.processing,
-            network=self.network,
-            keys=self.keys,
-            data=self.data,
-            guardrails=self.guardrails,
+            ProcessingProps(
+                context=ctx, network=self.network, keys=self.keys, data=self.data, guardrails=self.guardrails
+            ),
         )
+        # Database and the rotation of its existing secret (each needs the other, so two steps).
         self.rotation = SecretRotation(
             self,
             "secrets",
-            **common,
-            config=settings.secrets,
-            network=self.network,
-            keys=self.keys,
-            guardrails=self.guardrails,
+            SecretRotationProps(context=ctx, network=self.network, keys=self.keys, guardrails=self.guardrails),
         )
-        # Monitoring and compliance, notifying security-baseline's security topic.
-        baseline_region = settings.baseline_region or region
-        baseline = RemoteOutputs(self, "baseline", settings=settings, stack=security_baseline.stack(baseline_region))
-        topic_arn = baseline.get(security_baseline.SECURITY_TOPIC_ARN)
-        self.monitoring = SecurityMonitoring(self, "monitoring", namer=namer, region=region, topic_arn=topic_arn)
-        self._alarms(settings)
-        self.compliance = ComplianceMonitoring(
-            self,
-            "compliance",
-            namer=namer,
-            region=region,
-            topic_arn=topic_arn,
-            tags=required_tags(settings, PACKAGE, region),
-        )
-        self._application_tier(settings)
-        self._outputs()
-
-    def _application_tier(self, settings: Settings) -> None:
-        namer, region = self.namer, settings.region
-        common: Common = {"settings": settings, "namer": namer, "region": region}
-        app = settings.application
-        # Database: Aurora Serverless v2 behind RDS Proxy; the rotation function targets the cluster.
         self.database = PaymentDatabase(
             self,
             "database",
-            **common,
-            config=settings.database,
-            network=self.network,
-            keys=self.keys,
-            secrets=self.rotation,
-            guardrails=self.guardrails,
+            DatabaseProps(
+                context=ctx, network=self.network, keys=self.keys, secrets=self.rotation, guardrails=self.guardrails
+            ),
         )
-        self.rotation.function.function.add_override("environment.variables.DB_HOST", self.database.cluster.endpoint)
-        # Queues, the payment bus and the ops topic; streaming; parameters.
+        self.rotation.add_rotation(database_host=self.database.cluster.endpoint)
+        # Monitoring and compliance, notifying security-baseline's security topic.
+        baseline = RemoteOutputs(
+            self,
+            "baseline",
+            settings=settings,
+            stack=security_baseline.stack(settings.baseline_region or settings.region),
+        )
+        topic_arn = baseline.get(security_baseline.SECURITY_TOPIC_ARN)
+        self.monitoring = SecurityMonitoring(self, "monitoring", MonitoringProps(context=ctx, topic_arn=topic_arn))
+        self._alarms()
+        self.compliance = ComplianceMonitoring(
+            self,
+            "compliance",
+            ComplianceProps(context=ctx, topic_arn=topic_arn, tags=required_tags(settings, PACKAGE, settings.region)),
+        )
+        self._application_tier()
+        self._observability()
+        self._outputs()
+
+    def _application_tier(self) -> None:
+        """Queues, the payment bus and the ops topic; streaming; parameters; the payment API behind
+        the internal ALB, the batch hosts, and WAF on the ALB."""
+        ctx, settings = self.context, self.settings
         self.events = PaymentEvents(
             self,
             "events",
-            **common,
-            keys=self.keys,
-            emails=settings.alerts.emails,
-            cluster_identifier=self.database.cluster_identifier,
+            EventsProps(context=ctx, keys=self.keys, cluster_identifier=self.database.cluster_identifier),
         )
         self.stream = TransactionStream(
             self,
             "streaming",
-            **common,
-            network=self.network,
-            keys=self.keys,
-            data=self.data,
-            guardrails=self.guardrails,
+            StreamProps(context=ctx, network=self.network, keys=self.keys, data=self.data, guardrails=self.guardrails),
         )
         user, database_name = self.database.master_username, settings.database.database_name
+        proxy = self.database.proxy_endpoint
         self.parameters = Parameters(
             self,
             "parameters",
-            namer=namer,
-            region=region,
-            keys=self.keys,
-            values={
-                "database/proxy-endpoint": self.database.proxy_endpoint,
-                "database/connection-string": f"postgresql://{user}@{self.database.proxy_endpoint}:5432/{database_name}?sslmode=verify-full",
-                **{f"app/{key}": value for key, value in settings.app_settings.items()},
-            },
+            ParametersProps(
+                context=ctx,
+                keys=self.keys,
+                values={
+                    "database/proxy-endpoint": proxy,
+                    "database/connection-string": f"postgresql://{user}@{proxy}:5432/{database_name}?sslmode=verify-full",
+                    **{f"app/{key}": value for key, value in settings.app_settings.items()},
+                },
+            ),
         )
-        # The payment API (internal ALB -> payment function), the batch hosts, and WAF on the ALB.
         self.api = PaymentApi(
             self,
             "api",
-            **common,
-            config=app,
-            network=self.network,
-            keys=self.keys,
-            data=self.data,
-            database=self.database,
-            guardrails=self.guardrails,
-            environment={
-                "DB_NAME": database_name,
-                "QUEUE_URL": self.events.payment_queue.queue_url,
-                "BUS_NAME": self.events.bus_name,
-                "STREAM_NAME": self.stream.stream_name,
-                "EVENT_SOURCE": EVENT_SOURCE,
-                "MAX_BODY_BYTES": str(settings.waf.max_payment_body_bytes),
-            },
+            PaymentApiProps(
+                context=ctx,
+                network=self.network,
+                data=self.data,
+                keys=self.keys,
+                database=self.database,
+                guardrails=self.guardrails,
+                environment={
+                    "DB_NAME": database_name,
+                    "QUEUE_URL": self.events.payment_queue.queue_url,
+                    "BUS_NAME": self.events.bus_name,
+                    "STREAM_NAME": self.stream.stream_name,
+                    "EVENT_SOURCE": EVENT_SOURCE,
+                    "MAX_BODY_BYTES": str(settings.waf.max_payment_body_bytes),
+                },
+            ),
         )
         payment_role = self.api.function.role
         self.events.payment_queue.grant_send(payment_role)
-        self.keys.allow_role(
-            self.keys.cardholder, payment_role, ("kms:Decrypt", "kms:GenerateDataKey"), label="payment-queue"
-        )
         self.events.grant_put_events(payment_role, self.keys)
         self.stream.grant_put(payment_role)
         self.parameters.grant_read(payment_role, "payment-parameters")
         self.batch = BatchHosts(
             self,
             "batch",
-            **common,
-            config=app,
-            network=self.network,
-            keys=self.keys,
-            queue=self.events.payment_queue,
-            target_group_arn=self.api.batch_target_group.arn,
-            guardrails=self.guardrails,
+            BatchProps(
+                context=ctx,
+                network=self.network,
+                keys=self.keys,
+                queue=self.events.payment_queue,
+                target_group_arn=self.api.batch_target_group.arn,
+                guardrails=self.guardrails,
+            ),
         )
-        self.waf = PaymentWaf(
+        self.waf = WebAcl(
             self,
             "waf",
-            **common,
-            config=settings.waf,
-            payment_path=app.payment_path,
-            alb_arn=self.api.alb.arn,
-            keys=self.keys,
-            data=self.data,
+            WebAclProps(
+                context=ctx,
+                name="payments",
+                description="Payment API protection",
+                rules=waf_rules(settings.waf, settings.application.payment_path, ctx.name(Kind.WAF, "payments")),
+                resource_arn=self.api.alb.arn,
+                key=self.keys.cardholder,
+                log_bucket=WafLogBucket(access_log_bucket=self.data.access_logs, glacier_days=90),
+                blocked_only=True,
+            ),
         )
-        # Observability (X-Ray, alarms, saved queries) and DNS failover driven by the 5XX alarm.
+
+    def _observability(self) -> None:
+        """X-Ray, alarms and saved queries; DNS failover driven by the load balancer's 5XX alarm."""
+        ctx, events = self.context, self.events
         self.observability = AppObservability(
             self,
             "observability",
-            **common,
-            keys=self.keys,
-            topic_arn=self.events.ops_topic.topic_arn,
-            payment_path=app.payment_path,
+            ObservabilityProps(context=ctx, keys=self.keys, topic_arn=events.ops_topic.topic_arn),
         )
         self.observability.add_app_alarms(
-            settings.alerts,
             group_name=self.batch.group_name,
-            queue_name=self.events.payment_queue.queue_name,
+            queue=events.payment_queue,
             dead_letter_queues=[
-                namer.name(Kind.SQS, n, region=region)
-                for n in ("payments-dlq", "payment-analytics-dlq", "payment-events-dlq", DEAD_LETTER_QUEUE)
+                events.payment_queue.metric_visible_messages(dead_letter=True),
+                events.analytics_queue.metric_visible_messages(dead_letter=True),
+                events.events_dlq.metric_visible_messages(),
+                self.processing.dead_letters.metric_visible_messages(),
             ],
             alb_arn_suffix=self.api.alb_arn_suffix,
             payment_logs=self.api.function.log_group,
         )
         self.observability.add_saved_queries(
-            settings,
             {
                 "flow": self.flow_log_group,
                 "firewall": self.firewall.alert_log_group,
                 "payment": self.api.function.log_group,
-            },
+            }
         )
         self.dns = FailoverDns(
             self,
             "dns",
-            settings=settings,
-            namer=namer,
-            region=region,
-            config=settings.dns,
-            vpc_id=self.network.vpc_id,
-            alb=self.api.alb,
-            alarm=self.observability.alarms["alb-5xx"],
+            DnsProps(
+                context=ctx,
+                vpc_id=self.network.vpc_id,
+                alb=self.api.alb,
+                alarm=self.observability.alarms["alb-5xx"],
+            ),
         )
 
-    def _alarms(self, settings: Settings) -> None:
-        limits = settings.monitoring
+    def _alarms(self) -> None:
+        limits = self.settings.monitoring
         self.monitoring.add_log_alarm(
             LogAlarm(
                 name="firewall-blocked",
@@ -299,9 +263,9 @@ class PciPlatformStack(PlatformStack):
             )
         )
         self.monitoring.add_function_errors(
-            "secret-rotation", self.rotation.function.function_name, limits.rotation_failure_threshold
+            "secret-rotation", self.rotation.function, limits.rotation_failure_threshold
         )
-        self.monitoring.add_function_errors("processor", self.processing.function.function_name)
+        self.monitoring.add_function_errors("processor", self.processing.function)
 
     def _outputs(self) -> None:
         self.output("vpc_id", self.network.vpc_id, description="Id of the isolated VPC")
@@ -311,11 +275,7 @@ class PciPlatformStack(PlatformStack):
                 Fn.join(",", self.network.subnet_ids(tier)),
                 description=f"Comma-separated subnet ids of the {tier} tier, in AZ order",
             )
-        self.output(
-            "firewall_arn",
-            self.firewall.firewall_arn,
-            description="ARN of the Network Firewall ('not-created' where the target cannot create it)",
-        )
+        self.output("firewall_arn", self.firewall.firewall_arn, description="ARN of the Network Firewall")
         for name, arn in self.keys.arns().items():
             self.output(f"{name}_key_arn", arn, description=f"ARN of the {name} KMS key")
         for name, bucket in self.data.buckets.items():
@@ -323,13 +283,17 @@ class PciPlatformStack(PlatformStack):
         self.output("processor_function_arn", self.processing.function_arn, description="ARN of the processor")
         self.output("rotation_function_arn", self.rotation.function_arn, description="ARN of the rotation function")
         self.output("database_secret_arn", self.rotation.secret_arn, description="ARN of the rotated database secret")
+        self._application_outputs()
+
+    def _application_outputs(self) -> None:
+        waf_bucket = self.waf.log_bucket
         app_outputs = {
             "cluster_endpoint": (self.database.cluster.endpoint, "Writer endpoint of the Aurora cluster"),
             "cluster_reader_endpoint": (self.database.cluster.reader_endpoint, "Reader endpoint of the cluster"),
             "proxy_endpoint": (self.database.proxy_endpoint, "RDS Proxy endpoint (TLS, IAM authentication)"),
             "alb_dns_name": (self.api.alb.dns_name, "DNS name of the internal load balancer"),
             "payment_url": (
-                f"https://{self.dns.fqdn}{self.settings.application.payment_path}",  # type: ignore[attr-defined]
+                f"https://{self.dns.fqdn}{self.settings.application.payment_path}",
                 "Payment API URL (private DNS, failover records)",
             ),
             "hosted_zone_id": (self.dns.zone_id, "Private hosted zone id"),
@@ -342,7 +306,7 @@ class PciPlatformStack(PlatformStack):
             "delivery_stream_name": (self.stream.stream_name, "Name of the transaction-log delivery stream"),
             "transaction_logs_bucket_name": (self.stream.bucket.bucket_name, "Transaction-log bucket"),
             "alb_logs_bucket_name": (self.api.logs_bucket.bucket_name, "ALB access-log bucket"),
-            "waf_logs_bucket_name": (self.waf.log_bucket.bucket_name, "WAF log bucket"),
+            "waf_logs_bucket_name": (waf_bucket.bucket_name if waf_bucket else "", "WAF log bucket"),
             "web_acl_arn": (self.waf.acl_arn, "ARN of the WAF web ACL"),
             "batch_group_name": (self.batch.group_name, "Name of the batch Auto Scaling group"),
             "flow_log_group_name": (self.flow_log_group.log_group_name, "Flow-log group (30 days)"),

@@ -7,11 +7,12 @@ function fails land under ``failed/`` (``error_output_prefix``) and every source
 backed up under ``backup/`` (``s3_backup_mode = Enabled``). The stream is encrypted at rest with
 the cardholder key. The Firehose role can write that one bucket, invoke that one function and use
 that one key. Processor parameters are left at their defaults (setting a default value explicitly
-shows as a perpetual diff, EMULATOR.md).
+shows as a perpetual diff).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (
@@ -25,15 +26,16 @@ from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (
     KinesisFirehoseDeliveryStreamServerSideEncryption,
 )
 from shared_constructs.cdk import Construct
+from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
-from shared_constructs.kms import ENCRYPT_DECRYPT, account_id
+from shared_constructs.kms import ENCRYPT_DECRYPT
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
-from shared_constructs.naming import Kind, Namer
-from shared_constructs.settings import BaseSettings
+from shared_constructs.naming import Kind
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
 from pci_platform.access import Guardrails
+from pci_platform.config import Settings
 from pci_platform.data import DataStores
 from pci_platform.networking import WORKLOAD, Network
 from pci_platform.security import PlatformKeys
@@ -49,33 +51,31 @@ FIREHOSE_S3_ACTIONS = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class StreamProps:
+    """Props of :class:`TransactionStream`."""
+
+    context: AppContext[Settings]
+    network: Network
+    keys: PlatformKeys
+    data: DataStores
+    guardrails: Guardrails
+
+
 class TransactionStream(Construct):
     """The transaction-log bucket, the transformer function and the delivery stream."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        settings: BaseSettings,
-        namer: Namer,
-        region: str,
-        network: Network,
-        keys: PlatformKeys,
-        data: DataStores,
-        guardrails: Guardrails,
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, props: StreamProps) -> None:
         super().__init__(scope, id)
+        ctx, keys = props.context, props.keys
         self.bucket = SecureBucket(
             self,
             "bucket",
             BucketProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="transaction-logs",
-                region=region,
                 key=keys.cardholder,
-                access_log_bucket=data.access_logs,
+                access_log_bucket=props.data.access_logs,
                 lifecycle=(
                     LifecycleRule(
                         id="intelligent-tiering",
@@ -88,68 +88,70 @@ class TransactionStream(Construct):
                 ),
             ),
         )
-        self.transformer = PythonFunction(
+        self.transformer = self._transformer(props)
+        self.stream_name = ctx.name(Kind.FIREHOSE, "transactions")
+        self.stream_arn = ctx.arn("firehose", f"deliverystream/{self.stream_name}")
+        self.log_group = EncryptedLogGroup(
+            self,
+            "delivery_logs",
+            LogGroupProps(context=ctx, name=f"/aws/kinesisfirehose/{self.stream_name}", key=keys.logs),
+        )
+        self.role = self._delivery_role(props)
+        self.stream = self._stream(props)
+
+    def _transformer(self, props: StreamProps) -> PythonFunction:
+        """The record transformer, in the workload subnets; it publishes its record metrics."""
+        ctx, network = props.context, props.network
+        namespace = f"PciPlatform/{ctx.namer.suffix}"
+        transformer = PythonFunction(
             self,
             "transformer",
             FunctionProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="transformer",
-                region=region,
                 description="Validates and masks transaction-log records for Firehose",
                 source=LAMBDAS / "transformer",
                 handler="handler.handler",
-                key=keys.logs,
+                key=props.keys.logs,
                 reserved_concurrency=2,
                 services=("cloudwatch",),
                 timeout_s=60,
-                environment={"METRIC_NAMESPACE": f"PciPlatform/{namer.suffix}"},
+                environment={"METRIC_NAMESPACE": namespace},
                 vpc_subnet_ids=network.subnet_ids(WORKLOAD),
                 security_group_ids=[network.workload_security_group(self, "transformer_sg", "transformer").id],
             ),
         )
-        self.transformer.role.add_statements(
+        transformer.role.add_statements(
             Statement(
                 # CloudWatch metrics have no resource-level permissions: "*" limited by namespace.
                 sid="PublishRecordMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": f"PciPlatform/{namer.suffix}"}},
+                conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
             )
         )
-        keys.allow_decrypt(keys.logs, self.transformer.role, label="transformer-env")
-        guardrails.attach(self.transformer.role, "transformer")
-        self.stream_name = namer.name(Kind.FIREHOSE, "transactions", region=region)
-        stream_arn = f"arn:aws:firehose:{region}:{account_id(self)}:deliverystream/{self.stream_name}"
-        self.log_group = EncryptedLogGroup(
-            self,
-            "delivery_logs",
-            LogGroupProps(
-                settings=settings, name=f"/aws/kinesisfirehose/{self.stream_name}", key=keys.logs, region=region
-            ),
-        )
-        self.role = LeastPrivilegeRole(
+        props.guardrails.attach(transformer.role, "transformer")
+        return transformer
+
+    def _delivery_role(self, props: StreamProps) -> LeastPrivilegeRole:
+        """Firehose may write the one bucket, invoke the one function and use the one key."""
+        ctx = props.context
+        role = LeastPrivilegeRole(
             self,
             "role",
             RoleProps(
-                namer=namer,
+                context=ctx,
                 name="firehose",
-                region=region,
                 description="Firehose delivery of transaction logs",
                 trust_policy=assume_role_policy(
                     services=["firehose.amazonaws.com"],
-                    conditions={"StringEquals": {"sts:ExternalId": account_id(self)}},
+                    conditions={"StringEquals": {"sts:ExternalId": ctx.account}},
                 ),
                 statements=[
                     Statement(
                         sid="WriteTransactionLogs",
                         actions=FIREHOSE_S3_ACTIONS,
                         resources=[self.bucket.bucket_arn, f"{self.bucket.bucket_arn}/*"],
-                    ),
-                    Statement(
-                        sid="Transform",
-                        actions=["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
-                        resources=[self.transformer.function_arn, f"{self.transformer.function_arn}:*"],
                     ),
                     Statement(
                         sid="DeliveryLogs",
@@ -159,16 +161,21 @@ class TransactionStream(Construct):
                 ],
             ),
         )
-        keys.allow_role(keys.cardholder, self.role, ENCRYPT_DECRYPT, label="firehose")
-        guardrails.attach(self.role, "firehose")
+        self.transformer.grant_invoke(role, sid="Transform", read_configuration=True)
+        props.keys.cardholder.grant(role, ENCRYPT_DECRYPT, label="firehose")
+        props.guardrails.attach(role, "firehose")
+        return role
+
+    def _stream(self, props: StreamProps) -> KinesisFirehoseDeliveryStream:
+        key_arn = props.keys.cardholder.key_arn
         prefix = "transactions/!{timestamp:yyyy/MM/dd}/"
-        self.stream = KinesisFirehoseDeliveryStream(
+        return KinesisFirehoseDeliveryStream(
             self,
             "stream",
             name=self.stream_name,
             destination="extended_s3",
             server_side_encryption=KinesisFirehoseDeliveryStreamServerSideEncryption(
-                enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=keys.cardholder.key_arn
+                enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=key_arn
             ),
             extended_s3_configuration=KinesisFirehoseDeliveryStreamExtendedS3Configuration(
                 role_arn=self.role.role_arn,
@@ -176,7 +183,7 @@ class TransactionStream(Construct):
                 prefix=prefix,
                 error_output_prefix="failed/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/",
                 compression_format="GZIP",
-                kms_key_arn=keys.cardholder.key_arn,
+                kms_key_arn=key_arn,
                 buffering_size=5,
                 buffering_interval=300,
                 cloudwatch_logging_options=KinesisFirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptions(
@@ -202,11 +209,10 @@ class TransactionStream(Construct):
                     bucket_arn=self.bucket.bucket_arn,
                     prefix="backup/",
                     compression_format="GZIP",
-                    kms_key_arn=keys.cardholder.key_arn,
+                    kms_key_arn=key_arn,
                 ),
             ),
         )
-        self.stream_arn = stream_arn
 
     def grant_put(self, role: LeastPrivilegeRole) -> None:
         """Let ``role`` put records on the stream."""
