@@ -35,8 +35,8 @@ nox.options.sessions = ["synth", "test"]
 
 PACKAGES = sorted(p.parent.name for p in ROOT.glob("packages/*/pyproject.toml"))
 APPS = sorted(p.parent.name for p in ROOT.glob("packages/*/cdktf.json"))
-TYPED = ("shared-constructs", "tooling")
-"""Packages type-checked with mypy --strict."""
+TYPED = tuple(PACKAGES)
+"""Packages type-checked with mypy --strict: every package."""
 
 
 def _inputs_digest() -> str:
@@ -150,14 +150,20 @@ def test(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check) on the selected packages, mypy --strict on the library and tooling."""
+    """ruff (lint and format check) on the selected packages, mypy --strict on every package."""
     env = _environment(session)
     paths = [str(ROOT / "packages" / name) for name in _packages(session)]
     _py(session, "-m", "ruff", "check", *paths, env=env)
     _py(session, "-m", "ruff", "format", "--check", *paths, env=env)
-    typed = [str(ROOT / "packages" / name / "src") for name in _packages(session) if name in TYPED]
+    typed = [name for name in _packages(session) if name in TYPED]
     if typed:
-        _py(session, "-m", "mypy", "--cache-dir", str(_mypy_cache()), *typed, env=env)
+        sources = [str(ROOT / "packages" / name / "src") for name in typed]
+        examples = sorted(str(p) for name in typed for p in (ROOT / "packages" / name).glob("examples/*/app.py"))
+        _py(session, "-m", "mypy", "--cache-dir", str(_mypy_cache()), *sources, *examples, env=env)
+    # Every function handler is a top-level module named `handler`: one mypy run each.
+    patterns = ("lambdas/*/handler.py", "examples/*/lambdas/*/handler.py")
+    for handler in sorted(p for name in typed for glob in patterns for p in (ROOT / "packages" / name).glob(glob)):
+        _py(session, "-m", "mypy", "--cache-dir", str(_mypy_cache()), str(handler), env=env)
 
 
 @nox.session

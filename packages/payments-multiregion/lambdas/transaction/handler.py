@@ -216,7 +216,8 @@ def _existing(key: str) -> dict[str, Any] | None:
         )
     except ClientError as exc:
         raise _client_error(exc, "reading the existing payment") from exc
-    return found.get("Item")
+    existing: dict[str, Any] | None = found.get("Item")
+    return existing
 
 
 def record(payment: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +230,9 @@ def record(payment: dict[str, Any]) -> dict[str, Any]:
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "request_hash": _request_hash(payment),
     }
-    attributes = {k: {"S": str(v)} for k, v in item.items() if k not in ("amount", "authorized")}
+    attributes: dict[str, dict[str, Any]] = {
+        k: {"S": str(v)} for k, v in item.items() if k not in ("amount", "authorized")
+    }
     attributes["amount"] = {"N": str(item["amount"])}
     attributes["event_published"] = {"BOOL": False}
     try:

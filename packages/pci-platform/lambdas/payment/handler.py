@@ -87,7 +87,9 @@ def parse(event: Any, max_bytes: int) -> dict[str, Any]:
         problems.append("merchant_id")
     try:
         amount = Decimal(str(body.get("amount")))
-        if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2 or amount >= Decimal("1e10"):
+        # A non-finite amount has a letter for its exponent ('n', 'N', 'F'), never an int.
+        exponent = amount.as_tuple().exponent
+        if not isinstance(exponent, int) or amount <= 0 or exponent < -2 or amount >= Decimal("1e10"):
             problems.append("amount")
     except InvalidOperation:
         problems.append("amount")
