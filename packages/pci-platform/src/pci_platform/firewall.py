@@ -81,8 +81,8 @@ class EgressFirewall(Construct):
     def __init__(self, scope: Construct, id: str, props: FirewallProps) -> None:
         super().__init__(scope, id)
         ctx, keys, network = props.context, props.keys, props.network
-        settings, config = ctx.settings, ctx.settings.firewall
-        self.allowed_domains = sorted(config.allowed_domains)
+        settings = ctx.settings
+        self.allowed_domains = sorted(settings.firewall.allowed_domains)
         self.alert_log_group = EncryptedLogGroup(
             self,
             "alert_logs",
@@ -97,6 +97,27 @@ class EgressFirewall(Construct):
             ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"),
         )
         encryption = {"key_id": keys.logs.key_arn, "type": "CUSTOMER_KMS"}
+        policy = self._policy(ctx, encryption)
+        self.firewall = NetworkfirewallFirewall(
+            self,
+            "firewall",
+            name=ctx.name(Kind.FIREWALL, "egress"),
+            description="Inspects all egress of the workload tier",
+            vpc_id=network.vpc_id,
+            encryption_configuration=encryption,
+            firewall_policy_arn=policy.arn,
+            delete_protection=settings.protect_stateful,
+            subnet_change_protection=settings.protect_stateful,
+            firewall_policy_change_protection=settings.protect_stateful,
+            subnet_mapping=[{"subnetId": s} for s in network.subnet_ids(FIREWALL)],
+        )
+        self.firewall_arn = self.firewall.arn
+        self._logging(props.flow_log_bucket)
+        self._routes(network)
+
+    def _policy(self, ctx: AppContext[Settings], encryption: dict[str, str]) -> NetworkfirewallFirewallPolicy:
+        """Strict order: drop non-TLS first (priority 100), then pass the allowed domains; default drop."""
+        config = ctx.settings.firewall
         deny = NetworkfirewallRuleGroup(
             self,
             "deny_non_tls",
@@ -127,7 +148,7 @@ class EgressFirewall(Construct):
                 stateful_rule_options=NetworkfirewallRuleGroupRuleGroupStatefulRuleOptions(rule_order=STRICT_ORDER),
             ),
         )
-        policy = NetworkfirewallFirewallPolicy(
+        return NetworkfirewallFirewallPolicy(
             self,
             "policy",
             name=ctx.name(Kind.FIREWALL, "egress"),
@@ -150,20 +171,9 @@ class EgressFirewall(Construct):
                 ],
             ),
         )
-        self.firewall = NetworkfirewallFirewall(
-            self,
-            "firewall",
-            name=ctx.name(Kind.FIREWALL, "egress"),
-            description="Inspects all egress of the workload tier",
-            vpc_id=network.vpc_id,
-            encryption_configuration=encryption,
-            firewall_policy_arn=policy.arn,
-            delete_protection=settings.protect_stateful,
-            subnet_change_protection=settings.protect_stateful,
-            firewall_policy_change_protection=settings.protect_stateful,
-            subnet_mapping=[{"subnetId": s} for s in network.subnet_ids(FIREWALL)],
-        )
-        self.firewall_arn = self.firewall.arn
+
+    def _logging(self, flow_log_bucket: SecureBucket) -> None:
+        """Flow records to the bucket, alerts to the alert log group."""
         NetworkfirewallLoggingConfiguration(
             self,
             "logging",
@@ -173,7 +183,7 @@ class EgressFirewall(Construct):
                     NetworkfirewallLoggingConfigurationLoggingConfigurationLogDestinationConfig(
                         log_type="FLOW",
                         log_destination_type="S3",
-                        log_destination={"bucketName": props.flow_log_bucket.bucket_name},
+                        log_destination={"bucketName": flow_log_bucket.bucket_name},
                     ),
                     NetworkfirewallLoggingConfigurationLoggingConfigurationLogDestinationConfig(
                         log_type="ALERT",
@@ -183,7 +193,6 @@ class EgressFirewall(Construct):
                 ]
             ),
         )
-        self._routes(network)
 
     def _routes(self, network: Network) -> None:
         # Firewall endpoint id by firewall subnet id (the provider exposes them as an unordered set).

@@ -58,61 +58,10 @@ class ConfigRecorder(Construct):
             self.recorder_name = props.config.recorder_name or ""
             return
         ctx = props.context
-        account = ctx.account
         self.recorder_name = ctx.name(Kind.GENERIC, "recorder")
-        bucket = SecureBucket(
-            self,
-            "snapshots",
-            BucketProps(
-                context=ctx,
-                name="config-snapshots",
-                key=props.key,
-                access_log_bucket=props.access_logs,
-                lifecycle=(
-                    LifecycleRule(
-                        id="expire-old-versions", noncurrent_expiration_days=props.config.snapshot_noncurrent_days
-                    ),
-                ),
-            ),
-        )
+        bucket = self._snapshots_bucket(props)
         self.snapshots_bucket = bucket
-        prefix = f"{bucket.bucket_arn}/AWSLogs/{account}/Config/*"
-        self.role = LeastPrivilegeRole(
-            self,
-            "role",
-            RoleProps(
-                context=ctx,
-                name="config-recorder",
-                description="Lets AWS Config read resource configurations and deliver snapshots",
-                trust_policy=assume_role_policy(
-                    services=[SERVICE], conditions={"StringEquals": {"aws:SourceAccount": account}}
-                ),
-                managed_policy_arns=[CONFIG_ROLE_POLICY_ARN],
-                statements=[
-                    Statement(sid="CheckBucket", actions=["s3:GetBucketAcl"], resources=[bucket.bucket_arn]),
-                    Statement(sid="DeliverSnapshots", actions=["s3:PutObject"], resources=[prefix]),
-                ],
-            ),
-        )
-        props.key.grant(self.role, ("kms:Decrypt", "kms:GenerateDataKey"))
-        source = {"aws:SourceAccount": account}
-        bucket.add_to_policy(
-            Statement(
-                sid="ConfigBucketCheck",
-                actions=["s3:GetBucketAcl", "s3:ListBucket"],
-                principals={"Service": SERVICE},
-                resources=[bucket.bucket_arn],
-                conditions={"StringEquals": source},
-            ),
-            Statement(
-                sid="ConfigDelivery",
-                actions=["s3:PutObject"],
-                principals={"Service": SERVICE},
-                resources=[prefix],
-                conditions={"StringEquals": {**source, "s3:x-amz-acl": "bucket-owner-full-control"}},
-            ),
-        )
-        props.key.grant_service("ConfigEncryptSnapshots", SERVICE, ("kms:Decrypt", "kms:GenerateDataKey"))
+        self.role = self._role(props, bucket)
         self.recorder = ConfigConfigurationRecorder(
             self,
             "recorder",
@@ -139,3 +88,71 @@ class ConfigRecorder(Construct):
             self, "status", name=self.recorder.name, is_enabled=True, depends_on=[channel]
         )
         self.ready = [status]
+
+    def _snapshots_bucket(self, props: RecorderProps) -> SecureBucket:
+        """The bucket Config delivers snapshots to; Config's service principal may check and write it."""
+        account = props.context.account
+        bucket = SecureBucket(
+            self,
+            "snapshots",
+            BucketProps(
+                context=props.context,
+                name="config-snapshots",
+                key=props.key,
+                access_log_bucket=props.access_logs,
+                lifecycle=(
+                    LifecycleRule(
+                        id="expire-old-versions", noncurrent_expiration_days=props.config.snapshot_noncurrent_days
+                    ),
+                ),
+            ),
+        )
+        source = {"aws:SourceAccount": account}
+        bucket.add_to_policy(
+            Statement(
+                sid="ConfigBucketCheck",
+                actions=["s3:GetBucketAcl", "s3:ListBucket"],
+                principals={"Service": SERVICE},
+                resources=[bucket.bucket_arn],
+                conditions={"StringEquals": source},
+            ),
+            Statement(
+                sid="ConfigDelivery",
+                actions=["s3:PutObject"],
+                principals={"Service": SERVICE},
+                resources=[_snapshots_prefix(bucket, account)],
+                conditions={"StringEquals": {**source, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            ),
+        )
+        props.key.grant_service("ConfigEncryptSnapshots", SERVICE, ("kms:Decrypt", "kms:GenerateDataKey"))
+        return bucket
+
+    def _role(self, props: RecorderProps, bucket: SecureBucket) -> LeastPrivilegeRole:
+        """The role Config reads configurations with and delivers snapshots as."""
+        account = props.context.account
+        role = LeastPrivilegeRole(
+            self,
+            "role",
+            RoleProps(
+                context=props.context,
+                name="config-recorder",
+                description="Lets AWS Config read resource configurations and deliver snapshots",
+                trust_policy=assume_role_policy(
+                    services=[SERVICE], conditions={"StringEquals": {"aws:SourceAccount": account}}
+                ),
+                managed_policy_arns=[CONFIG_ROLE_POLICY_ARN],
+                statements=[
+                    Statement(sid="CheckBucket", actions=["s3:GetBucketAcl"], resources=[bucket.bucket_arn]),
+                    Statement(
+                        sid="DeliverSnapshots", actions=["s3:PutObject"], resources=[_snapshots_prefix(bucket, account)]
+                    ),
+                ],
+            ),
+        )
+        props.key.grant(role, ("kms:Decrypt", "kms:GenerateDataKey"))
+        return role
+
+
+def _snapshots_prefix(bucket: SecureBucket, account: str) -> str:
+    """Where Config writes an account's snapshots in the bucket."""
+    return f"{bucket.bucket_arn}/AWSLogs/{account}/Config/*"

@@ -68,6 +68,68 @@ def _key_statement(sid: str, ref: BucketRef, actions: Sequence[str]) -> Statemen
     )
 
 
+def _role_statements(source: BucketRef, destinations: Sequence[BucketRef]) -> list[Statement]:
+    """Read the source's versions, write the replicas, decrypt with the source key, encrypt with theirs."""
+    return [
+        Statement(
+            sid="ReadSourceConfiguration",
+            actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
+            resources=[source.arn],
+        ),
+        Statement(
+            sid="ReadSourceVersions",
+            actions=[
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionTagging",
+            ],
+            resources=[f"{source.arn}/*"],
+        ),
+        Statement(
+            sid="WriteReplicas",
+            actions=[
+                "s3:ObjectOwnerOverrideToBucketOwner",
+                "s3:ReplicateDelete",
+                "s3:ReplicateObject",
+                "s3:ReplicateTags",
+            ],
+            resources=[f"{d.arn}/*" for d in destinations],
+        ),
+        _key_statement("DecryptSource", source, ("kms:Decrypt",)),
+        *[
+            _key_statement(
+                f"EncryptReplicas{short_region(d.region).title()}",
+                d,
+                ("kms:Encrypt", "kms:GenerateDataKey"),
+            )
+            for d in destinations
+        ],
+    ]
+
+
+def _rule(index: int, destination: BucketRef, prefix: str) -> S3BucketReplicationConfigurationRule:
+    """One rule per destination: every SSE-KMS object and delete marker, re-encrypted with its key."""
+    return S3BucketReplicationConfigurationRule(
+        id=f"to-{short_region(destination.region)}",
+        priority=index + 1,
+        status="Enabled",
+        filter=S3BucketReplicationConfigurationRuleFilter(prefix=prefix),
+        delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(status="Enabled"),
+        source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
+            sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
+                status="Enabled"
+            )
+        ),
+        destination=S3BucketReplicationConfigurationRuleDestination(
+            bucket=destination.arn,
+            storage_class="STANDARD",
+            encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
+                replica_kms_key_id=destination.key_alias_arn
+            ),
+        ),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReplicationProps:
     """Props of :class:`Replication`.
@@ -105,41 +167,7 @@ class Replication(Construct):
                 name=props.role_name,
                 description=f"Replicates {source.name} to {', '.join(d.region for d in destinations)}",
                 trust_policy=assume_role_policy(services=["s3.amazonaws.com"]),
-                statements=[
-                    Statement(
-                        sid="ReadSourceConfiguration",
-                        actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
-                        resources=[source.arn],
-                    ),
-                    Statement(
-                        sid="ReadSourceVersions",
-                        actions=[
-                            "s3:GetObjectVersionAcl",
-                            "s3:GetObjectVersionForReplication",
-                            "s3:GetObjectVersionTagging",
-                        ],
-                        resources=[f"{source.arn}/*"],
-                    ),
-                    Statement(
-                        sid="WriteReplicas",
-                        actions=[
-                            "s3:ObjectOwnerOverrideToBucketOwner",
-                            "s3:ReplicateDelete",
-                            "s3:ReplicateObject",
-                            "s3:ReplicateTags",
-                        ],
-                        resources=[f"{d.arn}/*" for d in destinations],
-                    ),
-                    _key_statement("DecryptSource", source, ("kms:Decrypt",)),
-                    *[
-                        _key_statement(
-                            f"EncryptReplicas{short_region(d.region).title()}",
-                            d,
-                            ("kms:Encrypt", "kms:GenerateDataKey"),
-                        )
-                        for d in destinations
-                    ],
-                ],
+                statements=_role_statements(source, destinations),
             ),
         )
         self.configuration = S3BucketReplicationConfigurationA(
@@ -148,28 +176,5 @@ class Replication(Construct):
             bucket=source.name,
             role=self.role.role_arn,
             provider=props.context.provider,
-            rule=[
-                S3BucketReplicationConfigurationRule(
-                    id=f"to-{short_region(d.region)}",
-                    priority=index + 1,
-                    status="Enabled",
-                    filter=S3BucketReplicationConfigurationRuleFilter(prefix=props.prefix),
-                    delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
-                        status="Enabled"
-                    ),
-                    source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
-                        sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
-                            status="Enabled"
-                        )
-                    ),
-                    destination=S3BucketReplicationConfigurationRuleDestination(
-                        bucket=d.arn,
-                        storage_class="STANDARD",
-                        encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
-                            replica_kms_key_id=d.key_alias_arn
-                        ),
-                    ),
-                )
-                for index, d in enumerate(destinations)
-            ],
+            rule=[_rule(index, d, props.prefix) for index, d in enumerate(destinations)],
         )

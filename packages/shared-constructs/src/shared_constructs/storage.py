@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cdktf_cdktf_provider_aws.provider import AwsProvider
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -100,6 +101,15 @@ class BucketProps:
     statements: Sequence[Statement] = field(default_factory=tuple)
 
 
+def _check(props: BucketProps) -> None:
+    if props.encryption == "sse-kms" and props.key is None:
+        raise ValueError(f"bucket {props.name!r}: sse-kms needs a key")
+    if props.encryption == "sse-s3" and len(props.sse_s3_reason) < 10:
+        raise ValueError(f"bucket {props.name!r}: sse-s3 needs sse_s3_reason of at least 10 characters")
+    if props.access_log_bucket is None and len(props.access_log_exemption) < 10:
+        raise ValueError(f"bucket {props.name!r}: give access_log_bucket, or access_log_exemption with a reason")
+
+
 class SecureBucket(Construct):
     """An S3 bucket with the platform's storage controls (see module docstring)."""
 
@@ -107,14 +117,8 @@ class SecureBucket(Construct):
 
     def __init__(self, scope: Construct, id: str, props: BucketProps) -> None:
         super().__init__(scope, id)
-        if props.encryption == "sse-kms" and props.key is None:
-            raise ValueError(f"bucket {props.name!r}: sse-kms needs a key")
-        if props.encryption == "sse-s3" and len(props.sse_s3_reason) < 10:
-            raise ValueError(f"bucket {props.name!r}: sse-s3 needs sse_s3_reason of at least 10 characters")
-        if props.access_log_bucket is None and len(props.access_log_exemption) < 10:
-            raise ValueError(f"bucket {props.name!r}: give access_log_bucket, or access_log_exemption with a reason")
+        _check(props)
         ctx = props.context
-        provider = ctx.provider
         self._context = ctx
         self.key = props.key
         self.bucket_name = ctx.name(props.name_kind, props.name, regional=props.regional_name)
@@ -123,11 +127,35 @@ class SecureBucket(Construct):
             "bucket",
             bucket=self.bucket_name,
             force_destroy=not ctx.settings.protect_stateful,
-            provider=provider,
+            provider=ctx.provider,
         )
         protect(self.bucket, ctx.settings)
         self.bucket_arn = self.bucket.arn
         self.bucket_id = self.bucket.id
+        self._block_public_access(ctx.provider)
+        self._encrypt(props)
+        self._log_access(props)
+        S3BucketLifecycleConfiguration(
+            self,
+            "lifecycle",
+            bucket=self.bucket.id,
+            rule=[self._rule(r) for r in props.lifecycle],
+            depends_on=[self.versioning],
+            provider=ctx.provider,
+        )
+        self._log_delivery = False
+        self._statements: list[Statement] = list(props.statements)
+        self._statements.extend(self._baseline_statements(props))
+        self.policy = S3BucketPolicy(
+            self,
+            "policy",
+            bucket=self.bucket.id,
+            policy=lazy_string(lambda: policy_document(self._statements)),
+            provider=ctx.provider,
+        )
+
+    def _block_public_access(self, provider: AwsProvider | None) -> None:
+        """No public access, no ACLs (the owner owns every object), every version kept."""
         S3BucketPublicAccessBlock(
             self,
             "public_access",
@@ -152,16 +180,17 @@ class SecureBucket(Construct):
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
             provider=provider,
         )
-        by_default = (
-            S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                sse_algorithm="aws:kms",
-                kms_master_key_id=props.key.key_arn,  # type: ignore[union-attr]
+
+    def _encrypt(self, props: BucketProps) -> None:
+        if props.key is not None and props.encryption == "sse-kms":
+            by_default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="aws:kms", kms_master_key_id=props.key.key_arn
             )
-            if props.encryption == "sse-kms"
-            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+        else:
+            by_default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
                 sse_algorithm="AES256"
             )
-        )
+            suppress(self.bucket, "S3_CMK_ENCRYPTION", props.sse_s3_reason)
         S3BucketServerSideEncryptionConfigurationA(
             self,
             "encryption",
@@ -172,43 +201,24 @@ class SecureBucket(Construct):
                     bucket_key_enabled=props.encryption == "sse-kms" or None,
                 )
             ],
-            provider=provider,
+            provider=props.context.provider,
         )
-        if props.encryption == "sse-s3":
-            suppress(self.bucket, "S3_CMK_ENCRYPTION", props.sse_s3_reason)
-        if props.access_log_bucket is not None:
-            S3BucketLoggingA(
-                self,
-                "logging",
-                bucket=self.bucket.id,
-                target_bucket=props.access_log_bucket.bucket.id,
-                target_prefix=f"{self.bucket_name}/",
-                provider=provider,
-                # S3 checks the target's policy for the logging service when logging is enabled.
-                depends_on=[props.access_log_bucket.policy],
-            )
-            props.access_log_bucket.allow_access_logs_from(self)
-        else:
+
+    def _log_access(self, props: BucketProps) -> None:
+        if props.access_log_bucket is None:
             suppress(self.bucket, "S3_ACCESS_LOGGING", props.access_log_exemption)
-        rules = [self._rule(r) for r in props.lifecycle]
-        S3BucketLifecycleConfiguration(
+            return
+        S3BucketLoggingA(
             self,
-            "lifecycle",
+            "logging",
             bucket=self.bucket.id,
-            rule=rules,
-            depends_on=[self.versioning],
-            provider=provider,
+            target_bucket=props.access_log_bucket.bucket.id,
+            target_prefix=f"{self.bucket_name}/",
+            provider=props.context.provider,
+            # S3 checks the target's policy for the logging service when logging is enabled.
+            depends_on=[props.access_log_bucket.policy],
         )
-        self._log_delivery = False
-        self._statements: list[Statement] = list(props.statements)
-        self._statements.extend(self._baseline_statements(props))
-        self.policy = S3BucketPolicy(
-            self,
-            "policy",
-            bucket=self.bucket.id,
-            policy=lazy_string(lambda: policy_document(self._statements)),
-            provider=provider,
-        )
+        props.access_log_bucket.allow_access_logs_from(self)
 
     def _baseline_statements(self, props: BucketProps) -> list[Statement]:
         arns = [self.bucket.arn, f"{self.bucket.arn}/*"]
