@@ -183,6 +183,17 @@ class PaymentsApi(Construct):
             passthrough_behavior="NEVER",
             request_templates={"application/json": start_template(props.state_machine_arn)},
         )
+        responses = self._responses(payments, post, start, success)
+        return [post, start, *responses]
+
+    def _responses(
+        self,
+        payments: ApiGatewayResource,
+        post: ApiGatewayMethod,
+        start: ApiGatewayIntegration,
+        success: str,
+    ) -> list[ITerraformDependable]:
+        """The workflow's answer (200 for express, 202 for standard), 4xx as 400 and 5xx as 500."""
         responses: list[ITerraformDependable] = []
         for code, pattern, body in (
             (success, None, SYNC_RESPONSE if success == "200" else ASYNC_RESPONSE),
@@ -192,7 +203,7 @@ class PaymentsApi(Construct):
             method_response = ApiGatewayMethodResponse(
                 self,
                 f"post_{code}",
-                rest_api_id=api_id,
+                rest_api_id=self.api.id,
                 resource_id=payments.id,
                 http_method=post.http_method,
                 status_code=code,
@@ -201,7 +212,7 @@ class PaymentsApi(Construct):
                 ApiGatewayIntegrationResponse(
                     self,
                     f"start_{code}",
-                    rest_api_id=api_id,
+                    rest_api_id=self.api.id,
                     resource_id=payments.id,
                     http_method=post.http_method,
                     status_code=method_response.status_code,
@@ -210,7 +221,7 @@ class PaymentsApi(Construct):
                     depends_on=[start],
                 )
             )
-        return [post, start, *responses]
+        return responses
 
     def _health(self, props: ApiProps, validator: ApiGatewayRequestValidator) -> list[ITerraformDependable]:
         """``GET /health``, unauthenticated: Route 53 health checkers cannot sign requests."""

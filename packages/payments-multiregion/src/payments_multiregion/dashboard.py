@@ -49,97 +49,14 @@ def failure_rate_metrics(function: str, region: str) -> list[list[Any]]:
 def dashboard_body(settings: Settings, names: Names) -> str:
     """The dashboard JSON: per region transactions, failure rate, workflow, API, table and health."""
     widgets: list[dict[str, Any]] = []
-    table = names.table
     for row, region in enumerate(settings.regions):
-        y = row * HEIGHT * 2
-        function = names.function(TRANSACTION, region)
-        machine = names.state_machine_arn(region)
-        widgets.append(
-            _widget(
-                f"{region}: transactions",
-                region,
-                [
-                    ["AWS/Lambda", "Invocations", "FunctionName", function],
-                    ["AWS/Lambda", "Errors", "FunctionName", function],
-                    ["AWS/Lambda", "Throttles", "FunctionName", function],
-                ],
-                0,
-                y,
-            )
-        )
-        widgets.append(
-            _widget(
-                f"{region}: failure rate (%)",
-                region,
-                failure_rate_metrics(function, region),
-                WIDTH,
-                y,
-                annotations={"horizontal": [{"label": "alarm", "value": settings.alarms.failure_rate_percent}]},
-            )
-        )
-        widgets.append(
-            _widget(
-                f"{region}: API",
-                region,
-                [
-                    ["AWS/ApiGateway", "Count", "ApiName", names.api(region)],
-                    ["AWS/ApiGateway", "4XXError", "ApiName", names.api(region)],
-                    ["AWS/ApiGateway", "5XXError", "ApiName", names.api(region)],
-                ],
-                2 * WIDTH,
-                y,
-            )
-        )
-        widgets.append(
-            _widget(
-                f"{region}: workflow",
-                region,
-                [
-                    ["AWS/States", "ExecutionsStarted", "StateMachineArn", machine],
-                    ["AWS/States", "ExecutionsFailed", "StateMachineArn", machine],
-                ],
-                0,
-                y + HEIGHT,
-            )
-        )
-        widgets.append(
-            _widget(
-                f"{region}: table",
-                region,
-                [
-                    [
-                        "AWS/DynamoDB",
-                        "SuccessfulRequestLatency",
-                        "TableName",
-                        table,
-                        "Operation",
-                        "PutItem",
-                        {"stat": "p99"},
-                    ],
-                    ["AWS/DynamoDB", "ThrottledRequests", "TableName", table, "Operation", "PutItem"],
-                ],
-                WIDTH,
-                y + HEIGHT,
-            )
-        )
-        widgets.append(
-            _widget(
-                f"{region}: health",
-                region,
-                [
-                    [HEALTH_NAMESPACE, "RegionHealthy", "Region", region, {"stat": "Minimum"}],
-                    [HEALTH_NAMESPACE, "CheckLatencyMs", "Region", region, {"stat": "Average", "yAxis": "right"}],
-                ],
-                2 * WIDTH,
-                y + HEIGHT,
-            )
-        )
+        widgets.extend(_region_widgets(settings, names, region, row * HEIGHT * 2))
     replication = [
         [
             "AWS/DynamoDB",
             "ReplicationLatency",
             "TableName",
-            table,
+            names.table,
             "ReceivingRegion",
             region,
             {"region": settings.primary_region},
@@ -158,3 +75,83 @@ def dashboard_body(settings: Settings, names: Names) -> str:
             )
         )
     return json.dumps({"widgets": widgets}, sort_keys=True)
+
+
+def _region_widgets(settings: Settings, names: Names, region: str, y: int) -> list[dict[str, Any]]:
+    """Two rows of three widgets for one region, starting at row ``y``."""
+    function, machine, api, table = (
+        names.function(TRANSACTION, region),
+        names.state_machine_arn(region),
+        names.api(region),
+        names.table,
+    )
+    return [
+        _widget(
+            f"{region}: transactions",
+            region,
+            [
+                ["AWS/Lambda", "Invocations", "FunctionName", function],
+                ["AWS/Lambda", "Errors", "FunctionName", function],
+                ["AWS/Lambda", "Throttles", "FunctionName", function],
+            ],
+            0,
+            y,
+        ),
+        _widget(
+            f"{region}: failure rate (%)",
+            region,
+            failure_rate_metrics(function, region),
+            WIDTH,
+            y,
+            annotations={"horizontal": [{"label": "alarm", "value": settings.alarms.failure_rate_percent}]},
+        ),
+        _widget(
+            f"{region}: API",
+            region,
+            [
+                ["AWS/ApiGateway", "Count", "ApiName", api],
+                ["AWS/ApiGateway", "4XXError", "ApiName", api],
+                ["AWS/ApiGateway", "5XXError", "ApiName", api],
+            ],
+            2 * WIDTH,
+            y,
+        ),
+        _widget(
+            f"{region}: workflow",
+            region,
+            [
+                ["AWS/States", "ExecutionsStarted", "StateMachineArn", machine],
+                ["AWS/States", "ExecutionsFailed", "StateMachineArn", machine],
+            ],
+            0,
+            y + HEIGHT,
+        ),
+        _widget(
+            f"{region}: table",
+            region,
+            [
+                [
+                    "AWS/DynamoDB",
+                    "SuccessfulRequestLatency",
+                    "TableName",
+                    table,
+                    "Operation",
+                    "PutItem",
+                    {"stat": "p99"},
+                ],
+                ["AWS/DynamoDB", "ThrottledRequests", "TableName", table, "Operation", "PutItem"],
+            ],
+            WIDTH,
+            y + HEIGHT,
+        ),
+        _widget(
+            f"{region}: health",
+            region,
+            [
+                [HEALTH_NAMESPACE, "RegionHealthy", "Region", region, {"stat": "Minimum"}],
+                [HEALTH_NAMESPACE, "CheckLatencyMs", "Region", region, {"stat": "Average", "yAxis": "right"}],
+            ],
+            2 * WIDTH,
+            y + HEIGHT,
+        ),
+    ]
