@@ -112,7 +112,7 @@ class FirewallSettings(Strict):
 
 
 class SecretsSettings(Strict):
-    """The existing database credential secret (DECISIONS.md 7) and its rotation."""
+    """The existing database credential secret (docs/decisions/0005-secrets-are-referenced.md) and its rotation."""
 
     database_secret_name: str
     """Name of the existing Secrets Manager secret (JSON: engine, host, port, username, password, dbname)."""
@@ -134,7 +134,7 @@ class SecretsSettings(Strict):
 
 
 class ProcessingSettings(Strict):
-    """The card-data processing function, sized from its declared load (DECISIONS.md 5)."""
+    """The card-data processing function, sized from its declared load (docs/decisions/0003-sized-concurrency.md)."""
 
     target_tps: PositiveFloat = 2
     duration_s: PositiveFloat = 1.0

@@ -54,7 +54,7 @@ def self_signed_certificate() -> tuple[str, str]:
 
 
 def seed_database_secret(emulator: Emulator) -> None:
-    """Create what the stack references and does not create: the database secret (DECISIONS.md 7)
+    """Create what the stack references and does not create: the database secret (docs/decisions/0005-secrets-are-referenced.md)
     and the listener's certificate."""
     emulator.client("secretsmanager", REGION).create_secret(Name=SECRET_NAME, SecretString=json.dumps(SECRET_VALUE))
     body, key = self_signed_certificate()

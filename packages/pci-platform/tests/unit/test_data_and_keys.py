@@ -188,7 +188,9 @@ def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> No
     ]
     assert all(g["kms_key_id"].startswith("${aws_kms_key.keys_logs_key_") for g in groups)
     retention = {g["name"]: g["retention_in_days"] for g in groups}
-    assert retention.pop("/pci-platform/dev/vpc-flow-logs") == 30  # payment-platform-security.md section 5
+    assert (
+        retention.pop("/pci-platform/dev/vpc-flow-logs") == 30
+    )  # the platform security requirements: flow logs kept 30 days
     assert set(retention.values()) == {365}  # log_retention_days default (PCI DSS 10.5.1)
 
 

@@ -76,7 +76,7 @@ def test_firewall_sits_in_the_firewall_tier(stack: dict[str, Any]) -> None:
     subnets = [m["subnet_id"] for m in firewall["subnet_mapping"]]
     assert len(subnets) == 3
     assert all("network_vpc_firewall_" in s for s in subnets)
-    assert firewall["delete_protection"] is False  # destroyable in dev (DECISIONS.md 10)
+    assert firewall["delete_protection"] is False  # destroyable in dev (docs/decisions/0008-destroyable-by-default.md)
 
 
 def test_flow_and_alert_logs_go_to_kms_encrypted_destinations(stack: dict[str, Any]) -> None:

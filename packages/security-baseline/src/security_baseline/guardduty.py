@@ -15,7 +15,7 @@ from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 from security_baseline.settings import GuardDutySettings, Settings
 
 PUBLISHING_FREQUENCY = "SIX_HOURS"
-"""Findings are exported every 6 hours (payment-platform-security.md 7)."""
+"""Findings are exported every 6 hours, as the platform security requirements ask (their section 7)."""
 SERVICE = "guardduty.amazonaws.com"
 
 

@@ -24,3 +24,18 @@ def test_every_decision_a_file_cites_exists_and_is_listed():
     index = (decisions / "README.md").read_text(encoding="utf-8")
     records = sorted(p.name for p in decisions.glob("0*.md"))
     assert [r for r in records if f"({r})" not in index] == []
+
+
+def test_no_file_cites_a_design_document_outside_the_repository():
+    import re
+
+    root = Path(__file__).parents[4]
+    outside = re.compile(r"(?<![\w-])(DECISIONS|ARCHITECTURE|EMULATOR|STYLE|contracts)\.md\b|seeds/")
+    files = [
+        path
+        for path in [*root.glob("packages/**/*.py"), *root.glob("packages/**/*.md"), *root.glob("*.md")]
+        if ".venv" not in path.parts and "cdktf.out" not in path.parts and path != Path(__file__)
+    ]
+    assert len(files) > 50
+    citing = [str(p.relative_to(root)) for p in files if outside.search(p.read_text(encoding="utf-8"))]
+    assert citing == []

@@ -7,7 +7,7 @@ Before serving it registers what the platform adds to moto:
 
 - answers for the calls moto lacks that the provider needs (Step Functions
   ValidateStateMachineDefinition and ListStateMachineVersions, Security Hub
-  UpdateSecurityHubConfiguration: valid empty answers, EMULATOR.md);
+  UpdateSecurityHubConfiguration: valid empty answers, :func:`_register_missing_calls`);
 - CreateRole validates the trust policy as IAM does (moto's ``IAMTrustPolicyDocumentValidator``,
   which moto itself calls only from UpdateAssumeRolePolicy); identity policies are validated by
   moto on CreatePolicy, CreatePolicyVersion and PutRolePolicy;
