@@ -1,40 +1,11 @@
-"""One JSON snapshot per synthesized stack per environment (config/*.toml): review every diff
-before updating."""
+"""One JSON snapshot per stack per environment (config/*.toml) of the deterministic synthesis
+(review diffs; never update blindly). The tests are the platform's (platform_tooling.testing.snapshots)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from platform_tooling.testing.snapshots import snapshot_tests
 
-import pytest
-from platform_tooling.cache import environments
-from platform_tooling.synth import SynthResult
-from syrupy.assertion import SnapshotAssertion
-from syrupy.extensions.json import JSONSnapshotExtension
-
-PACKAGE = "security-baseline"
-ENVIRONMENTS = environments(Path(__file__).resolve().parents[1])
-STACKS = ("us-east-1", "us-east-2", "eu-west-1", "ap-southeast-1")
-
-
-@pytest.fixture
-def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    return snapshot.use_extension(JSONSnapshotExtension)
-
-
-def test_every_environment_file_is_snapshotted() -> None:
-    assert {"dev", "prod"} <= set(ENVIRONMENTS)
-
-
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_stack_names(synth: Callable[..., SynthResult], environment: str) -> None:
-    assert sorted(synth(PACKAGE, environment=environment).stacks) == sorted(f"{PACKAGE}-{r}" for r in STACKS)
-
-
-@pytest.mark.parametrize(
-    ("environment", "region"), [pytest.param(e, r, id=f"{e}-{r}") for e in ENVIRONMENTS for r in STACKS]
+REGIONS = ("us-east-1", "us-east-2", "eu-west-1", "ap-southeast-1")
+test_every_environment_file_is_snapshotted, test_stack_names, test_stack_matches_snapshot = snapshot_tests(
+    "security-baseline", __name__, __file__, {region: f"security-baseline-{region}" for region in REGIONS}
 )
-def test_stack_matches_snapshot(
-    synth: Callable[..., SynthResult], snapshot_json: SnapshotAssertion, environment: str, region: str
-) -> None:
-    assert synth(PACKAGE, environment=environment).stacks[f"{PACKAGE}-{region}"] == snapshot_json
