@@ -68,11 +68,18 @@ class Compute(Construct):
 
     def __init__(self, scope: Construct, id: str, props: ComputeProps) -> None:
         super().__init__(scope, id)
+        self._transaction(props)
+        self._cdc(props)
+        self.stream_mapping = self._stream_mapping(props)
+        self._health(props)
+        self._schedule(props)
+
+    def _transaction(self, props: ComputeProps) -> None:
+        """The transaction function: records payments in the table, publishes their events."""
         ctx = props.context
         settings, names, region = ctx.settings, Names(ctx), ctx.region
         knobs = settings.for_region(region)
         table_arn = names.table_arn(region)
-
         self.transaction = PythonFunction(
             self,
             "transaction",
@@ -106,6 +113,12 @@ class Compute(Construct):
         grant_table_key(names, region, self.transaction.role)
         props.key.grant(self.transaction.role, ENCRYPT_DECRYPT)
 
+    def _cdc(self, props: ComputeProps) -> None:
+        """The CDC function: receipts and payment-recorded events from the table stream."""
+        ctx = props.context
+        names, region = Names(ctx), ctx.region
+        knobs = ctx.settings.for_region(region)
+        table_arn = names.table_arn(region)
         self.cdc = PythonFunction(
             self,
             "cdc",
@@ -140,8 +153,13 @@ class Compute(Construct):
         grant_table_key(names, region, self.cdc.role)
         props.receipts.grant_write(self.cdc.role)
         props.cdc_failures.grant_send(self.cdc.role)
-        self.stream_mapping = self._stream_mapping(props)
 
+    def _health(self, props: ComputeProps) -> None:
+        """The health-check function: describes the region's table and bus, publishes metrics."""
+        ctx = props.context
+        names, region = Names(ctx), ctx.region
+        knobs = ctx.settings.for_region(region)
+        table_arn = names.table_arn(region)
         self.health = PythonFunction(
             self,
             "health",
@@ -174,7 +192,6 @@ class Compute(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": HEALTH_NAMESPACE}},
             ),
         )
-        self._schedule(props)
 
     def _stream_mapping(self, props: ComputeProps) -> LambdaEventSourceMapping:
         table = DataAwsDynamodbTable(self, "table", name=Names(props.context).table)

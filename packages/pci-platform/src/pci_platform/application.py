@@ -89,9 +89,21 @@ class PaymentApi(Construct):
 
     def __init__(self, scope: Construct, id: str, props: PaymentApiProps) -> None:
         super().__init__(scope, id)
-        ctx, network = props.context, props.network
-        config, region = ctx.settings.application, ctx.region
+        config = props.context.settings.application
         check_capacity("payment", config.reserved_concurrency, config.target_tps, config.duration_s)
+        self._logs_bucket(props)
+        self._load_balancer(props)
+        self.function = self._function(props)
+        self._target_groups(props)
+        self._listener(props)
+        self._route("payments", 10, [config.payment_path, f"{config.payment_path}/*"], self.payment_target_group)
+        self._route("batch", 20, ["/batch/*"], self.batch_target_group)
+        self.alb_arn_suffix = self.alb.arn_suffix
+
+    def _logs_bucket(self, props: PaymentApiProps) -> None:
+        """The load balancer's access-log bucket, which Elastic Load Balancing's account writes to."""
+        ctx = props.context
+        config, region = ctx.settings.application, ctx.region
         self.logs_bucket = SecureBucket(
             self,
             "alb_logs",
@@ -117,6 +129,11 @@ class PaymentApi(Construct):
                 resources=[f"{self.logs_bucket.bucket_arn}/AWSLogs/{ctx.account}/*"],
             )
         )
+
+    def _load_balancer(self, props: PaymentApiProps) -> None:
+        """The internal load balancer and its security group (HTTPS in from the client networks)."""
+        ctx, network = props.context, props.network
+        config = ctx.settings.application
         self.security_group = SecurityGroup(
             self,
             "alb_sg",
@@ -157,7 +174,10 @@ class PaymentApi(Construct):
             access_logs=LbAccessLogs(bucket=self.logs_bucket.bucket_name, enabled=True),
             depends_on=[self.logs_bucket.policy],
         )
-        self.function = self._function(props)
+
+    def _target_groups(self, props: PaymentApiProps) -> None:
+        """The payment function's target group (the load balancer may invoke it) and the batch hosts'."""
+        ctx, network = props.context, props.network
         self.payment_target_group = LbTargetGroup(
             self, "payment_tg", name=ctx.name(Kind.TARGET_GROUP, "payment-fn"), target_type="lambda"
         )
@@ -187,6 +207,10 @@ class PaymentApi(Construct):
             vpc_id=network.vpc_id,
             health_check=LbTargetGroupHealthCheck(path="/health", protocol="HTTPS", matcher="200"),
         )
+
+    def _listener(self, props: PaymentApiProps) -> None:
+        """The HTTPS listener; what no rule routes gets a 404."""
+        config = props.context.settings.application
         self.listener = LbListener(
             self,
             "https",
@@ -204,9 +228,6 @@ class PaymentApi(Construct):
                 )
             ],
         )
-        self._route("payments", 10, [config.payment_path, f"{config.payment_path}/*"], self.payment_target_group)
-        self._route("batch", 20, ["/batch/*"], self.batch_target_group)
-        self.alb_arn_suffix = self.alb.arn_suffix
 
     def _route(self, id: str, priority: int, paths: list[str], target_group: LbTargetGroup) -> None:
         LbListenerRule(

@@ -108,6 +108,29 @@ class BatchHosts(Construct):
             name=ctx.name(Kind.IAM_INSTANCE_PROFILE, "batch-host"),
             role=self.role.role_name,
         )
+        self._launch_template(props, profile.arn)
+        self.group_name = ctx.name(Kind.GENERIC, "batch")
+        self.group = AutoscalingGroup(
+            self,
+            "group",
+            name=self.group_name,
+            min_size=config.batch_min,
+            max_size=config.batch_max,
+            desired_capacity=config.batch_min,
+            vpc_zone_identifier=network.subnet_ids(WORKLOAD),
+            launch_template=AutoscalingGroupLaunchTemplate(id=self.launch_template.id, version="$Latest"),
+            target_group_arns=[props.target_group_arn],
+            health_check_type="ELB",
+            health_check_grace_period=300,
+            tag=[AutoscalingGroupTag(key="Name", value=self.group_name, propagate_at_launch=True)],
+        )
+        declare_services(self.group, HOST_SERVICES)
+
+    def _launch_template(self, props: BatchProps, profile_arn: str) -> None:
+        """The hosts' security group and launch template: IMDSv2 only, the root volume encrypted
+        with the cardholder key, no public IP, detailed monitoring."""
+        ctx, network = props.context, props.network
+        config = ctx.settings.application
         self.security_group = network.workload_security_group(self, "security_group", "batch-host")
         image = DataAwsSsmParameter(self, "image", name=config.batch_ami_parameter)
         self.launch_template = LaunchTemplate(
@@ -118,7 +141,7 @@ class BatchHosts(Construct):
             image_id=image.value,
             instance_type=config.batch_instance_type,
             update_default_version=True,
-            iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=profile.arn),
+            iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=profile_arn),
             metadata_options=LaunchTemplateMetadataOptions(
                 http_endpoint="enabled",
                 http_tokens="required",
@@ -148,19 +171,3 @@ class BatchHosts(Construct):
             monitoring=LaunchTemplateMonitoring(enabled=True),
             user_data=base64.b64encode(USER_DATA.encode()).decode(),
         )
-        self.group_name = ctx.name(Kind.GENERIC, "batch")
-        self.group = AutoscalingGroup(
-            self,
-            "group",
-            name=self.group_name,
-            min_size=config.batch_min,
-            max_size=config.batch_max,
-            desired_capacity=config.batch_min,
-            vpc_zone_identifier=network.subnet_ids(WORKLOAD),
-            launch_template=AutoscalingGroupLaunchTemplate(id=self.launch_template.id, version="$Latest"),
-            target_group_arns=[props.target_group_arn],
-            health_check_type="ELB",
-            health_check_grace_period=300,
-            tag=[AutoscalingGroupTag(key="Name", value=self.group_name, propagate_at_launch=True)],
-        )
-        declare_services(self.group, HOST_SERVICES)

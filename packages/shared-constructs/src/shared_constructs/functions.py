@@ -185,46 +185,7 @@ class PythonFunction(Construct):
                 key=props.key,
             ),
         )
-        self.role = LeastPrivilegeRole(
-            self,
-            "role",
-            RoleProps(
-                context=ctx,
-                name=f"{props.name}-fn",
-                description=f"Execution role of Lambda function {self.function_name}",
-                trust_policy=assume_role_policy(services=["lambda.amazonaws.com"]),
-                statements=[
-                    Statement(
-                        sid="WriteOwnLogs",
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                        resources=[f"{self.log_group.log_group_arn}:*"],
-                    ),
-                    # X-Ray has no resource-level permissions: AWS requires "*" here.
-                    Statement(
-                        sid="Tracing", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources=["*"]
-                    ),
-                ],
-            ),
-        )
-        if props.vpc_subnet_ids:
-            # ENI management has no resource-level scoping for Create/Describe (AWS requires "*").
-            self.role.add_statements(
-                Statement(
-                    sid="VpcNetworkInterfaces",
-                    actions=[
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSubnets",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    resources=["*"],
-                )
-            )
-        props.key.grant(self.role, DECRYPT)
-        if props.dead_letter_queue is not None:
-            props.dead_letter_queue.grant_send(self.role)
+        self.role = self._role(props)
         self.function = LambdaFunction(
             self,
             "function",
@@ -258,6 +219,52 @@ class PythonFunction(Construct):
         self.services = tuple(sorted(set(props.services)))
         self.function_arn = self.function.arn
         self.invoke_arn = self.function.invoke_arn
+
+    def _role(self, props: FunctionProps) -> LeastPrivilegeRole:
+        """The execution role: its own log streams, tracing, network interfaces in a VPC, the
+        environment key and the dead-letter queue."""
+        ctx = props.context
+        role = LeastPrivilegeRole(
+            self,
+            "role",
+            RoleProps(
+                context=ctx,
+                name=f"{props.name}-fn",
+                description=f"Execution role of Lambda function {self.function_name}",
+                trust_policy=assume_role_policy(services=["lambda.amazonaws.com"]),
+                statements=[
+                    Statement(
+                        sid="WriteOwnLogs",
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        resources=[f"{self.log_group.log_group_arn}:*"],
+                    ),
+                    # X-Ray has no resource-level permissions: AWS requires "*" here.
+                    Statement(
+                        sid="Tracing", actions=["xray:PutTelemetryRecords", "xray:PutTraceSegments"], resources=["*"]
+                    ),
+                ],
+            ),
+        )
+        if props.vpc_subnet_ids:
+            # ENI management has no resource-level scoping for Create/Describe (AWS requires "*").
+            role.add_statements(
+                Statement(
+                    sid="VpcNetworkInterfaces",
+                    actions=[
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
+            )
+        props.key.grant(role, DECRYPT)
+        if props.dead_letter_queue is not None:
+            props.dead_letter_queue.grant_send(role)
+        return role
 
     def grant_invoke(self, grantee: Grantee, *, sid: str = "", read_configuration: bool = False) -> None:
         """Let ``grantee`` (a role) invoke this function, any version or alias of it.
