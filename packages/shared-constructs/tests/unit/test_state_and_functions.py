@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from shared_constructs.functions import CapacityError, bundle, check_capacity, deterministic_zip, required_concurrency
-from shared_constructs.settings import BaseSettings
+from shared_constructs.settings import BaseSettings, StateSettings
 from shared_constructs.state import local_state_path, state_key
 
 DEPLOYER = "arn:aws:iam::123456789012:role/deployer"
@@ -22,8 +22,8 @@ def settings(**state: str) -> BaseSettings:
         cost_center="cc",
         owner="team",
         deployer_role_arn=DEPLOYER,
-        state=state or {},
-    )  # type: ignore[arg-type]
+        state=StateSettings.model_validate(state),
+    )
 
 
 def synth_stack(config: BaseSettings) -> dict:
