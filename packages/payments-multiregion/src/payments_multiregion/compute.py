@@ -68,6 +68,9 @@ class Compute(Construct):
 
     def __init__(self, scope: Construct, id: str, props: ComputeProps) -> None:
         super().__init__(scope, id)
+        self._props = props
+        self._names = Names(props.context)
+        self._knobs = props.context.settings.for_region(props.context.region)
         self._transaction(props)
         self._cdc(props)
         self.stream_mapping = self._stream_mapping(props)
@@ -76,31 +79,21 @@ class Compute(Construct):
 
     def _transaction(self, props: ComputeProps) -> None:
         """The transaction function: records payments in the table, publishes their events."""
-        ctx = props.context
-        settings, names, region = ctx.settings, Names(ctx), ctx.region
-        knobs = settings.for_region(region)
+        names, region, knobs = self._names, props.context.region, self._knobs
         table_arn = names.table_arn(region)
-        self.transaction = PythonFunction(
-            self,
-            "transaction",
-            FunctionProps(
-                context=ctx,
-                key=props.key,
-                name=TRANSACTION,
-                description="Validates, authorizes and records payments idempotently",
-                source=LAMBDAS / "transaction",
-                handler="handler.handler",
-                memory_mb=TRANSACTION_MEMORY_MB,
-                timeout_s=TRANSACTION_TIMEOUT_S,
-                reserved_concurrency=settings.transaction_concurrency(region),
-                services=("dynamodb", "events"),
-                environment={
-                    "TABLE_NAME": names.table,
-                    "EVENT_BUS_NAME": props.bus_name,
-                    "MAX_AMOUNT": knobs.max_amount,
-                    "CURRENCIES": ",".join(knobs.currencies),
-                },
-            ),
+        self.transaction = self._function(
+            TRANSACTION,
+            "Validates, authorizes and records payments idempotently",
+            memory_mb=TRANSACTION_MEMORY_MB,
+            timeout_s=TRANSACTION_TIMEOUT_S,
+            concurrency=props.context.settings.transaction_concurrency(region),
+            services=("dynamodb", "events"),
+            environment={
+                "TABLE_NAME": names.table,
+                "EVENT_BUS_NAME": props.bus_name,
+                "MAX_AMOUNT": knobs.max_amount,
+                "CURRENCIES": ",".join(knobs.currencies),
+            },
         )
         self.transaction.role.add_statements(
             Statement(
@@ -115,30 +108,20 @@ class Compute(Construct):
 
     def _cdc(self, props: ComputeProps) -> None:
         """The CDC function: receipts and payment-recorded events from the table stream."""
-        ctx = props.context
-        names, region = Names(ctx), ctx.region
-        knobs = ctx.settings.for_region(region)
+        names, region, knobs = self._names, props.context.region, self._knobs
         table_arn = names.table_arn(region)
-        self.cdc = PythonFunction(
-            self,
+        self.cdc = self._function(
             "cdc",
-            FunctionProps(
-                context=ctx,
-                key=props.key,
-                name="cdc",
-                description="Writes receipts and payment-recorded events from the table stream",
-                source=LAMBDAS / "cdc",
-                handler="handler.handler",
-                memory_mb=512,
-                timeout_s=60,
-                reserved_concurrency=knobs.cdc_concurrency,
-                services=("events", "s3"),
-                environment={
-                    "RECEIPTS_BUCKET": props.receipts.bucket_name,
-                    "RECEIPTS_KEY_ARN": props.key.key_arn,
-                    "EVENT_BUS_NAME": props.bus_name,
-                },
-            ),
+            "Writes receipts and payment-recorded events from the table stream",
+            memory_mb=512,
+            timeout_s=60,
+            concurrency=knobs.cdc_concurrency,
+            services=("events", "s3"),
+            environment={
+                "RECEIPTS_BUCKET": props.receipts.bucket_name,
+                "RECEIPTS_KEY_ARN": props.key.key_arn,
+                "EVENT_BUS_NAME": props.bus_name,
+            },
         )
         self.cdc.role.add_statements(
             Statement(
@@ -156,30 +139,20 @@ class Compute(Construct):
 
     def _health(self, props: ComputeProps) -> None:
         """The health-check function: describes the region's table and bus, publishes metrics."""
-        ctx = props.context
-        names, region = Names(ctx), ctx.region
-        knobs = ctx.settings.for_region(region)
+        names, region, knobs = self._names, props.context.region, self._knobs
         table_arn = names.table_arn(region)
-        self.health = PythonFunction(
-            self,
+        self.health = self._function(
             "health",
-            FunctionProps(
-                context=ctx,
-                key=props.key,
-                name="health",
-                description="Checks the region's table and bus; publishes health metrics",
-                source=LAMBDAS / "health",
-                handler="handler.handler",
-                memory_mb=256,
-                timeout_s=30,
-                reserved_concurrency=knobs.health_concurrency,
-                services=("cloudwatch", "dynamodb", "events"),
-                environment={
-                    "TABLE_NAME": names.table,
-                    "EVENT_BUS_NAME": props.bus_name,
-                    "METRIC_NAMESPACE": HEALTH_NAMESPACE,
-                },
-            ),
+            "Checks the region's table and bus; publishes health metrics",
+            memory_mb=256,
+            timeout_s=30,
+            concurrency=knobs.health_concurrency,
+            services=("cloudwatch", "dynamodb", "events"),
+            environment={
+                "TABLE_NAME": names.table,
+                "EVENT_BUS_NAME": props.bus_name,
+                "METRIC_NAMESPACE": HEALTH_NAMESPACE,
+            },
         )
         self.health.role.add_statements(
             Statement(sid="DescribeTable", actions=["dynamodb:DescribeTable"], resources=[table_arn]),
@@ -190,6 +163,37 @@ class Compute(Construct):
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
                 conditions={"StringEquals": {"cloudwatch:namespace": HEALTH_NAMESPACE}},
+            ),
+        )
+
+    def _function(
+        self,
+        name: str,
+        description: str,
+        *,
+        memory_mb: int,
+        timeout_s: int,
+        concurrency: int,
+        services: tuple[str, ...],
+        environment: dict[str, str],
+    ) -> PythonFunction:
+        """A function of this region from ``lambdas/<name>``, its environment encrypted with the region's key."""
+        props = self._props
+        return PythonFunction(
+            self,
+            name,
+            FunctionProps(
+                context=props.context,
+                key=props.key,
+                name=name,
+                description=description,
+                source=LAMBDAS / name,
+                handler="handler.handler",
+                memory_mb=memory_mb,
+                timeout_s=timeout_s,
+                reserved_concurrency=concurrency,
+                services=services,
+                environment=environment,
             ),
         )
 
