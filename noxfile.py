@@ -197,8 +197,12 @@ def scan(session: nox.Session) -> None:
         out = Path(session.create_tmp()) / f"checkov-{environment}"
         args = ["checkov", "--framework", "terraform_json", "--config-file", str(ROOT / ".checkov.yaml"), "--quiet",
                 "--skip-download", "--output", "json", "--output-file-path", str(out)]
-        for folder in chosen:
-            args += ["-f", str(folder / "cdk.tf.json")]
+        # checkov cannot parse `moved` blocks: it reads copies without them (testing.scan.without_moved_blocks).
+        prepared = session.run(str(BIN / "python"), "-m", "platform_tooling.testing.scan", "--prepare",
+                               str(out / "stacks"), *[str(folder / "cdk.tf.json") for folder in chosen],
+                               env=env, external=True, silent=True)
+        for stack_file in str(prepared).split():
+            args += ["-f", stack_file]
         # checkov exits 1 when a check fails: which failures are accepted is decided below, per address.
         session.run(*args, silent=True, success_codes=[0, 1])
         _py(session, "-m", "platform_tooling.testing.scan", str(out / "results_json.json"),

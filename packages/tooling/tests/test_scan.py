@@ -6,7 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from platform_tooling.testing.scan import Acceptance, Failure, failures, load_acceptances, main, verdict
+from platform_tooling.testing.scan import (
+    Acceptance,
+    Failure,
+    failures,
+    load_acceptances,
+    main,
+    unparsed,
+    verdict,
+    without_moved_blocks,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 REASON = "a reason long enough to review"
@@ -92,3 +101,35 @@ def test_the_platform_accepts_findings_by_address_and_skips_nothing_globally():
     assert all(len(a.reason) >= 20 and a.resources for a in accepted)
     config = (ROOT / ".checkov.yaml").read_text()
     assert "skip-check" not in config
+
+
+def test_the_command_fails_when_checkov_could_not_parse_a_stack(tmp_path, capsys):
+    broken = {
+        "check_type": "terraform_json",
+        "summary": {"parsing_errors": 1},
+        "results": {"parsing_errors": ["/x/cdk.tf.json"]},
+    }
+    assert unparsed(broken) == ["/x/cdk.tf.json"]
+    assert unparsed({"summary": {"parsing_errors": 0}, "results": {}}) == []
+    (tmp_path / "report.json").write_text(json.dumps(broken))
+    (tmp_path / "accepted.toml").write_text("")
+    assert main([str(tmp_path / "report.json"), "--accepted", str(tmp_path / "accepted.toml")]) == 1
+    assert "UNPARSED /x/cdk.tf.json" in capsys.readouterr().err
+
+
+def test_checkov_reads_a_copy_without_moved_blocks_at_the_same_app_and_stack(tmp_path, capsys):
+    folder = tmp_path / "cache" / "network-peering" / "dev" / "stacks" / "network-peering"
+    folder.mkdir(parents=True)
+    resources = {"aws_vpc": {"vpc_1": {"cidr_block": "10.0.0.0/16"}}}
+    moved = [{"from": "aws_vpc.old_1", "to": "aws_vpc.vpc_1"}]
+    (folder / "cdk.tf.json").write_text(json.dumps({"resource": resources, "moved": moved}))
+    plain = tmp_path / "cache" / "reference" / "dev" / "stacks" / "reference" / "cdk.tf.json"
+    plain.parent.mkdir(parents=True)
+    plain.write_text(json.dumps({"resource": resources}))
+
+    copy = without_moved_blocks(folder / "cdk.tf.json", tmp_path / "out")
+    assert copy == tmp_path / "out" / "network-peering" / "dev" / "stacks" / "network-peering" / "cdk.tf.json"
+    assert json.loads(copy.read_text()) == {"resource": resources}
+    assert without_moved_blocks(plain, tmp_path / "out") == plain
+    assert main(["--prepare", str(tmp_path / "out"), str(folder / "cdk.tf.json"), str(plain)]) == 0
+    assert capsys.readouterr().out.split() == [str(copy), str(plain)]

@@ -3,7 +3,9 @@
 ``python -m platform_tooling.testing.scan REPORT.json [--accepted FILE] [--environment NAME]``
 reads checkov's JSON report (``-o json``) and the acceptance file (``checkov-accepted.toml`` at the
 repository root). Every failure must be accepted for its check and resource address, and every
-accepted address must still fail: an unaccepted failure or a stale acceptance fails the rung.
+accepted address must still fail: an unaccepted failure, a stale acceptance or a file checkov could
+not parse fails the rung. ``python -m platform_tooling.testing.scan --prepare OUT STACK_FILE...``
+prints the files to hand checkov (:func:`without_moved_blocks`).
 
 The acceptance file holds entries of::
 
@@ -72,6 +74,33 @@ def failures(report: Any) -> list[Failure]:
     return found
 
 
+def unparsed(report: Any) -> list[str]:
+    """The files checkov could not parse: nothing of them was checked, so the rung cannot pass."""
+    found: list[str] = []
+    for part in report if isinstance(report, list) else [report]:
+        files = [str(f) for f in part.get("results", {}).get("parsing_errors", [])]
+        count = int(part.get("summary", {}).get("parsing_errors", 0))
+        found += files or [f"{count} file(s) of the {part.get('check_type', 'checkov')} report"] * bool(count)
+    return found
+
+
+def without_moved_blocks(stack_file: Path, out: Path) -> Path:
+    """``stack_file`` as checkov can read it: a copy without the ``moved`` blocks, under ``out`` at the
+    same ``<app>/<environment>/stacks/<stack>/cdk.tf.json`` (the stack file itself when it has none).
+
+    checkov 3.3's terraform_json parser takes every top-level block type for a map of named blocks
+    and fails on the ``moved`` list, and then checks nothing of the stack. Moved blocks carry no
+    resource, so every check still sees every resource.
+    """
+    stack = json.loads(stack_file.read_text(encoding="utf-8"))
+    if "moved" not in stack:
+        return stack_file
+    copy = out.joinpath(*stack_file.parts[-5:])
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(json.dumps({k: v for k, v in stack.items() if k != "moved"}), encoding="utf-8")
+    return copy
+
+
 def load_acceptances(path: Path) -> list[Acceptance]:
     """The entries of the acceptance file; raises ``ValueError`` naming a malformed entry."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -129,7 +158,21 @@ def verdict(
     return unaccepted, stale
 
 
+def prepare(argv: Sequence[str]) -> int:
+    """``--prepare OUT STACK_FILE...``: print, one a line, the file checkov reads for each stack."""
+    if len(argv) < 2:
+        print("error: --prepare needs an output folder and at least one stack file", file=sys.stderr)
+        return 2
+    out = Path(argv[0])
+    for stack_file in argv[1:]:
+        print(without_moved_blocks(Path(stack_file), out))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--prepare"]:
+        return prepare(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m platform_tooling.testing.scan", description=__doc__.splitlines()[0]
     )
@@ -143,8 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    found = failures(json.loads(args.report.read_text(encoding="utf-8")))
+    report = json.loads(args.report.read_text(encoding="utf-8"))
+    found = failures(report)
     unaccepted, stale = verdict(found, accepted, args.environment, args.scanned)
+    broken = unparsed(report)
+    for line in broken:
+        print(f"UNPARSED {line}: checkov checked nothing of it", file=sys.stderr)
     for line in unaccepted:
         print(f"FAILED   {line}", file=sys.stderr)
     for line in stale:
@@ -153,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(found)} failed checks, {len(found) - len(unaccepted)} accepted by address, "
         f"{len(unaccepted)} not accepted, {len(stale)} stale acceptances"
     )
-    return 1 if unaccepted or stale else 0
+    return 1 if unaccepted or stale or broken else 0
 
 
 if __name__ == "__main__":
