@@ -85,10 +85,14 @@ def build(app: App, settings: Settings) -> None:
         WebAclProps(
             context=ctx,
             name="edge",
-            description="Reference web ACL: a managed rule group and a per-IP rate limit",
+            description="Reference web ACL: AWS managed rule groups and a per-IP rate limit",
             rules=[
                 managed_rule_group("common", 1, "AWSManagedRulesCommonRuleSet", metric="ref-common"),
-                rate_limit("per-ip", 2, 1000, metric="ref-per-ip"),
+                # Known bad inputs include the Log4j (CVE-2021-44228) lookups every web ACL must block.
+                managed_rule_group(
+                    "known-bad-inputs", 2, "AWSManagedRulesKnownBadInputsRuleSet", metric="ref-bad-inputs"
+                ),
+                rate_limit("per-ip", 3, 1000, metric="ref-per-ip"),
             ],
             key=storage.key,
             blocked_only=True,

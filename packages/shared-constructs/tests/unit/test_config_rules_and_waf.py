@@ -38,8 +38,8 @@ def test_rule_parameters_keep_their_order_and_scope_narrows_to_one_resource(stac
 def test_reference_acl_allows_by_default_and_logs_blocked_requests_to_an_encrypted_group(reference):
     acl = only(reference, "aws_wafv2_web_acl")
     assert (acl["name"], acl["scope"], acl["default_action"]) == ("ref-edge-use1-dev", "REGIONAL", {"allow": {}})
-    assert [r["name"] for r in acl["rule"]] == ["common", "per-ip"]
-    assert acl["rule"][1]["statement"] == {"rate_based_statement": {"limit": 1000, "aggregate_key_type": "IP"}}
+    assert [r["name"] for r in acl["rule"]] == ["common", "known-bad-inputs", "per-ip"]
+    assert acl["rule"][2]["statement"] == {"rate_based_statement": {"limit": 1000, "aggregate_key_type": "IP"}}
     logging = only(reference, "aws_wafv2_web_acl_logging_configuration")
     group = only(reference, "aws_cloudwatch_log_group", name="aws-waf-logs-ref-edge-use1-dev")
     assert group["kms_key_id"] == "${aws_kms_key.key_F64E54E4.arn}"
