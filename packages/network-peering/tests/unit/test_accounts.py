@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 REFERENCE = re.compile(r"\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_]+)\.")
 
 # (type of the referring resource, type of the referenced resource): the only crossings allowed.
@@ -18,6 +20,7 @@ CROSSINGS = {
 }
 
 
+@pytest.mark.requirement("DEP-10")
 def test_resources_refer_across_accounts_only_through_the_peering(stack: dict[str, Any]) -> None:
     providers = {
         (type_, name): body.get("provider", "aws")

@@ -19,6 +19,7 @@ def _sg_name(stack: dict[str, Any], label: str) -> str:
     )
 
 
+@pytest.mark.requirement("PEER-3", "PEER-C3")
 @pytest.mark.parametrize("label", sorted(SIDES))
 def test_security_group_rules_are_443_and_5432_with_the_peer_subnets_only(stack: dict[str, Any], label: str) -> None:
     provider, peer_cidrs = SIDES[label]
@@ -39,6 +40,7 @@ def test_security_group_rules_are_443_and_5432_with_the_peer_subnets_only(stack:
         assert all(r["provider"] == provider for r in rules)
 
 
+@pytest.mark.requirement("PEER-C3")
 def test_no_rule_anywhere_is_open_to_the_internet(stack: dict[str, Any]) -> None:
     types = ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule", "aws_security_group_rule")
     rules = [r for type_ in types for r in resources(stack, type_).values()]
@@ -75,6 +77,7 @@ def _nacl_rules(stack: dict[str, Any], label: str) -> list[tuple[bool, int, str,
     )
 
 
+@pytest.mark.requirement("PEER-6", "PEER-C7")
 def test_trading_nacl_rules_exactly(stack: dict[str, Any]) -> None:
     for egress in (False, True):
         assert [r[1:] for r in _nacl_rules(stack, "trading") if r[0] is egress] == [
@@ -88,6 +91,7 @@ def test_trading_nacl_rules_exactly(stack: dict[str, Any]) -> None:
         ]
 
 
+@pytest.mark.requirement("PEER-6", "PEER-C7")
 def test_analytics_nacl_rules_exactly(stack: dict[str, Any]) -> None:
     for egress in (False, True):
         assert [r[1:] for r in _nacl_rules(stack, "analytics") if r[0] is egress] == [
@@ -104,6 +108,7 @@ def test_analytics_nacl_rules_exactly(stack: dict[str, Any]) -> None:
         ]
 
 
+@pytest.mark.requirement("PEER-6")
 def test_nacls_cover_only_the_peered_subnets(stack: dict[str, Any]) -> None:
     subnets = resources(stack, "aws_subnet")
     got = {}
@@ -116,6 +121,7 @@ def test_nacls_cover_only_the_peered_subnets(stack: dict[str, Any]) -> None:
     }
 
 
+@pytest.mark.requirement("PEER-C3")
 def test_default_security_groups_allow_nothing(stack: dict[str, Any]) -> None:
     groups = resources(stack, "aws_default_security_group").values()
     assert len(groups) == 2

@@ -15,6 +15,7 @@ ACCOUNTS = {
 }
 
 
+@pytest.mark.requirement("PEER-4", "PEER-C5")
 def test_flow_logs_capture_all_traffic_every_60_seconds_to_s3_and_cloudwatch(stack: dict[str, Any]) -> None:
     logs = resources(stack, "aws_flow_log").values()
     got = sorted(
@@ -84,6 +85,7 @@ def _role(stack: dict[str, Any], name: str) -> tuple[dict[str, Any], list[dict[s
     return role, statements(policy)
 
 
+@pytest.mark.requirement("PEER-7")
 def test_accepter_role_trusts_only_the_trading_account_with_the_external_id(stack: dict[str, Any]) -> None:
     role, _ = _role(stack, "network-peering-peering-accepter-use2-dev")
     assert role["provider"] == ANALYTICS
@@ -97,6 +99,7 @@ def test_accepter_role_trusts_only_the_trading_account_with_the_external_id(stac
     ]
 
 
+@pytest.mark.requirement("PEER-7")
 def test_accepter_role_may_only_accept_and_configure_this_peering(stack: dict[str, Any]) -> None:
     _, found = _role(stack, "network-peering-peering-accepter-use2-dev")
     accepter = next(iter(resources(stack, "aws_vpc_peering_connection_accepter")))

@@ -17,6 +17,7 @@ HEAD = "[version, account_id, interface_id, "
 TAIL = "protocol, packets, bytes, start, end, action, log_status]"
 
 
+@pytest.mark.requirement("PEER-8")
 @pytest.mark.parametrize("label", sorted(SIDES))
 def test_metric_filters_read_the_side_flow_log_group(stack: dict[str, Any], label: str) -> None:
     provider, _, short, peer = SIDES[label]
@@ -54,6 +55,7 @@ def test_metric_filters_read_the_side_flow_log_group(stack: dict[str, Any], labe
     assert {f["metric_transformation"]["namespace"] for f in filters.values()} == {f"NetworkPeering/dev/{label}"}
 
 
+@pytest.mark.requirement("PEER-8")
 def test_alarms_thresholds_and_actions(stack: dict[str, Any]) -> None:
     alarms = {a["alarm_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
     rejected = alarms["network-peering-trading-rejected-flows-use1-dev"]
@@ -105,6 +107,7 @@ def test_alarm_topics_are_encrypted_and_only_cloudwatch_of_the_account_publishes
     assert publish["Resource"] == f"${{aws_sns_topic.{topic_id}.arn}}"
 
 
+@pytest.mark.requirement("PEER-12")
 def test_dashboards_and_outputs(stack: dict[str, Any]) -> None:
     dashboards = {d["dashboard_name"]: d for d in resources(stack, "aws_cloudwatch_dashboard").values()}
     assert sorted(dashboards) == [
@@ -138,6 +141,7 @@ def test_dashboards_and_outputs(stack: dict[str, Any]) -> None:
     } <= set(outputs)
 
 
+@pytest.mark.requirement("PEER-9", "PEER-C6")
 @pytest.mark.parametrize("label", sorted(SIDES))
 def test_gateway_endpoints_limited_to_the_side_account(stack: dict[str, Any], label: str) -> None:
     provider, account, _, _ = SIDES[label]
@@ -156,6 +160,7 @@ def test_gateway_endpoints_limited_to_the_side_account(stack: dict[str, Any], la
         assert all("*" not in action for action in only["Action"])
 
 
+@pytest.mark.requirement("PEER-10")
 def test_config_rules_on_both_sides(stack: dict[str, Any]) -> None:
     rules = resources(stack, "aws_config_config_rule").values()
     got = sorted((r["provider"], r["source"]["source_identifier"], r.get("input_parameters")) for r in rules)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from platform_tooling.testing.query import ref, resources
 
 ANALYTICS = "aws.use2analytics"
@@ -15,6 +16,7 @@ def _one(stack: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
     return next(iter(found.items()))
 
 
+@pytest.mark.requirement("PEER-11", "PEER-C1", "PEER-C10")
 def test_two_providers_trading_default_analytics_assumes_role(stack: dict[str, Any]) -> None:
     default, analytics = stack["provider"]["aws"]
     assert default["region"] == "us-east-1"
@@ -35,6 +37,7 @@ def test_two_providers_trading_default_analytics_assumes_role(stack: dict[str, A
         }
 
 
+@pytest.mark.requirement("PEER-1", "PEER-C10")
 def test_connection_is_requested_by_trading_to_the_analytics_owner_and_region(stack: dict[str, Any]) -> None:
     _, connection = _one(stack, "aws_vpc_peering_connection")
     vpcs = resources(stack, "aws_vpc")
@@ -49,6 +52,7 @@ def test_connection_is_requested_by_trading_to_the_analytics_owner_and_region(st
     assert vpcs[analytics_vpc]["provider"] == ANALYTICS
 
 
+@pytest.mark.requirement("PEER-1", "PEER-C10")
 def test_accepter_accepts_in_the_analytics_account(stack: dict[str, Any]) -> None:
     connection_name, _ = _one(stack, "aws_vpc_peering_connection")
     _, accepter = _one(stack, "aws_vpc_peering_connection_accepter")
@@ -57,6 +61,7 @@ def test_accepter_accepts_in_the_analytics_account(stack: dict[str, Any]) -> Non
     assert accepter["vpc_peering_connection_id"] == ref("aws_vpc_peering_connection", connection_name, "id")
 
 
+@pytest.mark.requirement("PEER-5", "PEER-C9")
 def test_dns_resolution_of_the_remote_vpc_is_on_in_both_directions(stack: dict[str, Any]) -> None:
     accepter_name, _ = _one(stack, "aws_vpc_peering_connection_accepter")
     options = sorted(resources(stack, "aws_vpc_peering_connection_options").values(), key=lambda o: o["provider"])
@@ -78,6 +83,7 @@ def test_vpcs_resolve_private_hostnames(stack: dict[str, Any]) -> None:
         assert vpc["enable_dns_hostnames"] is True
 
 
+@pytest.mark.requirement("PEER-2", "PEER-C4")
 def test_routes_target_only_the_listed_peer_subnet_cidrs(stack: dict[str, Any]) -> None:
     accepter_name, _ = _one(stack, "aws_vpc_peering_connection_accepter")
     tables = resources(stack, "aws_route_table")
@@ -101,6 +107,7 @@ def test_routes_target_only_the_listed_peer_subnet_cidrs(stack: dict[str, Any]) 
         assert not {"gateway_id", "nat_gateway_id"} & set(route)
 
 
+@pytest.mark.requirement("PEER-C6")
 def test_no_internet_route_or_gateway_without_nat(stack: dict[str, Any]) -> None:
     for type_ in ("aws_internet_gateway", "aws_nat_gateway", "aws_eip"):
         assert resources(stack, type_) == {}

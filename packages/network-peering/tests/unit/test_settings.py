@@ -113,6 +113,7 @@ BAD = {
 }
 
 
+@pytest.mark.requirement("PEER-C8")
 @pytest.mark.parametrize("case", sorted(BAD), ids=sorted(BAD))
 def test_fails_bad_config(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     changes, expected = BAD[case]

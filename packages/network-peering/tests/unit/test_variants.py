@@ -49,6 +49,7 @@ def test_adopted_vpc_creates_no_network_and_uses_the_configured_ids(variant: dic
     assert endpoint["route_table_ids"] == TABLES
 
 
+@pytest.mark.requirement("DEP-8")
 def test_nat_is_one_gateway_in_one_public_subnet(variant: dict[str, Any]) -> None:
     assert len(resources(variant, "aws_nat_gateway")) == 1
     assert len(resources(variant, "aws_internet_gateway")) == 1

@@ -43,6 +43,7 @@ def published(cdc: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[dict[str
     return sent
 
 
+@pytest.mark.requirement("PAY-9")
 def test_writes_receipt_and_emits_event(cdc: ModuleType, aws: dict[str, Any], published: list[dict[str, Any]]) -> None:
     answer = cdc.handler({"Records": [record("100", IMAGE)]}, None)
     assert answer == {"batchItemFailures": []}

@@ -17,6 +17,7 @@ def metrics(aws: dict[str, Any]) -> set[str]:
     return {m["MetricName"] for m in found}
 
 
+@pytest.mark.requirement("DR-C16")
 def test_healthy_region_publishes_metrics(health: ModuleType, aws: dict[str, Any]) -> None:
     summary = health.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, None)
     assert summary["healthy"] is True

@@ -10,6 +10,7 @@ from platform_tooling.testing.query import name_of, only, ref
 from ..conftest import REGIONS, SHORT
 
 
+@pytest.mark.requirement("PAY-11")
 @pytest.mark.parametrize("region", REGIONS)
 def test_transaction_failure_rate_alarm(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]
@@ -57,6 +58,23 @@ def test_workflow_failure_rate_alarm_uses_the_same_expression(stacks: dict[str, 
     assert alarm["threshold"] == 0.1
 
 
+@pytest.mark.requirement("DR-C14")
+@pytest.mark.parametrize("region", REGIONS)
+def test_region_unhealthy_alarm_fires_when_the_health_metric_drops_or_stops(
+    stacks: dict[str, Any], region: str
+) -> None:
+    stack = stacks[f"payments-{region}"]
+    short = SHORT[region]
+    alarm = only(stack, "aws_cloudwatch_metric_alarm", alarm_name=f"payments-region-unhealthy-{short}-dev")
+    assert (alarm["metric_name"], alarm["dimensions"]) == ("RegionHealthy", {"Region": region})
+    assert (alarm["statistic"], alarm["comparison_operator"], alarm["threshold"]) == ("Minimum", "LessThanThreshold", 1)
+    # A silent health check is as bad as a failing one.
+    assert alarm["treat_missing_data"] == "breaching"
+    topic = ref("aws_sns_topic", name_of(stack, "aws_sns_topic", name=f"payments-alerts-{short}-dev"), "arn")
+    assert alarm["alarm_actions"] == [topic]
+
+
+@pytest.mark.requirement("PAY-8")
 def test_dashboard_shows_every_region(stacks: dict[str, Any]) -> None:
     import json
 

@@ -10,6 +10,7 @@ from platform_tooling.testing.query import name_of, only, ref, resources
 from ..conftest import REGIONS
 
 
+@pytest.mark.requirement("PAY-7", "DR-2", "DR-3", "DR-C11")
 @pytest.mark.parametrize("region", REGIONS)
 def test_latency_record_with_health_check(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]
@@ -36,6 +37,7 @@ def test_latency_record_with_health_check(stacks: dict[str, Any], region: str) -
     assert record["zone_id"] == "${data.aws_route53_zone.zone.zone_id}"
 
 
+@pytest.mark.requirement("PAY-7", "DR-C9", "DR-C19")
 @pytest.mark.parametrize("region", REGIONS)
 def test_custom_domain_is_regional_tls12_with_dns_validated_certificate(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]

@@ -26,6 +26,7 @@ def test_bus_is_encrypted_with_the_regional_key(stacks: dict[str, Any], region: 
     )
 
 
+@pytest.mark.requirement("PAY-4")
 @pytest.mark.parametrize("region", REGIONS)
 def test_failover_rule_forwards_local_payment_events_to_every_other_bus(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]
@@ -59,6 +60,7 @@ def test_dead_letter_queue_accepts_only_the_failover_rule(stacks: dict[str, Any]
     assert sends[0]["Condition"] == {"ArnLike": {"aws:SourceArn": ref("aws_cloudwatch_event_rule", rule, "arn")}}
 
 
+@pytest.mark.requirement("PAY-6")
 def test_primary_inbox_accepts_every_regions_alert_topic(stacks: dict[str, Any]) -> None:
     stack = stacks["payments-us-east-1"]
     policies = [json.loads(p["policy"]) for p in resources(stack, "aws_sqs_queue_policy").values()]

@@ -11,6 +11,7 @@ from platform_tooling.testing.query import data_sources, name_of, only, ref, res
 from ..conftest import REGIONS, SHORT, data_key
 
 
+@pytest.mark.requirement("PAY-2")
 @pytest.mark.parametrize("region", REGIONS)
 def test_transaction_function_is_3gb_15min_python312(stacks: dict[str, Any], region: str) -> None:
     fn = only(
@@ -27,6 +28,7 @@ def test_transaction_function_is_3gb_15min_python312(stacks: dict[str, Any], reg
     assert fn["environment"]["variables"]["EVENT_BUS_NAME"] == f"payments-events-{SHORT[region]}-dev"
 
 
+@pytest.mark.requirement("PAY-9")
 @pytest.mark.parametrize("region", REGIONS)
 def test_cdc_mapping_bisects_reports_failures_and_has_a_destination(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]
@@ -49,6 +51,7 @@ def test_cdc_mapping_bisects_reports_failures_and_has_a_destination(stacks: dict
     assert cdc["environment"]["variables"]["RECEIPTS_BUCKET"] == f"payments-receipts-{SHORT[region]}-dev"
 
 
+@pytest.mark.requirement("DR-1", "DR-C13")
 @pytest.mark.parametrize("region", REGIONS)
 def test_health_check_runs_every_two_minutes(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]

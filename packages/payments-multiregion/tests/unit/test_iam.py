@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from shared_constructs.policy.rules_general import POLICY_ATTRIBUTES
 
 # Statement ids allowed a "*" resource, each because the action has no resource-level permissions
@@ -34,6 +35,7 @@ def test_policies_exist_to_check(stacks: dict[str, Any]) -> None:
     } <= types
 
 
+@pytest.mark.requirement("PAY-12", "DR-C20")
 def test_no_wildcard_actions_anywhere(stacks: dict[str, Any]) -> None:
     offenders = []
     for address, _, document in documents(stacks):
@@ -59,6 +61,7 @@ def test_star_resources_only_where_aws_requires_them(stacks: dict[str, Any]) -> 
     assert offenders == []
 
 
+@pytest.mark.requirement("DR-C20")
 def test_transaction_role_writes_only_its_regional_table_and_bus(stacks: dict[str, Any]) -> None:
     policies = {p["name"]: p for p in stacks["payments-eu-west-1"]["resource"]["aws_iam_policy"].values()}
     statements = {

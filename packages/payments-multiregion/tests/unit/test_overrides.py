@@ -29,6 +29,7 @@ def test_override_applies_to_one_region_only(stacks: dict[str, Any], region: str
     assert fn["environment"]["variables"]["CURRENCIES"] == currencies
 
 
+@pytest.mark.requirement("PAY-C5")
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "ap-southeast-1"])
 def test_every_region_is_tagged_with_its_region(stacks: dict[str, Any], region: str) -> None:
     provider = stacks[f"payments-{region}"]["provider"]["aws"][0]

@@ -18,10 +18,12 @@ def configurations(stacks: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["bucket"]: c for c in found.values()}
 
 
+@pytest.mark.requirement("PAY-10")
 def test_one_configuration_per_region(stacks: dict[str, Any]) -> None:
     assert sorted(configurations(stacks)) == sorted(f"payments-receipts-{SHORT[r]}-dev" for r in REGIONS)
 
 
+@pytest.mark.requirement("PAY-5", "PAY-10", "PAY-C4", "DR-C5")
 @pytest.mark.parametrize("region", REGIONS)
 def test_rules_replicate_to_the_other_regions_with_their_keys(stacks: dict[str, Any], region: str) -> None:
     config = configurations(stacks)[f"payments-receipts-{SHORT[region]}-dev"]
@@ -65,6 +67,7 @@ def test_replication_role_is_scoped_to_the_buckets_and_keys(stacks: dict[str, An
     assert encrypt["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": "alias/payments-data-use1-dev"}
 
 
+@pytest.mark.requirement("DR-C5")
 @pytest.mark.parametrize("region", REGIONS)
 def test_receipts_bucket_versioned_cmk_with_lifecycle(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]
@@ -88,6 +91,7 @@ def test_receipts_bucket_versioned_cmk_with_lifecycle(stacks: dict[str, Any], re
     assert versioning[0]["versioning_configuration"] == {"status": "Enabled"}
 
 
+@pytest.mark.requirement("PAY-6")
 def test_secondary_alert_topics_subscribe_the_primary_inbox(stacks: dict[str, Any]) -> None:
     subscriptions = resources(stacks["payments-links"], "aws_sns_topic_subscription")
     found = {s["topic_arn"]: s for s in subscriptions.values()}

@@ -14,6 +14,7 @@ CONFIG = Path(__file__).resolve().parents[2] / "config"
 BASE = (CONFIG / "dev.toml").read_text()
 
 
+@pytest.mark.requirement("PAY-C2")
 def test_prod_example_sizes_concurrency_for_10000_tps() -> None:
     prod = load_settings(Settings, CONFIG / "prod.toml")
     assert prod.capacity.target_tps_global == 10_000
@@ -26,6 +27,7 @@ def test_prod_example_sizes_concurrency_for_10000_tps() -> None:
     }
 
 
+@pytest.mark.requirement("PAY-C2")
 def test_fails_capacity_that_cannot_carry_the_target(tmp_path: Path) -> None:
     path = tmp_path / "dev.toml"
     path.write_text(

@@ -16,6 +16,7 @@ def table(stack: dict[str, Any]) -> dict[str, Any]:
     return found["table"]
 
 
+@pytest.mark.requirement("PAY-C1", "DR-C4", "DEP-2")
 def test_table_is_on_demand_with_pitr_and_streams(stacks: dict[str, Any]) -> None:
     t = table(stacks["payments-global"])
     assert t["name"] == "payments-transactions-dev"
@@ -27,6 +28,7 @@ def test_table_is_on_demand_with_pitr_and_streams(stacks: dict[str, Any]) -> Non
     assert t["deletion_protection_enabled"] is False
 
 
+@pytest.mark.requirement("PAY-1", "PAY-C3", "PAY-C4", "DR-C4", "DR-C8")
 def test_replicas_in_every_other_region_each_with_its_own_key(stacks: dict[str, Any]) -> None:
     stack = stacks["payments-global"]
     t = table(stack)
@@ -52,6 +54,7 @@ def test_replicas_in_every_other_region_each_with_its_own_key(stacks: dict[str, 
     assert providers == {"default": "us-east-1", "euw1": "eu-west-1", "apse1": "ap-southeast-1"}
 
 
+@pytest.mark.requirement("PAY-5")
 def test_replica_keys_allow_dynamodb_only_through_the_account(stacks: dict[str, Any]) -> None:
     import json
 

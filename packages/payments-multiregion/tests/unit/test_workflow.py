@@ -16,6 +16,7 @@ def machine(stacks: dict[str, Any]) -> dict[str, Any]:
     return only(stacks["payments-us-east-1"], "aws_sfn_state_machine", name="payments-workflow-use1-dev")
 
 
+@pytest.mark.requirement("PAY-3")
 def test_steps_validate_authorize_record_notify(machine: dict[str, Any]) -> None:
     definition = json.loads(machine["definition"])
     states = definition["States"]
@@ -30,6 +31,7 @@ def test_steps_validate_authorize_record_notify(machine: dict[str, Any]) -> None
     assert states["Notify"]["End"] is True
 
 
+@pytest.mark.requirement("PAY-3")
 def test_every_task_retries_and_catches_into_the_failure_path(machine: dict[str, Any]) -> None:
     states = json.loads(machine["definition"])["States"]
     for name in ("Validate", "Authorize", "Record", "Notify"):
@@ -46,6 +48,7 @@ def test_every_task_retries_and_catches_into_the_failure_path(machine: dict[str,
     assert states["PaymentFailed"]["Type"] == "Fail"
 
 
+@pytest.mark.requirement("DR-C15", "DR-C21")
 def test_logs_to_kms_group_without_execution_data_and_traces(stacks: dict[str, Any], machine: dict[str, Any]) -> None:
     logging = machine["logging_configuration"]
     assert logging["level"] == "ALL"
@@ -82,6 +85,7 @@ def test_definition_and_history_are_encrypted_with_the_regional_key(stacks: dict
     assert (delivery["Principal"], delivery["Action"]) == ({"Service": "delivery.logs.amazonaws.com"}, "kms:Decrypt")
 
 
+@pytest.mark.requirement("DR-C21")
 @pytest.mark.parametrize("region", REGIONS)
 def test_api_starts_the_workflow_with_validation_and_throttling(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]

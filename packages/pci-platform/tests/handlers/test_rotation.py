@@ -117,6 +117,7 @@ def stage_pending(client: Any, arn: str, token: str, password: str = "new-pass")
 TOKEN = "11111111-2222-3333-4444-555555555555"
 
 
+@pytest.mark.requirement("PCI-6")
 def test_each_step_of_a_full_rotation(
     handler: ModuleType, client: Any, secret: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -176,6 +177,7 @@ def test_set_secret_skips_when_the_pending_password_works(
     assert db.statements == []
 
 
+@pytest.mark.requirement("PCI-C6")
 def test_connections_use_tls(handler: ModuleType, client: Any, secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
     stage_pending(client, secret, TOKEN)
     db = FakeDatabase({"app": "new-pass"})

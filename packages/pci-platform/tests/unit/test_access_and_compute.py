@@ -15,12 +15,14 @@ def guardrails(stack: dict[str, Any]) -> dict[str, Any]:
     return only(stack, "aws_iam_policy", name="pci-platform-guardrails-apse1-dev")
 
 
+@pytest.mark.requirement("PCI-9")
 def test_region_deny_covers_every_action_outside_approved_regions(stack: dict[str, Any]) -> None:
     deny = statement(guardrails(stack), "DenyOutsideApprovedRegions")
     assert (deny["Effect"], deny["Action"], deny["Resource"]) == ("Deny", "*", "*")
     assert deny["Condition"] == {"StringNotEquals": {"aws:RequestedRegion": "ap-southeast-1"}}
 
 
+@pytest.mark.requirement("PCI-9")
 def test_guardrails_hold_only_explicit_denies(stack: dict[str, Any]) -> None:
     found = statements(guardrails(stack))
     assert [s["Sid"] for s in found] == [
@@ -37,6 +39,7 @@ def test_guardrails_hold_only_explicit_denies(stack: dict[str, Any]) -> None:
     assert "s3:PutBucketPolicy" in statement(guardrails(stack), "DenyStorageTampering")["Action"]
 
 
+@pytest.mark.requirement("PCI-9")
 def test_no_inline_policies(stack: dict[str, Any]) -> None:
     assert resources(stack, "aws_iam_role_policy") == {}
     assert resources(stack, "aws_iam_role_policies_exclusive") == {}
@@ -46,6 +49,7 @@ def test_no_inline_policies(stack: dict[str, Any]) -> None:
         assert "inline_policy" not in role
 
 
+@pytest.mark.requirement("PCI-9")
 def test_every_role_carries_the_guardrails_and_its_own_managed_policy(stack: dict[str, Any]) -> None:
     roles = resources(stack, "aws_iam_role")
     attachments = resources(stack, "aws_iam_role_policy_attachment").values()
@@ -56,6 +60,7 @@ def test_every_role_carries_the_guardrails_and_its_own_managed_policy(stack: dic
         assert len(attached) == 2, name
 
 
+@pytest.mark.requirement("PCI-9")
 def test_allow_statements_name_their_actions(stack: dict[str, Any]) -> None:
     policies = resources(stack, "aws_iam_policy")
     assert len(policies) >= 10
@@ -66,6 +71,7 @@ def test_allow_statements_name_their_actions(stack: dict[str, Any]) -> None:
                 assert not any("*" in a for a in actions), name
 
 
+@pytest.mark.requirement("PCI-5")
 @pytest.mark.parametrize("function_name", FUNCTIONS)
 def test_functions_run_in_the_workload_subnets(stack: dict[str, Any], function_name: str) -> None:
     function = only(stack, "aws_lambda_function", function_name=function_name)
@@ -82,6 +88,7 @@ def role_policy(stack: dict[str, Any], prefix: str) -> dict[str, Any]:
     return found[0]
 
 
+@pytest.mark.requirement("PCI-5")
 def test_processor_reads_one_bucket_and_writes_the_other(stack: dict[str, Any]) -> None:
     policy = statements(role_policy(stack, "compute_processor_role_policy"))
     by_resource = {
@@ -104,6 +111,7 @@ def test_processor_is_triggered_by_the_incoming_prefix(stack: dict[str, Any]) ->
     assert "data_cardholder_bucket" in permission["source_arn"]
 
 
+@pytest.mark.requirement("PCI-6", "PCI-C8")
 def test_rotation_is_attached_to_the_existing_secret(stack: dict[str, Any]) -> None:
     (secret,) = stack["data"]["aws_secretsmanager_secret"].values()
     assert secret["name"] == "pci-platform/dev/database"
@@ -116,6 +124,7 @@ def test_rotation_is_attached_to_the_existing_secret(stack: dict[str, Any]) -> N
     assert permission["source_arn"] == rotation["secret_id"]
 
 
+@pytest.mark.requirement("PCI-6")
 def test_rotation_role_is_limited_to_the_secret(stack: dict[str, Any]) -> None:
     policy = role_policy(stack, "secrets_rotation_role_policy")
     rotate = statement(policy, "RotateDatabaseSecret")
@@ -146,6 +155,7 @@ def test_rotation_bundle_vendors_pg8000_and_its_dependencies(stack: dict[str, An
         assert top in names
 
 
+@pytest.mark.requirement("PCI-C9")
 def test_failed_s3_events_of_the_processor_land_in_its_dead_letter_queue(stack: dict[str, Any]) -> None:
     function = only(stack, "aws_lambda_function", function_name="pci-platform-processor-apse1-dev")
     queue_name = name_of_queue(stack, "pci-platform-processor-dlq-apse1-dev")

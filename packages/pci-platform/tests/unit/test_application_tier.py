@@ -22,6 +22,7 @@ def rules(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in acl(stack)["rule"]}
 
 
+@pytest.mark.requirement("SEC-6")
 def test_waf_rule_priorities_and_actions(stack: dict[str, Any]) -> None:
     found = sorted(
         (r["priority"], r["name"], next(iter(r.get("action") or r["override_action"]))) for r in acl(stack)["rule"]
@@ -38,12 +39,14 @@ def test_waf_rule_priorities_and_actions(stack: dict[str, Any]) -> None:
     assert acl(stack)["scope"] == "REGIONAL"
 
 
+@pytest.mark.requirement("SEC-6")
 def test_waf_rate_limit_is_1000_per_5_minutes_per_ip(stack: dict[str, Any]) -> None:
     assert rules(stack)["rate-limit"]["statement"] == {
         "rate_based_statement": {"limit": 1000, "aggregate_key_type": "IP", "evaluation_window_sec": 300}
     }
 
 
+@pytest.mark.requirement("SEC-6")
 @pytest.mark.parametrize(
     ("name", "group"),
     [
@@ -56,6 +59,7 @@ def test_waf_managed_groups(stack: dict[str, Any], name: str, group: str) -> Non
     assert rules(stack)[name]["statement"] == {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}}
 
 
+@pytest.mark.requirement("SEC-6")
 def test_waf_payment_path_rules(stack: dict[str, Any]) -> None:
     method = rules(stack)["payment-api-method"]["statement"]["and_statement"]["statement"]
     assert method[0]["byte_match_statement"]["search_string"] == "/api/payments"
@@ -71,6 +75,7 @@ def geo_stack(synth: Callable[..., SynthResult]) -> dict[str, Any]:
     return synth("pci-platform", overrides={"waf": {"blocked_countries": ["KP", "IR"]}}).stacks["pci-platform"]
 
 
+@pytest.mark.requirement("SEC-6")
 def test_waf_geo_block_only_when_configured(stack: dict[str, Any], geo_stack: dict[str, Any]) -> None:
     assert "geo-block" not in rules(stack)
     geo = rules(geo_stack)["geo-block"]
@@ -78,6 +83,7 @@ def test_waf_geo_block_only_when_configured(stack: dict[str, Any], geo_stack: di
     assert geo["statement"] == {"geo_match_statement": {"country_codes": ["IR", "KP"]}}
 
 
+@pytest.mark.requirement("SEC-6", "SEC-C5")
 def test_waf_logs_blocked_requests_to_the_waf_bucket_on_the_alb(stack: dict[str, Any]) -> None:
     (logging,) = resources(stack, "aws_wafv2_web_acl_logging_configuration").values()
     assert logging["log_destination_configs"][0].startswith("${aws_s3_bucket.waf_logs_bucket_")
@@ -87,6 +93,7 @@ def test_waf_logs_blocked_requests_to_the_waf_bucket_on_the_alb(stack: dict[str,
     assert association["resource_arn"].startswith("${aws_lb.api_alb_")
 
 
+@pytest.mark.requirement("SEC-1", "SEC-C2")
 def test_proxy_requires_tls_and_iam_with_the_existing_secret(stack: dict[str, Any]) -> None:
     (proxy,) = resources(stack, "aws_db_proxy").values()
     assert proxy["require_tls"] is True
@@ -96,6 +103,7 @@ def test_proxy_requires_tls_and_iam_with_the_existing_secret(stack: dict[str, An
     assert auth["secret_arn"] == "${data.aws_secretsmanager_secret.secrets_database_secret_9214DE69.arn}"
 
 
+@pytest.mark.requirement("SEC-1", "SEC-D2", "DEP-7", "PCI-C7")
 def test_cluster_is_serverless_v2_encrypted_tls_only_and_destroyable(stack: dict[str, Any]) -> None:
     (cluster,) = resources(stack, "aws_rds_cluster").values()
     assert (cluster["engine"], cluster["engine_mode"]) == ("aurora-postgresql", "provisioned")
@@ -123,6 +131,7 @@ def test_cluster_is_serverless_v2_encrypted_tls_only_and_destroyable(stack: dict
     assert all(i["monitoring_interval"] == 60 for i in instances)
 
 
+@pytest.mark.requirement("SEC-2", "SEC-D9", "SEC-C7")
 def test_sampling_rule_traces_every_payment(stack: dict[str, Any]) -> None:
     (rule,) = resources(stack, "aws_xray_sampling_rule").values()
     assert (rule["fixed_rate"], rule["priority"], rule["url_path"]) == (1, 1, "/api/payments*")
@@ -131,6 +140,7 @@ def test_sampling_rule_traces_every_payment(stack: dict[str, Any]) -> None:
     assert encryption["key_id"].startswith("${aws_kms_key.keys_logs_key_")
 
 
+@pytest.mark.requirement("SEC-2", "SEC-C2", "PCI-C1", "PCI-C6")
 def test_alb_is_internal_with_https_tls12_and_access_logs(stack: dict[str, Any]) -> None:
     (alb,) = resources(stack, "aws_lb").values()
     assert alb["internal"] is True
@@ -150,6 +160,7 @@ def test_alb_is_internal_with_https_tls12_and_access_logs(stack: dict[str, Any])
     assert [(i["from_port"], i["cidr_blocks"]) for i in alb_sg["ingress"]] == [(443, ["10.60.0.0/16"])]
 
 
+@pytest.mark.requirement("SEC-10")
 def test_firehose_gzip_processor_backup_and_encryption(stack: dict[str, Any]) -> None:
     (stream,) = resources(stack, "aws_kinesis_firehose_delivery_stream").values()
     s3 = stream["extended_s3_configuration"]
@@ -197,6 +208,7 @@ def test_alb_log_bucket_is_sse_s3_with_the_documented_reason_and_elb_delivery(st
     assert statement(policy, "ElbLogDelivery")["Principal"] == {"AWS": "arn:aws:iam::114774131450:root"}
 
 
+@pytest.mark.requirement("SEC-2")
 def test_launch_template_requires_imdsv2_encrypted_volumes_no_public_ip(stack: dict[str, Any]) -> None:
     (template,) = resources(stack, "aws_launch_template").values()
     assert template["metadata_options"]["http_tokens"] == "required"
@@ -210,6 +222,7 @@ def test_launch_template_requires_imdsv2_encrypted_volumes_no_public_ip(stack: d
     assert all("network_vpc_workload_" in s for s in group["vpc_zone_identifier"])
 
 
+@pytest.mark.requirement("SEC-2", "SEC-C10")
 def test_payment_function_is_sized_traced_and_in_the_vpc(stack: dict[str, Any]) -> None:
     function = only(stack, "aws_lambda_function", function_name="pci-platform-payment-apse1-dev")
     assert function["reserved_concurrent_executions"] == 2
@@ -219,6 +232,7 @@ def test_payment_function_is_sized_traced_and_in_the_vpc(stack: dict[str, Any]) 
     assert all("network_vpc_workload_" in s for s in function["vpc_config"]["subnet_ids"])
 
 
+@pytest.mark.requirement("SEC-4", "SEC-C8")
 def test_event_bus_is_cmk_encrypted_and_routes_with_a_dead_letter_queue(stack: dict[str, Any]) -> None:
     (bus,) = resources(stack, "aws_cloudwatch_event_bus").values()
     assert bus["kms_key_identifier"].startswith("${aws_kms_key.keys_cardholder_key_")
@@ -236,6 +250,7 @@ def test_event_bus_is_cmk_encrypted_and_routes_with_a_dead_letter_queue(stack: d
     assert patterns["pci-platform-rds-failover-apse1-dev"]["detail"] == {"EventCategories": ["failover"]}
 
 
+@pytest.mark.requirement("SEC-3")
 def test_dns_failover_uses_a_cloudwatch_alarm_health_check(stack: dict[str, Any]) -> None:
     (zone,) = resources(stack, "aws_route53_zone").values()
     assert zone["name"] == "pci.internal"
@@ -249,6 +264,7 @@ def test_dns_failover_uses_a_cloudwatch_alarm_health_check(stack: dict[str, Any]
     assert records["secondary"]["failover_routing_policy"] == {"type": "SECONDARY"}
 
 
+@pytest.mark.requirement("SEC-11")
 def test_parameters_are_secure_strings_with_the_secrets_key(stack: dict[str, Any]) -> None:
     parameters = {p["name"]: p for p in resources(stack, "aws_ssm_parameter").values()}
     assert sorted(parameters) == [
@@ -263,6 +279,7 @@ def test_parameters_are_secure_strings_with_the_secrets_key(stack: dict[str, Any
     assert "password" not in parameters["/pci-platform/dev/database/connection-string"]["value"]
 
 
+@pytest.mark.requirement("SEC-5")
 @pytest.mark.parametrize(
     ("name", "metric", "threshold"),
     [
@@ -278,6 +295,7 @@ def test_operational_alarms_go_to_the_ops_topic(stack: dict[str, Any], name: str
     assert alarm["alarm_actions"][0].startswith("${aws_sns_topic.events_ops_topic_")
 
 
+@pytest.mark.requirement("SEC-5")
 def test_saved_queries(stack: dict[str, Any]) -> None:
     names = sorted(q["name"] for q in resources(stack, "aws_cloudwatch_query_definition").values())
     assert names == [

@@ -36,6 +36,7 @@ APP_BUCKETS = [
 ]
 
 
+@pytest.mark.requirement("SEC-D2", "PCI-C7")
 def test_bucket_names(stack: dict[str, Any]) -> None:
     assert sorted(b["bucket"] for b in resources(stack, "aws_s3_bucket").values()) == sorted(
         [*BUCKETS.values(), *APP_BUCKETS]
@@ -43,6 +44,7 @@ def test_bucket_names(stack: dict[str, Any]) -> None:
     assert all(b["force_destroy"] is True for b in resources(stack, "aws_s3_bucket").values())
 
 
+@pytest.mark.requirement("PCI-4", "PCI-C6")
 @pytest.mark.parametrize("role", list(BUCKETS))
 def test_every_bucket_denies_insecure_transport_and_old_tls(stack: dict[str, Any], role: str) -> None:
     policy = bucket_policy(stack, role)
@@ -53,6 +55,7 @@ def test_every_bucket_denies_insecure_transport_and_old_tls(stack: dict[str, Any
     assert old["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
 
 
+@pytest.mark.requirement("PCI-4")
 @pytest.mark.parametrize("role", DATA_BUCKETS)
 def test_data_buckets_deny_unencrypted_uploads_and_version_deletion_without_mfa(
     stack: dict[str, Any], role: str
@@ -86,6 +89,7 @@ def test_log_buckets_deny_exactly_the_transport_and_encryption_statements(stack:
     assert access == ["DenyInsecureTransport", "DenyOutdatedTls"]
 
 
+@pytest.mark.requirement("PCI-3")
 @pytest.mark.parametrize(
     ("role", "key"), [("cardholder", "cardholder"), ("processed", "cardholder"), ("flow_logs", "logs")]
 )
@@ -97,6 +101,7 @@ def test_buckets_use_their_classification_key(stack: dict[str, Any], role: str, 
     assert rule["bucket_key_enabled"] is True
 
 
+@pytest.mark.requirement("PCI-4")
 @pytest.mark.parametrize("role", ["flow_logs", "cardholder", "processed"])
 def test_every_bucket_is_access_logged(stack: dict[str, Any], role: str) -> None:
     logging = companion(stack, "aws_s3_bucket_logging", role)
@@ -104,6 +109,7 @@ def test_every_bucket_is_access_logged(stack: dict[str, Any], role: str) -> None
     assert logging["target_prefix"] == f"{BUCKETS[role]}/"
 
 
+@pytest.mark.requirement("PCI-1")
 @pytest.mark.parametrize(
     ("role", "expiration", "noncurrent"),
     [("flow_logs", 90, 1), ("access_logs", 365, 30), ("cardholder", None, 365), ("processed", None, 365)],
@@ -115,6 +121,7 @@ def test_bucket_lifecycles(stack: dict[str, Any], role: str, expiration: int | N
     assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == noncurrent
 
 
+@pytest.mark.requirement("PCI-4")
 @pytest.mark.parametrize("role", list(BUCKETS))
 def test_every_bucket_is_versioned_and_private(stack: dict[str, Any], role: str) -> None:
     assert companion(stack, "aws_s3_bucket_versioning", role)["versioning_configuration"]["status"] == "Enabled"
@@ -132,12 +139,14 @@ def key_policy(stack: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return json.loads(found[0]["policy"])["Statement"]  # type: ignore[no-any-return]
 
 
+@pytest.mark.requirement("PCI-3", "SEC-8")
 @pytest.mark.parametrize("name", ["cardholder", "logs", "secrets"])
 def test_root_administers_but_cannot_use_keys(stack: dict[str, Any], name: str) -> None:
     admin = next(s for s in key_policy(stack, name) if s["Sid"] == "KeyAdministration")
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(admin["Action"])
 
 
+@pytest.mark.requirement("PCI-3", "SEC-8")
 @pytest.mark.parametrize(
     ("name", "roles"),
     [
@@ -165,6 +174,7 @@ def test_secrets_key_is_used_only_through_secrets_manager(stack: dict[str, Any])
     assert sorted(use["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
 
 
+@pytest.mark.requirement("PCI-3", "SEC-8")
 def test_key_aliases_per_classification(stack: dict[str, Any]) -> None:
     aliases = sorted(a["name"] for a in resources(stack, "aws_kms_alias").values())
     assert aliases == [
@@ -174,6 +184,7 @@ def test_key_aliases_per_classification(stack: dict[str, Any]) -> None:
     ]
 
 
+@pytest.mark.requirement("SEC-C9", "PCI-C9")
 def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> None:
     groups = resources(stack, "aws_cloudwatch_log_group").values()
     assert sorted(g["name"] for g in groups) == [

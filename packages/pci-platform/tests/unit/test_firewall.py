@@ -28,6 +28,7 @@ FIREWALL_TYPES = [
 ]
 
 
+@pytest.mark.requirement("PCI-2")
 def test_allow_list_passes_tls_to_the_listed_aws_endpoints_only(stack: dict[str, Any]) -> None:
     group = only(stack, "aws_networkfirewall_rule_group", name="pci-platform-allow-aws-endpoints-apse1-dev")
     assert group["type"] == "STATEFUL"
@@ -40,6 +41,7 @@ def test_allow_list_passes_tls_to_the_listed_aws_endpoints_only(stack: dict[str,
     }
 
 
+@pytest.mark.requirement("PCI-2", "PCI-C6")
 def test_non_tls_and_old_tls_are_dropped_first(stack: dict[str, Any]) -> None:
     group = only(stack, "aws_networkfirewall_rule_group", name="pci-platform-deny-non-tls-apse1-dev")
     assert group["rule_group"]["stateful_rule_options"] == {"rule_order": "STRICT_ORDER"}
@@ -52,6 +54,7 @@ def test_non_tls_and_old_tls_are_dropped_first(stack: dict[str, Any]) -> None:
     assert "ssl_version:sslv2,sslv3,tls1.0,tls1.1;" in rules[2]
 
 
+@pytest.mark.requirement("PCI-2")
 def test_policy_is_strict_order_with_default_drop(stack: dict[str, Any]) -> None:
     (policy,) = resources(stack, "aws_networkfirewall_firewall_policy").values()
     body = policy["firewall_policy"]

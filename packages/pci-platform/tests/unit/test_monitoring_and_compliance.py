@@ -17,6 +17,7 @@ def test_security_topic_comes_from_the_baseline_state(stack: dict[str, Any]) -> 
     assert state["config"]["path"].endswith(".state/security-baseline/dev/security-baseline-ap-southeast-1.tfstate")
 
 
+@pytest.mark.requirement("PCI-8")
 def test_encryption_config_rules(stack: dict[str, Any]) -> None:
     identifiers = sorted(r["source"]["source_identifier"] for r in resources(stack, "aws_config_config_rule").values())
     assert identifiers == sorted(
@@ -36,6 +37,7 @@ def test_encryption_config_rules(stack: dict[str, Any]) -> None:
     assert all(r["source"]["owner"] == "AWS" for r in resources(stack, "aws_config_config_rule").values())
 
 
+@pytest.mark.requirement("PCI-8")
 def test_pci_tag_rule_requires_data_classification_environment_owner(stack: dict[str, Any]) -> None:
     rule = only(stack, "aws_config_config_rule", name="pci-platform-pci-tags-apse1-dev")
     assert json.loads(rule["input_parameters"]) == {
@@ -49,6 +51,7 @@ def test_pci_tag_rule_requires_data_classification_environment_owner(stack: dict
     assert "AWS::S3::Bucket" in rule["scope"]["compliance_resource_types"]
 
 
+@pytest.mark.requirement("PCI-8")
 def test_critical_events_go_to_the_security_topic(stack: dict[str, Any]) -> None:
     rules = {n: r for n, r in resources(stack, "aws_cloudwatch_event_rule").items() if n.startswith("compliance_")}
     targets = [t for n, t in resources(stack, "aws_cloudwatch_event_target").items() if n.startswith("compliance_")]
@@ -128,6 +131,7 @@ def test_metric_filters_and_alarms(
     assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
 
 
+@pytest.mark.requirement("PCI-C9")
 def test_function_error_alarms(stack: dict[str, Any]) -> None:
     alarm = only(stack, "aws_cloudwatch_metric_alarm", alarm_name="pci-platform-secret-rotation-errors-apse1-dev")
     assert (alarm["namespace"], alarm["metric_name"]) == ("AWS/Lambda", "Errors")
@@ -177,6 +181,7 @@ def test_outputs(stack: dict[str, Any]) -> None:
     assert stack["output"]["firewall_arn"]["value"].startswith("${aws_networkfirewall_firewall.")
 
 
+@pytest.mark.requirement("PCI-C4", "PCI-C10")
 def test_required_tags_on_the_provider(stack: dict[str, Any]) -> None:
     (provider,) = stack["provider"]["aws"]
     tags = provider["default_tags"][0]["tags"]

@@ -22,6 +22,7 @@ def tier_tables(stack: dict[str, Any], tier: str) -> dict[str, dict[str, Any]]:
     return {n: r for n, r in resources(stack, "aws_route_table").items() if f"_{tier}_" in n}
 
 
+@pytest.mark.requirement("PCI-1", "PCI-C1")
 @pytest.mark.parametrize(
     "forbidden",
     [
@@ -38,6 +39,7 @@ def test_no_internet_path_resources(stack: dict[str, Any], forbidden: str) -> No
     assert resources(stack, forbidden) == {}
 
 
+@pytest.mark.requirement("PCI-1", "PCI-C1")
 def test_subnets_are_private_in_three_tiers(stack: dict[str, Any]) -> None:
     subnets = resources(stack, "aws_subnet").values()
     assert sorted(s["cidr_block"] for s in subnets) == sorted(WORKLOAD + FIREWALL + ENDPOINT)
@@ -50,6 +52,7 @@ def test_subnets_are_private_in_three_tiers(stack: dict[str, Any]) -> None:
     ]
 
 
+@pytest.mark.requirement("PCI-C2")
 def test_no_route_leaves_through_a_gateway(stack: dict[str, Any]) -> None:
     routes = resources(stack, "aws_route").values()
     assert routes  # the routes through the firewall
@@ -70,6 +73,7 @@ def test_no_route_leaves_through_a_gateway(stack: dict[str, Any]) -> None:
         assert "route" not in table  # routes are separate resources, all checked above
 
 
+@pytest.mark.requirement("PCI-2", "PCI-C2")
 def test_every_workload_route_leads_to_a_firewall_endpoint(stack: dict[str, Any]) -> None:
     tables = tier_tables(stack, "workload")
     assert len(tables) == 3
@@ -132,6 +136,7 @@ def test_firewall_routes_point_at_the_firewall_sync_states(stack: dict[str, Any]
     )
 
 
+@pytest.mark.requirement("PCI-1", "SEC-5", "SEC-C3")
 def test_flow_logs_capture_all_traffic_to_s3_and_cloudwatch_every_minute(stack: dict[str, Any]) -> None:
     flows = {f["log_destination_type"]: f for f in resources(stack, "aws_flow_log").values()}
     assert sorted(flows) == ["cloud-watch-logs", "s3"]
@@ -142,6 +147,7 @@ def test_flow_logs_capture_all_traffic_to_s3_and_cloudwatch_every_minute(stack: 
     assert group["retention_in_days"] == 30
 
 
+@pytest.mark.requirement("PCI-2", "PCI-C3")
 def test_security_groups_open_nothing_to_or_from_the_internet(stack: dict[str, Any]) -> None:
     groups = resources(stack, "aws_security_group")
     rules = [(name, r) for name, g in groups.items() for d in ("ingress", "egress") for r in g.get(d) or []]
@@ -158,6 +164,7 @@ def test_security_groups_open_nothing_to_or_from_the_internet(stack: dict[str, A
         assert not {"0.0.0.0/0", "::/0"} & set(rule.get("ipv6_cidr_blocks") or []), name
 
 
+@pytest.mark.requirement("PCI-2")
 def test_workload_security_groups_allow_only_https_to_endpoints_and_postgres_inside(stack: dict[str, Any]) -> None:
     groups = {g["name"]: g for g in resources(stack, "aws_security_group").values()}
     processor = groups["pci-platform-processor-apse1-dev"]

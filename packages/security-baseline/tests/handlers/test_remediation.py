@@ -106,6 +106,7 @@ def bucket(name: str, tags: dict[str, str] | None = None) -> Any:
     return s3
 
 
+@pytest.mark.requirement("SEC-C4")
 def test_reapplies_s3_public_access_block(handler: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
     s3 = bucket("exposed")
     caplog.set_level(logging.INFO)
@@ -125,6 +126,7 @@ def test_reapplies_s3_public_access_block(handler: ModuleType, caplog: pytest.Lo
     assert line["message"] == "remediation result"
 
 
+@pytest.mark.requirement("SEC-C4")
 def test_adds_missing_tags_to_bucket_keeping_existing(handler: ModuleType) -> None:
     s3 = bucket("untagged", {"Owner": "payments-team", "Team": "blue"})
     out = handler.handler(config_event(TAG_RULE, "AWS::S3::Bucket", "untagged"), None)

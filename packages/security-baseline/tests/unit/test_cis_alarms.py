@@ -54,6 +54,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.requirement("PCI-7")
 def test_fourteen_filters_and_alarms_in_the_home_region_only(stacks: dict[str, dict[str, Any]]) -> None:
     assert len(stacks) == 4
     for name, stack in stacks.items():
@@ -64,6 +65,7 @@ def test_fourteen_filters_and_alarms_in_the_home_region_only(stacks: dict[str, d
         assert len(alarms) == expected, name
 
 
+@pytest.mark.requirement("PCI-7")
 @pytest.mark.parametrize("control", sorted(EXPECTED))
 def test_filter_has_exact_cis_pattern(home: dict[str, Any], control: str) -> None:
     metric = f"security-baseline-{control}-dev"
@@ -74,6 +76,7 @@ def test_filter_has_exact_cis_pattern(home: dict[str, Any], control: str) -> Non
     assert found["metric_transformation"] == {"name": metric, "namespace": "LogMetrics", "value": "1"}
 
 
+@pytest.mark.requirement("PCI-7")
 @pytest.mark.parametrize("control", sorted(EXPECTED))
 def test_alarm_watches_its_metric_and_notifies_security_topic(home: dict[str, Any], control: str) -> None:
     alarm = only(home, "aws_cloudwatch_metric_alarm", alarm_name=f"security-baseline-{control}-dev")

@@ -27,6 +27,7 @@ def stack_of(stacks: dict[str, dict[str, Any]], region: str) -> dict[str, Any]:
     return stacks[f"security-baseline-{region}"]
 
 
+@pytest.mark.requirement("SEC-9")
 @pytest.mark.parametrize("region", sorted(REGIONS))
 def test_recorder_records_all_resources_globals_only_at_home(stacks: dict[str, dict[str, Any]], region: str) -> None:
     stack = stack_of(stacks, region)
@@ -41,6 +42,7 @@ def test_recorder_records_all_resources_globals_only_at_home(stacks: dict[str, d
     assert recorder["role_arn"] == ref("aws_iam_role", role, "arn")
 
 
+@pytest.mark.requirement("SEC-9", "SEC-D7", "DEP-4")
 def test_recorder_role_uses_the_aws_config_managed_policy(home: dict[str, Any]) -> None:
     role = name_of(home, "aws_iam_role", name="security-baseline-config-recorder-use1-dev")
     attached = [
@@ -75,6 +77,7 @@ def test_recorder_enabled_only_after_delivery_channel(home: dict[str, Any]) -> N
     assert delivery["snapshot_delivery_properties"] == {"delivery_frequency": "TwentyFour_Hours"}
 
 
+@pytest.mark.requirement("SEC-9")
 def test_snapshots_bucket_versioned_with_old_version_lifecycle(home: dict[str, Any]) -> None:
     bucket = name_of(home, "aws_s3_bucket", bucket="security-baseline-config-snapshots-use1-dev")
     by_bucket = {"bucket": ref("aws_s3_bucket", bucket, "id")}
@@ -89,6 +92,7 @@ def test_snapshots_bucket_versioned_with_old_version_lifecycle(home: dict[str, A
     assert delivery["Condition"]["StringEquals"]["s3:x-amz-acl"] == "bucket-owner-full-control"
 
 
+@pytest.mark.requirement("SEC-9")
 @pytest.mark.parametrize(("rule", "identifier"), sorted(RULES.items()))
 def test_managed_rule_exists_after_recorder(home: dict[str, Any], rule: str, identifier: str) -> None:
     found = only(home, "aws_config_config_rule", name=f"security-baseline-{rule}-use1-dev")
@@ -109,6 +113,7 @@ def test_required_tags_rule_checks_the_platform_tag_set(home: dict[str, Any]) ->
     }
 
 
+@pytest.mark.requirement("SEC-9", "SEC-C4")
 def test_non_compliance_goes_to_compliance_topic_and_remediation(home: dict[str, Any]) -> None:
     rule = name_of(home, "aws_cloudwatch_event_rule", name="security-baseline-config-noncompliant-use1-dev")
     pattern = json.loads(resources(home, "aws_cloudwatch_event_rule")[rule]["event_pattern"])

@@ -17,12 +17,14 @@ def findings_bucket(stack: dict[str, Any], code: str) -> str:
     return name_of(stack, "aws_s3_bucket", bucket=f"security-baseline-gd-findings-{code}-dev")
 
 
+@pytest.mark.requirement("SEC-7")
 @pytest.mark.parametrize("region", sorted(REGIONS))
 def test_detector_publishes_every_six_hours(stacks: dict[str, dict[str, Any]], region: str) -> None:
     detectors = resources(stacks[f"security-baseline-{region}"], "aws_guardduty_detector")
     assert [(d["enable"], d["finding_publishing_frequency"]) for d in detectors.values()] == [(True, "SIX_HOURS")]
 
 
+@pytest.mark.requirement("SEC-7")
 @pytest.mark.parametrize("region", sorted(REGIONS))
 def test_findings_expire_after_90_days(stacks: dict[str, dict[str, Any]], region: str) -> None:
     stack = stacks[f"security-baseline-{region}"]
@@ -33,6 +35,7 @@ def test_findings_expire_after_90_days(stacks: dict[str, dict[str, Any]], region
     assert rule["status"] == "Enabled"
 
 
+@pytest.mark.requirement("SEC-7")
 def test_findings_bucket_encrypted_with_security_key(home: dict[str, Any]) -> None:
     bucket = findings_bucket(home, "use1")
     key = name_of(home, "aws_kms_key")
@@ -45,6 +48,7 @@ def test_findings_bucket_encrypted_with_security_key(home: dict[str, Any]) -> No
     }
 
 
+@pytest.mark.requirement("SEC-7")
 def test_publishing_destination_to_findings_bucket(home: dict[str, Any]) -> None:
     (destination,) = resources(home, "aws_guardduty_publishing_destination").values()
     detector = name_of(home, "aws_guardduty_detector")
@@ -70,6 +74,7 @@ def test_bucket_and_key_let_only_this_detector_export(home: dict[str, Any]) -> N
     assert grant["Condition"]["StringEquals"]["aws:SourceArn"] == detector_arn
 
 
+@pytest.mark.requirement("SEC-7", "SEC-C6")
 def test_high_severity_rule_targets_security_topic(home: dict[str, Any]) -> None:
     import json
 
@@ -85,6 +90,7 @@ def test_high_severity_rule_targets_security_topic(home: dict[str, Any]) -> None
     assert [t["arn"] for t in targets] == [ref("aws_sns_topic", topic, "arn")]
 
 
+@pytest.mark.requirement("SEC-D6", "DEP-3")
 def test_adopt_mode_creates_no_detector(adopted: dict[str, dict[str, Any]]) -> None:
     assert len(adopted) == 2  # the home region and eu-west-1
     for name, stack in adopted.items():

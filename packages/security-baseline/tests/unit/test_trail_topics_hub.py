@@ -25,6 +25,7 @@ def test_trail_only_in_home_region(stacks: dict[str, dict[str, Any]]) -> None:
     assert with_trail == ["security-baseline-us-east-1"]
 
 
+@pytest.mark.requirement("PCI-7")
 def test_trail_multi_region_validated_encrypted_to_s3_and_logs(home: dict[str, Any]) -> None:
     trail = only(home, "aws_cloudtrail", name="security-baseline-account-dev")
     key = ref("aws_kms_key", name_of(home, "aws_kms_key"), "arn")

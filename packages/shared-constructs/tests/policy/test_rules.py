@@ -173,6 +173,7 @@ def test_deny_wildcards_and_open_egress_are_allowed():
     assert verdict("NO_OPEN_INGRESS", "aws_network_acl_rule", nacl_deny) is Outcome.NOT_APPLICABLE
 
 
+@pytest.mark.requirement("DEP-2", "SEC-D1", "SEC-D3", "SEC-D4")
 def test_protection_is_allowed_when_the_environment_asks_for_it():
     protected = Context(suffix="dev", protect_stateful=True, required_tags=REQUIRED_TAGS)
     assert verdict("DESTROYABLE", "aws_rds_cluster", {"deletion_protection": True}, protected) is Outcome.NOT_APPLICABLE

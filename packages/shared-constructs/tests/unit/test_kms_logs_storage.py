@@ -36,6 +36,7 @@ def test_key_policy_names_every_admin_action_and_scopes_logs_to_each_group(refer
     ]
 
 
+@pytest.mark.requirement("DR-C15", "DR-C17")
 def test_log_groups_are_encrypted_with_retention(reference):
     groups = resources(reference, "aws_cloudwatch_log_group").values()
     assert len(groups) == 3  # the function's, the flow logs' and the web ACL's

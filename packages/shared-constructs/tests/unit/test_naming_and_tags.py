@@ -12,6 +12,7 @@ DEPLOYER = "arn:aws:iam::123456789012:role/deployer"
 LONG = "x" * 90
 
 
+@pytest.mark.requirement("DEP-1", "DEP-9")
 @pytest.mark.parametrize(
     ("kind", "resource", "region", "expected"),
     [
@@ -25,6 +26,7 @@ def test_builds_service_resource_region_suffix(kind, resource, region, expected)
     assert Namer("payments", "dev").name(kind, resource, region=region) == expected
 
 
+@pytest.mark.requirement("DEP-1")
 @pytest.mark.parametrize("kind", list(Kind))
 def test_long_names_are_shortened_within_the_limit_keeping_the_suffix(kind):
     name = Namer("payments-multiregion", "pr1234").name(kind, LONG, region="ap-southeast-1")
@@ -59,6 +61,7 @@ def test_fails_on_invalid_parts(service, suffix, resource, message):
         Namer(service, suffix).name(Kind.LAMBDA, resource)
 
 
+@pytest.mark.requirement("DEP-9")
 def test_fails_on_an_unknown_region():
     with pytest.raises(ValueError, match="unknown AWS region 'mars-1'"):
         Namer("pay", "dev").name(Kind.LAMBDA, "fn", region="mars-1")

@@ -50,6 +50,7 @@ def test_loads_a_valid_file_with_secure_defaults(tmp_path):
     assert not any("exclu" in name for name in type(settings).model_fields)
 
 
+@pytest.mark.requirement("DEP-9")
 def test_environment_overrides_win_over_the_file(tmp_path):
     overrides = env_overrides(
         {

@@ -64,6 +64,7 @@ def test_s3_backend_encrypts_and_locks_natively_and_remote_state_reads_the_same_
     }
 
 
+@pytest.mark.requirement("DEP-10")
 def test_remote_state_reads_local_state_of_the_producer_by_default():
     stack = synth_stack(settings())
     ((name, remote),) = stack["data"]["terraform_remote_state"].items()
@@ -108,6 +109,7 @@ def test_vendored_distributions_are_bundled(tmp_path):
     assert not any(".dist-info/" in n for n in names)
 
 
+@pytest.mark.requirement("PAY-C2")
 @pytest.mark.parametrize(
     ("tps", "duration", "headroom", "expected"), [(3334, 0.25, 1.2, 1001), (10, 1.0, 1.0, 10), (1, 0.01, 1.2, 1)]
 )
