@@ -234,3 +234,15 @@ def bench(session: nox.Session) -> None:
     env = _environment(session)
     names, args = split_posargs(list(session.posargs))  # no names: the benchmark takes every package
     _py(session, "-m", "platform_tooling.testing.bench", *names, *args, env=env)
+
+
+@nox.session
+def evidence(session: nox.Session) -> None:
+    """Audit evidence: run the selected packages' tests (and the tests marked with their
+    requirements), then write docs/requirements/register.md, docs/evidence/<package>/matrix.{md,json},
+    the network and account-data-flow diagrams and, for all packages, docs/evidence/controls.{md,json}.
+
+    Fails when a test fails or a requirement that is not declined has no passing test.
+    """
+    env = _environment(session)
+    _py(session, "-m", "platform_tooling.evidence", *_packages(session), env=env)

@@ -7,11 +7,20 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_tooling.synth import repo_root
-
 STATUSES = ("built", "declined", "open")
 ID = re.compile(r"^(PAY|SEC|DR|PEER|PCI|DEP)-([CD]?)(\d+)$")
 FIELDS = {"id", "summary", "package", "status", "resources", "note", "reason", "decision"}
+
+
+def repo_root(start: Path) -> Path:
+    """The repository holding ``start`` (the folder with ``packages/`` and ``pyproject.toml``).
+
+    Kept free of the synthesis modules: the pytest plugin loads this before any test imports
+    the provider bindings."""
+    for folder in start.resolve().parents:
+        if (folder / "packages").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    raise FileNotFoundError(f"no repository above {start}")
 
 
 def register_path(root: Path | None = None) -> Path:
