@@ -157,3 +157,30 @@ def test_committed_matrices_follow_the_register_and_the_synthesis(app_stacks: di
         assert [{k: v for k, v in row.items() if k not in drop} for row in committed["requirements"]] == [
             {k: v for k, v in row.items() if k not in drop} for row in expected
         ], f"run nox -s evidence to regenerate docs/evidence/{package}/matrix.json"
+
+
+def test_control_view_links_rules_config_rules_and_tests() -> None:
+    stacks = {
+        "s": {
+            "resource": {
+                "aws_config_config_rule": {"flow": {"source": [{"source_identifier": "VPC_FLOW_LOGS_ENABLED"}]}},
+                "aws_kms_key": {"k": {}},
+            }
+        }
+    }
+    rows = [
+        matrix.requirement_row(
+            req("PAY-1", resources=("aws_kms_key",)), stacks, [matrix.TestResult("t::key", ("PAY-1",), "passed")]
+        ),
+        matrix.requirement_row(
+            req("PAY-2", resources=("aws_config_config_rule",)),
+            stacks,
+            [matrix.TestResult("t::rule", ("PAY-2",), "passed"), matrix.TestResult("t::bad", ("PAY-2",), "failed")],
+        ),
+    ]
+    view = {c["pci_dss"]: c for c in controls.control_view({"pkg": stacks}, rows)["controls"]}
+    assert view["3.6.1"]["rules"] == ["KEY_USAGE", "KMS_ROTATION"]
+    assert view["3.6.1"]["tests"] == ["t::key"]
+    assert view["10.2.1"]["config_rules"] == ["VPC_FLOW_LOGS_ENABLED"]
+    assert view["10.2.1"]["tests"] == ["t::rule"]
+    assert list(view) == sorted(view, key=lambda c: tuple(int(p) for p in c.split(".")))
