@@ -50,6 +50,12 @@ def test_rules_are_those_reading_the_declared_types() -> None:
     assert all(r["control"] for r in row["rules"])
 
 
+def test_named_rules_join_the_ones_reading_the_types_and_must_exist() -> None:
+    assert [r.id for r in matrix.rules_for([], ["REQUIRED_TAGS"])] == ["REQUIRED_TAGS"]
+    with pytest.raises(ValueError, match=r"policy rules \['NO_SUCH_RULE'\]"):
+        matrix.rules_for(["aws_kms_key"], ["NO_SUCH_RULE"])
+
+
 def test_gaps_are_unproven_requirements_that_are_not_declined() -> None:
     results = [
         matrix.TestResult("t.py::test_a", ("PAY-1",), "passed"),

@@ -63,6 +63,7 @@ def test_declined_and_open_requirements_say_why() -> None:
         ('id = "PAY1"\nsummary = "x"\npackage = "tooling"\nstatus = "built"', "does not match"),
         ('id = "PAY-1"\nsummary = "x"\npackage = "tooling"\nstatus = "built"\nresources = ["s3"]', "aws_*"),
         ('id = "PAY-1"\nsummary = "x"\npackage = "tooling"\nstatus = "built"\nowner = "me"', "unknown key 'owner'"),
+        ('id = "PAY-1"\nsummary = "x"\npackage = "tooling"\nstatus = "built"\nrules = "TLS12"', "rules must be a list"),
     ],
 )
 def test_fails_on_a_malformed_entry(tmp_path: Path, entry: str, message: str) -> None:

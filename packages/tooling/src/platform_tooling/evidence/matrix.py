@@ -44,10 +44,14 @@ def addresses(stacks: Stacks, types: Sequence[str]) -> list[str]:
     )
 
 
-def rules_for(types: Sequence[str], pack: Sequence[Rule] = BASELINE) -> list[Rule]:
-    """Rules of ``pack`` that read one of ``types`` (rules over every type are left out: they
-    would be listed against every requirement and say nothing about one)."""
-    return sorted((r for r in pack if set(r.types) & set(types)), key=lambda r: r.id)
+def rules_for(types: Sequence[str], named: Sequence[str] = (), pack: Sequence[Rule] = BASELINE) -> list[Rule]:
+    """Rules of ``pack`` that read one of ``types``, and those ``named`` (rules over every type are
+    otherwise left out: they would be listed against every requirement and say nothing about one).
+    Raises ValueError on a named rule the pack does not have."""
+    unknown = sorted(set(named) - {r.id for r in pack})
+    if unknown:
+        raise ValueError(f"register names policy rules {unknown} that the pack does not have")
+    return sorted((r for r in pack if set(r.types) & set(types) or r.id in named), key=lambda r: r.id)
 
 
 def requirement_row(requirement: Requirement, stacks: Stacks, results: Sequence[TestResult]) -> dict[str, Any]:
@@ -68,7 +72,7 @@ def requirement_row(requirement: Requirement, stacks: Stacks, results: Sequence[
         "decision": requirement.decision,
         "resources": addresses(stacks, requirement.resources),
         "tests": [{"test": test, "outcome": outcome} for test, outcome in tests],
-        "rules": [{"id": r.id, "control": r.control} for r in rules_for(requirement.resources)],
+        "rules": [{"id": r.id, "control": r.control} for r in rules_for(requirement.resources, requirement.rules)],
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 STATUSES = ("built", "declined", "open")
 ID = re.compile(r"^(PAY|SEC|DR|PEER|PCI|DEP)-([CD]?)(\d+)$")
-FIELDS = {"id", "summary", "package", "status", "resources", "note", "reason", "decision"}
+FIELDS = {"id", "summary", "package", "status", "resources", "rules", "note", "reason", "decision"}
 
 
 def repo_root(start: Path) -> Path:
@@ -41,6 +41,9 @@ class Requirement:
     status: str
     resources: tuple[str, ...] = ()
     """Terraform resource types of the owning package's stacks that carry the requirement."""
+    rules: tuple[str, ...] = ()
+    """Policy rules that guard it beyond those reading ``resources`` (rules over every resource
+    type or over the provider block, such as the tag and naming rules)."""
     note: str = ""
     reason: str = ""
     """Why it is declined, or what is missing while it is open."""
@@ -74,6 +77,9 @@ def _problems(entry: dict[str, object], packages: set[str], index: int) -> list[
     summary = str(entry.get("summary", ""))
     if len(summary) > 160 or "\n" in summary:
         found.append(f"{where}: summary must be one line of at most 160 characters")
+    rules = entry.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, str) and r.isupper() for r in rules):
+        found.append(f"{where}: rules must be a list of policy rule ids")
     resources = entry.get("resources", [])
     if not isinstance(resources, list) or not all(isinstance(r, str) and r.startswith("aws_") for r in resources):
         found.append(f"{where}: resources must be a list of aws_* resource types")
@@ -99,7 +105,7 @@ def load_register(path: Path | None = None, packages: set[str] | None = None) ->
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     found = [
-        Requirement(**{**entry, "resources": tuple(entry.get("resources", []))})  # type: ignore[arg-type]
+        Requirement(**{**entry, "resources": tuple(entry.get("resources", [])), "rules": tuple(entry.get("rules", []))})  # type: ignore[arg-type]
         for entry in entries
     ]
     return sorted(found, key=lambda r: r.sort_key)
