@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,6 +10,7 @@ import pytest
 from platform_tooling.evidence import plugin
 from platform_tooling.evidence.register import (
     load_register,
+    marked_ids,
     register_markdown,
     register_path,
     seeds_folder,
@@ -88,20 +88,8 @@ def test_committed_markdown_is_generated_from_the_register() -> None:
     assert committed == register_markdown(load_register()), "run nox -s evidence to regenerate register.md"
 
 
-def _marked_ids() -> dict[str, set[str]]:
-    """Requirement id -> test files whose tests carry requirement(id), read without importing them."""
-    found: dict[str, set[str]] = {}
-    for path in sorted(ROOT.glob("packages/*/tests/**/test_*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "requirement":
-                for arg in node.args:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        found.setdefault(arg.value, set()).add(str(path.relative_to(ROOT)))
-    return found
-
-
 def test_every_built_requirement_is_named_by_a_test_and_only_built_ones_are() -> None:
-    marked = _marked_ids()
+    marked = marked_ids()
     register = {r.id: r for r in load_register()}
     assert marked
     assert sorted(i for i, r in register.items() if r.status == "built" and i not in marked) == []

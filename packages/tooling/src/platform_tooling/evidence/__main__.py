@@ -11,7 +11,6 @@ not declined has no passing test, listing each.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import json
 import sys
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from platform_tooling.evidence.register import Requirement, load_register, register_markdown, repo_root
+from platform_tooling.evidence.register import Requirement, load_register, marked_ids, register_markdown, repo_root
 
 # The matrix, diagram and synthesis modules load the provider bindings: they are imported after
 # pytest has started, so that pytest can still rewrite the assertions of what it imports.
@@ -38,17 +37,7 @@ def _write(path: Path, text: str) -> None:
 
 def marked_files(ids: set[str]) -> list[Path]:
     """Test files (of any package) whose tests carry a requirement marker naming one of ``ids``."""
-    found = []
-    for path in sorted(ROOT.glob("packages/*/tests/**/test_*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and getattr(node.func, "attr", "") == "requirement"
-                and any(isinstance(a, ast.Constant) and a.value in ids for a in node.args)
-            ):
-                found.append(path)
-                break
-    return found
+    return sorted({path for id_, paths in marked_ids(ROOT).items() if id_ in ids for path in paths})
 
 
 def run_tests(packages: Sequence[str], register: Sequence[Requirement]) -> tuple[int, list[Any]]:

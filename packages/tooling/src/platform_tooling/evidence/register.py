@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from dataclasses import dataclass
@@ -139,3 +140,17 @@ def register_markdown(requirements: list[Requirement]) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def marked_ids(root: Path | None = None) -> dict[str, set[Path]]:
+    """Requirement id -> test files whose tests carry ``requirement(id)``, read without importing
+    them (importing a package's tests loads the provider bindings)."""
+    root = root or repo_root(Path(__file__))
+    found: dict[str, set[Path]] = {}
+    for path in sorted(root.glob("packages/*/tests/**/test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "requirement":
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        found.setdefault(arg.value, set()).add(path)
+    return found
