@@ -9,13 +9,14 @@ from types import SimpleNamespace
 import pytest
 from platform_tooling.evidence import plugin
 from platform_tooling.evidence.register import (
+    DOCUMENTS,
     load_register,
     marked_ids,
     register_markdown,
     register_path,
     seeds_folder,
 )
-from platform_tooling.evidence.seeds import seed_ids
+from platform_tooling.evidence.seeds import SEEDS, seed_ids
 
 ROOT = register_path().parents[2]
 
@@ -34,6 +35,7 @@ def test_seed_parser_finds_each_documents_items() -> None:
         "PCI": 9, "PCI-C": 10,
         "DEP": 10,
     }  # fmt: skip
+    assert set(DOCUMENTS) == {seed.prefix for seed in SEEDS} | {"DEP"}
     assert shared[0] == "Resource Naming"
     assert shared[-1] == "Cross-Resource References"
 

@@ -24,6 +24,17 @@ def repo_root(start: Path) -> Path:
     raise FileNotFoundError(f"no repository above {start}")
 
 
+DOCUMENTS = {
+    "PAY": "payments-multiregion.md",
+    "SEC": "payment-platform-security.md",
+    "DR": "financial-dr-multiregion-ts.md",
+    "PEER": "cross-account-vpc-peering.md",
+    "PCI": "pci-data-processing.md",
+    "DEP": "deployment sections shared by payments-multiregion.md and cross-account-vpc-peering.md",
+}
+"""Id prefix -> the seed document (under ``docs/requirements/seeds``) it numbers."""
+
+
 def register_path(root: Path | None = None) -> Path:
     return (root or repo_root(Path(__file__))) / "docs" / "requirements" / "register.toml"
 
@@ -126,6 +137,18 @@ def register_markdown(requirements: list[Requirement]) -> str:
         "documents they come from are explained in the header of `register.toml`.",
         "",
         f"{len(requirements)} requirements: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES) + ".",
+        "",
+        "| ids | document | requirements | " + " | ".join(STATUSES) + " |",
+        "|---|---|---|" + "---|" * len(STATUSES),
+    ]
+    for prefix, document in DOCUMENTS.items():
+        chosen = [r for r in requirements if r.id.startswith(prefix + "-")]
+        lines.append(
+            f"| {prefix} | {document} | {len(chosen)} | "
+            + " | ".join(str(sum(r.status == s for r in chosen)) for s in STATUSES)
+            + " |"
+        )
+    lines += [
         "",
         "| id | requirement | package | status | reason or note |",
         "|---|---|---|---|---|",
