@@ -79,6 +79,7 @@ def settings(**extra) -> BaseSettings:
     )
 
 
+@pytest.mark.requirement("DR-C18")
 def test_required_tags_cover_the_tag_policy():
     tags = required_tags(settings(extra_tags={"Team": "payments"}), "payments-multiregion", "eu-west-1")
     assert set(REQUIRED_TAGS) | {"Region", "Team"} == set(tags)
