@@ -26,7 +26,7 @@ def test_seed_parser_finds_each_documents_items() -> None:
     per_kind = Counter(
         i.rsplit("-", 1)[0] + ("-" + i.rsplit("-", 1)[1][0] if i.rsplit("-", 1)[1][0] in "CD" else "") for i in ids
     )
-    # Counted by hand in docs/requirements/seeds/: numbered items, constraint bullets, deployment bullets.
+    # Counted by hand in the documents under docs/requirements/seeds: numbered items, constraint bullets, deployment bullets.
     assert per_kind == {
         "PAY": 12, "PAY-C": 5,
         "SEC": 12, "SEC-C": 10, "SEC-D": 9,
