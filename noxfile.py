@@ -223,6 +223,31 @@ def emulator(session: nox.Session) -> None:
     _py(session, "-m", "pytest", "-m", "emulator", "-q", "-p", "no:logging", *paths, *args, env=env)
 
 
+def _deployment(session: nox.Session, command: str) -> None:
+    env = _environment(session)
+    names, args = split_posargs(list(session.posargs))
+    _py(session, "-m", "platform_tooling.deploy", command, *names, *args, env=env)
+
+
+@nox.session
+def plan(session: nox.Session) -> None:
+    """Plan every stack of the named packages against the configured backend, in dependency order,
+    and print the summary (stateful replacements and destroys first), e.g.
+    ``nox -s plan -- payments-multiregion --env prod [--markdown plan.md] [--target emulator]``.
+    """
+    _deployment(session, "plan")
+
+
+@nox.session
+def deploy(session: nox.Session) -> None:
+    """Deploy the named packages: plan each stack, show its summary, ask, apply, in dependency order;
+    a stack whose producer has not published what it reads stops the run. E.g.
+    ``nox -s deploy -- security-baseline --env dev [--yes]``; ``--target emulator`` deploys to a local
+    emulator started for the run (``nox -s deploy -- --target emulator --yes``: the whole platform).
+    """
+    _deployment(session, "deploy")
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """Measure the provider-import floor and every figure against it: synthesis (and the cyclic

@@ -14,26 +14,39 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-MODULES = ("constructs", "cdktf", "cdktf_cdktf_provider_aws")
+CORE = ("constructs", "cdktf")
+"""The CDKTF core: about a second to import."""
+MODULES = (*CORE, "cdktf_cdktf_provider_aws")
 """The binding packages whose import dominates a synthesis process's start."""
 
 
-def load() -> None:
-    """Import :data:`MODULES` with the collector paused, then freeze every object alive.
+@contextmanager
+def paused() -> Iterator[None]:
+    """Run the block with the collector paused, then freeze every object alive.
 
-    Idempotent and cheap once the modules are imported. Safe to call from anywhere: freezing
-    only exempts existing objects from future collections; it frees nothing and keeps nothing
-    alive that was not alive already.
+    Safe around any import: freezing only exempts existing objects from future collections; it
+    frees nothing and keeps nothing alive that was not alive already.
     """
-    if all(name in sys.modules for name in MODULES):
-        return
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for name in MODULES:
-            importlib.import_module(name)
+        yield
     finally:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+def load(modules: Sequence[str] = MODULES) -> None:
+    """Import ``modules`` (default :data:`MODULES`) with the collector paused, then freeze.
+
+    Idempotent and cheap once the modules are imported.
+    """
+    if all(name in sys.modules for name in modules):
+        return
+    with paused():
+        for name in modules:
+            importlib.import_module(name)

@@ -156,10 +156,11 @@ def synth_package(
     Raises :class:`SettingsError`, :class:`PolicyViolationError` or ``ValueError``; the output
     folder is then untouched.
     """
-    bindings.load()
+    bindings.load(bindings.CORE)
     from shared_constructs.cdk import App
 
-    module = package.module()
+    with bindings.paused():  # the app's import brings in the provider bindings it uses
+        module = package.module()
     merged = deep_merge(env_overrides(environ or {}), overrides or {})
     settings = load_settings(module.Settings, config_file or package.config_file(environment), merged)
     outdir_path = (outdir or package.directory / "cdktf.out").resolve()

@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from platform_tooling.cache import CACHE_VARIABLE
+from platform_tooling.deploy.terraform import tool_dir
 from platform_tooling.synth import repo_root
-from platform_tooling.testing.terraform import tool_dir
 
 APPS = ("network-peering", "payments-multiregion", "pci-platform", "security-baseline")
 PACKAGES = (*APPS, "shared-constructs", "tooling")

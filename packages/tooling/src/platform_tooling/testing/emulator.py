@@ -1,160 +1,65 @@
-"""The emulator rung of the ladder: apply each package to moto, re-plan for drift, test, destroy.
+"""The emulator rung of the ladder: deploy every declared package to moto, test, destroy.
 
-One moto server per test session, in its own process (:mod:`.moto_launcher`) on 127.0.0.1 and a
-free port, started and stopped by the session fixture :func:`emulator`. Every package whose
-``deployment`` fixture was collected is prepared from the synthesis cache for the
-:data:`EMULATOR` target (:class:`.deployment.Deployment`), applied as soon as the packages it
-requires are up (stacks and packages in parallel), re-planned with ``-detailed-exitcode`` (any
-change not in :data:`TOLERATED_DRIFT` fails) and its outputs written to
-``cfn-outputs/flat-outputs.json``. Then IAM is enforced (:meth:`Emulator.enforce_iam`) while the
-integration tests run, so that what they do as a deployed role
-(``deployment.client(..., as_role=...)``, :func:`.roles.run_handler`) is authorized against that
-role's policies. Finally every package is destroyed after the packages that read it, and the
-emulator is checked to hold none of its tagged resources. Where the time went is in
-:data:`TIMINGS` (:mod:`.emulator_timings`).
+One moto server per test session, in its own process (:class:`platform_tooling.deploy.emulator.Emulator`)
+on 127.0.0.1 and a free port, started and stopped by the session fixture :func:`emulator`. Every
+package whose ``deployment`` fixture was collected is prepared from the synthesis cache for the
+emulator target (:class:`.deployment.Deployment`) and deployed through the deployment engine
+(:class:`platform_tooling.deploy.engine.Run`), as ``nox -s deploy -- ... --target emulator --yes``
+does: each stack as soon as the stacks it depends on and the stacks whose outputs it reads are
+applied (in parallel across packages), planned, applied from the saved plan, then planned again
+(any change not in :data:`TOLERATED_DRIFT` fails) while the stacks after it go on. Before that,
+each package that reads another package's outputs is deployed alone on the empty emulator and
+must be refused (:func:`refusals`). Outputs go to ``cfn-outputs/flat-outputs.json``. Then IAM is
+enforced (:meth:`Emulator.enforce_iam`) while the integration tests run, so that what they do as
+a deployed role (``deployment.client(..., as_role=...)``, :func:`.roles.run_handler`) is
+authorized against that role's policies. Finally every stack is destroyed after the stacks that
+read it, and the emulator is checked to hold none of the packages' tagged resources. Where the
+time went is in :data:`TIMINGS` (:mod:`.emulator_timings`).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
-import psutil
 import pytest
 
-from platform_tooling.testing.deployment import Deployment, run_graph, slots
-from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT
+from platform_tooling.deploy.emulator import Emulator
+from platform_tooling.deploy.engine import Refused, Run, StackId
+from platform_tooling.deploy.reads import reads
+from platform_tooling.deploy.summary import StackPlan
+from platform_tooling.testing.deployment import Deployment
+from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT, is_tolerated
 from platform_tooling.testing.emulator_timings import TIMINGS, record
-from platform_tooling.testing.moto_launcher import OPERATOR_ACCESS_KEY, OPERATOR_SESSION
 
-__all__ = ["EMULATOR", "TIMINGS", "TOLERATED_DRIFT", "Deployment", "Emulator", "deployment_fixture", "emulator"]
-
-# The operator's credentials: the launcher never authorizes them (dummy values, not secrets).
-_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": OPERATOR_ACCESS_KEY,
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
-
-
-class Emulator:
-    """The moto server process on 127.0.0.1 and a free port; stop it with :meth:`stop`."""
-
-    def __init__(self, startup_timeout_s: float = 120) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="emulator-server-"))
-        port_file = folder / "port"
-        self.log = folder / "server.log"
-        env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ACM_VALIDATION_WAIT": "1"}
-        command = [sys.executable, "-m", "platform_tooling.testing.moto_launcher", "--port-file", str(port_file)]
-        with self.log.open("w") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + startup_timeout_s
-        while not port_file.exists():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                tail = "\n".join(self.log.read_text().splitlines()[-20:])
-                raise RuntimeError(f"the emulator did not start (log {self.log}):\n{tail}")
-            time.sleep(0.05)
-        self.port = int(port_file.read_text())
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        """Terminate the server process (killed if it does not exit within 15 s)."""
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-
-    def _request(self, path: str, data: bytes | None = None) -> bytes:
-        # The URL is always this emulator's own http://127.0.0.1 endpoint.
-        request = urllib.request.Request(  # noqa: S310
-            f"{self.endpoint}{path}",
-            data=data,
-            method="POST" if data else "GET",
-            headers={"Content-Type": "text/plain"},  # a form type would hide the body from moto
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            return bytes(answer.read())
-
-    def cpu_seconds(self) -> float:
-        """CPU time the server process has used so far."""
-        times = psutil.Process(self._process.pid).cpu_times()
-        return float(times.user + times.system)
-
-    def enforce_iam(self, enabled: bool) -> None:
-        """Authorize every request not signed by the operator against its caller's policies."""
-        self._request("/moto-api/reset-auth", b"0" if enabled else b"inf")
-
-    def server_timings(self) -> dict[str, dict[str, float]]:
-        """Requests and handling time per Terraform call tag (``other``: tests and harness)."""
-        found: dict[str, dict[str, float]] = json.loads(self._request("/platform/timings"))
-        return found
-
-    def env(self) -> dict[str, str]:
-        """Environment variables that point Terraform (and AWS SDKs) at the emulator as the operator."""
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_EC2_METADATA_DISABLED": "true", **_CREDENTIALS}
-
-    def credentials(self, role_arn: str, region: str = "us-east-1", session_name: str = "integration-test") -> Any:
-        """Temporary credentials of ``role_arn`` (AssumeRole by the operator), authorized against
-        the role's policies while IAM is enforced."""
-        sts = self.session(region).client("sts", endpoint_url=self.endpoint)
-        return sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-
-    def session(
-        self, region: str = "us-east-1", role_arn: str | None = None, *, as_role: bool = False
-    ) -> boto3.Session:
-        """A boto3 session on the emulator: the operator's; with ``role_arn``, the operator acting
-        through that role (another account's deployment role: never authorized); with
-        ``as_role=True`` as well, that role itself (authorized against its policies)."""
-        if role_arn is None:
-            return boto3.Session(
-                aws_access_key_id=_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                aws_session_token=_CREDENTIALS["AWS_SESSION_TOKEN"],
-                region_name=region,
-            )
-        creds = self.credentials(role_arn, region, "integration-test" if as_role else OPERATOR_SESSION)
-        return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=region,
-        )
-
-    def client(
-        self, service: str, region: str = "us-east-1", role_arn: str | None = None, *, as_role: bool = False
-    ) -> Any:
-        """A boto3 client on the emulator (see :meth:`session`)."""
-        return self.session(region, role_arn, as_role=as_role).client(service, endpoint_url=self.endpoint)
-
+__all__ = [
+    "EMULATOR",
+    "TIMINGS",
+    "TOLERATED_DRIFT",
+    "Deployment",
+    "Emulator",
+    "deployment_fixture",
+    "emulator",
+    "refusals",
+    "verified_plans",
+]
 
 _DEPLOYMENTS: dict[str, Deployment] = {}
 _FAILURES: dict[str, BaseException] = {}
 _DECLARED: dict[str, tuple[tuple[str, ...], Callable[[Emulator], None] | None]] = {}
+_REFUSALS: dict[str, list[str]] = {}
+_RUN: list[Run] = []
 
 
 def _requires(package: str) -> tuple[str, ...]:
     return _DECLARED.get(package, ((), None))[0]
 
 
-def deploy_declared(emulator: Emulator, state_root: Path) -> None:
-    """Deploy every package whose ``deployment`` fixture was collected: every stack's init starts
-    at once, each package applies as soon as the packages it requires are applied (independent
-    packages in parallel), and each re-plans for drift right after its own apply."""
+def _wanted() -> list[str]:
+    """Every declared package and the packages they require."""
     wanted: list[str] = []
     pending = list(_DECLARED)
     while pending:
@@ -162,51 +67,100 @@ def deploy_declared(emulator: Emulator, state_root: Path) -> None:
         if package not in wanted:
             wanted.append(package)
             pending.extend(_requires(package))
+    return wanted
+
+
+def _consumers_refused(emulator: Emulator) -> None:
+    """Deploy each package that reads another package's outputs alone, before anything is up:
+    the engine must refuse it, naming the producer, the stack and the output (:func:`refusals`)."""
+    for package, deployment in _DEPLOYMENTS.items():
+        if not any(r.producer != package for stack in deployment.stacks.values() for r in reads(stack)):
+            continue
+        alone = Run([deployment.workspace], env=emulator.env())
+        try:
+            alone.deploy(lambda plan: False)
+        except Refused as exc:
+            _REFUSALS[package] = exc.problems
+        else:
+            _REFUSALS[package] = []
+
+
+def _record(run: Run, results: dict[StackId, Any]) -> None:
+    """Per package: failures, outputs (and ``flat-outputs.json``), drift and timings."""
+    for node, result in results.items():
+        if isinstance(result, BaseException):
+            _FAILURES.setdefault(node.package, RuntimeError(f"stack {node.stack}: {result}"))
+    for package, deployment in _DEPLOYMENTS.items():
+        nodes = [n for n in run.nodes if n.package == package]
+        outcomes = [run.outcomes[n] for n in nodes]
+        deployment.outputs = run.flat_outputs(package)
+        if package not in _FAILURES:
+            run.write_outputs(package)
+        for node, outcome in zip(nodes, outcomes, strict=True):
+            if outcome.verified is not None:
+                deployment.drift.extend(f"{node.stack}: {c.line()}" for c in outcome.verified.changes)
+        started = [o.started for o in outcomes if o.started]
+        if started:
+            deployment.timings["apply_s"] = max(o.done for o in outcomes) - min(started)
+        spans = [o.verify_span for o in outcomes if o.verify_span[1]]
+        if spans:
+            deployment.timings["replan_s"] = max(end for _, end in spans) - min(start for start, _ in spans)
+
+
+def deploy_declared(emulator: Emulator, state_root: Path) -> None:
+    """Deploy every package whose ``deployment`` fixture was collected (and what they require)
+    through the deployment engine, each stack re-planned for drift right after its apply."""
+    wanted = _wanted()
     for package in wanted:  # synthesis (when the cache is stale) stays on the main thread
         try:
             _DEPLOYMENTS[package] = Deployment.prepare(emulator, package, state_root)
         except Exception as exc:  # recorded: that package's tests report it
             _FAILURES[package] = exc
-    with ThreadPoolExecutor(max_workers=slots()) as inits, ThreadPoolExecutor(max_workers=len(wanted)) as plans:
-        for deployment in _DEPLOYMENTS.values():
-            deployment.start_init(inits)
-        replans: dict[str, Future[None]] = {}
+    _consumers_refused(emulator)
 
-        def apply(package: str) -> None:
-            """Apply ``package``; its dependents start now, while its re-plan runs beside them."""
-            if package in _FAILURES:
-                raise _FAILURES[package]
-            seed = _DECLARED.get(package, ((), None))[1]
-            if seed is not None:
-                seed(emulator)
-            _DEPLOYMENTS[package].apply()
-            replans[package] = plans.submit(_DEPLOYMENTS[package].replan)
+    def seed(package: str) -> None:
+        if package in _FAILURES:
+            raise _FAILURES[package]
+        hook = _DECLARED.get(package, ((), None))[1]
+        if hook is not None:
+            hook(emulator)
 
-        for package, result in run_graph(wanted, {p: _requires(p) for p in wanted}, apply).items():
-            if isinstance(result, BaseException):
-                _FAILURES.setdefault(package, result)
-        for package, future in replans.items():
-            error = future.exception()
-            if error is not None:
-                _FAILURES.setdefault(package, error)
+    workspaces = [d.workspace for d in _DEPLOYMENTS.values()]
+    run = Run(workspaces, env=emulator.env(), tolerated=is_tolerated, before_package=seed)
+    _RUN.append(run)
+    try:
+        results = run.deploy(lambda plan: True, verify=True)
+    except Refused as exc:  # a producer outside the session: every package's tests report it
+        results = {node: exc for node in run.nodes}
+    _record(run, results)
 
 
 def destroy_deployed() -> list[str]:
-    """Destroy every prepared package after the packages that require it; return the problems."""
+    """Destroy every stack that was deployed after the stacks that read it; return the problems."""
     problems: list[str] = []
-    names = list(_DEPLOYMENTS)
-    readers = {name: [n for n in names if name in _requires(n)] for name in names}
-
-    def destroy(package: str) -> None:
-        deployment = _DEPLOYMENTS[package]
+    for package, deployment in _DEPLOYMENTS.items():
         problems.extend(f"{package}: drift {line}" for line in deployment.drift)
-        problems.extend(f"{package}: left {arn}" for arn in deployment.destroy())
-        shutil.rmtree(deployment.outdir, ignore_errors=True)
-
-    for package, result in run_graph(names, readers, destroy).items():
-        if isinstance(result, BaseException):
-            problems.append(f"{package}: destroy failed: {result}")
+    for run in _RUN:
+        started = [node for node in run.nodes if run.outcomes[node].started]
+        # The re-plan just refreshed every resource, so destroy does not refresh again.
+        for node, result in run.destroy(started, refresh=False).items():
+            if isinstance(result, BaseException):
+                problems.append(f"{node}: destroy failed: {result}")
+    for package, deployment in _DEPLOYMENTS.items():
+        problems.extend(f"{package}: left {arn}" for arn in deployment.leftovers())
+        deployment.workspace.discard()
     return problems
+
+
+def refusals() -> dict[str, list[str]]:
+    """Package -> what the engine said when the package was deployed alone before its producers
+    (only packages that read another package's outputs; an empty list: it was not refused)."""
+    return dict(_REFUSALS)
+
+
+def verified_plans() -> dict[StackId, StackPlan]:
+    """Each deployed stack's plan right after its apply (what ``nox -s plan`` would show then)."""
+    return {node: outcome.verified for run in _RUN for node, outcome in run.outcomes.items() if outcome.verified}
 
 
 def deployed(package: str) -> Deployment:
@@ -237,6 +191,8 @@ def emulator() -> Iterator[Emulator]:
         finally:
             _DEPLOYMENTS.clear()
             _FAILURES.clear()
+            _REFUSALS.clear()
+            _RUN.clear()
             server.stop()
     assert not problems, "planned changes after apply, or resources left after destroy:\n" + "\n".join(problems)
     # Everything was destroyed: the state files and the server's log have served their purpose.

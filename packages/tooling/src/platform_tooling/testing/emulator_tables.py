@@ -9,6 +9,7 @@ than AWS. Both lists only shrink; anything else planned after an apply is a fail
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from platform_tooling.targets import Address, Exclusion, Stacks, Target
@@ -111,7 +112,7 @@ TOLERATED_DRIFT: dict[tuple[str, str], str] = {
 """(resource type, attribute) -> why moto, not the product, makes this planned change."""
 
 
-def changed_attributes(change: dict[str, Any]) -> set[str]:
+def changed_attributes(change: Mapping[str, Any]) -> set[str]:
     before = change.get("before") or {}
     after = change.get("after") or {}
     unknown = change.get("after_unknown") or {}
@@ -119,18 +120,26 @@ def changed_attributes(change: dict[str, Any]) -> set[str]:
     return {k for k in keys if before.get(k) != after.get(k) or unknown.get(k) is True}
 
 
+def is_tolerated(rc: Mapping[str, Any]) -> bool:
+    """True when a planned resource change (``resource_changes`` item) is the emulator's known
+    drift: an update or replacement whose changed attributes are all in :data:`TOLERATED_DRIFT`."""
+    actions = rc.get("change", {}).get("actions", [])
+    if actions in (["no-op"], ["read"]):
+        return True
+    if ("create" in actions and "delete" not in actions) or actions == ["delete"]:
+        return False
+    return all((rc["type"], a) in TOLERATED_DRIFT for a in changed_attributes(rc["change"]))
+
+
 def untolerated_drift(plan: dict[str, Any]) -> list[str]:
     """Planned changes not explained by :data:`TOLERATED_DRIFT`, one line each."""
     problems = []
     for rc in plan.get("resource_changes", []):
+        if is_tolerated(rc):
+            continue
         actions = rc.get("change", {}).get("actions", [])
-        if actions in (["no-op"], ["read"]):
-            continue
-        if ("create" in actions and "delete" not in actions) or actions == ["delete"]:
-            problems.append(f"{rc['address']}: {'/'.join(actions)}")
-            continue
-        changed = changed_attributes(rc["change"])
-        left = sorted(a for a in changed if (rc["type"], a) not in TOLERATED_DRIFT)
-        if left:
-            problems.append(f"{rc['address']}: {'/'.join(actions)} of {', '.join(left)}")
+        left = sorted(a for a in changed_attributes(rc["change"]) if (rc["type"], a) not in TOLERATED_DRIFT)
+        whole = ("create" in actions and "delete" not in actions) or actions == ["delete"]
+        detail = f" of {', '.join(left)}" if left and not whole else ""
+        problems.append(f"{rc['address']}: {'/'.join(actions)}{detail}")
     return problems

@@ -1,7 +1,7 @@
 """Where the emulator rung's time goes, per package.
 
 Every Terraform call tags the provider's requests (``platform-call/<id>`` in the User-Agent) and
-records its span (:data:`platform_tooling.testing.terraform.CALLS`); the emulator's server
+records its span (:data:`platform_tooling.deploy.terraform.CALLS`); the emulator's server
 times every request it handles, by tag. From both, per call: *start-up* is the time before the
 call's first request and after its last (Terraform and provider processes starting, reading
 configuration and state, writing state; all of an ``init``), *emulator* the time the server
@@ -17,11 +17,11 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from platform_tooling.testing.terraform import CALLS, Call, tool_dir
+from platform_tooling.deploy.terraform import CALLS, Call, tool_dir
 
 if TYPE_CHECKING:
+    from platform_tooling.deploy.emulator import Emulator
     from platform_tooling.testing.deployment import Deployment
-    from platform_tooling.testing.emulator import Emulator
 
 TIMINGS: dict[str, dict[str, float]] = {}
 """Package -> figure -> seconds, filled when the emulator session ends."""

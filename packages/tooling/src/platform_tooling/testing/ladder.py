@@ -29,9 +29,9 @@ from shared_constructs.policy import PolicyViolationError
 from shared_constructs.settings import SettingsError
 
 from platform_tooling.cache import environments
+from platform_tooling.deploy.terraform import Terraform, TerraformError, base_env, tool_dir
 from platform_tooling.synth import discover, repo_root, synthesized
 from platform_tooling.testing.synthesis import package_for
-from platform_tooling.testing.terraform import Terraform, TerraformError, base_env, tool_dir
 
 EXAMPLE = "reference"
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from shared_constructs.tagging import APP_TAG
 
 if TYPE_CHECKING:
-    from platform_tooling.testing.emulator import Emulator
+    from platform_tooling.deploy.emulator import Emulator
 
 TAG_KEYS = (APP_TAG, "Package")
 """Tag keys that name the owning package: ``App`` replaced ``Package``

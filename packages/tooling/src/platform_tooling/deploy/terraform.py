@@ -180,6 +180,25 @@ class Terraform:
     def apply(self, parallelism: int = 30) -> None:
         self.run("apply", "-auto-approve", "-no-color", "-input=false", f"-parallelism={parallelism}")
 
+    def plan(self, plan_file: str, parallelism: int = 30, *, destroy: bool = False) -> bool:
+        """``terraform plan -out=<plan_file>``; True when it would change anything."""
+        args = ["plan", "-detailed-exitcode", "-no-color", "-input=false", f"-parallelism={parallelism}"]
+        done = self.run(*args, *(["-destroy"] if destroy else []), f"-out={plan_file}", ok_codes=(0, 2))
+        return done.returncode == 2
+
+    def show(self, plan_file: str) -> dict[str, Any]:
+        """The saved plan as JSON (``terraform show -json``)."""
+        return json.loads(self.run("show", "-json", plan_file).stdout)  # type: ignore[no-any-return]
+
+    def apply_plan(self, plan_file: str, parallelism: int = 30) -> None:
+        """Apply a saved plan: exactly the changes that were shown, or nothing if the state moved."""
+        self.run("apply", "-no-color", "-input=false", f"-parallelism={parallelism}", plan_file)
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs by name (``terraform output -json``)."""
+        found = json.loads(self.run("output", "-json").stdout or "{}")
+        return {name: item.get("value") for name, item in found.items()}
+
     def plan_changes(self, parallelism: int = 30) -> dict[str, Any] | None:
         """Plan with ``-detailed-exitcode``: ``None`` when nothing would change, else the JSON plan."""
         plan_file = "drift.tfplan"

@@ -1,0 +1,127 @@
+"""The deployment engine on two small packages of Terraform's built-in ``terraform_data``: a
+producer publishing an output and a consumer reading it through local remote state. Real
+Terraform runs (no provider to install, no cloud), so order, refusal, apply and the plan after
+it are the engine's own behaviour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from platform_tooling.deploy.engine import Declined, Refused, Run, StackId
+from platform_tooling.deploy.reads import Read, reads
+from platform_tooling.deploy.workspace import Workspace
+
+
+def _workspace(root: Path, package: str, stacks: dict[str, dict[str, Any]], deps: dict[str, list[str]]) -> Workspace:
+    folder = root / package / "cdktf.out"
+    for name, document in stacks.items():
+        (folder / "stacks" / name).mkdir(parents=True)
+        (folder / "stacks" / name / "cdk.tf.json").write_text(json.dumps(document))
+    manifest = {"stacks": {name: {"dependencies": deps.get(name, [])} for name in stacks}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return Workspace(package, root / package, folder, stacks, deps)
+
+
+def _state(root: Path, package: str, stack: str) -> str:
+    return str(root / ".state" / package / "dev" / f"{stack}.tfstate")
+
+
+def producer(root: Path, value: str = "v1", generation: int = 1) -> Workspace:
+    def stack(name: str, extra: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "terraform": {"backend": {"local": {"path": _state(root, "producer", name)}}},
+            "resource": {"terraform_data": {"record": {"input": value, "triggers_replace": [generation], **extra}}},
+            "output": {"topic_arn": {"value": "${terraform_data.record.output}"}},
+        }
+
+    stacks = {"producer-base": stack("producer-base", {}), "producer-top": stack("producer-top", {})}
+    return _workspace(root, "producer", stacks, {"producer-top": ["producer-base"]})
+
+
+def consumer(root: Path) -> Workspace:
+    document = {
+        "terraform": {"backend": {"local": {"path": _state(root, "consumer", "consumer")}}},
+        "data": {
+            "terraform_remote_state": {
+                "base": {"backend": "local", "config": {"path": _state(root, "producer", "producer-top")}}
+            }
+        },
+        "resource": {"terraform_data": {"uses": {"input": "${data.terraform_remote_state.base.outputs.topic_arn}"}}},
+        "output": {"used": {"value": "${terraform_data.uses.output}"}},
+    }
+    return _workspace(root, "consumer", {"consumer": document}, {})
+
+
+def yes(plan: Any) -> bool:
+    return True
+
+
+def test_reads_name_the_producer_the_stack_and_the_output(tmp_path):
+    found = reads(consumer(tmp_path).stacks["consumer"])
+    assert found == [Read("producer", "producer-top", "topic_arn", "base")]
+
+
+def test_fails_a_consumer_deployed_before_its_producer_is_refused_before_anything_runs(tmp_path):
+    alone = Run([consumer(tmp_path)])
+    with pytest.raises(Refused) as refused:
+        alone.deploy(yes)
+    assert refused.value.problems == [
+        "consumer/consumer reads output 'topic_arn' of producer stack 'producer-top', which has not published it "
+        "(it has no state yet (producer-top.tfstate)): deploy producer first"
+    ]
+    assert not (tmp_path / "consumer" / "cdktf.out" / "stacks" / "consumer" / ".terraform").exists()
+
+
+def test_deploys_in_dependency_order_then_plans_no_changes(tmp_path):
+    run = Run([consumer(tmp_path), producer(tmp_path)])
+    expected = [
+        StackId("producer", "producer-base"),
+        StackId("producer", "producer-top"),
+        StackId("consumer", "consumer"),
+    ]
+    assert run.order() == expected
+    results = run.deploy(yes, verify=True)
+    assert [r for r in results.values() if isinstance(r, BaseException)] == []
+    started = sorted(run.nodes, key=lambda n: run.outcomes[n].started)
+    assert started.index(StackId("producer", "producer-top")) < started.index(StackId("consumer", "consumer"))
+    assert run.outcomes[StackId("consumer", "consumer")].plan.count("add") == 1
+    assert run.flat_outputs("consumer") == {"used": "v1"}
+    assert all(run.outcomes[n].verified.no_changes for n in run.nodes)
+    again = Run([consumer_again(tmp_path), producer_again(tmp_path)])
+    assert [p.counts() for p in again.plan()] == ["no changes"] * 3
+
+
+def consumer_again(root: Path) -> Workspace:
+    return Workspace("consumer", root / "consumer", root / "consumer" / "cdktf.out", consumer_stacks(root), {})
+
+
+def consumer_stacks(root: Path) -> dict[str, dict[str, Any]]:
+    return {
+        "consumer": json.loads((root / "consumer" / "cdktf.out" / "stacks" / "consumer" / "cdk.tf.json").read_text())
+    }
+
+
+def producer_again(root: Path) -> Workspace:
+    folder = root / "producer" / "cdktf.out"
+    stacks = {p.parent.name: json.loads(p.read_text()) for p in folder.glob("stacks/*/cdk.tf.json")}
+    return Workspace("producer", root / "producer", folder, stacks, {"producer-top": ["producer-base"]})
+
+
+def test_fails_a_declined_plan_is_not_applied_and_stops_what_depends_on_it(tmp_path):
+    first = Run([producer(tmp_path)])
+    first.deploy(yes)
+    changed = producer_again(tmp_path)
+    for document in changed.stacks.values():
+        document["resource"]["terraform_data"]["record"]["triggers_replace"] = [2]
+    for name, document in changed.stacks.items():
+        (changed.stack_dir(name) / "cdk.tf.json").write_text(json.dumps(document))
+    plans: list[Any] = []
+    results = Run([changed, consumer(tmp_path)]).deploy(lambda plan: plans.append(plan) or False)
+    assert isinstance(results[StackId("producer", "producer-base")], Declined)
+    assert (
+        str(results[StackId("consumer", "consumer")]) == "consumer/consumer needs producer/producer-top, which failed"
+    )
+    assert [(c.kind, c.forces_replacement) for c in plans[0].changes] == [("replace", ("triggers_replace",))]
