@@ -249,6 +249,16 @@ def deploy(session: nox.Session) -> None:
 
 
 @nox.session
+def affected(session: nox.Session) -> None:
+    """Synthesize a base git ref and the working tree and list, per package and stack, what differs in
+    the Terraform (resources added, removed, changed attribute paths, replacements), e.g.
+    ``nox -s affected -- --base origin/main [--env dev] [--markdown affected.md]``.
+    """
+    env = _environment(session)
+    _py(session, "-m", "platform_tooling.deploy.affected", *session.posargs, env=env)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Measure the provider-import floor and every figure against it: synthesis (and the cyclic
     collector's share), the one-package loop, each rung per package, the emulator's split, set-up.

@@ -1,0 +1,132 @@
+"""Attributes whose change makes the provider replace the resource, for the types the platform uses.
+
+The provider's schema (``terraform providers schema -json``) does not say which attributes force
+a replacement (hashicorp/aws 5.100.0: attributes carry type, optional, computed, required,
+sensitive, deprecated and write_only, nothing more), and a plan needs deployed state. So this
+table keeps them, from the provider's documentation ("Forces new resource"); a test checks that
+every attribute named here is an argument of its resource in the pinned provider bindings. A
+change to an attribute not listed is reported as an in-place change.
+"""
+
+from __future__ import annotations
+
+_BUCKET_CHILD = ("bucket",)
+
+REPLACES: dict[str, tuple[str, ...]] = {
+    "terraform_data": ("triggers_replace",),
+    "aws_s3_bucket": ("bucket", "bucket_prefix", "object_lock_enabled"),
+    "aws_s3_bucket_lifecycle_configuration": _BUCKET_CHILD,
+    "aws_s3_bucket_logging": _BUCKET_CHILD,
+    "aws_s3_bucket_notification": _BUCKET_CHILD,
+    "aws_s3_bucket_ownership_controls": _BUCKET_CHILD,
+    "aws_s3_bucket_policy": _BUCKET_CHILD,
+    "aws_s3_bucket_public_access_block": _BUCKET_CHILD,
+    "aws_s3_bucket_replication_configuration": _BUCKET_CHILD,
+    "aws_s3_bucket_server_side_encryption_configuration": _BUCKET_CHILD,
+    "aws_s3_bucket_versioning": _BUCKET_CHILD,
+    "aws_dynamodb_table": ("name", "hash_key", "range_key"),
+    "aws_dynamodb_tag": ("resource_arn", "key"),
+    "aws_kms_key": ("customer_master_key_spec", "key_usage", "multi_region", "custom_key_store_id"),
+    "aws_kms_alias": ("name", "name_prefix"),
+    "aws_iam_role": ("name", "name_prefix", "path"),
+    "aws_iam_policy": ("name", "name_prefix", "path", "description"),
+    "aws_iam_instance_profile": ("name", "name_prefix", "path"),
+    "aws_iam_role_policy_attachment": ("role", "policy_arn"),
+    "aws_lambda_function": ("function_name",),
+    "aws_lambda_permission": ("action", "function_name", "principal", "qualifier", "source_arn", "statement_id"),
+    "aws_lambda_event_source_mapping": ("event_source_arn", "starting_position"),
+    "aws_sqs_queue": ("name", "name_prefix", "fifo_queue"),
+    "aws_sqs_queue_policy": ("queue_url",),
+    "aws_sns_topic": ("name", "name_prefix", "fifo_topic"),
+    "aws_sns_topic_policy": ("arn",),
+    "aws_sns_topic_subscription": ("topic_arn", "protocol", "endpoint"),
+    "aws_cloudwatch_log_group": ("name", "name_prefix", "log_group_class"),
+    "aws_cloudwatch_log_metric_filter": ("name", "log_group_name"),
+    "aws_cloudwatch_metric_alarm": ("alarm_name",),
+    "aws_cloudwatch_event_bus": ("name",),
+    "aws_cloudwatch_event_rule": ("name", "name_prefix", "event_bus_name"),
+    "aws_cloudwatch_event_target": ("rule", "target_id", "event_bus_name"),
+    "aws_vpc": ("cidr_block",),
+    "aws_subnet": ("vpc_id", "cidr_block", "availability_zone", "availability_zone_id"),
+    "aws_security_group": ("name", "name_prefix", "vpc_id", "description"),
+    "aws_vpc_security_group_ingress_rule": ("security_group_id",),
+    "aws_vpc_security_group_egress_rule": ("security_group_id",),
+    "aws_route_table": ("vpc_id",),
+    "aws_route": ("route_table_id", "destination_cidr_block", "destination_prefix_list_id"),
+    "aws_route_table_association": ("subnet_id", "gateway_id"),
+    "aws_network_acl": ("vpc_id",),
+    "aws_network_acl_rule": (
+        "network_acl_id",
+        "rule_number",
+        "egress",
+        "protocol",
+        "rule_action",
+        "cidr_block",
+        "from_port",
+        "to_port",
+    ),
+    "aws_nat_gateway": ("subnet_id", "allocation_id", "connectivity_type"),
+    "aws_vpc_endpoint": ("vpc_id", "service_name", "vpc_endpoint_type"),
+    "aws_flow_log": (
+        "log_destination",
+        "log_destination_type",
+        "traffic_type",
+        "vpc_id",
+        "subnet_id",
+        "iam_role_arn",
+        "max_aggregation_interval",
+        "log_format",
+        "destination_options",
+    ),
+    "aws_vpc_peering_connection": ("peer_vpc_id", "vpc_id", "peer_owner_id", "peer_region"),
+    "aws_vpc_peering_connection_accepter": ("vpc_peering_connection_id",),
+    "aws_rds_cluster": (
+        "cluster_identifier",
+        "engine",
+        "database_name",
+        "master_username",
+        "kms_key_id",
+        "storage_encrypted",
+        "db_subnet_group_name",
+    ),
+    "aws_rds_cluster_instance": ("identifier", "cluster_identifier", "engine", "db_subnet_group_name"),
+    "aws_rds_cluster_parameter_group": ("name", "name_prefix", "family", "description"),
+    "aws_db_subnet_group": ("name", "name_prefix"),
+    "aws_db_proxy": ("name", "engine_family"),
+    "aws_secretsmanager_secret_rotation": ("secret_id",),
+    "aws_ssm_parameter": ("name",),
+    "aws_route53_zone": ("name",),
+    "aws_route53_record": ("zone_id", "name"),
+    "aws_route53_health_check": ("type", "reference_name"),
+    "aws_acm_certificate": ("domain_name", "subject_alternative_names", "key_algorithm"),
+    "aws_acm_certificate_validation": ("certificate_arn", "validation_record_fqdns"),
+    "aws_api_gateway_method": ("rest_api_id", "resource_id", "http_method"),
+    "aws_api_gateway_integration": ("rest_api_id", "resource_id", "http_method"),
+    "aws_api_gateway_stage": ("rest_api_id", "stage_name"),
+    "aws_api_gateway_deployment": ("rest_api_id", "triggers"),
+    "aws_api_gateway_domain_name": ("domain_name",),
+    "aws_lb": ("name", "name_prefix", "internal", "load_balancer_type"),
+    "aws_lb_target_group": ("name", "name_prefix", "port", "protocol", "vpc_id", "target_type"),
+    "aws_lb_listener": ("load_balancer_arn",),
+    "aws_launch_template": ("name", "name_prefix"),
+    "aws_autoscaling_group": ("name", "name_prefix"),
+    "aws_kinesis_firehose_delivery_stream": ("name", "destination"),
+    "aws_sfn_state_machine": ("name", "name_prefix", "type"),
+    "aws_config_config_rule": ("name",),
+    "aws_config_configuration_recorder": ("name",),
+    "aws_config_delivery_channel": ("name",),
+    "aws_cloudtrail": ("name",),
+    "aws_wafv2_web_acl": ("name", "scope"),
+    "aws_wafv2_web_acl_association": ("resource_arn", "web_acl_arn"),
+    "aws_wafv2_web_acl_logging_configuration": ("resource_arn",),
+    "aws_networkfirewall_firewall": ("name", "vpc_id"),
+    "aws_networkfirewall_firewall_policy": ("name",),
+    "aws_networkfirewall_rule_group": ("name", "type", "capacity"),
+}
+"""Resource type -> top-level attributes whose change replaces the resource."""
+
+
+def forces_replacement(resource_type: str, path: str) -> bool:
+    """True when a change at attribute ``path`` (``name``, ``rule[0].days``) replaces the resource."""
+    top = path.split(".", 1)[0].split("[", 1)[0]
+    return top in REPLACES.get(resource_type, ())
