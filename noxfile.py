@@ -259,6 +259,14 @@ def affected(session: nox.Session) -> None:
 
 
 @nox.session
+def pipelines(session: nox.Session) -> None:
+    """Write .github/CODEOWNERS and one GitHub Actions workflow per app from teams.toml and the
+    synthesized stacks (``-- --check``: only report the files that differ)."""
+    env = _environment(session)
+    _py(session, "-m", "platform_tooling.deploy.pipelines", *session.posargs, env=env)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Measure the provider-import floor and every figure against it: synthesis (and the cyclic
     collector's share), the one-package loop, each rung per package, the emulator's split, set-up.

@@ -125,3 +125,11 @@ def test_fails_a_declined_plan_is_not_applied_and_stops_what_depends_on_it(tmp_p
         str(results[StackId("consumer", "consumer")]) == "consumer/consumer needs producer/producer-top, which failed"
     )
     assert [(c.kind, c.forces_replacement) for c in plans[0].changes] == [("replace", ("triggers_replace",))]
+
+
+def test_one_stack_of_a_package_is_deployed_alone_its_producers_taken_as_deployed(tmp_path):
+    whole = producer(tmp_path)
+    only = whole.only(["producer-top"])
+    assert (list(only.stacks), only.deps) == (["producer-top"], {"producer-top": []})
+    with pytest.raises(ValueError, match="producer has no stack nope; it has producer-base, producer-top"):
+        whole.only(["nope"])

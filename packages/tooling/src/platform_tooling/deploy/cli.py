@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--yes", action="store_true", help="apply without asking")
     parser.add_argument("--verify", action="store_true", help="plan again after each apply (on with the emulator)")
     parser.add_argument("--markdown", type=Path, help="also write the plan summary as Markdown to this file")
+    parser.add_argument("--stack", action="append", default=[], help="only this stack (repeatable; pipelines)")
     parser.add_argument("--hold", action="store_true", help="emulator: keep it up until Enter is pressed")
     return parser
 
@@ -108,6 +109,10 @@ def _run(args: argparse.Namespace, env: dict[str, str] | None, state_root: Path 
         workspaces = [Workspace.for_aws(p, environment=args.env) for p in packages]
     else:
         workspaces = [Workspace.for_emulator(p, environment=args.env, state_root=state_root) for p in packages]
+    if args.stack:
+        if len(workspaces) != 1:
+            raise ValueError("--stack needs exactly one package")
+        workspaces = [workspaces[0].only(args.stack)]
     tolerated = None
     if args.target == "emulator":
         from platform_tooling.testing.emulator_tables import is_tolerated
@@ -157,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return 3
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except SettingsError as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -117,6 +117,17 @@ class Workspace:
         (folder / "target-report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         deps = cls._manifest_deps(folder)
         return cls(package.name, package.directory, folder, applied.stacks, deps, "emulator", throwaway=True)
+
+    def only(self, names: Sequence[str]) -> Workspace:
+        """This workspace limited to the stacks ``names`` (the others are taken as deployed)."""
+        unknown = sorted(set(names) - set(self.stacks))
+        if unknown:
+            raise ValueError(
+                f"{self.package} has no stack {', '.join(unknown)}; it has {', '.join(sorted(self.stacks))}"
+            )
+        stacks = {n: d for n, d in self.stacks.items() if n in names}
+        deps = {n: [d for d in self.deps.get(n, []) if d in stacks] for n in stacks}
+        return Workspace(self.package, self.directory, self.folder, stacks, deps, self.target, self.throwaway)
 
     def stack_dir(self, stack: str) -> Path:
         return self.folder / "stacks" / stack
