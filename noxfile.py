@@ -267,6 +267,16 @@ def pipelines(session: nox.Session) -> None:
 
 
 @nox.session
+def release(session: nox.Session) -> None:
+    """Bump one package's version and changelog from the commits scoped to it and tag
+    ``<package>-v<version>`` (commitizen, configured in the package's pyproject.toml), e.g.
+    ``nox -s release -- network-peering [--increment MINOR] [--dry-run]``.
+    """
+    env = _environment(session)
+    _py(session, "-m", "platform_tooling.release", *session.posargs, env=env)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Measure the provider-import floor and every figure against it: synthesis (and the cyclic
     collector's share), the one-package loop, each rung per package, the emulator's split, set-up.

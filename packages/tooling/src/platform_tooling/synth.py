@@ -34,7 +34,7 @@ from shared_constructs.policy import BASELINE, Context, PolicyViolationError, Re
 from shared_constructs.settings import BaseSettings, SettingsError, deep_merge, env_overrides, load_settings
 from shared_constructs.tagging import REQUIRED_TAGS
 
-from platform_tooling import bindings, cache
+from platform_tooling import bindings, cache, versions
 from platform_tooling.targets import AWS, Target, apply_target
 
 DEFAULT_ENVIRONMENT = "dev"
@@ -153,9 +153,11 @@ def synth_package(
     ``config_file``: read this file instead of ``config/<environment>.toml``.
     ``target``: where the stacks go. Default :data:`AWS` (the configuration as synthesized).
     ``stamp``: written to ``inputs.json`` with the output (the synthesis cache's key).
-    Raises :class:`SettingsError`, :class:`PolicyViolationError` or ``ValueError``; the output
+    Raises :class:`SettingsError` (also for a shared-constructs outside the range the app supports,
+    :mod:`platform_tooling.versions`), :class:`PolicyViolationError` or ``ValueError``; the output
     folder is then untouched.
     """
+    versions.check_library(package.name, package.directory)
     bindings.load(bindings.CORE)
     from shared_constructs.cdk import App
 

@@ -76,7 +76,9 @@ def make(root: Path) -> Path:
         (app / "cdktf.json").write_text('{"language": "python", "app": "python -m platform_tooling.synth"}\n')
         (app / "app.py").write_text(textwrap.dedent(APP.format(name=name, reads=reads)).lstrip())
         (app / "config" / "dev.toml").write_text(textwrap.dedent(CONFIG.format(name=name)).lstrip())
-        (app / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "0.1.0"\n')
+        (app / "pyproject.toml").write_text(
+            f'[project]\nname = "{name}"\nversion = "0.1.0"\n\n[tool.platform]\nshared-constructs = ">=0.1"\n'
+        )
     git(root, "init", "--quiet", "--initial-branch=main")
     git(root, "config", "user.email", "fixture@example.com")
     git(root, "config", "user.name", "Fixture")
