@@ -4,6 +4,9 @@ the stack and the output; after the deployment a plan of every stack reports no 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from platform_tooling.testing.emulator import Deployment, refusals, verified_plans
 
@@ -27,3 +30,13 @@ def test_a_plan_after_the_deployment_reports_no_changes(deployment: Deployment):
     assert {"security-baseline", "network-peering"} <= packages
     assert {str(n): p.counts() for n, p in plans.items() if not p.no_changes} == {}
     assert deployment.outputs["peering_connection_id"].startswith("pcx-")
+
+
+def test_nox_deploy_refuses_the_consumer_on_a_fresh_emulator():
+    """``nox -s deploy -- network-peering --target emulator --yes`` on its own: refused before any
+    Terraform runs (exit 3), the producer, its stack and the output named."""
+    command = [sys.executable, "-m", "platform_tooling.deploy", "deploy", "network-peering", "--target", "emulator"]
+    done = subprocess.run([*command, "--yes"], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "reads output 'security_topic_arn' of security-baseline stack 'security-baseline-us-east-1'" in done.stderr
+    assert "deploy security-baseline first" in done.stderr
