@@ -75,3 +75,18 @@ def test_metadata_and_asset_paths_of_the_same_code_do_not_count(tmp_path: Path):
     other.write_bytes(b"new code")
     changed = affected.diff_stack("s", affected.normalize(base, tmp_path), affected.normalize(head, tmp_path))
     assert [c.paths for c in changed.changed] == [["filename"]]
+
+
+def test_an_added_stack_lists_its_resources_and_outputs_not_its_provider_blocks():
+    head = {
+        "provider": {"aws": [{"region": "us-east-1"}]},
+        "resource": {"aws_s3_bucket": {"state": {"bucket": "b"}}},
+        "output": {"state_bucket_name": {"value": "b"}},
+    }
+    diff = affected.diff_stack("state-backend", None, head)
+    assert (diff.status, diff.added, diff.outputs, diff.other) == (
+        "added",
+        ["aws_s3_bucket.state"],
+        ["+state_bucket_name"],
+        [],
+    )

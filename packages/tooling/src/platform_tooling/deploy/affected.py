@@ -141,6 +141,8 @@ def diff_stack(name: str, base: Mapping[str, Any] | None, head: Mapping[str, Any
     old, new = (base or {}).get("output", {}), (head or {}).get("output", {})
     result.outputs = [f"+{o}" for o in sorted(set(new) - set(old))] + [f"-{o}" for o in sorted(set(old) - set(new))]
     result.outputs += [f"~{o}" for o in sorted(set(old) & set(new)) if old[o] != new[o]]
+    if result.status != "changed":  # a whole stack added or removed: its resources say it all
+        return result
     rest = ("resource", "data", "output")
     result.other = _differing(
         {k: v for k, v in (base or {}).items() if k not in rest},
