@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from platform_tooling.deploy.pipelines import load_teams
+from platform_tooling.deploy.reads import reads
+from platform_tooling.synth import discover, read_stacks, synthesized
 from shared_constructs.settings import SettingsError, load_settings
 from state_backend.settings import Settings
 
@@ -88,3 +90,17 @@ def test_teams_and_their_packages_are_those_of_teams_toml(environment: str):
     assert expected["security"] == ["security-baseline"]
     settings = load_settings(Settings, CONFIG.with_name(f"{environment}.toml"), {})
     assert {team: sorted(access.packages) for team, access in settings.teams.items()} == expected
+
+
+def test_each_team_reads_the_state_of_exactly_the_producers_its_packages_read():
+    """A team's read access follows the remote-state reads of its packages' synthesized stacks."""
+    root = CONFIG.parents[3]
+    settings = load_settings(Settings, CONFIG, {})
+    apps = {p.name: p for p in discover(root)}
+    for team, access in settings.teams.items():
+        producers: set[str] = set()
+        for package in access.packages:
+            folder, _ = synthesized(apps[package], environment="dev", environ={})
+            producers |= {r.producer for stack in read_stacks(folder).values() for r in reads(stack)}
+        assert sorted(producers - set(access.packages)) == sorted(access.reads), team
+    assert any(access.reads for access in settings.teams.values())
