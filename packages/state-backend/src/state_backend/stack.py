@@ -2,7 +2,8 @@
 
 Bootstrap: this stack is first applied with local state (the default backend), then its state is
 moved into the bucket it created (README, "Deploying"). From then on it is deployed like every
-other package, with ``STATE_BACKEND=s3``.
+other package, with ``STATE_BACKEND=s3``; each stack keeps its own state under its package's
+prefix (docs/decisions/0012-state-outputs-and-contracts.md), which is what a team's policy limits.
 """
 
 from __future__ import annotations
@@ -53,29 +54,21 @@ def team_statements(access: TeamAccess, bucket_arn: str, key_arn: str) -> list[S
     return statements
 
 
-class StateStack(PlatformStack):
+class StateStack(PlatformStack[Settings]):
     """The state bucket (versioned, customer-managed key, TLS only, old versions expired), its
     access-log bucket, and one IAM policy per team limited to its packages' key prefixes."""
 
     def __init__(self, scope: Construct, settings: Settings) -> None:
         super().__init__(scope, STACK, settings=settings, package=PACKAGE, region=settings.region, service="tfstate")
-        namer = self.namer
-        key = Key(
-            self,
-            "key",
-            KeyProps(
-                settings=settings, namer=namer, name="state", region=settings.region, description="Terraform state"
-            ),
-        )
-        logs = access_log_bucket(self, "access_logs", settings=settings, namer=namer, region=settings.region)
+        ctx = self.context
+        key = Key(self, "key", KeyProps(context=ctx, name="state", description="Terraform state"))
+        logs = access_log_bucket(self, "access_logs", ctx)
         bucket = SecureBucket(
             self,
             "state",
             BucketProps(
-                settings=settings,
-                namer=namer,
+                context=ctx,
                 name="state",
-                region=settings.region,
                 key=key,
                 access_log_bucket=logs,
                 lifecycle=(
@@ -91,7 +84,7 @@ class StateStack(PlatformStack):
             policy = IamPolicy(
                 self,
                 f"team_{team}",
-                name=namer.name(Kind.IAM_POLICY, f"{team}-state"),
+                name=ctx.name(Kind.IAM_POLICY, f"{team}-state", regional=False),
                 description=f"Terraform state of team {team}: {', '.join(access.packages)}",
                 policy=policy_document(team_statements(access, bucket.bucket_arn, key.key_arn)),
             )
