@@ -24,7 +24,7 @@ import shutil
 import sys
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -260,26 +260,12 @@ def _synth_one(package: AppPackage, args: argparse.Namespace, packages: int) -> 
     return _report_lines(package.name, target, " (inputs unchanged: reused)" if reused else "")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m platform_tooling.synth", description=__doc__.splitlines()[0])
-    parser.add_argument("packages", nargs="*", help="app packages to synthesize (default: all)")
-    parser.add_argument(
-        "--env",
-        default=os.environ.get("PLATFORM_ENV", DEFAULT_ENVIRONMENT),
-        help="environment file config/<env>.toml (default: $PLATFORM_ENV or dev)",
-    )
-    parser.add_argument("--config", type=Path, help="read this settings file instead of config/<env>.toml")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+def reported(command: Callable[[], int]) -> int:
+    """Run a command line's ``command`` and return its exit status; what synthesis refuses is
+    printed to stderr instead of a traceback, one line per problem: exit status 2 for bad input
+    (settings, a library outside the app's range, a bad value), 1 for policy violations."""
     try:
-        root = repo_root()
-        names = list(args.packages)
-        if not names and os.environ.get("CDKTF_OUTDIR") and (Path.cwd() / "cdktf.json").is_file():
-            names = [_package_name(Path.cwd())]  # run by the CDKTF CLI from a package folder
-        packages = discover(root, names)
-        for package in packages:
-            for line in _synth_one(package, args, len(packages)):
-                print(line)
+        return command()
     except SettingsError as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
@@ -292,7 +278,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m platform_tooling.synth", description=__doc__.splitlines()[0])
+    parser.add_argument("packages", nargs="*", help="app packages to synthesize (default: all)")
+    parser.add_argument(
+        "--env",
+        default=os.environ.get("PLATFORM_ENV", DEFAULT_ENVIRONMENT),
+        help="environment file config/<env>.toml (default: $PLATFORM_ENV or dev)",
+    )
+    parser.add_argument("--config", type=Path, help="read this settings file instead of config/<env>.toml")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+    def synthesize() -> int:
+        names = list(args.packages)
+        if not names and os.environ.get("CDKTF_OUTDIR") and (Path.cwd() / "cdktf.json").is_file():
+            names = [_package_name(Path.cwd())]  # run by the CDKTF CLI from a package folder
+        packages = discover(repo_root(), names)
+        for package in packages:
+            for line in _synth_one(package, args, len(packages)):
+                print(line)
+        return 0
+
+    return reported(synthesize)
 
 
 if __name__ == "__main__":

@@ -27,13 +27,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from shared_constructs.policy import PolicyViolationError
-from shared_constructs.settings import SettingsError
-
 from platform_tooling.deploy import summary
 from platform_tooling.deploy.engine import Refused, Run
 from platform_tooling.deploy.workspace import Workspace
-from platform_tooling.synth import DEFAULT_ENVIRONMENT, discover, repo_root
+from platform_tooling.synth import DEFAULT_ENVIRONMENT, discover, repo_root, reported
 
 _PROMPT = threading.Lock()
 
@@ -155,22 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.target == "aws" and not args.packages:
         print("error: name the packages to plan or deploy (every app needs --target emulator)", file=sys.stderr)
         return 2
-    try:
-        return _on_emulator(args) if args.target == "emulator" else _run(args, None, None)
-    except Refused as exc:
-        print("refused: producers have not published what these stacks read:", file=sys.stderr)
-        for line in exc.problems:
-            print(f"  {line}", file=sys.stderr)
-        return 3
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except SettingsError as exc:
-        for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
-        return 2
-    except PolicyViolationError as exc:
-        print(f"error: {len(exc.findings)} policy violations:", file=sys.stderr)
-        for finding in exc.findings:
-            print(f"  {finding.line()}", file=sys.stderr)
-        return 1
+
+    def command() -> int:
+        try:
+            return _on_emulator(args) if args.target == "emulator" else _run(args, None, None)
+        except Refused as exc:
+            print("refused: producers have not published what these stacks read:", file=sys.stderr)
+            for line in exc.problems:
+                print(f"  {line}", file=sys.stderr)
+            return 3
+
+    return reported(command)

@@ -25,12 +25,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from shared_constructs.policy import PolicyViolationError
-from shared_constructs.settings import SettingsError
-
 from platform_tooling.cache import environments
 from platform_tooling.deploy.terraform import Terraform, TerraformError, base_env, tool_dir
-from platform_tooling.synth import discover, repo_root, synthesized
+from platform_tooling.synth import discover, repo_root, reported, synthesized
 from platform_tooling.testing.synthesis import package_for
 
 EXAMPLE = "reference"
@@ -135,21 +132,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("packages", nargs="*")
     args = parser.parse_args(argv)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    try:
+
+    def command() -> int:
         if args.rung == "validate":
             return validate(args.packages)
         for folder in stack_dirs(args.packages):
             print(folder)
         return 0
-    except SettingsError as exc:
-        for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
-        return 2
-    except PolicyViolationError as exc:
-        print(f"error: {len(exc.findings)} policy violations:", file=sys.stderr)
-        for finding in exc.findings:
-            print(f"  {finding.line()}", file=sys.stderr)
-        return 1
+
+    return reported(command)
 
 
 if __name__ == "__main__":
