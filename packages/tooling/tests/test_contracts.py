@@ -3,36 +3,27 @@
 Every app is synthesized (every environment file); each remote-state data source of a consumer
 names the producer's package and stack (its local path or its S3 key), and each reference
 ``data.terraform_remote_state.<source>.outputs.<name>`` in the consumer names an output that the
-producer's synthesized stack must have. The producers' contracts
+producer's synthesized stack must have. The reads are found as the deployment engine finds them
+(:mod:`platform_tooling.deploy.reads`), so the engine's order and this check agree. The producers' contracts
 (:mod:`shared_constructs.contracts`) are checked the same way.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import pytest
+from platform_tooling.deploy.reads import reads as deploy_reads
 from platform_tooling.synth import discover, repo_root
 from shared_constructs.contracts import security_baseline
 
 APPS = [package.name for package in discover(repo_root())]
 ENVIRONMENTS = ("dev", "prod")
-_STATE = re.compile(r"(?:^|/)([a-z0-9-]+)/[a-z0-9-]+/([A-Za-z0-9_.-]+)\.tfstate$")
-_READ = re.compile(r"data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_]+)")
 
 
 def reads(stack: dict[str, Any]) -> set[tuple[str, str, str]]:
     """(producer package, producer stack, output) of every output ``stack`` reads from another stack."""
-    sources: dict[str, tuple[str, str]] = {}
-    for name, source in stack.get("data", {}).get("terraform_remote_state", {}).items():
-        location = source["config"].get("path") or source["config"]["key"]
-        match = _STATE.search(location)
-        assert match, f"remote state {name}: cannot tell the producer from {location!r}"
-        sources[name] = (match.group(1), match.group(2))
-    text = json.dumps(stack)
-    return {(*sources[source], output) for source, output in _READ.findall(text)}
+    return {(read.producer, read.stack, read.output) for read in deploy_reads(stack)}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

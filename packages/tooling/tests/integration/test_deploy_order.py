@@ -9,6 +9,12 @@ import sys
 
 import pytest
 from platform_tooling.testing.emulator import Deployment, refusals, verified_plans
+from shared_constructs.contracts import security_baseline
+
+PRODUCER = security_baseline.PACKAGE
+HOME = security_baseline.stack_name("us-east-1")
+"""The producer's stack network-peering reads its security topic from (the baseline's home region)."""
+TOPIC = security_baseline.SECURITY_TOPIC_ARN.name
 
 pytestmark = pytest.mark.emulator
 
@@ -17,17 +23,16 @@ def test_the_consumer_is_refused_before_its_producer(deployment: Deployment):
     refused = refusals()
     assert "network-peering" in refused
     assert refused["network-peering"] == [
-        "network-peering/network-peering reads output 'security_topic_arn' of security-baseline stack "
-        "'security-baseline-us-east-1', which has not published it (it has no state yet "
-        "(security-baseline-us-east-1.tfstate)): deploy security-baseline first"
+        f"network-peering/network-peering reads output {TOPIC!r} of {PRODUCER} stack {HOME!r}, which has not "
+        f"published it (it has no state yet ({HOME}.tfstate)): deploy {PRODUCER} first"
     ]
-    assert "security-baseline" not in refused  # it reads nothing: deployed first, never refused
+    assert PRODUCER not in refused  # it reads nothing: deployed first, never refused
 
 
 def test_a_plan_after_the_deployment_reports_no_changes(deployment: Deployment):
     plans = verified_plans()
     packages = {node.package for node in plans}
-    assert {"security-baseline", "network-peering"} <= packages
+    assert {PRODUCER, "network-peering"} <= packages
     assert {str(n): p.counts() for n, p in plans.items() if not p.no_changes} == {}
     assert deployment.outputs["peering_connection_id"].startswith("pcx-")
 
@@ -38,5 +43,5 @@ def test_nox_deploy_refuses_the_consumer_on_a_fresh_emulator():
     command = [sys.executable, "-m", "platform_tooling.deploy", "deploy", "network-peering", "--target", "emulator"]
     done = subprocess.run([*command, "--yes"], capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 3, done.stdout + done.stderr
-    assert "reads output 'security_topic_arn' of security-baseline stack 'security-baseline-us-east-1'" in done.stderr
-    assert "deploy security-baseline first" in done.stderr
+    assert f"reads output {TOPIC!r} of {PRODUCER} stack {HOME!r}" in done.stderr
+    assert f"deploy {PRODUCER} first" in done.stderr
