@@ -82,9 +82,7 @@ def _selection(session: nox.Session, *, tool_args: bool = False) -> tuple[list[s
     """Selected packages (default: all) and the arguments passed on to the session's tool."""
     names, rest = split_posargs(list(session.posargs))
     if rest and not tool_args:
-        session.error(
-            f"{session.name} takes package names only; {rest[0]!r} is not one of {', '.join(PACKAGES)}"
-        )
+        session.error(f"{session.name} takes package names only; {rest[0]!r} is not one of {', '.join(PACKAGES)}")
     return names or PACKAGES, rest
 
 
@@ -150,9 +148,10 @@ def test(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check) on the selected packages, mypy --strict on every package."""
+    """ruff (lint and format check) on the selected packages and the noxfile, mypy --strict on every
+    package."""
     env = _environment(session)
-    paths = [str(ROOT / "packages" / name) for name in _packages(session)]
+    paths = [str(ROOT / "packages" / name) for name in _packages(session)] + [str(ROOT / "noxfile.py")]
     _py(session, "-m", "ruff", "check", *paths, env=env)
     _py(session, "-m", "ruff", "format", "--check", *paths, env=env)
     typed = [name for name in _packages(session) if name in TYPED]
@@ -187,27 +186,63 @@ def scan(session: nox.Session) -> None:
     """
     env = _environment(session)
     session.install(CHECKOV)
-    listing = session.run(str(BIN / "python"), "-m", "platform_tooling.testing.ladder", "stacks",
-                          *_packages(session), env=env, external=True, silent=True)
+    listing = session.run(
+        str(BIN / "python"),
+        "-m",
+        "platform_tooling.testing.ladder",
+        "stacks",
+        *_packages(session),
+        env=env,
+        external=True,
+        silent=True,
+    )
     folders = [Path(line) for line in str(listing).splitlines() if line.startswith(str(ROOT))]
     if not folders:
         session.error("no stacks were synthesized")
     for environment in sorted({folder.parents[1].name for folder in folders}):
         chosen = [folder for folder in folders if folder.parents[1].name == environment]
         out = Path(session.create_tmp()) / f"checkov-{environment}"
-        args = ["checkov", "--framework", "terraform_json", "--config-file", str(ROOT / ".checkov.yaml"), "--quiet",
-                "--skip-download", "--output", "json", "--output-file-path", str(out)]
+        args = [
+            "checkov",
+            "--framework",
+            "terraform_json",
+            "--config-file",
+            str(ROOT / ".checkov.yaml"),
+            "--quiet",
+            "--skip-download",
+            "--output",
+            "json",
+            "--output-file-path",
+            str(out),
+        ]
         # checkov cannot parse `moved` blocks: it reads copies without them (testing.scan.without_moved_blocks).
-        prepared = session.run(str(BIN / "python"), "-m", "platform_tooling.testing.scan", "--prepare",
-                               str(out / "stacks"), *[str(folder / "cdk.tf.json") for folder in chosen],
-                               env=env, external=True, silent=True)
+        prepared = session.run(
+            str(BIN / "python"),
+            "-m",
+            "platform_tooling.testing.scan",
+            "--prepare",
+            str(out / "stacks"),
+            *[str(folder / "cdk.tf.json") for folder in chosen],
+            env=env,
+            external=True,
+            silent=True,
+        )
         for stack_file in str(prepared).split():
             args += ["-f", stack_file]
         # checkov exits 1 when a check fails: which failures are accepted is decided below, per address.
         session.run(*args, silent=True, success_codes=[0, 1])
-        _py(session, "-m", "platform_tooling.testing.scan", str(out / "results_json.json"),
-            "--accepted", str(ROOT / "checkov-accepted.toml"), "--environment", environment,
-            *[f"--scanned={f.parents[2].name}/{f.name}" for f in chosen], env=env)
+        _py(
+            session,
+            "-m",
+            "platform_tooling.testing.scan",
+            str(out / "results_json.json"),
+            "--accepted",
+            str(ROOT / "checkov-accepted.toml"),
+            "--environment",
+            environment,
+            *[f"--scanned={f.parents[2].name}/{f.name}" for f in chosen],
+            env=env,
+        )
 
 
 @nox.session
