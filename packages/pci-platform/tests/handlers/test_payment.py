@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,11 +29,16 @@ GOOD = {
 
 
 class FakeDatabase:
-    def __init__(self, *, fail_connect: bool = False, fail_insert: bool = False) -> None:
+    """The payments table as the handler's statements see it; any other statement fails the test."""
+
+    def __init__(self, handler: ModuleType, *, fail_connect: bool = False, fail_on: tuple[str, ...] = ()) -> None:
+        self.sql = handler
         self.fail_connect = fail_connect
-        self.fail_insert = fail_insert
-        self.rows: list[dict[str, Any]] = []
+        self.fail_on = set(fail_on)
+        self.now = 1000.0
+        self.rows: dict[str, dict[str, Any]] = {}
         self.logins: list[dict[str, Any]] = []
+        self.statements: list[str] = []
 
     def connect(self, **kwargs: Any) -> FakeDatabase:
         self.logins.append(kwargs)
@@ -39,11 +46,48 @@ class FakeDatabase:
             raise pg8000.native.InterfaceError("connection refused")
         return self
 
+    def expire_lease(self, payment_id: str) -> None:
+        """Time passes beyond the lease of ``payment_id`` (a crashed attempt's lease runs out)."""
+        self.rows[payment_id]["claimed_until"] = self.now - 1
+
     def run(self, sql: str, **params: Any) -> list[Any]:
-        if sql.startswith("INSERT"):
-            if self.fail_insert:
-                raise pg8000.native.DatabaseError({"C": "53300", "M": "too many connections"})
-            self.rows.append(params)
+        self.statements.append(sql)
+        if sql in self.fail_on:
+            raise pg8000.native.DatabaseError({"C": "53300", "M": "too many connections"})
+        row = self.rows.get(params.get("payment_id", ""))
+        if sql == self.sql.CLAIM:
+            if row:
+                return []
+            stored = {k: params[k] for k in ("merchant_id", "currency", "card_token")}
+            self.rows[params["payment_id"]] = stored | {
+                "amount": Decimal(params["amount"]),
+                "claimed_until": self.now + params["lease"],
+                "status": None,
+                "body": None,
+                "queue": False,
+                "event": False,
+                "stream": False,
+            }
+            return [[params["payment_id"]]]
+        assert row is not None, f"{sql} on a payment that was never stored"
+        if sql == self.sql.READ:
+            keys = ("merchant_id", "amount", "currency", "card_token", "status", "body", "queue", "event", "stream")
+            return [[row[k] for k in keys]]
+        if sql == self.sql.TAKE_OVER:
+            if row["status"] is not None or (row["claimed_until"] or 0) >= self.now:
+                return []
+            row["claimed_until"] = self.now + params["lease"]
+            return [[params["payment_id"]]]
+        for step, mark in self.sql.MARKS.items():
+            if sql == mark:
+                row[step] = True
+                return []
+        if sql == self.sql.RECORD:
+            row.update(status=params["status"], body=params["body"], claimed_until=None)
+        elif sql == self.sql.RELEASE:
+            row["claimed_until"] = None
+        else:
+            raise AssertionError(f"unexpected statement: {sql}")
         return []
 
     def close(self) -> None:
@@ -111,8 +155,10 @@ def request(body: Any, *, encode: bool = False) -> dict[str, Any]:
     return {"httpMethod": "POST", "path": "/api/payments", "isBase64Encoded": False, "body": text}
 
 
-def use(monkeypatch: pytest.MonkeyPatch, handler: ModuleType, db: FakeDatabase) -> None:
+def use(monkeypatch: pytest.MonkeyPatch, handler: ModuleType, **kwargs: Any) -> FakeDatabase:
+    db = FakeDatabase(handler, **kwargs)
     monkeypatch.setattr(handler.pg8000.native, "Connection", db.connect)
+    return db
 
 
 def messages(sqs: Any, url: str) -> list[dict[str, Any]]:
@@ -121,24 +167,158 @@ def messages(sqs: Any, url: str) -> list[dict[str, Any]]:
     ]
 
 
+class Killed(BaseException):
+    """The function's timeout: the runtime stops the handler where it is, no except clause runs."""
+
+
 @pytest.mark.parametrize("encode", [False, True])
 def test_stores_queues_and_publishes_a_good_payment(
     handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, encode: bool
 ) -> None:
-    db = FakeDatabase()
-    use(monkeypatch, handler, db)
+    db = use(monkeypatch, handler)
     response = handler.handler(request(GOOD, encode=encode), None)
     assert response["statusCode"] == 201
     assert json.loads(response["body"]) == {"payment_id": "pay_0001abcd", "status": "accepted", "warnings": []}
-    assert db.rows == [GOOD]
+    row = db.rows["pay_0001abcd"]
+    assert (row["merchant_id"], row["amount"], row["currency"], row["card_token"]) == (
+        "m-42",
+        Decimal("12.50"),
+        "SGD",
+        "tok_abcdef123456",
+    )
+    assert (row["queue"], row["event"], row["stream"], row["status"], row["claimed_until"]) == (
+        True,
+        True,
+        True,
+        201,
+        None,
+    )
     login = db.logins[0]
     assert (login["user"], login["host"], login["database"]) == ("payments_app", "proxy.internal", "payments")
-    assert login["ssl_context"] is not None
     assert login["password"]  # an IAM authentication token, not a stored password
     assert messages(aws["sqs"], aws["queue_url"]) == [GOOD]
     (event,) = messages(aws["sqs"], aws["capture_url"])
     assert event["detail-type"] == "payment.succeeded"
     assert "card_token" not in event["detail"]
+
+
+def test_creates_no_schema_per_request(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = use(monkeypatch, handler)
+    assert handler.handler(request(GOOD), None)["statusCode"] == 201
+    assert db.statements
+    assert not [sql for sql in db.statements if "CREATE" in sql.upper()]
+    assert "CREATE" not in handler.__doc__.split("The table is created once")[0].upper()
+
+
+def test_a_duplicate_gets_the_original_answer_without_queueing_or_publishing_again(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    use(monkeypatch, handler)
+    first = handler.handler(request(GOOD), None)
+    second = handler.handler(request(GOOD, encode=True), None)
+    assert first["statusCode"] == 201
+    assert (second["statusCode"], second["body"]) == (first["statusCode"], first["body"])
+    assert messages(aws["sqs"], aws["queue_url"]) == [GOOD]
+    assert [e["detail-type"] for e in messages(aws["sqs"], aws["capture_url"])] == ["payment.succeeded"]
+    assert [getattr(r, "outcome", None) for r in caplog.records if hasattr(r, "outcome")] == ["succeeded", "duplicate"]
+
+
+def test_a_duplicate_replays_an_answer_with_warnings_and_does_not_retry_the_follow_up(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = use(monkeypatch, handler)
+    monkeypatch.setenv("QUEUE_URL", aws["queue_url"] + "-missing")
+    first = handler.handler(request(GOOD), None)
+    assert json.loads(first["body"])["warnings"] == ["queue"]
+    monkeypatch.setenv("QUEUE_URL", aws["queue_url"])
+    second = handler.handler(request(GOOD), None)
+    assert (second["statusCode"], second["body"]) == (first["statusCode"], first["body"])
+    assert messages(aws["sqs"], aws["queue_url"]) == []
+    # The unqueued payment stays findable for reconciliation.
+    assert db.rows["pay_0001abcd"]["queue"] is False
+
+
+def test_a_reused_payment_id_with_another_payment_is_refused(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = use(monkeypatch, handler)
+    assert handler.handler(request(GOOD), None)["statusCode"] == 201
+    response = handler.handler(request({**GOOD, "amount": "99.00"}), None)
+    assert response["statusCode"] == 409
+    assert json.loads(response["body"]) == {"error": "payment_id_reused", "payment_id": "pay_0001abcd"}
+    assert db.rows["pay_0001abcd"]["amount"] == Decimal("12.50")
+    assert messages(aws["sqs"], aws["queue_url"]) == [GOOD]
+
+
+def test_a_timeout_between_the_write_and_the_publish_is_resumed_once_the_lease_runs_out(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = use(monkeypatch, handler)
+    publish = handler._publish
+
+    def killed_on_success(detail_type: str, payment: dict[str, Any], **extra: Any) -> None:
+        if detail_type == "payment.succeeded":
+            raise Killed
+        publish(detail_type, payment, **extra)
+
+    monkeypatch.setattr(handler, "_publish", killed_on_success)
+    with pytest.raises(Killed):
+        handler.handler(request(GOOD), None)  # the client sees the load balancer's 502
+    row = db.rows["pay_0001abcd"]
+    assert (row["queue"], row["event"], row["status"]) == (True, False, None)
+
+    monkeypatch.setattr(handler, "_publish", publish)
+    retry = handler.handler(request(GOOD), None)  # within the lease: the first attempt may still run
+    assert retry["statusCode"] == 409
+    assert json.loads(retry["body"]) == {"error": "in_progress", "payment_id": "pay_0001abcd"}
+    assert retry["headers"]["Retry-After"] == "60"
+
+    db.expire_lease("pay_0001abcd")
+    resumed = handler.handler(request(GOOD), None)
+    assert resumed["statusCode"] == 201
+    assert json.loads(resumed["body"]) == {"payment_id": "pay_0001abcd", "status": "accepted", "warnings": []}
+    assert messages(aws["sqs"], aws["queue_url"]) == [GOOD]  # queued once: its mark was written
+    assert [e["detail-type"] for e in messages(aws["sqs"], aws["capture_url"])] == ["payment.succeeded"]
+    again = handler.handler(request(GOOD), None)
+    assert (again["statusCode"], again["body"]) == (resumed["statusCode"], resumed["body"])
+
+
+def test_a_timeout_after_a_send_before_its_mark_sends_it_again_on_resume(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The documented at-least-once window: consumers deduplicate on payment_id.
+    db = use(monkeypatch, handler)
+    run = db.run
+
+    def killed_at_the_queue_mark(sql: str, **params: Any) -> list[Any]:
+        if sql == handler.MARKS["queue"]:
+            raise Killed
+        return run(sql, **params)
+
+    monkeypatch.setattr(db, "run", killed_at_the_queue_mark)
+    with pytest.raises(Killed):
+        handler.handler(request(GOOD), None)
+    monkeypatch.setattr(db, "run", run)
+    db.expire_lease("pay_0001abcd")
+    assert handler.handler(request(GOOD), None)["statusCode"] == 201
+    queued = messages(aws["sqs"], aws["queue_url"]) + messages(aws["sqs"], aws["queue_url"])
+    assert [m["payment_id"] for m in queued] == ["pay_0001abcd", "pay_0001abcd"]
+
+
+def test_a_database_error_after_the_write_fails_without_payment_failed_and_the_retry_resumes(
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = use(monkeypatch, handler, fail_on=(handler.RECORD,))
+    response = handler.handler(request(GOOD), None)
+    assert response["statusCode"] == 502
+    assert json.loads(response["body"]) == {"error": "database_unavailable", "payment_id": "pay_0001abcd"}
+    assert [e["detail-type"] for e in messages(aws["sqs"], aws["capture_url"])] == ["payment.succeeded"]
+    assert db.rows["pay_0001abcd"]["claimed_until"] is None  # released: the retry need not wait
+    db.fail_on.clear()
+    retry = handler.handler(request(GOOD), None)
+    assert retry["statusCode"] == 201
+    assert messages(aws["sqs"], aws["queue_url"]) == [GOOD]
+    assert messages(aws["sqs"], aws["capture_url"]) == []
 
 
 @pytest.mark.parametrize(
@@ -155,8 +335,7 @@ def test_stores_queues_and_publishes_a_good_payment(
 def test_rejects_malformed_payments(
     handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, body: Any, detail: str
 ) -> None:
-    db = FakeDatabase()
-    use(monkeypatch, handler, db)
+    db = use(monkeypatch, handler)
     response = handler.handler(request(body), None)
     assert response["statusCode"] == 400
     assert json.loads(response["body"]) == {"error": "invalid_request", "detail": detail}
@@ -169,25 +348,29 @@ def test_rejects_events_without_a_body(handler: ModuleType, event: Any) -> None:
 
 
 def test_rejects_oversized_bodies_before_parsing(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = FakeDatabase()
-    use(monkeypatch, handler, db)
+    db = use(monkeypatch, handler)
     response = handler.handler(request({**GOOD, "note": "x" * 600}), None)
     assert response["statusCode"] == 413
     assert json.loads(response["body"])["error"] == "payload_too_large"
+    assert db.logins == []
 
 
-@pytest.mark.parametrize("db", [FakeDatabase(fail_connect=True), FakeDatabase(fail_insert=True)])
-def test_database_errors_fail_the_payment_and_publish_it(
+@pytest.mark.parametrize("failure", ["connect", "insert"])
+def test_database_errors_before_the_write_fail_the_payment_and_publish_it(
     handler: ModuleType,
     aws: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
-    db: FakeDatabase,
+    failure: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    use(monkeypatch, handler, db)
+    if failure == "connect":
+        db = use(monkeypatch, handler, fail_connect=True)
+    else:
+        db = use(monkeypatch, handler, fail_on=(handler.CLAIM,))
     response = handler.handler(request(GOOD), None)
     assert response["statusCode"] == 502
     assert json.loads(response["body"]) == {"error": "database_unavailable", "payment_id": "pay_0001abcd"}
+    assert db.rows == {}
     assert messages(aws["sqs"], aws["queue_url"]) == []
     (event,) = messages(aws["sqs"], aws["capture_url"])
     assert event["detail-type"] == "payment.failed"
@@ -197,9 +380,72 @@ def test_database_errors_fail_the_payment_and_publish_it(
 def test_downstream_errors_after_storing_are_reported_not_failed(
     handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use(monkeypatch, handler, FakeDatabase())
+    db = use(monkeypatch, handler)
     monkeypatch.setenv("QUEUE_URL", aws["queue_url"] + "-missing")
     monkeypatch.setenv("STREAM_NAME", "missing-stream")
     response = handler.handler(request(GOOD), None)
     assert response["statusCode"] == 201
     assert json.loads(response["body"])["warnings"] == ["queue", "stream"]
+    row = db.rows["pay_0001abcd"]
+    assert (row["queue"], row["event"], row["stream"]) == (False, True, False)
+
+
+def test_the_tls_context_verifies_certificate_and_host_name(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = use(monkeypatch, handler)
+    handler.handler(request(GOOD), None)
+    context = db.logins[0]["ssl_context"]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+
+
+def test_fails_when_the_configured_ca_bundle_is_missing(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DB_CA_BUNDLE", str(tmp_path / "absent.pem"))
+    with pytest.raises(RuntimeError, match=r"DB_CA_BUNDLE: no CA bundle file at .*absent.pem"):
+        handler.handler(request(GOOD), None)
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, server: Any, bundle: Path | None) -> None:
+    monkeypatch.setenv("DB_HOST", "127.0.0.1")
+    monkeypatch.setenv("DB_PORT", str(server.port))
+    if bundle is None:
+        monkeypatch.delenv("DB_CA_BUNDLE", raising=False)
+    else:
+        monkeypatch.setenv("DB_CA_BUNDLE", str(bundle))
+
+
+def test_refuses_a_self_signed_server_certificate(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, tls_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    point_at(monkeypatch, tls_server, None)
+    with pytest.raises(ssl.SSLCertVerificationError, match="self-signed certificate"):
+        handler._connect()
+    response = handler.handler(request(GOOD), None)
+    assert response["statusCode"] == 502
+    assert tls_server.handshakes == []
+    assert any(getattr(r, "reason", None) == "SSLCertVerificationError" for r in caplog.records)
+
+
+def test_refuses_a_trusted_certificate_for_another_host_name(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, tls_server_other_host: Any, certificates: Any
+) -> None:
+    point_at(monkeypatch, tls_server_other_host, certificates.other_host[0])
+    with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):
+        handler._connect()
+    assert tls_server_other_host.handshakes == []
+
+
+def test_completes_the_handshake_with_a_trusted_certificate_for_the_host(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, tls_server: Any, certificates: Any
+) -> None:
+    # The control: the same server is accepted once its certificate is the configured bundle, so the
+    # refusals above come from verification, not from the stand-in.
+    point_at(monkeypatch, tls_server, certificates.loopback[0])
+    with pytest.raises(pg8000.native.InterfaceError):  # the stand-in hangs up after the handshake
+        handler._connect()
+    assert len(tls_server.handshakes) == 1
