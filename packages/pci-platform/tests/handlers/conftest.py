@@ -1,16 +1,20 @@
-"""A local PostgreSQL-over-TLS stand-in with a self-signed certificate, to prove connections verify it."""
+"""Database stand-ins of the handler tests: a local TLS server with a self-signed certificate (to prove
+connections verify it) and an in-memory PostgreSQL for the rotation and schema entry points."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pg8000.native
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -123,3 +127,75 @@ def tls_server(certificates: Certificates) -> Iterator[TlsServer]:
 def tls_server_other_host(certificates: Certificates) -> Iterator[TlsServer]:
     """A server on 127.0.0.1 presenting a self-signed certificate for another host name."""
     yield from _serve(*certificates.other_host)
+
+
+class PostgresFake:
+    """PostgreSQL as the rotation and schema entry points use it: roles, passwords, memberships,
+    transactions; logins and statements are recorded, a statement can be made to fail."""
+
+    ROLE = re.compile(r'^(?P<verb>CREATE|ALTER) ROLE "(?P<user>[^"]+)" WITH (?:LOGIN )?PASSWORD \'(?P<password>.*)\'$')
+    GRANT_ROLE = re.compile(r'^GRANT "(?P<role>[^"]+)" TO "(?P<member>[^"]+)"$')
+
+    def __init__(self, passwords: dict[str, str]) -> None:
+        self.passwords = dict(passwords)
+        self.members: dict[str, set[str]] = {}
+        self.logins: list[dict[str, Any]] = []
+        self.statements: list[tuple[str, str]] = []
+        self.fail_on: dict[str, int] = {}
+        self._snapshot: tuple[dict[str, str], dict[str, set[str]]] | None = None
+
+    def fail(self, prefix: str, times: int = 1) -> None:
+        """The next ``times`` statements starting with ``prefix`` fail (a server error)."""
+        self.fail_on[prefix] = times
+
+    def connect(self, **kwargs: Any) -> _FakeConnection:
+        self.logins.append(kwargs)
+        if self.passwords.get(kwargs["user"]) != kwargs["password"]:
+            raise pg8000.native.DatabaseError({"C": "28P01", "M": "password authentication failed"})
+        return _FakeConnection(self, kwargs["user"])
+
+    def run(self, user: str, sql: str, params: dict[str, Any]) -> list[list[int]]:
+        self.statements.append((user, sql))
+        for prefix, times in self.fail_on.items():
+            if sql.startswith(prefix) and times:
+                self.fail_on[prefix] = times - 1
+                raise pg8000.native.DatabaseError({"C": "42501", "M": "permission denied"})
+        if sql == "SELECT 1 FROM pg_roles WHERE rolname = :name":
+            return [[1]] if params["name"] in self.passwords else []
+        if sql == "START TRANSACTION":
+            self._snapshot = (dict(self.passwords), {k: set(v) for k, v in self.members.items()})
+        elif sql in ("COMMIT", "ROLLBACK"):
+            if sql == "ROLLBACK" and self._snapshot:
+                self.passwords, self.members = self._snapshot
+            self._snapshot = None
+        elif role := self.ROLE.match(sql):
+            if (role["verb"] == "CREATE") == (role["user"] in self.passwords):
+                raise pg8000.native.DatabaseError({"C": "42710", "M": f"role {role['user']} exists or is missing"})
+            self.passwords[role["user"]] = role["password"].replace("''", "'")
+        elif grant := self.GRANT_ROLE.match(sql):
+            self.members.setdefault(grant["member"], set()).add(grant["role"])
+        return [[1]]
+
+
+class _FakeConnection:
+    def __init__(self, db: PostgresFake, user: str) -> None:
+        self.db = db
+        self.user = user
+
+    def run(self, sql: str, **params: Any) -> list[list[int]]:
+        return self.db.run(self.user, sql, params)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def postgres(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], PostgresFake]:
+    """Replace pg8000's connection by a :class:`PostgresFake` with the given users and passwords."""
+
+    def install(passwords: dict[str, str]) -> PostgresFake:
+        db = PostgresFake(passwords)
+        monkeypatch.setattr(pg8000.native, "Connection", db.connect)
+        return db
+
+    return install
