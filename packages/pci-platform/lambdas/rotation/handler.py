@@ -123,26 +123,6 @@ def _run(client: Any, arn: str, token: str, step: str) -> str:
     return step_function(client, arn, token)
 
 
-def _run(client: Any, arn: str, token: str, step: str) -> str:
-    metadata = client.describe_secret(SecretId=arn)
-    if not metadata.get("RotationEnabled"):
-        raise RotationError(f"secret {arn} does not have rotation enabled")
-    versions = metadata.get("VersionIdsToStages", {})
-    if token not in versions:
-        raise RotationError(f"version {token} has no stage for rotation of secret {arn}")
-    if CURRENT in versions[token]:
-        return "already_current"
-    if PENDING not in versions[token]:
-        raise RotationError(f"version {token} of secret {arn} is not staged AWSPENDING")
-    step_function = {
-        "createSecret": create_secret,
-        "setSecret": set_secret,
-        "testSecret": test_secret,
-        "finishSecret": finish_secret,
-    }[step]
-    return step_function(client, arn, token)
-
-
 def _secret(
     client: Any, arn: str, stage: str, token: str | None = None, required: tuple[str, ...] = REQUIRED_KEYS
 ) -> dict[str, Any]:
