@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 LOOPBACK = "127.0.0.1"
+REGION = "ap-southeast-1"
 
 
 def self_signed(folder: Path, name: str, *, dns: str | None = None, ip: str | None = None) -> tuple[Path, Path]:
@@ -199,3 +200,15 @@ def postgres(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], Post
         return db
 
     return install
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Dummy credentials and the region for moto in-process; returns the region."""
+    for key, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return REGION

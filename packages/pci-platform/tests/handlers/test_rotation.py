@@ -37,10 +37,7 @@ STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, certificates: Any) -> Iterator[None]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def aws(monkeypatch: pytest.MonkeyPatch, certificates: Any, aws_credentials: str) -> Iterator[None]:
     monkeypatch.delenv("SECRETS_MANAGER_ENDPOINT", raising=False)
     monkeypatch.delenv("DB_HOST", raising=False)
     # Any valid CA file: the in-memory database does no TLS; the TLS tests point at their own.
@@ -340,30 +337,28 @@ def test_fails_without_a_ca_bundle(
     assert db.logins == []
 
 
-def tls_secret(client: Any, port: int) -> str:
-    return make_secret(client, name="tls-check", host="127.0.0.1", port=port)
-
-
-def test_refuses_a_self_signed_server_certificate(
-    handler: ModuleType, client: Any, tls_server: Any, monkeypatch: pytest.MonkeyPatch, certificates: Any
+@pytest.mark.parametrize(
+    ("server", "reason"),
+    [("tls_server", "certificate verify failed: self-signed certificate"), ("tls_server_other_host", "mismatch")],
+)
+def test_refuses_a_server_it_cannot_verify(
+    handler: ModuleType,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    certificates: Any,
+    request: pytest.FixtureRequest,
+    server: str,
+    reason: str,
 ) -> None:
-    monkeypatch.setenv("DB_CA_BUNDLE", str(certificates.other_host[0]))  # trusts another certificate only
-    arn = tls_secret(client, tls_server.port)
-    run(handler, arn, TOKEN, "createSecret")
-    with pytest.raises(handler.RotationError, match=r"not verified.*certificate verify failed"):
-        run(handler, arn, TOKEN, "testSecret")
-    assert tls_server.handshakes == []
-
-
-def test_refuses_a_trusted_certificate_for_another_host_name(
-    handler: ModuleType, client: Any, tls_server_other_host: Any, monkeypatch: pytest.MonkeyPatch, certificates: Any
-) -> None:
+    # The bundle holds only the other host's certificate: the first server's self-signed certificate
+    # is not in it; the second's is, but for another host name.
+    tls = request.getfixturevalue(server)
     monkeypatch.setenv("DB_CA_BUNDLE", str(certificates.other_host[0]))
-    arn = tls_secret(client, tls_server_other_host.port)
+    arn = make_secret(client, name="tls-check", host="127.0.0.1", port=tls.port)
     run(handler, arn, TOKEN, "createSecret")
-    with pytest.raises(handler.RotationError, match=r"not verified.*mismatch"):
+    with pytest.raises(handler.RotationError, match=f"not verified.*{reason}"):
         run(handler, arn, TOKEN, "testSecret")
-    assert tls_server_other_host.handshakes == []
+    assert tls.handshakes == []
 
 
 def test_completes_the_handshake_with_the_bundle_and_host_name_that_match(
@@ -371,7 +366,7 @@ def test_completes_the_handshake_with_the_bundle_and_host_name_that_match(
 ) -> None:
     # The control: with its certificate in the bundle, the same server passes verification, and the
     # step fails only when the stand-in hangs up after the handshake.
-    arn = tls_secret(client, tls_server.port)
+    arn = make_secret(client, name="tls-check", host="127.0.0.1", port=tls_server.port)
     run(handler, arn, TOKEN, "createSecret")
     with pytest.raises(handler.RotationError, match="testSecret: database error"):
         run(handler, arn, TOKEN, "testSecret")

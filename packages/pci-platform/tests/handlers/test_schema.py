@@ -21,14 +21,8 @@ APP = {"engine": "postgres", "host": "db.internal", "port": 5432, "username": "p
 
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch, certificates: Any) -> Iterator[Any]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "DB_CA_BUNDLE": str(certificates.loopback[0]),
-    }.items():
-        monkeypatch.setenv(key, value)
+def client(monkeypatch: pytest.MonkeyPatch, certificates: Any, aws_credentials: str) -> Iterator[Any]:
+    monkeypatch.setenv("DB_CA_BUNDLE", str(certificates.loopback[0]))
     for key in ("DB_HOST", "DB_NAME", "SECRETS_MANAGER_ENDPOINT"):
         monkeypatch.delenv(key, raising=False)
     with mock_aws():
