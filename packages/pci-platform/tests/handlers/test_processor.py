@@ -140,6 +140,10 @@ def fail_calls(
     return failures
 
 
+def error_id(error: Exception) -> str:
+    return str(((getattr(error, "response", None) or {}).get("Error") or {}).get("Code") or type(error).__name__)
+
+
 TRANSIENT_ERRORS = [
     client_error("SlowDown", 503),
     client_error("ThrottlingException", 400),
@@ -151,7 +155,7 @@ TRANSIENT_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("error", TRANSIENT_ERRORS, ids=lambda e: type(e).__name__ + str(getattr(e, "response", "")))
+@pytest.mark.parametrize("error", TRANSIENT_ERRORS, ids=error_id)
 def test_classifies_transient_errors(handler: ModuleType, error: Exception) -> None:
     assert handler.classify(error) == "transient"
 
@@ -171,7 +175,11 @@ def test_classifies_permanent_errors(handler: ModuleType, error: Exception, kind
     assert handler.classify(error) == kind
 
 
-@pytest.mark.parametrize("error", TRANSIENT_ERRORS[:1] + TRANSIENT_ERRORS[-2:], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "error",
+    TRANSIENT_ERRORS[:1] + TRANSIENT_ERRORS[-2:],
+    ids=error_id,
+)
 def test_raises_on_a_transient_error_after_processing_the_other_objects(
     handler: ModuleType, s3: Any, monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
