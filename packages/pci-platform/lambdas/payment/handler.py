@@ -92,6 +92,7 @@ RECORD = (
     "WHERE payment_id = :payment_id"
 )
 RELEASE = "UPDATE payments SET claimed_until = NULL WHERE payment_id = :payment_id AND response_status IS NULL"
+REQUIRED_SETTINGS = ("DB_HOST", "DB_USER", "QUEUE_URL", "BUS_NAME", "STREAM_NAME")
 DATABASE_ERRORS = (pg8000.native.DatabaseError, pg8000.native.InterfaceError, OSError, ClientError, BotoCoreError)
 
 
@@ -317,6 +318,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return _response(
             status, {"error": "payload_too_large" if status == 413 else "invalid_request", "detail": str(exc)}
         )
+    missing = [name for name in REQUIRED_SETTINGS if not os.environ.get(name)]
+    if missing:
+        # Before anything is stored: a payment must not be half-handled for want of a setting.
+        raise RuntimeError(f"environment variable {missing[0]} is not set: the payment function cannot run")
     lease = int(os.environ.get("CLAIM_SECONDS", "60"))
     connection = None
     try:

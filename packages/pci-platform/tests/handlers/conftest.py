@@ -1,5 +1,6 @@
 """Database stand-ins of the handler tests: a local TLS server with a self-signed certificate (to prove
-connections verify it) and an in-memory PostgreSQL for the rotation and schema entry points."""
+connections verify it), an in-memory PostgreSQL for the rotation and schema entry points, and the
+payments table as the payment handler's statements see it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pg8000.native
@@ -212,3 +215,81 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> str:
     }.items():
         monkeypatch.setenv(key, value)
     return REGION
+
+
+class PaymentsFake:
+    """The payments table as the handler's statements see it; any other statement fails the test."""
+
+    def __init__(self, handler: ModuleType, *, fail_connect: bool = False, fail_on: tuple[str, ...] = ()) -> None:
+        self.sql = handler
+        self.fail_connect = fail_connect
+        self.fail_on = set(fail_on)
+        self.now = 1000.0
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.logins: list[dict[str, Any]] = []
+        self.statements: list[str] = []
+
+    def connect(self, **kwargs: Any) -> PaymentsFake:
+        self.logins.append(kwargs)
+        if self.fail_connect:
+            raise pg8000.native.InterfaceError("connection refused")
+        return self
+
+    def expire_lease(self, payment_id: str) -> None:
+        """Time passes beyond the lease of ``payment_id`` (a crashed attempt's lease runs out)."""
+        self.rows[payment_id]["claimed_until"] = self.now - 1
+
+    def run(self, sql: str, **params: Any) -> list[Any]:
+        self.statements.append(sql)
+        if sql in self.fail_on:
+            raise pg8000.native.DatabaseError({"C": "53300", "M": "too many connections"})
+        row = self.rows.get(params.get("payment_id", ""))
+        if sql == self.sql.CLAIM:
+            if row:
+                return []
+            stored = {k: params[k] for k in ("merchant_id", "currency", "card_token")}
+            self.rows[params["payment_id"]] = stored | {
+                "amount": Decimal(params["amount"]),
+                "claimed_until": self.now + params["lease"],
+                "status": None,
+                "body": None,
+                "queue": False,
+                "event": False,
+                "stream": False,
+            }
+            return [[params["payment_id"]]]
+        assert row is not None, f"{sql} on a payment that was never stored"
+        if sql == self.sql.READ:
+            keys = ("merchant_id", "amount", "currency", "card_token", "status", "body", "queue", "event", "stream")
+            return [[row[k] for k in keys]]
+        if sql == self.sql.TAKE_OVER:
+            if row["status"] is not None or (row["claimed_until"] or 0) >= self.now:
+                return []
+            row["claimed_until"] = self.now + params["lease"]
+            return [[params["payment_id"]]]
+        for step, mark in self.sql.MARKS.items():
+            if sql == mark:
+                row[step] = True
+                return []
+        if sql == self.sql.RECORD:
+            row.update(status=params["status"], body=params["body"], claimed_until=None)
+        elif sql == self.sql.RELEASE:
+            row["claimed_until"] = None
+        else:
+            raise AssertionError(f"unexpected statement: {sql}")
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def payments_database(monkeypatch: pytest.MonkeyPatch) -> Callable[..., PaymentsFake]:
+    """Replace pg8000's connection by a :class:`PaymentsFake` for the given payment handler module."""
+
+    def install(handler: ModuleType, **kwargs: Any) -> PaymentsFake:
+        db = PaymentsFake(handler, **kwargs)
+        monkeypatch.setattr(pg8000.native, "Connection", db.connect)
+        return db
+
+    return install

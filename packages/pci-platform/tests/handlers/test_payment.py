@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -26,72 +26,6 @@ GOOD = {
     "card_token": "tok_abcdef123456",
     "merchant_id": "m-42",
 }
-
-
-class FakeDatabase:
-    """The payments table as the handler's statements see it; any other statement fails the test."""
-
-    def __init__(self, handler: ModuleType, *, fail_connect: bool = False, fail_on: tuple[str, ...] = ()) -> None:
-        self.sql = handler
-        self.fail_connect = fail_connect
-        self.fail_on = set(fail_on)
-        self.now = 1000.0
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.logins: list[dict[str, Any]] = []
-        self.statements: list[str] = []
-
-    def connect(self, **kwargs: Any) -> FakeDatabase:
-        self.logins.append(kwargs)
-        if self.fail_connect:
-            raise pg8000.native.InterfaceError("connection refused")
-        return self
-
-    def expire_lease(self, payment_id: str) -> None:
-        """Time passes beyond the lease of ``payment_id`` (a crashed attempt's lease runs out)."""
-        self.rows[payment_id]["claimed_until"] = self.now - 1
-
-    def run(self, sql: str, **params: Any) -> list[Any]:
-        self.statements.append(sql)
-        if sql in self.fail_on:
-            raise pg8000.native.DatabaseError({"C": "53300", "M": "too many connections"})
-        row = self.rows.get(params.get("payment_id", ""))
-        if sql == self.sql.CLAIM:
-            if row:
-                return []
-            stored = {k: params[k] for k in ("merchant_id", "currency", "card_token")}
-            self.rows[params["payment_id"]] = stored | {
-                "amount": Decimal(params["amount"]),
-                "claimed_until": self.now + params["lease"],
-                "status": None,
-                "body": None,
-                "queue": False,
-                "event": False,
-                "stream": False,
-            }
-            return [[params["payment_id"]]]
-        assert row is not None, f"{sql} on a payment that was never stored"
-        if sql == self.sql.READ:
-            keys = ("merchant_id", "amount", "currency", "card_token", "status", "body", "queue", "event", "stream")
-            return [[row[k] for k in keys]]
-        if sql == self.sql.TAKE_OVER:
-            if row["status"] is not None or (row["claimed_until"] or 0) >= self.now:
-                return []
-            row["claimed_until"] = self.now + params["lease"]
-            return [[params["payment_id"]]]
-        for step, mark in self.sql.MARKS.items():
-            if sql == mark:
-                row[step] = True
-                return []
-        if sql == self.sql.RECORD:
-            row.update(status=params["status"], body=params["body"], claimed_until=None)
-        elif sql == self.sql.RELEASE:
-            row["claimed_until"] = None
-        else:
-            raise AssertionError(f"unexpected statement: {sql}")
-        return []
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -149,10 +83,10 @@ def request(body: Any, *, encode: bool = False) -> dict[str, Any]:
     return {"httpMethod": "POST", "path": "/api/payments", "isBase64Encoded": False, "body": text}
 
 
-def use(monkeypatch: pytest.MonkeyPatch, handler: ModuleType, **kwargs: Any) -> FakeDatabase:
-    db = FakeDatabase(handler, **kwargs)
-    monkeypatch.setattr(handler.pg8000.native, "Connection", db.connect)
-    return db
+@pytest.fixture
+def use(handler: ModuleType, payments_database: Callable[..., Any]) -> Callable[..., Any]:
+    """Install the payments table stand-in (``conftest.PaymentsFake``) for the handler's statements."""
+    return lambda **kwargs: payments_database(handler, **kwargs)
 
 
 def messages(sqs: Any, url: str) -> list[dict[str, Any]]:
@@ -167,9 +101,9 @@ class Killed(BaseException):
 
 @pytest.mark.parametrize("encode", [False, True])
 def test_stores_queues_and_publishes_a_good_payment(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, encode: bool
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, encode: bool, use: Callable[..., Any]
 ) -> None:
-    db = use(monkeypatch, handler)
+    db = use()
     response = handler.handler(request(GOOD, encode=encode), None)
     assert response["statusCode"] == 201
     assert json.loads(response["body"]) == {"payment_id": "pay_0001abcd", "status": "accepted", "warnings": []}
@@ -196,8 +130,10 @@ def test_stores_queues_and_publishes_a_good_payment(
     assert "card_token" not in event["detail"]
 
 
-def test_creates_no_schema_per_request(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = use(monkeypatch, handler)
+def test_creates_no_schema_per_request(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
+) -> None:
+    db = use()
     assert handler.handler(request(GOOD), None)["statusCode"] == 201
     assert db.statements
     assert not [sql for sql in db.statements if "CREATE" in sql.upper()]
@@ -205,9 +141,13 @@ def test_creates_no_schema_per_request(handler: ModuleType, monkeypatch: pytest.
 
 
 def test_a_duplicate_gets_the_original_answer_without_queueing_or_publishing_again(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    handler: ModuleType,
+    aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    use: Callable[..., Any],
 ) -> None:
-    use(monkeypatch, handler)
+    use()
     first = handler.handler(request(GOOD), None)
     second = handler.handler(request(GOOD, encode=True), None)
     assert first["statusCode"] == 201
@@ -218,9 +158,9 @@ def test_a_duplicate_gets_the_original_answer_without_queueing_or_publishing_aga
 
 
 def test_a_duplicate_replays_an_answer_with_warnings_and_does_not_retry_the_follow_up(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
 ) -> None:
-    db = use(monkeypatch, handler)
+    db = use()
     monkeypatch.setenv("QUEUE_URL", aws["queue_url"] + "-missing")
     first = handler.handler(request(GOOD), None)
     assert json.loads(first["body"])["warnings"] == ["queue"]
@@ -233,9 +173,9 @@ def test_a_duplicate_replays_an_answer_with_warnings_and_does_not_retry_the_foll
 
 
 def test_a_reused_payment_id_with_another_payment_is_refused(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
 ) -> None:
-    db = use(monkeypatch, handler)
+    db = use()
     assert handler.handler(request(GOOD), None)["statusCode"] == 201
     response = handler.handler(request({**GOOD, "amount": "99.00"}), None)
     assert response["statusCode"] == 409
@@ -245,9 +185,9 @@ def test_a_reused_payment_id_with_another_payment_is_refused(
 
 
 def test_a_timeout_between_the_write_and_the_publish_is_resumed_once_the_lease_runs_out(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
 ) -> None:
-    db = use(monkeypatch, handler)
+    db = use()
     publish = handler._publish
 
     def killed_on_success(detail_type: str, payment: dict[str, Any], **extra: Any) -> None:
@@ -278,10 +218,10 @@ def test_a_timeout_between_the_write_and_the_publish_is_resumed_once_the_lease_r
 
 
 def test_a_timeout_after_a_send_before_its_mark_sends_it_again_on_resume(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
 ) -> None:
     # The documented at-least-once window: consumers deduplicate on payment_id.
-    db = use(monkeypatch, handler)
+    db = use()
     run = db.run
 
     def killed_at_the_queue_mark(sql: str, **params: Any) -> list[Any]:
@@ -300,9 +240,9 @@ def test_a_timeout_after_a_send_before_its_mark_sends_it_again_on_resume(
 
 
 def test_a_database_error_after_the_write_fails_without_payment_failed_and_the_retry_resumes(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
 ) -> None:
-    db = use(monkeypatch, handler, fail_on=(handler.RECORD,))
+    db = use(fail_on=(handler.RECORD,))
     response = handler.handler(request(GOOD), None)
     assert response["statusCode"] == 502
     assert json.loads(response["body"]) == {"error": "database_unavailable", "payment_id": "pay_0001abcd"}
@@ -327,9 +267,14 @@ def test_a_database_error_after_the_write_fails_without_payment_failed_and_the_r
     ],
 )
 def test_rejects_malformed_payments(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, body: Any, detail: str
+    handler: ModuleType,
+    aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    body: Any,
+    detail: str,
+    use: Callable[..., Any],
 ) -> None:
-    db = use(monkeypatch, handler)
+    db = use()
     response = handler.handler(request(body), None)
     assert response["statusCode"] == 400
     assert json.loads(response["body"]) == {"error": "invalid_request", "detail": detail}
@@ -341,8 +286,10 @@ def test_rejects_events_without_a_body(handler: ModuleType, event: Any) -> None:
     assert handler.handler(event, None)["statusCode"] == 400
 
 
-def test_rejects_oversized_bodies_before_parsing(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = use(monkeypatch, handler)
+def test_rejects_oversized_bodies_before_parsing(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
+) -> None:
+    db = use()
     response = handler.handler(request({**GOOD, "note": "x" * 600}), None)
     assert response["statusCode"] == 413
     assert json.loads(response["body"])["error"] == "payload_too_large"
@@ -356,11 +303,9 @@ def test_database_errors_before_the_write_fail_the_payment_and_publish_it(
     monkeypatch: pytest.MonkeyPatch,
     failure: str,
     caplog: pytest.LogCaptureFixture,
+    use: Callable[..., Any],
 ) -> None:
-    if failure == "connect":
-        db = use(monkeypatch, handler, fail_connect=True)
-    else:
-        db = use(monkeypatch, handler, fail_on=(handler.CLAIM,))
+    db = use(fail_connect=True) if failure == "connect" else use(fail_on=(handler.CLAIM,))
     response = handler.handler(request(GOOD), None)
     assert response["statusCode"] == 502
     assert json.loads(response["body"]) == {"error": "database_unavailable", "payment_id": "pay_0001abcd"}
@@ -372,9 +317,9 @@ def test_database_errors_before_the_write_fail_the_payment_and_publish_it(
 
 
 def test_downstream_errors_after_storing_are_reported_not_failed(
-    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
 ) -> None:
-    db = use(monkeypatch, handler)
+    db = use()
     monkeypatch.setenv("QUEUE_URL", aws["queue_url"] + "-missing")
     monkeypatch.setenv("STREAM_NAME", "missing-stream")
     response = handler.handler(request(GOOD), None)
@@ -385,9 +330,9 @@ def test_downstream_errors_after_storing_are_reported_not_failed(
 
 
 def test_the_tls_context_verifies_certificate_and_host_name(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, use: Callable[..., Any]
 ) -> None:
-    db = use(monkeypatch, handler)
+    db = use()
     handler.handler(request(GOOD), None)
     context = db.logins[0]["ssl_context"]
     assert isinstance(context, ssl.SSLContext)
@@ -443,3 +388,14 @@ def test_completes_the_handshake_with_a_trusted_certificate_for_the_host(
     with pytest.raises(pg8000.native.InterfaceError):  # the stand-in hangs up after the handshake
         handler._connect()
     assert len(tls_server.handshakes) == 1
+
+
+@pytest.mark.parametrize("name", ["DB_HOST", "DB_USER", "QUEUE_URL", "BUS_NAME", "STREAM_NAME"])
+def test_fails_before_storing_when_a_setting_is_missing(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, name: str, use: Callable[..., Any]
+) -> None:
+    db = use()
+    monkeypatch.delenv(name)
+    with pytest.raises(RuntimeError, match=f"environment variable {name} is not set"):
+        handler.handler(request(GOOD), None)
+    assert db.logins == []
