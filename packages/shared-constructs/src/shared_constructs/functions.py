@@ -21,6 +21,11 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionTracingConfig,
     LambdaFunctionVpcConfig,
 )
+from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
+    LambdaFunctionEventInvokeConfig,
+    LambdaFunctionEventInvokeConfigDestinationConfig,
+    LambdaFunctionEventInvokeConfigDestinationConfigOnFailure,
+)
 
 from shared_constructs.cdk import AssetType, Construct, TerraformAsset
 from shared_constructs.context import AppContext
@@ -122,6 +127,27 @@ def bundle(source: Path, build_dir: Path, name: str, *, vendor: Sequence[str] = 
 
 
 @dataclass(frozen=True, kw_only=True)
+class AsyncInvocation:
+    """How Lambda handles asynchronous invocations of a function (S3, SNS, EventBridge callers).
+
+    ``max_retries``: 0-2 retries after the first attempt fails (Lambda's limit). Default 2.
+    ``max_event_age_s``: 60-21600 s an event may wait for a (re)try before it is given up. Default 3600.
+    Events that fail every attempt or grow too old go to the function's ``dead_letter_queue`` as
+    the on-failure destination (a record with the request, the error and the attempt count).
+    """
+
+    max_retries: int = 2
+    max_event_age_s: int = 3600
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_retries <= 2 or not 60 <= self.max_event_age_s <= 21600:
+            raise ValueError(
+                f"asynchronous invocation: max_retries 0-2 and max_event_age_s 60-21600, "
+                f"got {self.max_retries}, {self.max_event_age_s}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
 class FunctionProps:
     """Props of :class:`PythonFunction`.
 
@@ -137,6 +163,10 @@ class FunctionProps:
     ``dead_letter_queue``: where asynchronous invocations that keep failing go (the role may send
     to it). Default: none, right only for functions invoked synchronously or through an event-source
     mapping with its own failure destination.
+    ``asynchronous``: retries, event age and on-failure destination (the ``dead_letter_queue``,
+    required with it) for asynchronous invocations. The queue is then the on-failure destination
+    instead of the function's dead-letter configuration, so a failed event arrives once, with its
+    error. Default: Lambda's (two retries, six hours, the dead-letter configuration).
     ``build_dir``: where bundles are written. Default: ``<source>/../../.build``.
     """
 
@@ -156,6 +186,7 @@ class FunctionProps:
     vendor: Sequence[str] = ()
     build_dir: Path | None = None
     dead_letter_queue: EncryptedQueue | None = None
+    asynchronous: AsyncInvocation | None = None
 
 
 class PythonFunction(Construct):
@@ -170,6 +201,10 @@ class PythonFunction(Construct):
         if not 128 <= props.memory_mb <= 10240 or not 1 <= props.timeout_s <= 900:
             raise ValueError(
                 f"{props.name}: memory 128-10240 MB and timeout 1-900 s, got {props.memory_mb}, {props.timeout_s}"
+            )
+        if props.asynchronous is not None and props.dead_letter_queue is None:
+            raise ValueError(
+                f"{props.name}: asynchronous invocation needs a dead_letter_queue as its on-failure destination"
             )
         ctx = props.context
         self.function_name = ctx.name(Kind.LAMBDA, props.name)
@@ -211,11 +246,15 @@ class PythonFunction(Construct):
             )
             if props.vpc_subnet_ids
             else None,
-            dead_letter_config={"target_arn": props.dead_letter_queue.queue_arn} if props.dead_letter_queue else None,
+            dead_letter_config={"target_arn": props.dead_letter_queue.queue_arn}
+            if props.dead_letter_queue and not props.asynchronous
+            else None,
             depends_on=[self.log_group.log_group],
             provider=ctx.provider,
         )
         declare_services(self.function, props.services)
+        if props.asynchronous is not None and props.dead_letter_queue is not None:
+            self._async_invocation(props, props.asynchronous, props.dead_letter_queue)
         self.services = tuple(sorted(set(props.services)))
         self.function_arn = self.function.arn
         self.invoke_arn = self.function.invoke_arn
@@ -265,6 +304,20 @@ class PythonFunction(Construct):
         if props.dead_letter_queue is not None:
             props.dead_letter_queue.grant_send(role)
         return role
+
+    def _async_invocation(self, props: FunctionProps, config: AsyncInvocation, destination: EncryptedQueue) -> None:
+        """Retries, event age and the on-failure destination of asynchronous invocations."""
+        self.event_invoke_config = LambdaFunctionEventInvokeConfig(
+            self,
+            "async",
+            function_name=self.function.function_name,
+            maximum_retry_attempts=config.max_retries,
+            maximum_event_age_in_seconds=config.max_event_age_s,
+            destination_config=LambdaFunctionEventInvokeConfigDestinationConfig(
+                on_failure=LambdaFunctionEventInvokeConfigDestinationConfigOnFailure(destination=destination.queue_arn)
+            ),
+            provider=props.context.provider,
+        )
 
     def grant_invoke(self, grantee: Grantee, *, sid: str = "", read_configuration: bool = False) -> None:
         """Let ``grantee`` (a role) invoke this function, any version or alias of it.

@@ -165,3 +165,58 @@ def test_account_id_follows_the_provider_of_each_construct():
     assert (
         document["output"]["there1"]["value"] == "${data.aws_caller_identity.caller_identity_use2analytics.account_id}"
     )
+
+
+def _function(stack, tmp_path, *, asynchronous, dead_letters: bool):
+    from shared_constructs.functions import FunctionProps, PythonFunction
+    from shared_constructs.kms import Key, KeyProps
+    from shared_constructs.messaging import EncryptedQueue, QueueProps
+
+    ctx = stack.context
+    key = Key(stack, "k", KeyProps(context=ctx, name="k", description="k", regional_name=False))
+    queue = (
+        EncryptedQueue(stack, "dlq", QueueProps(context=ctx, name="fn-dlq", key=key, dead_letter=False))
+        if dead_letters
+        else None
+    )
+    source = Path(__file__).parents[2] / "examples" / "reference" / "lambdas" / "echo"
+    props = FunctionProps(
+        context=ctx,
+        name="fn",
+        description="d",
+        source=source,
+        handler="handler.handler",
+        key=key,
+        reserved_concurrency=1,
+        services=(),
+        build_dir=tmp_path,
+        dead_letter_queue=queue,
+        asynchronous=asynchronous,
+    )
+    return PythonFunction(stack, "fn", props), queue
+
+
+def test_asynchronous_failures_go_to_the_queue_as_on_failure_destination_only(stack, synthesized, tmp_path):
+    from platform_tooling.testing.query import only, resources, statements
+    from shared_constructs.functions import AsyncInvocation
+
+    _function(stack, tmp_path, asynchronous=AsyncInvocation(max_retries=1, max_event_age_s=600), dead_letters=True)
+    document = synthesized(stack)
+    (queue_name,) = resources(document, "aws_sqs_queue")
+    (config,) = resources(document, "aws_lambda_function_event_invoke_config").values()
+    assert (config["maximum_retry_attempts"], config["maximum_event_age_in_seconds"]) == (1, 600)
+    assert config["destination_config"] == {"on_failure": {"destination": f"${{aws_sqs_queue.{queue_name}.arn}}"}}
+    # Not also the dead-letter configuration: a failed event would arrive twice.
+    assert "dead_letter_config" not in only(document, "aws_lambda_function")
+    sends = [s for s in statements(only(document, "aws_iam_policy")) if s["Action"] == "sqs:SendMessage"]
+    assert [s["Resource"] for s in sends] == [f"${{aws_sqs_queue.{queue_name}.arn}}"]
+
+
+def test_asynchronous_invocation_needs_a_destination_and_lambda_limits(stack, tmp_path):
+    from shared_constructs.functions import AsyncInvocation
+
+    with pytest.raises(ValueError, match="fn: asynchronous invocation needs a dead_letter_queue"):
+        _function(stack, tmp_path, asynchronous=AsyncInvocation(), dead_letters=False)
+    for bad in ({"max_retries": 3}, {"max_event_age_s": 59}, {"max_event_age_s": 21601}):
+        with pytest.raises(ValueError, match="max_retries 0-2 and max_event_age_s 60-21600"):
+            AsyncInvocation(**bad)
