@@ -8,7 +8,8 @@
   under the payment path go to the payment function, ``/batch/*`` to the batch hosts over HTTPS,
   anything else gets a 404.
 - The payment function (workload subnets, reserved concurrency, X-Ray) connects to the database
-  through RDS Proxy with an IAM token, queues accepted payments for batch settlement, publishes
+  through RDS Proxy with an IAM token as the application user (never the master), verifying the
+  proxy's certificate and host name, queues accepted payments for batch settlement, publishes
   payment events on the bus and writes a masked transaction log to Firehose.
 """
 
@@ -273,7 +274,7 @@ class PaymentApi(Construct):
                 vendor=PG8000_BUNDLE,
                 environment={
                     "DB_HOST": database.proxy_endpoint,
-                    "DB_USER": database.master_username,
+                    "DB_USER": database.application_user,
                     "DB_PORT": str(POSTGRES_PORT),
                     **props.environment,
                 },

@@ -3,8 +3,10 @@
 S3 notifies the function of each object written under the incoming prefix of the cardholder
 bucket; it truncates primary account numbers (PCI DSS 3.4: first six and last four digits at
 most) and writes the result to the processed bucket with SSE-KMS. Its role may read the one
-bucket, write the other, and use the cardholder key; the key policy names the role. Events that keep
-failing (S3 invokes asynchronously) land in a dead-letter queue, which the ops alarms watch.
+bucket, write the other, and use the cardholder key; the key policy names the role. S3 invokes it
+asynchronously: the handler raises on transient errors, Lambda retries twice within an hour, and an
+event that still fails lands, with its error, in the processor's queue (the on-failure
+destination), which the ops alarms watch.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification, S3BucketNotificationLambdaFunction
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
-from shared_constructs.functions import FunctionProps, PythonFunction, check_capacity
+from shared_constructs.functions import AsyncInvocation, FunctionProps, PythonFunction, check_capacity
 from shared_constructs.messaging import EncryptedQueue, QueueProps
 
 from pci_platform.access import Guardrails
@@ -78,6 +80,7 @@ class Processing(Construct):
                 vpc_subnet_ids=network.subnet_ids(WORKLOAD),
                 security_group_ids=[self.security_group.id],
                 dead_letter_queue=self.dead_letters,
+                asynchronous=AsyncInvocation(max_retries=2, max_event_age_s=3600),
             ),
         )
         role = self.function.role

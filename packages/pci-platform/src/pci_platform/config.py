@@ -112,10 +112,15 @@ class FirewallSettings(Strict):
 
 
 class SecretsSettings(Strict):
-    """The existing database credential secret (docs/decisions/0005-secrets-are-referenced.md) and its rotation."""
+    """The existing database credential secrets (docs/decisions/0005-secrets-are-referenced.md) and the
+    application secret's rotation (alternating users)."""
 
     database_secret_name: str
-    """Name of the existing Secrets Manager secret (JSON: engine, host, port, username, password, dbname)."""
+    """Name of the existing application user's secret (JSON: engine, host, port, username, password,
+    dbname, masterarn): the user RDS Proxy logs in as, rotated by this package."""
+    master_secret_name: str
+    """Name of the existing secret of the cluster's master user (JSON: username, password): the
+    cluster's first credentials; the rotation and the schema step log in with it, the application never."""
     database_secret_kms_key_arn: str | None = None
     """The key that encrypts that secret when it is not this package's secrets key. Default: the
     secret is (re-)encrypted with this package's secrets key (see README, deployment order)."""
@@ -126,6 +131,12 @@ class SecretsSettings(Strict):
         if not SECRET_NAME.fullmatch(self.database_secret_name):
             raise ValueError(
                 f"database_secret_name must be 1-512 of [A-Za-z0-9/_+=.@-], got {self.database_secret_name!r}"
+            )
+        if not SECRET_NAME.fullmatch(self.master_secret_name):
+            raise ValueError(f"master_secret_name must be 1-512 of [A-Za-z0-9/_+=.@-], got {self.master_secret_name!r}")
+        if self.master_secret_name == self.database_secret_name:
+            raise ValueError(
+                "master_secret_name must name another secret than database_secret_name: the application never logs in as the master user"
             )
         arn = self.database_secret_kms_key_arn
         if arn is not None and not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}", arn):
@@ -155,6 +166,9 @@ class DatabaseSettings(Strict):
 
     engine_version: str = Field(default="16.4", pattern=r"^\d+\.\d+$")
     database_name: str = Field(default="payments", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    application_user: str = Field(default="payments_app", pattern=r"^[a-z][a-z0-9_]{0,56}$")
+    """The application's database user: the base ``username`` of the application secret (the rotation
+    alternates it with ``<user>_clone``); the payment function connects through RDS Proxy as it."""
     min_capacity: float = Field(default=0.5, ge=0.5, le=256)
     max_capacity: float = Field(default=2, ge=1, le=256)
     reader_count: int = Field(default=2, ge=0, le=14)

@@ -1,11 +1,13 @@
 """Aurora Serverless v2 PostgreSQL (one writer, readers across AZs) behind RDS Proxy.
 
-Credentials come from the existing secret (docs/decisions/0005-secrets-are-referenced.md): the cluster's master user name and
-first password are read from it with a data source; ``manage_master_user_password`` stays off,
-because it would make RDS create (and own) a second secret. After creation the rotation function
-owns the password, so ``master_password`` is in ``ignore_changes`` (otherwise every rotation would
-plan an update back to the value just read). The password then lives in Terraform state: keep
-state in the encrypted S3 backend for real environments.
+Credentials come from the existing master secret (docs/decisions/0005-secrets-are-referenced.md): the cluster's master user
+name and first password are read from it with a data source; ``manage_master_user_password`` stays
+off, because it would make RDS create (and own) another secret. The master secret may be rotated
+outside this package, so ``master_password`` is in ``ignore_changes`` (otherwise a rotation would
+plan an update back to the value read at creation). The password then lives in Terraform state: keep
+state in the encrypted S3 backend for real environments. The application never logs in as the
+master user: RDS Proxy logs in with the application secret (rotated with alternating users,
+``secrets.py``) and the payment function connects as ``database.application_user``.
 
 TLS is enforced twice: the cluster parameter group sets ``rds.force_ssl = 1`` and the proxy
 requires TLS from clients. Clients authenticate to the proxy with IAM (``iam_auth = REQUIRED``);
@@ -159,7 +161,7 @@ class PaymentDatabase(Construct):
                 RdsClusterParameterGroupParameter(name="log_min_duration_statement", value="1000"),
             ],
         )
-        version = DataAwsSecretsmanagerSecretVersion(self, "credentials", secret_id=props.secrets.secret_arn)
+        version = DataAwsSecretsmanagerSecretVersion(self, "credentials", secret_id=props.secrets.master_secret_arn)
         credentials = Fn.jsondecode(version.secret_string)
         self.master_username = Token.as_string(Fn.lookup(credentials, "username"))
         self.cluster = RdsCluster(
@@ -256,7 +258,7 @@ class PaymentDatabase(Construct):
             RoleProps(
                 context=ctx,
                 name="db-proxy",
-                description="RDS Proxy reads the database secret",
+                description="RDS Proxy reads the application user secret",
                 trust_policy=assume_role_policy(services=["rds.amazonaws.com"]),
                 statements=[
                     Statement(
@@ -285,7 +287,7 @@ class PaymentDatabase(Construct):
                     secret_arn=secrets.secret_arn,
                     iam_auth="REQUIRED",
                     client_password_auth_type="POSTGRES_SCRAM_SHA_256",  # noqa: S106 - an auth type
-                    description="Existing secret",
+                    description="Application user secret",
                 )
             ],
         )
@@ -309,7 +311,8 @@ class PaymentDatabase(Construct):
         # IAM authentication to the proxy: rds-db:connect on the proxy's resource id (prx-...).
         # A local keeps the expression's quotes out of the JSON policy documents that reference it.
         proxy_id = TerraformLocal(self, "proxy_resource_id", Fn.element(Fn.split(":", self.proxy.arn), 6)).as_string
-        self.connect_arn = ctx.arn("rds-db", f"dbuser:{proxy_id}/{self.master_username}")
+        self.application_user = ctx.settings.database.application_user
+        self.connect_arn = ctx.arn("rds-db", f"dbuser:{proxy_id}/{self.application_user}")
 
     def grant_connect(self, role: LeastPrivilegeRole) -> None:
         """Let ``role`` connect to the proxy as the application user with an IAM token."""

@@ -1,10 +1,18 @@
-"""Rotation of the existing database credential secret (referenced, not created:
-docs/decisions/0005-secrets-are-referenced.md).
+"""Rotation of the existing application database secret (referenced, not created:
+docs/decisions/0005-secrets-are-referenced.md), with alternating users.
 
-The secret is read with a data source by the name in configuration; this package attaches the
-rotation schedule and the rotation function (in the workload subnets, reaching Secrets Manager
-through its interface endpoint and PostgreSQL inside the VPC). The secrets key's policy names the
-rotation role, for use through Secrets Manager only (``kms:ViaService``).
+Two existing secrets are read with data sources by the names in configuration: the application
+user's (rotated here; RDS Proxy logs in with it) and the cluster master's (the cluster's first
+credentials; the rotation reads it, through the application secret's ``masterarn``, to change the
+application users' passwords). This package attaches the rotation schedule and the rotation
+function (in the workload subnets, reaching Secrets Manager through its interface endpoint and
+PostgreSQL inside the VPC, at the cluster endpoint). The secrets key's policy names the rotation
+role, for use through Secrets Manager only (``kms:ViaService``).
+
+The rotation verifies the cluster's certificate against the RDS CA bundle, which the Lambda trust
+store lacks: it refuses to connect without one (``lambdas/rotation/connections.py``). The bundle is
+not in this repository (it is Amazon's to publish); the operator packages it (README, operator
+steps), and until then every rotation fails loudly, the rotation alarm fires, ``AWSCURRENT`` stays.
 
 Two steps, because the database and its rotation need each other: :class:`SecretRotation` reads the
 secret and makes the rotation function's security group (the database admits it), then
@@ -70,11 +78,13 @@ class SecretRotation(Construct):
         self._props = props
         network, config = props.network, props.context.settings.secrets
         self.secret = DataAwsSecretsmanagerSecret(self, "database_secret", name=config.database_secret_name)
+        self.master_secret = DataAwsSecretsmanagerSecret(self, "master_secret", name=config.master_secret_name)
         if config.database_secret_kms_key_arn is None:
-            # The secret is encrypted with the secrets key: recorded so that the policy rules check
-            # the deployer can read its versions back.
-            declare_encrypts(props.keys.secrets.key, [self.secret.arn])
+            # The secrets are encrypted with the secrets key: recorded so that the policy rules check
+            # the deployer can read their versions back.
+            declare_encrypts(props.keys.secrets.key, [self.secret.arn, self.master_secret.arn])
         self.secret_arn = self.secret.arn
+        self.master_secret_arn = self.master_secret.arn
         self.security_group = network.workload_security_group(
             self,
             "security_group",
@@ -101,7 +111,7 @@ class SecretRotation(Construct):
             FunctionProps(
                 context=ctx,
                 name="secret-rotation",
-                description="Rotates the PostgreSQL credential secret (create, set, test, finish)",
+                description="Rotates the application's PostgreSQL secret with alternating users",
                 source=LAMBDAS / "rotation",
                 handler="handler.handler",
                 key=keys.logs,
@@ -120,6 +130,10 @@ class SecretRotation(Construct):
         role = self.function.role
         role.add_statements(
             Statement(sid="RotateDatabaseSecret", actions=SECRET_ROTATION_ACTIONS, resources=[self.secret.arn]),
+            # The master user changes the application users' passwords; its secret is only read.
+            Statement(
+                sid="ReadMasterSecret", actions=["secretsmanager:GetSecretValue"], resources=[self.master_secret.arn]
+            ),
             # GetRandomPassword acts on no resource: AWS requires "*".
             Statement(sid="GeneratePassword", actions=["secretsmanager:GetRandomPassword"], resources=["*"]),
         )

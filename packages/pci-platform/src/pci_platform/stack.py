@@ -128,7 +128,7 @@ class PciPlatformStack(PlatformStack[Settings]):
             "streaming",
             StreamProps(context=ctx, network=self.network, keys=self.keys, data=self.data, guardrails=self.guardrails),
         )
-        user, database_name = self.database.master_username, settings.database.database_name
+        user, database_name = self.database.application_user, settings.database.database_name
         proxy = self.database.proxy_endpoint
         self.parameters = Parameters(
             self,

@@ -10,15 +10,19 @@ from platform_tooling.testing.emulator import Emulator, deployment_fixture
 
 REGION = "ap-southeast-1"
 SECRET_NAME = "pci-platform/dev/database"
-"""config/dev.toml's ``secrets.database_secret_name``."""
+"""config/dev.toml's ``secrets.database_secret_name``: the application user's secret."""
+MASTER_SECRET_NAME = "pci-platform/dev/database-master"
+"""config/dev.toml's ``secrets.master_secret_name``."""
+MASTER_VALUE = {"username": "payments_master", "password": "master-seeded-by-the-operator"}
 SECRET_VALUE = {
     "engine": "postgres",
     "host": "db.pci.internal",
     "port": 5432,
-    "username": "payments_app",
+    "username": "payments_app",  # config's database.application_user (its default)
     "password": "seeded-by-the-operator",
     "dbname": "payments",
 }
+"""The application secret, without ``masterarn``, which the seed adds once the master secret exists."""
 
 
 CERTIFICATE_NAME = "pci-platform-dev"
@@ -54,9 +58,12 @@ def self_signed_certificate() -> tuple[str, str]:
 
 
 def seed_database_secret(emulator: Emulator) -> None:
-    """Create what the stack references and does not create: the database secret (docs/decisions/0005-secrets-are-referenced.md)
-    and the listener's certificate."""
-    emulator.client("secretsmanager", REGION).create_secret(Name=SECRET_NAME, SecretString=json.dumps(SECRET_VALUE))
+    """Create what the stack references and does not create: the master and application database
+    secrets (docs/decisions/0005-secrets-are-referenced.md), the latter naming the former in
+    ``masterarn`` as the alternating-users rotation needs, and the listener's certificate."""
+    secrets = emulator.client("secretsmanager", REGION)
+    master = secrets.create_secret(Name=MASTER_SECRET_NAME, SecretString=json.dumps(MASTER_VALUE))
+    secrets.create_secret(Name=SECRET_NAME, SecretString=json.dumps({**SECRET_VALUE, "masterarn": master["ARN"]}))
     body, key = self_signed_certificate()
     emulator.client("iam", REGION).upload_server_certificate(
         ServerCertificateName=CERTIFICATE_NAME, CertificateBody=body, PrivateKey=key

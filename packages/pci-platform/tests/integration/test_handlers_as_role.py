@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
+import certifi
 import pg8000.native
 import pytest
 from platform_tooling.testing.emulator import Deployment
+from platform_tooling.testing.handlers import load_handler
 
 pytestmark = [
     pytest.mark.emulator,
@@ -27,18 +31,27 @@ REGION = "ap-southeast-1"
 
 
 class FakeDatabase:
-    """Stands in for pg8000's connection: accepts every login and statement, records them."""
+    """Stands in for pg8000's connection and records logins and statements. A new payment's insert
+    returns its id (the row is claimed); a user in ``refused`` cannot log in until a ``CREATE ROLE``
+    or ``ALTER ROLE`` runs; other statements return no rows."""
 
     def __init__(self) -> None:
         self.statements: list[str] = []
         self.logins: list[dict[str, Any]] = []
+        self.refused: set[str] = set()
 
     def connect(self, **kwargs: Any) -> FakeDatabase:
         self.logins.append(kwargs)
+        if kwargs["user"] in self.refused:
+            raise pg8000.native.DatabaseError({"C": "28P01", "M": "password authentication failed"})
         return self
 
     def run(self, sql: str, **params: Any) -> list[Any]:
         self.statements.append(sql)
+        if sql.startswith(("CREATE ROLE", "ALTER ROLE")):
+            self.refused.clear()
+        if sql.startswith("INSERT INTO payments") and "RETURNING" in sql:
+            return [[params["payment_id"]]]
         return []
 
     def close(self) -> None:
@@ -50,6 +63,24 @@ def database(monkeypatch: pytest.MonkeyPatch) -> FakeDatabase:
     fake = FakeDatabase()
     monkeypatch.setattr(pg8000.native, "Connection", fake.connect)
     return fake
+
+
+def verified(login: dict[str, Any]) -> bool:
+    context = login["ssl_context"]
+    return bool(context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname)
+
+
+@pytest.fixture
+def ca_bundle_stand_in(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """certifi's CA file (the fake database checks no certificate) standing in for the RDS CA
+    bundle that the operator packages with the rotation function (README, operator steps); the
+    rotation refuses to connect without one."""
+    bundle = Path(certifi.where())
+    connections = load_handler(PACKAGE_DIR / "lambdas" / "rotation", "connections")
+    monkeypatch.setattr(connections, "PACKAGED_BUNDLE", bundle)
+    # The handler imports its sibling module by name: it finds this one.
+    monkeypatch.setitem(sys.modules, "connections", connections)
+    return bundle
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +104,14 @@ def test_payment_is_stored_queued_published_and_logged_as_its_role(
     assert answer["statusCode"] == 201, answer["body"]
     assert json.loads(answer["body"])["warnings"] == []  # queue, event and stream all accepted the role
     assert any(s.startswith("INSERT") for s in database.statements)
+    # As the application user (never the master), the proxy's certificate and host name verified.
+    application_user = json.loads(
+        deployment.client("secretsmanager", REGION).get_secret_value(SecretId=outputs["database_secret_arn"])[
+            "SecretString"
+        ]
+    )["username"].removesuffix("_clone")
+    assert [login["user"] for login in database.logins] == [application_user]
+    assert all(verified(login) for login in database.logins)
     messages = deployment.client("sqs", REGION).receive_message(QueueUrl=outputs["payment_queue_url"])["Messages"]
     assert payment["payment_id"] in {json.loads(m["Body"])["payment_id"] for m in messages}
 
@@ -104,15 +143,18 @@ def test_transformer_publishes_its_record_metrics_as_its_role(deployment: Deploy
     assert "TransformRecordsOk" in {m["MetricName"] for m in metrics}  # the role may publish them
 
 
-def test_rotation_finishes_a_pending_version_as_its_role(
-    deployment: Deployment, outputs: dict[str, Any], database: FakeDatabase
+def test_rotation_creates_the_alternate_user_and_finishes_as_its_role(
+    deployment: Deployment, outputs: dict[str, Any], database: FakeDatabase, ca_bundle_stand_in: Path
 ) -> None:
-    """Secrets Manager's four steps on a version staged AWSPENDING (as RotateSecret stages one)."""
+    """Secrets Manager's four steps on a version staged AWSPENDING (as RotateSecret stages one) for
+    the alternate user, which does not exist yet: the role reads the master secret to create it."""
     secrets = deployment.client("secretsmanager", REGION)
     arn = outputs["database_secret_arn"]
     current = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
     token = str(uuid.uuid4())
-    pending = json.dumps({**current, "password": "rotated-in-the-test"})
+    clone = f"{current['username']}_clone"
+    database.refused.add(clone)
+    pending = json.dumps({**current, "username": clone, "password": "rotated-in-the-test"})
     secrets.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=pending, VersionStages=["AWSPENDING"])
     steps = [
         deployment.run_handler(
@@ -122,7 +164,10 @@ def test_rotation_finishes_a_pending_version_as_its_role(
         )["status"]
         for step in ("createSecret", "setSecret", "testSecret", "finishSecret")
     ]
-    assert steps == ["pending_exists", "already_set", "tested", "finished"]
+    assert steps == ["pending_exists", "created_user", "tested", "finished"]
     stages = secrets.describe_secret(SecretId=arn)["VersionIdsToStages"]
     assert "AWSCURRENT" in stages[token]
-    assert database.logins
+    master = json.loads(secrets.get_secret_value(SecretId=current["masterarn"])["SecretString"])
+    assert master["username"] in {login["user"] for login in database.logins}
+    assert any(s.startswith("CREATE ROLE") for s in database.statements)
+    assert all(verified(login) for login in database.logins)

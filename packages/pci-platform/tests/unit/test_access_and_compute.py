@@ -113,8 +113,8 @@ def test_processor_is_triggered_by_the_incoming_prefix(stack: dict[str, Any]) ->
 
 @pytest.mark.requirement("PCI-6", "PCI-C8")
 def test_rotation_is_attached_to_the_existing_secret(stack: dict[str, Any]) -> None:
-    (secret,) = stack["data"]["aws_secretsmanager_secret"].values()
-    assert secret["name"] == "pci-platform/dev/database"
+    secrets = stack["data"]["aws_secretsmanager_secret"]
+    assert {s["name"] for s in secrets.values()} == {"pci-platform/dev/database", "pci-platform/dev/database-master"}
     assert resources(stack, "aws_secretsmanager_secret") == {}  # referenced, never created
     (rotation,) = resources(stack, "aws_secretsmanager_secret_rotation").values()
     assert rotation["rotation_rules"] == {"automatically_after_days": 30}
@@ -136,6 +136,10 @@ def test_rotation_role_is_limited_to_the_secret(stack: dict[str, Any]) -> None:
     ]
     assert rotate["Resource"] == "${data.aws_secretsmanager_secret.secrets_database_secret_9214DE69.arn}"
     assert statement(policy, "GeneratePassword")["Action"] == "secretsmanager:GetRandomPassword"
+    # The master secret (alternating users): read only, never rotated here.
+    master = statement(policy, "ReadMasterSecret")
+    assert master["Action"] == "secretsmanager:GetSecretValue"
+    assert master["Resource"] == "${data.aws_secretsmanager_secret.secrets_master_secret_3C6CFEBE.arn}"
 
 
 def test_rotation_bundle_vendors_pg8000_and_its_dependencies(stack: dict[str, Any]) -> None:
@@ -159,7 +163,13 @@ def test_rotation_bundle_vendors_pg8000_and_its_dependencies(stack: dict[str, An
 def test_failed_s3_events_of_the_processor_land_in_its_dead_letter_queue(stack: dict[str, Any]) -> None:
     function = only(stack, "aws_lambda_function", function_name="pci-platform-processor-apse1-dev")
     queue_name = name_of_queue(stack, "pci-platform-processor-dlq-apse1-dev")
-    assert function["dead_letter_config"] == {"target_arn": f"${{aws_sqs_queue.{queue_name}.arn}}"}
+    # Two retries within an hour, then the queue as on-failure destination (not also the function's
+    # dead-letter configuration, which would deliver the failed event a second time).
+    assert "dead_letter_config" not in function
+    (invoke,) = resources(stack, "aws_lambda_function_event_invoke_config").values()
+    assert invoke["function_name"] == "${aws_lambda_function.compute_processor_function_0BA77FF8.function_name}"
+    assert (invoke["maximum_retry_attempts"], invoke["maximum_event_age_in_seconds"]) == (2, 3600)
+    assert invoke["destination_config"] == {"on_failure": {"destination": f"${{aws_sqs_queue.{queue_name}.arn}}"}}
     queue = resources(stack, "aws_sqs_queue")[queue_name]
     assert queue["kms_master_key_id"].startswith("${aws_kms_key.keys_cardholder_key_")
     policy = only(stack, "aws_iam_policy", name="pci-platform-processor-fn-apse1-dev")

@@ -114,6 +114,9 @@ def test_cluster_is_serverless_v2_encrypted_tls_only_and_destroyable(stack: dict
     assert cluster["master_username"] == (
         "${jsondecode(data.aws_secretsmanager_secret_version.database_credentials_772D841A.secret_string).username}"
     )
+    # The cluster's first credentials come from the master secret, not the application's.
+    (version,) = stack["data"]["aws_secretsmanager_secret_version"].values()
+    assert version["secret_id"] == "${data.aws_secretsmanager_secret.secrets_master_secret_3C6CFEBE.arn}"
     assert cluster["lifecycle"]["ignore_changes"] == ["master_password"]
     assert (cluster["deletion_protection"], cluster["skip_final_snapshot"]) == (False, True)
     assert cluster["enabled_cloudwatch_logs_exports"] == ["postgresql"]
@@ -228,6 +231,11 @@ def test_payment_function_is_sized_traced_and_in_the_vpc(stack: dict[str, Any]) 
     assert function["reserved_concurrent_executions"] == 2
     assert function["tracing_config"] == {"mode": "Active"}
     assert function["environment"]["variables"]["DB_HOST"].startswith("${aws_db_proxy.")
+    # The application user, never the master; IAM lets the role connect as that user only.
+    assert function["environment"]["variables"]["DB_USER"] == "payments_app"
+    policy = only(stack, "aws_iam_policy", name="pci-platform-payment-fn-apse1-dev")
+    connect = statement(policy, "ConnectThroughProxy")
+    assert (connect["Action"], connect["Resource"].rsplit("/", 1)[1]) == ("rds-db:connect", "payments_app")
     assert len(function["vpc_config"]["subnet_ids"]) == 3
     assert all("network_vpc_workload_" in s for s in function["vpc_config"]["subnet_ids"])
 

@@ -246,7 +246,8 @@ def test_the_volume_key_names_the_auto_scaling_service_linked_role(stack: dict[s
     assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
 
 
-def test_the_secrets_key_declares_it_encrypts_the_database_secret(stack: dict[str, Any]) -> None:
-    (name,) = stack["data"]["aws_secretsmanager_secret"]
+def test_the_secrets_key_declares_it_encrypts_the_database_secrets(stack: dict[str, Any]) -> None:
+    names = sorted(stack["data"]["aws_secretsmanager_secret"])
+    assert len(names) == 2  # the application's and the master's
     (key,) = [k for n, k in resources(stack, "aws_kms_key").items() if n.startswith("keys_secrets_key_")]
-    assert key["//"]["encrypts"] == [f"${{data.aws_secretsmanager_secret.{name}.arn}}"]
+    assert sorted(key["//"]["encrypts"]) == [f"${{data.aws_secretsmanager_secret.{name}.arn}}" for name in names]

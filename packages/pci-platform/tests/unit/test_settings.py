@@ -20,6 +20,7 @@ deployer_role_arn = "arn:aws:iam::123456789012:role/pci-deployer"
 certificate_arn = "arn:aws:acm:ap-southeast-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
 [secrets]
 database_secret_name = "pci/t1/database"
+master_secret_name = "pci/t1/database-master"
 """
 
 
@@ -82,11 +83,21 @@ def test_fails_on_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str
     ("secrets", "expected"),
     [
         ("", "secrets: required key is missing"),
-        ('[secrets]\ndatabase_secret_name = "bad name!"', "database_secret_name must be 1-512 of"),
-        ('[secrets]\ndatabase_secret_name = "a"\nrotation_days = 0', "secrets.rotation_days: got 0"),
         (
-            '[secrets]\ndatabase_secret_name = "a"\ndatabase_secret_kms_key_arn = "alias/x"',
+            '[secrets]\ndatabase_secret_name = "bad name!"\nmaster_secret_name = "m"',
+            "database_secret_name must be 1-512 of",
+        ),
+        (
+            '[secrets]\ndatabase_secret_name = "a"\nmaster_secret_name = "m"\nrotation_days = 0',
+            "secrets.rotation_days: got 0",
+        ),
+        (
+            '[secrets]\ndatabase_secret_name = "a"\nmaster_secret_name = "m"\ndatabase_secret_kms_key_arn = "alias/x"',
             "database_secret_kms_key_arn must be a KMS key ARN, got 'alias/x'",
+        ),
+        (
+            '[secrets]\ndatabase_secret_name = "a"\nmaster_secret_name = "a"',
+            "master_secret_name must name another secret",
         ),
     ],
 )
