@@ -31,15 +31,17 @@ def test_cluster_has_a_writer_and_two_readers_encrypted(deployment: Deployment) 
     assert cluster["StorageEncrypted"] is True
     assert cluster["Engine"] == "aurora-postgresql"
     assert len(cluster["DBClusterMembers"]) == 3
-    assert cluster["MasterUsername"] == "payments_app"  # from the seeded secret
+    assert cluster["MasterUsername"] == "payments_master"  # from the seeded master secret, not the application's
 
 
-def test_proxy_requires_tls(deployment: Deployment) -> None:
+def test_proxy_requires_tls(deployment: Deployment, outputs: dict[str, Any]) -> None:
     (proxy,) = deployment.client("rds", REGION).describe_db_proxies(DBProxyName="pci-platform-payments-apse1-dev")[
         "DBProxies"
     ]
     assert proxy["RequireTLS"] is True
-    assert proxy["Auth"][0]["IAMAuth"] == "REQUIRED"
+    (auth,) = proxy["Auth"]
+    assert auth["IAMAuth"] == "REQUIRED"
+    assert auth["SecretArn"] == outputs["database_secret_arn"]  # the application user's secret
 
 
 def test_alb_is_internal_and_protected_by_waf(deployment: Deployment, outputs: dict[str, Any]) -> None:
