@@ -4,19 +4,28 @@ Triggered by an EventBridge rule on ``Config Rules Compliance Change`` events wh
 is ``NON_COMPLIANT`` (also accepts the same events delivered through SNS). What it does depends on
 the rule that fired, looked up in ``RULE_ACTIONS`` (rule name -> action):
 
-- ``s3_public_access_block``: re-apply the four S3 public access block settings on the bucket.
-- ``required_tags``: add the missing required tags from ``TAG_DEFAULTS`` (existing values are
-  never overwritten); S3 buckets and EC2 resources only.
-- anything else: nothing is changed; the finding is reported as needing a person.
+- ``s3_public_access_block``: turn on the four S3 public access block settings of the bucket
+  (``already_compliant`` when they are on already).
+- ``required_tags``: add only what this function can know about a resource it did not create:
+  ``ManagedBy`` (not made through the platform) and ``Package`` (claimed by no package); a missing
+  ``DataClassification``, ``Owner``, ``CostCenter`` or ``Environment`` is never guessed: the resource
+  gets a ``NeedsClassification`` marker naming the keys a person must set, and the result is reported.
+  S3 buckets and EC2 resources only.
+- anything else: nothing is changed; the finding is reported with the rule's runbook step.
 
-Every event gives one structured JSON log line and one result; results that were not fixed are
-published to ``REPORT_TOPIC_ARN`` when set. The handler never raises: malformed events, resources
-that no longer exist and AWS errors all become results with ``status`` and ``detail``.
+Safety: only resources of this function's own account are touched (the account comes from the
+invocation context); an event about another account is refused and reported, and every S3 call
+carries ``ExpectedBucketOwner`` so that S3 itself refuses a bucket another account owns.
+
+Errors: a transient AWS error (throttling, HTTP 5xx, a timeout or dropped connection) raises
+:class:`TransientAwsError`, so that the asynchronous invocation is retried and, when retries run
+out, the event lands on the function's dead-letter queue. Every other outcome is a result with
+``status`` and ``detail``, one JSON log line, and (when a person must act) an SNS report to
+``REPORT_TOPIC_ARN`` carrying the runbook step.
 
 Environment:
     RULE_ACTIONS      JSON object, Config rule name -> action (above). Default: {}.
-    TAG_DEFAULTS      JSON object, tag key -> value used when the tag is missing. Default: {}.
-    REQUIRED_TAG_KEYS comma-separated keys the tag rule requires. Default: the keys of TAG_DEFAULTS.
+    REQUIRED_TAG_KEYS comma-separated keys the tag rule requires. Default: the platform's keys.
     REPORT_TOPIC_ARN  SNS topic for results that need a person. Default: none (log only).
 """
 
@@ -28,49 +37,101 @@ import os
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
 LOGGER = logging.getLogger("remediation")
 LOGGER.setLevel(logging.INFO)
 
+S3_BUCKET = "AWS::S3::Bucket"
+EC2_TAGGABLE_PREFIX = "AWS::EC2::"
+MAX_S3_TAGS = 50
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
     "BlockPublicPolicy": True,
     "RestrictPublicBuckets": True,
 }
+DEFAULT_REQUIRED_TAG_KEYS = ("Environment", "CostCenter", "Owner", "DataClassification", "ManagedBy", "Package")
+KNOWABLE_TAGS = {
+    # The platform's stacks always set ManagedBy through default tags: a resource without it was not
+    # made through the platform. That much is known; who made it is not.
+    "ManagedBy": "manual",
+    # No package claims the resource.
+    "Package": "unassigned",
+}
+NEEDS_CLASSIFICATION = "NeedsClassification"
+"""Marker tag: its value names the required keys only a person can set."""
+
 # AWS error codes meaning "the resource is gone": nothing to fix, not a failure of ours.
-GONE_CODES = frozenset(
+GONE_CODES = frozenset({"NoSuchBucket", "NotFound", "404", "InvalidID"})
+# Throttling and service-side failures: worth a retry. HTTP 429 and 5xx are transient whatever the code.
+TRANSIENT_CODES = frozenset(
     {
-        "NoSuchBucket",
-        "NotFound",
-        "404",
-        "InvalidVolume.NotFound",
-        "InvalidVpcID.NotFound",
-        "InvalidGroup.NotFound",
-        "InvalidSubnetID.NotFound",
-        "InvalidInstanceID.NotFound",
-        "InvalidID",
-        "InvalidVpcPeeringConnectionID.NotFound",
-        "InvalidNetworkInterfaceID.NotFound",
-        "InvalidRouteTableID.NotFound",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "EC2ThrottledException",
+        "PriorRequestNotComplete",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "Unavailable",
     }
 )
-EC2_TAGGABLE_PREFIX = "AWS::EC2::"
-MAX_S3_TAGS = 50
 
 # Result statuses.
 REMEDIATED = "remediated"  # changed the resource so that it complies
 COMPLIANT_ALREADY = "already_compliant"  # nothing to change (another fix or a race)
-NOT_REMEDIABLE = "not_remediable"  # no safe automatic fix: reported for a person
+NOT_REMEDIABLE = "not_remediable"  # no safe automatic fix: reported with the runbook step
+REFUSED = "refused_other_account"  # the resource is not of this account: reported, untouched
 RESOURCE_GONE = "resource_gone"  # the resource no longer exists
 IGNORED = "ignored"  # not a non-compliance event
 INVALID = "invalid_event"  # the event is not a Config compliance change
-FAILED = "failed"  # AWS refused or failed: reported for a person
+FAILED = "failed"  # AWS refused (a permanent error): reported with the runbook step
+REPORTED = frozenset({NOT_REMEDIABLE, REFUSED, FAILED})
+
+RUNBOOK = {
+    "encrypted-volumes": "Snapshot the volume, copy the snapshot encrypted with the platform KMS key, "
+    "swap in a volume made from it in a maintenance window; turn on EBS encryption by default in the region.",
+    "rds-storage-encrypted": "Storage encryption cannot be turned on in place: snapshot the database, copy "
+    "the snapshot encrypted with a customer-managed key, restore from the copy and cut over.",
+    "vpc-flow-logs": "Turn on flow logs for the VPC (all traffic, 60 s aggregation) in the stack that owns "
+    "the VPC; if no stack owns it, find its creator in CloudTrail (CreateVpc).",
+    "required-tags": "Ask the resource's owner (CloudTrail shows its creator) for Owner, CostCenter, "
+    "Environment and DataClassification, set them in the owning stack, then remove the NeedsClassification tag.",
+    "s3-ssl-only": "Add a bucket policy statement denying every request with aws:SecureTransport false "
+    "(the secure bucket construct of shared-constructs does this) in the bucket's owning stack.",
+    "s3-encryption": "Set default encryption (SSE-KMS, customer-managed key) on the bucket in its owning "
+    "stack; copy existing objects in place to re-encrypt them if they may hold sensitive data.",
+    "s3-public-access": "Turn on the four public access block settings of the bucket and find who turned "
+    "them off in CloudTrail (PutBucketPublicAccessBlock, DeleteBucketPublicAccessBlock).",
+    "log-groups-encrypted": "Associate a customer-managed KMS key with the log group in its owning stack; "
+    "the key policy must allow logs.<region>.amazonaws.com for that log group.",
+    "kms-not-pending-deletion": "Find who scheduled the deletion in CloudTrail (ScheduleKeyDeletion); if "
+    "the key still protects data, cancel the deletion and re-enable the key before the waiting period ends.",
+    "peering-dns-resolution": "Turn on private DNS resolution on both sides of the peering connection "
+    "(requester and accepter options) in network-peering's stack.",
+}
+"""Runbook step for each Config rule security-baseline deploys, by the rule's short name."""
+NO_RUNBOOK = (
+    "No runbook entry for this rule: find the package that deploys it from the rule name and follow its README."
+)
 
 
 class InvalidEvent(ValueError):
     """The event lacks what a Config compliance-change event carries."""
+
+
+class TransientAwsError(RuntimeError):
+    """AWS throttled, failed on its side or timed out: raised so that the invocation is retried."""
 
 
 def _json_env(name: str) -> dict[str, Any]:
@@ -93,6 +154,34 @@ def _error_code(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", "Unknown"))
     return type(exc).__name__
+
+
+def is_transient(exc: Exception) -> bool:
+    """Whether a retry can succeed: throttling, HTTP 429 or 5xx, timeouts and broken connections."""
+    if isinstance(exc, ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return _error_code(exc) in TRANSIENT_CODES or status == 429 or status >= 500
+    # ConnectionError: endpoint unreachable, connect timeout; HTTPClientError: read timeout, connection
+    # closed mid-response. Parameter validation and missing credentials are permanent.
+    return isinstance(exc, ConnectionError | HTTPClientError)
+
+
+def _gone(exc: Exception) -> bool:
+    code = _error_code(exc)
+    return code in GONE_CODES or code.endswith(".NotFound")
+
+
+def own_account(context: object) -> str:
+    """This function's account id, from the ARN the invocation context carries; '' when absent."""
+    arn = str(getattr(context, "invoked_function_arn", "") or "")
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() and len(parts[4]) == 12 else ""
+
+
+def runbook_step(rule: str) -> str:
+    """The runbook step of ``rule`` (a deployed name such as ``security-baseline-s3-ssl-only-use1-dev``)."""
+    matches = [key for key in RUNBOOK if f"-{key}-" in f"-{rule}-"]
+    return RUNBOOK[max(matches, key=len)] if matches else NO_RUNBOOK
 
 
 def _unwrap(event: Any) -> list[Any]:
@@ -124,6 +213,7 @@ def parse(event: Any) -> dict[str, str]:
         "rule": detail.get("configRuleName") or qualifier.get("configRuleName"),
         "resource_type": detail.get("resourceType") or qualifier.get("resourceType"),
         "resource_id": detail.get("resourceId") or qualifier.get("resourceId"),
+        "account": detail.get("awsAccountId") or event.get("account"),
         "compliance": evaluation.get("complianceType"),
         "region": detail.get("awsRegion") or event.get("region") or os.environ.get("AWS_REGION", ""),
     }
@@ -133,75 +223,94 @@ def parse(event: Any) -> dict[str, str]:
     return {k: str(v) for k, v in fields.items()}
 
 
-def block_public_access(resource_type: str, bucket: str, region: str) -> tuple[str, str]:
-    """Re-apply the S3 public access block on ``bucket``."""
-    if resource_type != "AWS::S3::Bucket":
+def block_public_access(resource_type: str, bucket: str, region: str, owner: str) -> tuple[str, str]:
+    """Turn on the four S3 public access block settings of ``bucket`` unless they are on."""
+    if resource_type != S3_BUCKET:
         return NOT_REMEDIABLE, f"public access block applies to S3 buckets, not {resource_type}"
     s3 = _client("s3", region)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
-    return REMEDIATED, "public access block re-applied (all four settings true)"
+    try:
+        current = s3.get_public_access_block(Bucket=bucket, ExpectedBucketOwner=owner)["PublicAccessBlockConfiguration"]
+    except ClientError as exc:
+        if _error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        current = {}
+    if all(current.get(setting) is True for setting in PUBLIC_ACCESS_BLOCK):
+        return COMPLIANT_ALREADY, "the four public access block settings are on already"
+    s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK, ExpectedBucketOwner=owner
+    )
+    return REMEDIATED, "public access block turned on (all four settings true)"
 
 
-def _missing(existing: dict[str, str], required: list[str]) -> list[str]:
-    return [k for k in required if not existing.get(k)]
+def _tag_plan(existing: dict[str, str], required: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The tags to add (knowable values and the marker) and the keys only a person can set."""
+    missing = [k for k in required if not existing.get(k)]
+    add = {k: KNOWABLE_TAGS[k] for k in missing if k in KNOWABLE_TAGS}
+    for_a_person = sorted(k for k in missing if k not in KNOWABLE_TAGS)
+    if for_a_person and existing.get(NEEDS_CLASSIFICATION) != " ".join(for_a_person):
+        add[NEEDS_CLASSIFICATION] = " ".join(for_a_person)
+    return add, for_a_person
 
 
-def add_required_tags(resource_type: str, resource_id: str, region: str) -> tuple[str, str]:
-    """Add the missing required tags from ``TAG_DEFAULTS``; never overwrite a present value."""
-    defaults = {str(k): str(v) for k, v in _json_env("TAG_DEFAULTS").items()}
+def _bucket_tags(bucket: str, region: str, owner: str, required: list[str]) -> tuple[dict[str, str], list[str]]:
+    s3 = _client("s3", region)
+    try:
+        tag_set = s3.get_bucket_tagging(Bucket=bucket, ExpectedBucketOwner=owner)["TagSet"]
+    except ClientError as exc:
+        if _error_code(exc) != "NoSuchTagSet":
+            raise
+        tag_set = []
+    existing = {t["Key"]: t["Value"] for t in tag_set}
+    add, for_a_person = _tag_plan(existing, required)
+    if add:
+        merged = {**existing, **add}
+        if len(merged) > MAX_S3_TAGS:
+            return {}, [f"room for {len(add)} more tags (the bucket would exceed {MAX_S3_TAGS})"]
+        # PutBucketTagging replaces the whole set: write the existing tags back with the new ones.
+        tagging = {"TagSet": [{"Key": k, "Value": v} for k, v in sorted(merged.items())]}
+        s3.put_bucket_tagging(Bucket=bucket, Tagging=tagging, ExpectedBucketOwner=owner)
+    return add, for_a_person
+
+
+def _ec2_tags(resource_id: str, region: str, required: list[str]) -> tuple[dict[str, str], list[str]]:
+    ec2 = _client("ec2", region)
+    pages = ec2.get_paginator("describe_tags").paginate(Filters=[{"Name": "resource-id", "Values": [resource_id]}])
+    existing = {t["Key"]: t["Value"] for page in pages for t in page.get("Tags", [])}
+    add, for_a_person = _tag_plan(existing, required)
+    if add:
+        # CreateTags adds or replaces only the keys given: existing tags stay as they are.
+        ec2.create_tags(Resources=[resource_id], Tags=[{"Key": k, "Value": v} for k, v in sorted(add.items())])
+    return add, for_a_person
+
+
+def add_required_tags(resource_type: str, resource_id: str, region: str, owner: str) -> tuple[str, str]:
+    """Add what can be known of the missing required tags; mark and report what a person must set."""
     keys_env = os.environ.get("REQUIRED_TAG_KEYS", "")
-    required = [k.strip() for k in keys_env.split(",") if k.strip()] or sorted(defaults)
-    if resource_type == "AWS::S3::Bucket":
-        s3 = _client("s3", region)
-        try:
-            tag_set = s3.get_bucket_tagging(Bucket=resource_id)["TagSet"]
-        except ClientError as exc:
-            if _error_code(exc) != "NoSuchTagSet":
-                raise
-            tag_set = []
-        existing = {t["Key"]: t["Value"] for t in tag_set}
-        missing = _missing(existing, required)
-        fixable = [k for k in missing if defaults.get(k)]
-        if fixable:
-            merged = {**existing, **{k: defaults[k] for k in fixable}}
-            if len(merged) > MAX_S3_TAGS:
-                return NOT_REMEDIABLE, f"bucket would exceed {MAX_S3_TAGS} tags"
-            # PutBucketTagging replaces the whole set: write the existing tags back with the new ones.
-            s3.put_bucket_tagging(
-                Bucket=resource_id, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in sorted(merged.items())]}
-            )
+    required = [k.strip() for k in keys_env.split(",") if k.strip()] or list(DEFAULT_REQUIRED_TAG_KEYS)
+    if resource_type == S3_BUCKET:
+        added, for_a_person = _bucket_tags(resource_id, region, owner, required)
     elif resource_type.startswith(EC2_TAGGABLE_PREFIX):
-        ec2 = _client("ec2", region)
-        pages = ec2.get_paginator("describe_tags").paginate(Filters=[{"Name": "resource-id", "Values": [resource_id]}])
-        existing = {t["Key"]: t["Value"] for page in pages for t in page.get("Tags", [])}
-        missing = _missing(existing, required)
-        fixable = [k for k in missing if defaults.get(k)]
-        if fixable:
-            # CreateTags adds or replaces only the keys given: existing tags stay as they are.
-            ec2.create_tags(Resources=[resource_id], Tags=[{"Key": k, "Value": defaults[k]} for k in fixable])
+        added, for_a_person = _ec2_tags(resource_id, region, required)
     else:
         return NOT_REMEDIABLE, f"automatic tagging supports S3 buckets and EC2 resources, not {resource_type}"
-    unfixable = [k for k in missing if k not in fixable]
-    if unfixable:
-        done = f"added {', '.join(fixable)}; " if fixable else ""
-        return NOT_REMEDIABLE, f"{done}no default value for {', '.join(unfixable)}"
-    if not fixable:
+    done = f"added {', '.join(f'{k}={v}' for k, v in sorted(added.items()))}" if added else ""
+    if for_a_person:
+        return NOT_REMEDIABLE, "; ".join(filter(None, [done, f"a person must set {', '.join(for_a_person)}"]))
+    if not added:
         return COMPLIANT_ALREADY, "every required tag is present"
-    return REMEDIATED, f"added {', '.join(fixable)}"
+    return REMEDIATED, done
 
 
 ACTIONS = {
-    "s3_public_access_block": lambda f: block_public_access(f["resource_type"], f["resource_id"], f["region"]),
-    "required_tags": lambda f: add_required_tags(f["resource_type"], f["resource_id"], f["region"]),
+    "s3_public_access_block": lambda f, owner: block_public_access(
+        f["resource_type"], f["resource_id"], f["region"], owner
+    ),
+    "required_tags": lambda f, owner: add_required_tags(f["resource_type"], f["resource_id"], f["region"], owner),
 }
 
 
 def _ec2_gone(resource_type: str, resource_id: str, region: str) -> bool:
     """CreateTags on a deleted EC2 resource can succeed in some cases: check it exists first."""
-    if not resource_type.startswith(EC2_TAGGABLE_PREFIX):
-        return False
-    ec2 = _client("ec2", region)
-    kind = resource_type.removeprefix(EC2_TAGGABLE_PREFIX)
     lookups = {
         "Volume": ("describe_volumes", "VolumeIds"),
         "VPC": ("describe_vpcs", "VpcIds"),
@@ -209,78 +318,94 @@ def _ec2_gone(resource_type: str, resource_id: str, region: str) -> bool:
         "Subnet": ("describe_subnets", "SubnetIds"),
         "Instance": ("describe_instances", "InstanceIds"),
     }
-    if kind not in lookups:
+    kind = resource_type.removeprefix(EC2_TAGGABLE_PREFIX)
+    if not resource_type.startswith(EC2_TAGGABLE_PREFIX) or kind not in lookups:
         return False
     method, param = lookups[kind]
     try:
-        getattr(ec2, method)(**{param: [resource_id]})
+        getattr(_client("ec2", region), method)(**{param: [resource_id]})
     except ClientError as exc:
-        if _error_code(exc) in GONE_CODES or _error_code(exc).endswith(".NotFound"):
+        if _gone(exc):
             return True
         raise
     return False
 
 
-def remediate(fields: dict[str, str]) -> dict[str, Any]:
-    """Apply the action configured for the rule that fired; return the result."""
-    result: dict[str, Any] = {
-        "rule": fields["rule"],
-        "resource_type": fields["resource_type"],
-        "resource_id": fields["resource_id"],
-        "region": fields["region"],
-    }
+def _transient(result: dict[str, Any], exc: Exception) -> TransientAwsError:
+    """Log the retry and build the exception that makes Lambda retry the event."""
+    LOGGER.warning(json.dumps({"message": "transient AWS error, retrying", **result, "error": _error_code(exc)}))
+    return TransientAwsError(f"transient AWS error {_error_code(exc)} on {result.get('resource_id', '?')}: {exc}")
+
+
+def remediate(fields: dict[str, str], account: str) -> dict[str, Any]:
+    """Apply the action configured for the rule that fired in this ``account``; return the result.
+
+    Raises :class:`TransientAwsError` when AWS throttled, failed on its side or timed out.
+    """
+    result: dict[str, Any] = {k: fields[k] for k in ("rule", "resource_type", "resource_id", "account", "region")}
     if fields["compliance"] != "NON_COMPLIANT":
         return {**result, "status": IGNORED, "detail": f"compliance is {fields['compliance']}"}
     action = str(_json_env("RULE_ACTIONS").get(fields["rule"], ""))
     result["action"] = action or "report"
+    result["runbook"] = runbook_step(fields["rule"])
+    if not account:
+        return {**result, "status": FAILED, "detail": "this function's account is unknown: no invocation context"}
+    if fields["account"] != account:
+        detail = f"the resource is in account {fields['account']}; this function changes only account {account}"
+        return {**result, "status": REFUSED, "detail": detail}
     if action not in ACTIONS:
         return {**result, "status": NOT_REMEDIABLE, "detail": "no safe automatic remediation for this rule"}
     try:
         if action == "required_tags" and _ec2_gone(fields["resource_type"], fields["resource_id"], fields["region"]):
             return {**result, "status": RESOURCE_GONE, "detail": "the resource no longer exists"}
-        status, detail = ACTIONS[action](fields)
-    except ClientError as exc:
-        code = _error_code(exc)
-        if code in GONE_CODES or code.endswith(".NotFound"):
-            return {**result, "status": RESOURCE_GONE, "detail": f"the resource no longer exists ({code})"}
-        return {**result, "status": FAILED, "detail": f"AWS error {code}: {exc}"}
-    except BotoCoreError as exc:
-        return {**result, "status": FAILED, "detail": f"AWS client error {type(exc).__name__}: {exc}"}
+        status, detail = ACTIONS[action](fields, account)
+    except (ClientError, BotoCoreError) as exc:
+        if is_transient(exc):
+            raise _transient(result, exc) from exc
+        if _gone(exc):
+            return {**result, "status": RESOURCE_GONE, "detail": f"the resource no longer exists ({_error_code(exc)})"}
+        kind = "AWS error" if isinstance(exc, ClientError) else "AWS client error"
+        return {**result, "status": FAILED, "detail": f"{kind} {_error_code(exc)}: {exc}"}
     return {**result, "status": status, "detail": detail}
 
 
 def _report(result: dict[str, Any]) -> None:
-    """Publish a result that needs a person to the report topic; a failure here is only logged."""
+    """Publish a result that needs a person; a transient failure raises, a permanent one is logged."""
     topic = os.environ.get("REPORT_TOPIC_ARN", "")
-    if not topic or result["status"] not in (NOT_REMEDIABLE, FAILED):
+    if not topic or result["status"] not in REPORTED:
         return
     subject = f"Config non-compliance needs attention: {result.get('rule', '?')}"[:100]
     try:
         _client("sns", None).publish(TopicArn=topic, Subject=subject, Message=json.dumps(result, sort_keys=True))
         result["reported"] = True
     except (ClientError, BotoCoreError) as exc:
+        if is_transient(exc):
+            raise _transient(result, exc) from exc
         result["reported"] = False
         result["report_error"] = f"{_error_code(exc)}: {exc}"
 
 
-def process(event: Any) -> dict[str, Any]:
-    """Handle one Config event: parse, remediate, report, log; never raises."""
+def process(event: Any, account: str) -> dict[str, Any]:
+    """Handle one Config event: parse, remediate, report, log. Raises only :class:`TransientAwsError`."""
     try:
         fields = parse(event)
     except InvalidEvent as exc:
         result: dict[str, Any] = {"status": INVALID, "detail": str(exc)}
     else:
         try:
-            result = remediate(fields)
-        except Exception as exc:  # the handler must answer for every event, whatever happens
+            result = remediate(fields, account)
+        except TransientAwsError:
+            raise
+        except Exception as exc:  # a defect must still give a reported result, not a silent retry loop
             result = {**fields, "status": FAILED, "detail": f"unexpected {type(exc).__name__}: {exc}"}
+            result["runbook"] = runbook_step(fields["rule"])
         _report(result)
-    level = logging.WARNING if result["status"] in (NOT_REMEDIABLE, FAILED, INVALID) else logging.INFO
+    level = logging.WARNING if result["status"] in REPORTED | {INVALID} else logging.INFO
     LOGGER.log(level, json.dumps({"message": "remediation result", **result}, sort_keys=True, default=str))
     return result
 
 
 def handler(event: Any, context: object) -> dict[str, Any]:
     """Lambda entry point: one result per Config event in ``event``."""
-    results = [process(item) for item in _unwrap(event)]
-    return {"results": results}
+    account = own_account(context)
+    return {"results": [process(item, account) for item in _unwrap(event)]}

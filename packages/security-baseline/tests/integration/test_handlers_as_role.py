@@ -17,6 +17,8 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2]
 HOME = "us-east-1"
 CODE = short_region(HOME)
 BUCKET = "security-baseline-it-remediation"
+ACCOUNT = "123456789012"
+"""The account dev.toml deploys into (moto's default)."""
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,9 @@ def non_compliance(rule: str, resource_id: str) -> dict[str, Any]:
         "source": "aws.config",
         "detail-type": "Config Rules Compliance Change",
         "region": HOME,
+        "account": ACCOUNT,
         "detail": {
+            "awsAccountId": ACCOUNT,
             "configRuleName": rule,
             "resourceType": "AWS::S3::Bucket",
             "resourceId": resource_id,
@@ -61,12 +65,18 @@ def test_blocks_public_access_as_its_role(deployment: Deployment, function: str,
     assert all(block.values())
 
 
-def test_adds_missing_tags_as_its_role(deployment: Deployment, function: str, bucket: str) -> None:
+def test_marks_missing_tags_as_its_role(deployment: Deployment, function: str, bucket: str) -> None:
     event = non_compliance(f"security-baseline-required-tags-{CODE}-dev", bucket)
     (result,) = deployment.run_handler(function, event, folder="remediation", region=HOME)["results"]
-    assert result["status"] == "remediated", result
-    tags = {t["Key"] for t in deployment.client("s3", HOME).get_bucket_tagging(Bucket=bucket)["TagSet"]}
-    assert {"Environment", "CostCenter", "Owner", "ManagedBy"} <= tags
+    # Owner, CostCenter, Environment and DataClassification are for a person: marked, never guessed.
+    assert result["status"] == "not_remediable", result
+    assert result.get("reported") is True, result.get("report_error")
+    tags = {t["Key"]: t["Value"] for t in deployment.client("s3", HOME).get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    assert tags == {
+        "ManagedBy": "manual",
+        "Package": "unassigned",
+        "NeedsClassification": "CostCenter DataClassification Environment Owner",
+    }
 
 
 def test_reports_what_it_cannot_fix_as_its_role(deployment: Deployment, function: str, bucket: str) -> None:
