@@ -57,7 +57,10 @@ def bucket_tags(name: str) -> dict[str, str]:
 @pytest.mark.requirement("SEC-C4")
 @pytest.mark.parametrize("block", [OPEN, None], ids=["settings-off", "no-configuration"])
 def test_turns_on_public_access_block(
-    remediate: Callable[..., dict[str, Any]], calls: list[Any], caplog: pytest.LogCaptureFixture, block: dict[str, bool] | None
+    remediate: Callable[..., dict[str, Any]],
+    calls: list[Any],
+    caplog: pytest.LogCaptureFixture,
+    block: dict[str, bool] | None,
 ) -> None:
     s3 = bucket("exposed", block=block)
     caplog.set_level(logging.INFO)
