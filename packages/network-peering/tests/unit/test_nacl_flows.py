@@ -1,0 +1,82 @@
+"""The peered subnets' network ACL, read from the synthesized stack, over the flows issue 15 lists.
+
+Flows that the current ACL refuses but the subnets need (gateway endpoints, NAT egress, UDP) are
+strict expected failures: they document what the ACL breaks today, and turn into failures - to be
+unmarked - once the ACL restricts only the peer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from platform_tooling.testing.nacl import Flow, NetworkAcl, evaluate
+from platform_tooling.testing.query import resources
+
+CONFIG = tomllib.loads((Path(__file__).resolve().parents[2] / "config" / "dev.toml").read_text(encoding="utf-8"))
+PEER_OF = {"trading": "analytics", "analytics": "trading"}
+S3_ADDRESS = "52.216.8.10"  # in S3's published ranges: what a gateway endpoint route carries
+DYNAMODB_ADDRESS = "3.218.182.10"  # in DynamoDB's published ranges
+INTERNET = "198.51.100.10"
+BREAKS = "the ACL ends in a deny of everything: issue 15 point 6"
+
+
+def host(cidr: str, offset: int = 10) -> str:
+    return str(ipaddress.ip_network(cidr).network_address + offset)
+
+
+def side_acl(stack: dict[str, Any], label: str) -> NetworkAcl:
+    rules = [
+        r for r in resources(stack, "aws_network_acl_rule").values() if f".{label}_firewall_nacl" in r["network_acl_id"]
+    ]
+    assert rules, f"no ACL rules for the {label} side"
+    return NetworkAcl.from_resources(rules)
+
+
+def flows(label: str) -> dict[str, Flow]:
+    peer = host(CONFIG[PEER_OF[label]]["peered_subnet_cidrs"][0])
+    unpeered = host(CONFIG[PEER_OF[label]]["subnet_cidrs"][-1])
+    own_other = host(CONFIG[label]["subnet_cidrs"][-1])
+    return {
+        "peer to 443": Flow("peer to 443", "tcp", peer, 443, local_is_server=True),
+        "peer to 5432": Flow("peer to 5432", "tcp", peer, 5432, local_is_server=True),
+        "to peer 443": Flow("to peer 443", "tcp", peer, 443, local_is_server=False),
+        "own VPC to 5432": Flow("own VPC to 5432", "tcp", own_other, 5432, local_is_server=True),
+        "peer to 22": Flow("peer to 22", "tcp", peer, 22, local_is_server=True),
+        "unpeered peer subnet to 443": Flow("unpeered peer subnet to 443", "tcp", unpeered, 443, local_is_server=True),
+        "S3 gateway endpoint": Flow("S3 gateway endpoint", "tcp", S3_ADDRESS, 443, local_is_server=False),
+        "DynamoDB gateway endpoint": Flow("DynamoDB gateway endpoint", "tcp", DYNAMODB_ADDRESS, 443, False),
+        "NAT egress TCP": Flow("NAT egress TCP", "tcp", INTERNET, 443, local_is_server=False),
+        "NAT egress UDP (NTP)": Flow("NAT egress UDP (NTP)", "udp", INTERNET, 123, local_is_server=False),
+        "DNS server outside the VPC (UDP)": Flow("DNS server outside the VPC (UDP)", "udp", "192.0.2.53", 53, False),
+    }
+
+
+EXPECTED = [
+    ("peer to 443", True),
+    ("peer to 5432", True),
+    ("to peer 443", True),
+    ("own VPC to 5432", True),
+    ("peer to 22", False),
+    ("unpeered peer subnet to 443", False),
+    pytest.param("S3 gateway endpoint", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
+    pytest.param("DynamoDB gateway endpoint", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
+    pytest.param("NAT egress TCP", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
+    pytest.param("NAT egress UDP (NTP)", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
+    pytest.param("DNS server outside the VPC (UDP)", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
+]
+
+
+@pytest.mark.parametrize("label", sorted(PEER_OF))
+@pytest.mark.parametrize(("flow", "allowed"), EXPECTED)
+def test_peered_subnet_acl(stack: dict[str, Any], label: str, flow: str, allowed: bool) -> None:
+    verdict = evaluate(side_acl(stack, label), flows(label)[flow])
+    assert verdict.allowed is allowed, verdict.explain()
+
+
+def test_every_listed_flow_is_checked() -> None:
+    listed = [item.values if hasattr(item, "marks") else item for item in EXPECTED]
+    assert sorted(str(values[0]) for values in listed) == sorted(flows("trading"))
