@@ -69,6 +69,7 @@ TRANSIENT_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
+        "Throttled",
         "ThrottledException",
         "RequestThrottled",
         "RequestThrottledException",
