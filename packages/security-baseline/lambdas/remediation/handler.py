@@ -56,8 +56,9 @@ KNOWABLE_TAGS = {
     # The platform's stacks always set ManagedBy through default tags: a resource without it was not
     # made through the platform. That much is known; who made it is not.
     "ManagedBy": "manual",
-    # No package claims the resource.
+    # No package claims the resource (App is the key that replaces Package: DECISIONS.md 12).
     "Package": "unassigned",
+    "App": "unassigned",
 }
 NEEDS_CLASSIFICATION = "NeedsClassification"
 """Marker tag: its value names the required keys only a person can set."""

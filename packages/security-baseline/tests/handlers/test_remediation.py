@@ -243,3 +243,14 @@ def test_resource_that_no_longer_exists(
     handler: ModuleType, remediate: Callable[..., dict[str, Any]], rule: str, resource_type: str, resource_id: str
 ) -> None:
     assert remediate(rule, resource_type, resource_id)["status"] == "resource_gone"
+
+
+def test_app_key_is_claimed_by_no_package_like_package(
+    handler: ModuleType, remediate: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUIRED_TAG_KEYS", "Environment,CostCenter,Owner,DataClassification,ManagedBy,App")
+    existing = {k: v for k, v in FULL_TAGS.items() if k != "Package"}
+    bucket("renamed-key", existing)
+    result = remediate(TAG_RULE, "AWS::S3::Bucket", "renamed-key")
+    assert result["status"] == "remediated"
+    assert bucket_tags("renamed-key") == {**existing, "App": "unassigned"}
