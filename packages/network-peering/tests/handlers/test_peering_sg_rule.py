@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
-from platform_tooling.testing.handlers import load_handler
+from platform_tooling.testing.handlers import boto3_clients, load_handler
 from platform_tooling.testing.query import resources
 
 PACKAGE = Path(__file__).resolve().parents[2]
@@ -345,3 +345,8 @@ def test_the_deployed_peering_groups_comply(handler: ModuleType, stacks: dict[st
         assert (
             handler.judge(TAG, handler.from_configuration_item({"ipPermissions": permissions}), rules)[0] == "COMPLIANT"
         )
+
+
+def test_the_function_must_declare_config_and_ec2() -> None:
+    """What the function's ``FunctionProps.services`` must list once src deploys it."""
+    assert boto3_clients(FOLDER) == ["config", "ec2"]
