@@ -7,7 +7,7 @@ the rule that fired, looked up in ``RULE_ACTIONS`` (rule name -> action):
 - ``s3_public_access_block``: turn on the four S3 public access block settings of the bucket
   (``already_compliant`` when they are on already).
 - ``required_tags``: add only what this function can know about a resource it did not create:
-  ``ManagedBy`` (not made through the platform) and ``Package`` (claimed by no package); a missing
+  ``ManagedBy`` (not made through the platform) and ``App`` (claimed by no app); a missing
   ``DataClassification``, ``Owner``, ``CostCenter`` or ``Environment`` is never guessed: the resource
   gets a ``NeedsClassification`` marker naming the keys a person must set, and the result is reported.
   S3 buckets and EC2 resources only.
@@ -52,13 +52,12 @@ PUBLIC_ACCESS_BLOCK = {
     "BlockPublicPolicy": True,
     "RestrictPublicBuckets": True,
 }
-DEFAULT_REQUIRED_TAG_KEYS = ("Environment", "CostCenter", "Owner", "DataClassification", "ManagedBy", "Package")
+DEFAULT_REQUIRED_TAG_KEYS = ("Environment", "CostCenter", "Owner", "DataClassification", "ManagedBy", "App")
 KNOWABLE_TAGS = {
     # The platform's stacks always set ManagedBy through default tags: a resource without it was not
     # made through the platform. That much is known; who made it is not.
     "ManagedBy": "manual",
-    # No package claims the resource (App is the key that replaces Package: DECISIONS.md 12).
-    "Package": "unassigned",
+    # No app claims the resource (docs/decisions/0010-one-tag-policy.md: App names the app).
     "App": "unassigned",
 }
 NEEDS_CLASSIFICATION = "NeedsClassification"

@@ -18,7 +18,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account: the function's own
 PAB_RULE = "security-baseline-s3-public-access-use1-dev"
 TAG_RULE = "security-baseline-required-tags-use1-dev"
-REQUIRED = "Environment,CostCenter,Owner,DataClassification,ManagedBy,Package"
+REQUIRED = "Environment,CostCenter,Owner,DataClassification,ManagedBy,App"
 
 
 @pytest.fixture

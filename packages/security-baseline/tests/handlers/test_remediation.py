@@ -26,7 +26,7 @@ FULL_TAGS = {
     "Owner": "payments-team",
     "DataClassification": "cardholder",
     "ManagedBy": "cdktf",
-    "Package": "pci-platform",
+    "App": "pci-platform",
 }
 
 
@@ -126,13 +126,13 @@ def test_missing_tags_get_only_what_is_known_and_a_marker(
     result = remediate(TAG_RULE, "AWS::S3::Bucket", "bare")
     assert result["status"] == "not_remediable"
     assert result["detail"] == (
-        "added ManagedBy=manual, NeedsClassification=CostCenter DataClassification Environment Owner, "
-        "Package=unassigned; a person must set CostCenter, DataClassification, Environment, Owner"
+        "added App=unassigned, ManagedBy=manual, NeedsClassification=CostCenter DataClassification Environment "
+        "Owner; a person must set CostCenter, DataClassification, Environment, Owner"
     )
     tags = bucket_tags("bare")
     assert tags == {
         "ManagedBy": "manual",
-        "Package": "unassigned",
+        "App": "unassigned",
         "NeedsClassification": "CostCenter DataClassification Environment Owner",
     }
     (report,) = reports(topic)
@@ -155,7 +155,7 @@ def test_never_writes_classification_owner_or_cost_center_on_ec2(
     assert tags == {
         "Environment": "prod",
         "ManagedBy": "manual",
-        "Package": "unassigned",
+        "App": "unassigned",
         "NeedsClassification": "CostCenter DataClassification Owner",
     }
     assert not {"CostCenter", "DataClassification", "Owner"} & set(tags)
@@ -165,12 +165,12 @@ def test_never_writes_classification_owner_or_cost_center_on_ec2(
 def test_only_knowable_tags_missing_is_remediated_keeping_existing(
     handler: ModuleType, remediate: Callable[..., dict[str, Any]]
 ) -> None:
-    existing = {k: v for k, v in FULL_TAGS.items() if k not in ("ManagedBy", "Package")} | {"Team": "blue"}
+    existing = {k: v for k, v in FULL_TAGS.items() if k not in ("ManagedBy", "App")} | {"Team": "blue"}
     bucket("almost", existing)
     result = remediate(TAG_RULE, "AWS::S3::Bucket", "almost")
     assert result["status"] == "remediated"
-    assert result["detail"] == "added ManagedBy=manual, Package=unassigned"
-    assert bucket_tags("almost") == {**existing, "ManagedBy": "manual", "Package": "unassigned"}
+    assert result["detail"] == "added App=unassigned, ManagedBy=manual"
+    assert bucket_tags("almost") == {**existing, "ManagedBy": "manual", "App": "unassigned"}
 
 
 def test_fully_tagged_resource_is_already_compliant(
@@ -185,7 +185,7 @@ def test_fully_tagged_resource_is_already_compliant(
 def test_marker_already_in_place_is_not_rewritten(
     handler: ModuleType, remediate: Callable[..., dict[str, Any]], calls: list[Any]
 ) -> None:
-    marked = {"ManagedBy": "manual", "Package": "unassigned", "NeedsClassification": " ".join(PERSON_ONLY)}
+    marked = {"ManagedBy": "manual", "App": "unassigned", "NeedsClassification": " ".join(PERSON_ONLY)}
     bucket("marked", marked)
     result = remediate(TAG_RULE, "AWS::S3::Bucket", "marked")
     assert result["status"] == "not_remediable"
@@ -245,12 +245,23 @@ def test_resource_that_no_longer_exists(
     assert remediate(rule, resource_type, resource_id)["status"] == "resource_gone"
 
 
-def test_app_key_is_claimed_by_no_package_like_package(
-    handler: ModuleType, remediate: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+def test_retired_package_key_is_left_alone_and_app_is_added(
+    handler: ModuleType, remediate: Callable[..., dict[str, Any]]
 ) -> None:
-    monkeypatch.setenv("REQUIRED_TAG_KEYS", "Environment,CostCenter,Owner,DataClassification,ManagedBy,App")
-    existing = {k: v for k, v in FULL_TAGS.items() if k != "Package"}
+    # Package was the app key before App replaced it (docs/decisions/0010-one-tag-policy.md): it is
+    # no longer required, so it is neither counted as App nor removed.
+    existing = {k: v for k, v in FULL_TAGS.items() if k != "App"} | {"Package": "pci-platform"}
     bucket("renamed-key", existing)
     result = remediate(TAG_RULE, "AWS::S3::Bucket", "renamed-key")
     assert result["status"] == "remediated"
+    assert result["detail"] == "added App=unassigned"
     assert bucket_tags("renamed-key") == {**existing, "App": "unassigned"}
+
+
+def test_required_keys_default_to_the_platform_set(
+    handler: ModuleType, remediate: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REQUIRED_TAG_KEYS")
+    bucket("no-app", {k: v for k, v in FULL_TAGS.items() if k != "App"})
+    result = remediate(TAG_RULE, "AWS::S3::Bucket", "no-app")
+    assert (result["status"], result["detail"]) == ("remediated", "added App=unassigned")

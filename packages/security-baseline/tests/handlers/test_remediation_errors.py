@@ -22,7 +22,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 from platform_tooling.testing.query import resources
-from security_baseline.config_rules import managed_rules
+from security_baseline.config_rules import REMEDIATIONS, managed_rules
 
 REGION = "us-east-1"
 PAB_RULE = "security-baseline-s3-public-access-use1-dev"
@@ -201,8 +201,9 @@ def test_every_managed_rule_is_remediated_or_has_a_runbook_step(handler: ModuleT
     rules = managed_rules()
     assert rules
     assert {r.name for r in rules} == set(handler.RUNBOOK)
-    for rule in rules:
-        assert not rule.remediation or rule.remediation in handler.ACTIONS, rule.name
+    assert REMEDIATIONS
+    assert set(REMEDIATIONS) <= {r.name for r in rules}
+    assert set(REMEDIATIONS.values()) <= set(handler.ACTIONS)
 
 
 def test_every_deployed_rule_resolves_to_its_runbook_step(handler: ModuleType, stacks: dict[str, Any]) -> None:

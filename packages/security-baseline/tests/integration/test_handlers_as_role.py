@@ -74,7 +74,7 @@ def test_marks_missing_tags_as_its_role(deployment: Deployment, function: str, b
     tags = {t["Key"]: t["Value"] for t in deployment.client("s3", HOME).get_bucket_tagging(Bucket=bucket)["TagSet"]}
     assert tags == {
         "ManagedBy": "manual",
-        "Package": "unassigned",
+        "App": "unassigned",
         "NeedsClassification": "CostCenter DataClassification Environment Owner",
     }
 
