@@ -57,7 +57,7 @@ KNOWABLE_TAGS = {
     # The platform's stacks always set ManagedBy through default tags: a resource without it was not
     # made through the platform. That much is known; who made it is not.
     "ManagedBy": "manual",
-    # No app claims the resource (docs/decisions/0010-one-tag-policy.md: App names the app).
+    # No app claims the resource (App names the app: docs/decisions/0010-one-tag-policy.md).
     "App": "unassigned",
 }
 NEEDS_CLASSIFICATION = "NeedsClassification"

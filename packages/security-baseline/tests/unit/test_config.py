@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,28 +143,39 @@ def test_remediation_function_environment_and_permissions(home: dict[str, Any]) 
         "security-baseline-required-tags-use1-dev": "required_tags",
         "security-baseline-s3-public-access-use1-dev": "s3_public_access_block",
     }
-    assert json.loads(env["TAG_DEFAULTS"]) == {
-        "CostCenter": "security",
-        "DataClassification": "internal",
-        "Environment": "dev",
-        "ManagedBy": "manual",
-        "Owner": "security-team",
-        "App": "unassigned",
-    }
+    # Remediation writes no tag value it was told (docs/decisions/0019-remediation-never-attests.md).
+    assert sorted(env) == ["REPORT_TOPIC_ARN", "REQUIRED_TAG_KEYS", "RULE_ACTIONS"]
     assert env["REQUIRED_TAG_KEYS"] == "Environment,CostCenter,Owner,DataClassification,ManagedBy,App"
     policy = only(home, "aws_iam_policy", name="security-baseline-remediation-fn-use1-dev")
     tags = statement(policy, "TagEc2Resources")
     assert tags["Action"] == "ec2:CreateTags"
+    assert tags["Resource"] == "arn:aws:ec2:us-east-1:${data.aws_caller_identity.caller_identity.account_id}:*/*"
+    # Only the keys the handler may add: never a classification, an owner or a cost center.
     assert tags["Condition"] == {
-        "ForAllValues:StringEquals": {
-            "aws:TagKeys": ["Environment", "CostCenter", "Owner", "DataClassification", "ManagedBy", "App"]
-        }
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["ManagedBy", "App", "NeedsClassification"]}
     }
-    assert statement(policy, "FixBuckets")["Action"] == [
+    buckets = statement(policy, "FixBuckets")
+    assert buckets["Action"] == [
+        "s3:GetBucketPublicAccessBlock",
         "s3:GetBucketTagging",
         "s3:PutBucketPublicAccessBlock",
         "s3:PutBucketTagging",
     ]
+    assert buckets["Resource"] == "arn:aws:s3:::*"
+    # Bucket ARNs name no account: the condition keeps the function to this account's buckets.
+    assert buckets["Condition"] == {
+        "StringEquals": {"s3:ResourceAccount": "${data.aws_caller_identity.caller_identity.account_id}"}
+    }
+
+
+def test_the_role_may_write_every_tag_the_handler_adds(home: dict[str, Any]) -> None:
+    from platform_tooling.testing.handlers import load_handler
+
+    handler = load_handler(Path(__file__).resolve().parents[2] / "lambdas" / "remediation")
+    policy = only(home, "aws_iam_policy", name="security-baseline-remediation-fn-use1-dev")
+    allowed = statement(policy, "TagEc2Resources")["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]
+    assert set(handler.KNOWABLE_TAGS)
+    assert {*handler.KNOWABLE_TAGS, handler.NEEDS_CLASSIFICATION} == set(allowed)
 
 
 def test_adopt_mode_creates_no_recorder_but_keeps_rules(adopted: dict[str, dict[str, Any]]) -> None:
@@ -185,6 +197,11 @@ def test_compliance_events_the_remediation_function_cannot_handle_are_kept_and_a
     function = only(home, "aws_lambda_function", function_name="security-baseline-remediation-use1-dev")
     queue = name_of(home, "aws_sqs_queue", name="security-baseline-remediation-dlq-use1-dev")
     assert function["dead_letter_config"] == {"target_arn": ref("aws_sqs_queue", queue, "arn")}
+    # The handler raises on transient errors: two retries, then the queue (with the error record).
+    invoke = only(home, "aws_lambda_function_event_invoke_config")
+    assert invoke["function_name"] == ref("aws_lambda_function", name_of(home, "aws_lambda_function"), "function_name")
+    assert invoke["maximum_retry_attempts"] == 2
+    assert invoke["destination_config"] == {"on_failure": {"destination": ref("aws_sqs_queue", queue, "arn")}}
     policy = only(home, "aws_iam_policy", name="security-baseline-remediation-fn-use1-dev")
     sends = [s for s in json.loads(policy["policy"])["Statement"] if s["Action"] == "sqs:SendMessage"]
     assert [s["Resource"] for s in sends] == [ref("aws_sqs_queue", queue, "arn")]

@@ -17,6 +17,9 @@ REQUIRED_TAGS: tuple[str, ...] = (
     APP_TAG,
 )
 """Tag keys every taggable resource carries."""
+NEEDS_CLASSIFICATION_TAG = "NeedsClassification"
+"""Marker security-baseline's remediation puts on a resource missing required tags only a person can
+set; its value names those keys."""
 REGIONAL_TAG = "Region"
 """Carried in addition by every regional resource."""
 MANAGED_BY = "cdktf"
