@@ -1,6 +1,6 @@
 """Network ACL semantics, evaluated offline over a table of flows.
 
-Network ACLs are stored, never enforced, by the emulator (EMULATOR.md), so whether a subnet can
+Network ACLs are stored, never enforced, by the emulator (moto), so whether a subnet can
 still reach what it needs is checked from the synthesized rules. AWS's semantics, as modelled here:
 
 - Rules of one direction (inbound or outbound) are evaluated in increasing rule number; the first
