@@ -20,6 +20,9 @@ REQUIRED_TAGS: tuple[str, ...] = (
 NEEDS_CLASSIFICATION_TAG = "NeedsClassification"
 """Marker security-baseline's remediation puts on a resource missing required tags only a person can
 set; its value names those keys."""
+PEERING_GROUP_TAG = "PeeringSecurityGroup"
+"""Marks network-peering's security groups (value: the side); its Config rule checks the groups
+carrying it."""
 REGIONAL_TAG = "Region"
 """Carried in addition by every regional resource."""
 MANAGED_BY = "cdktf"

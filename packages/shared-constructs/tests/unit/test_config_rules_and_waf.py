@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from platform_tooling.testing.query import only, resources
-from shared_constructs.config_rules import ConfigRule, ConfigRuleProps, ManagedRule
+from shared_constructs.config_rules import ConfigRule, ConfigRuleProps, CustomRule, ManagedRule
 from shared_constructs.waf import WafLogBucket, WebAcl, WebAclProps, block, managed_rule_group, rate_limit
 
 
@@ -33,6 +33,60 @@ def test_rule_parameters_keep_their_order_and_scope_narrows_to_one_resource(stac
         "compliance_resource_types": ["AWS::EC2::SecurityGroup"],
         "compliance_resource_id": "sg-0123",
     }
+
+
+def test_custom_rule_runs_the_function_on_change_and_periodically(stack, synthesized):
+    rule = CustomRule(
+        name="sg-peer",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+        description="d",
+        parameters={"peerCidrs": "10.1.0.0/20"},
+        resource_types=("AWS::EC2::SecurityGroup",),
+        periodic="Six_Hours",
+    )
+    ConfigRule(stack, rule.construct_id, ConfigRuleProps(context=stack.context, rule=rule))
+    found = only(synthesized(stack), "aws_config_config_rule")
+    assert found["name"] == "t-sg-peer-use1-dev"
+    assert found["source"] == {
+        "owner": "CUSTOM_LAMBDA",
+        "source_identifier": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "source_detail": [
+            {"event_source": "aws.config", "message_type": "ConfigurationItemChangeNotification"},
+            {"event_source": "aws.config", "message_type": "OversizedConfigurationItemChangeNotification"},
+            {
+                "event_source": "aws.config",
+                "message_type": "ScheduledNotification",
+                "maximum_execution_frequency": "Six_Hours",
+            },
+        ],
+    }
+    assert found["input_parameters"] == '{"peerCidrs": "10.1.0.0/20"}'
+    assert found["scope"] == {"compliance_resource_types": ["AWS::EC2::SecurityGroup"]}
+
+
+def test_change_only_custom_rule_has_no_schedule(stack, synthesized):
+    rule = CustomRule(
+        name="c", function_arn="arn:aws:lambda:us-east-1:123456789012:function:f", description="d", periodic=None
+    )
+    ConfigRule(stack, rule.construct_id, ConfigRuleProps(context=stack.context, rule=rule))
+    details = only(synthesized(stack), "aws_config_config_rule")["source"]["source_detail"]
+    assert [d["message_type"] for d in details] == [
+        "ConfigurationItemChangeNotification",
+        "OversizedConfigurationItemChangeNotification",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("on_change", "periodic", "message"),
+    [
+        (False, None, r"custom rule c: expected on_change or periodic, got neither"),
+        (True, "Daily", r"custom rule c: periodic: got 'Daily'; expected one of"),
+    ],
+    ids=["no-trigger", "bad-frequency"],
+)
+def test_fails_custom_rule_without_a_valid_trigger(on_change, periodic, message):
+    with pytest.raises(ValueError, match=message):
+        CustomRule(name="c", function_arn="arn", description="d", on_change=on_change, periodic=periodic)
 
 
 def test_reference_acl_allows_by_default_and_logs_blocked_requests_to_an_encrypted_group(reference):
