@@ -28,6 +28,7 @@ from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
 from shared_constructs.naming import Kind
 from shared_constructs.network import PrivateVpc
+from shared_constructs.tagging import PEERING_GROUP_TAG
 
 from network_peering.peering import PRIVATE, peered_indices
 from network_peering.settings import PEERING_PORTS, Settings, SideName
@@ -68,7 +69,8 @@ class PeeringFirewall(Construct):
             name=side_name(ctx, side, Kind.SECURITY_GROUP, "peering"),
             vpc_id=vpc.vpc_id,
             description=f"HTTPS and PostgreSQL to and from the {peer} peered subnets only",
-            tags=name_tag(ctx, side, "peering"),
+            # The tag is what the side's security-group Config rule looks for.
+            tags={**name_tag(ctx, side, "peering"), PEERING_GROUP_TAG: side},
             provider=provider,
         )
         self.security_group_id = self.security_group.id

@@ -220,6 +220,10 @@ class Compliance(Strict):
     """AWS Config rules (the recorder belongs to security-baseline, docs/decisions/0002-account-singletons.md)."""
 
     config_rules: bool = True
+    """Create the Config rules (and the security-group rule's function) on both sides."""
+    reserved_concurrency: PositiveInt = 1
+    """Reserved concurrency of each side's security-group rule function: AWS Config sends a handful
+    of evaluations per change and one periodic run a day, so one at a time is enough."""
 
 
 class Settings(BaseSettings):

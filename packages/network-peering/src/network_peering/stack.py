@@ -95,10 +95,7 @@ class PeeringStack(PlatformStack[Settings]):
                     self,
                     f"{side}_compliance",
                     ComplianceProps(
-                        context=self.contexts[side],
-                        side=side,
-                        vpc_id=self.vpcs[side].vpc_id,
-                        security_group_id=self.firewalls[side].security_group_id,
+                        context=self.contexts[side], side=side, vpc_id=self.vpcs[side].vpc_id, key=self.keys[side]
                     ),
                 )
         self._outputs()

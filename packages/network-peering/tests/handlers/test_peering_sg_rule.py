@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
-from platform_tooling.testing.handlers import boto3_clients, load_handler
+from platform_tooling.testing.handlers import load_handler
 from platform_tooling.testing.query import resources
 
 PACKAGE = Path(__file__).resolve().parents[2]
@@ -330,23 +329,26 @@ def test_fails_bad_event(handler: ModuleType, event: dict[str, Any], message: st
         handler.handler(event, None)
 
 
-def test_the_deployed_peering_groups_comply(handler: ModuleType, stacks: dict[str, dict[str, Any]]) -> None:
-    """The ingress rules network-peering synthesizes pass under the peer subnets of config/dev.toml."""
-    config = tomllib.loads((PACKAGE / "config" / "dev.toml").read_text(encoding="utf-8"))
-    ingress = [r for stack in stacks.values() for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()]
-    by_group: dict[str, list[dict[str, Any]]] = {}
-    for item in ingress:
-        by_group.setdefault(item["security_group_id"], []).append(item)
-    assert len(by_group) == 2  # one peering group per side
-    for items in by_group.values():
-        peer = "analytics" if "from analytics" in items[0]["description"] else "trading"
+def test_the_deployed_peering_groups_comply_with_the_deployed_rules(
+    handler: ModuleType, stacks: dict[str, dict[str, Any]]
+) -> None:
+    """Each side's synthesized rule, with its own parameters, passes that side's synthesized group."""
+    (stack,) = stacks.values()
+    rules = [r for r in resources(stack, "aws_config_config_rule").values() if r["source"]["owner"] == "CUSTOM_LAMBDA"]
+    assert len(rules) == 2  # one per side
+    groups = {f"${{aws_security_group.{n}.id}}": g for n, g in resources(stack, "aws_security_group").items()}
+    ingress = resources(stack, "aws_vpc_security_group_ingress_rule").values()
+    for rule in rules:
+        params = json.loads(rule["input_parameters"])
+        (group_id,) = [
+            i for i, g in groups.items() if g["tags"].get(params["peeringTagKey"]) == params["peeringTagValue"]
+        ]
+        items = [r for r in ingress if r["security_group_id"] == group_id]
+        assert items
         permissions = [perm(r["from_port"], r["to_port"], r["ip_protocol"], (r["cidr_ipv4"],)) for r in items]
-        rules = handler.policy({**PARAMS, "peerCidrs": ",".join(config[peer]["peered_subnet_cidrs"])})
-        assert (
-            handler.judge(TAG, handler.from_configuration_item({"ipPermissions": permissions}), rules)[0] == "COMPLIANT"
+        verdict = handler.judge(
+            groups[group_id]["tags"],
+            handler.from_configuration_item({"ipPermissions": permissions}),
+            handler.policy(params),
         )
-
-
-def test_the_function_must_declare_config_and_ec2() -> None:
-    """What the function's ``FunctionProps.services`` must list once src deploys it."""
-    assert boto3_clients(FOLDER) == ["config", "ec2"]
+        assert verdict[0] == "COMPLIANT", verdict

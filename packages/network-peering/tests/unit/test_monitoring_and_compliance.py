@@ -163,18 +163,18 @@ def test_gateway_endpoints_limited_to_the_side_account(stack: dict[str, Any], la
 @pytest.mark.requirement("PEER-10")
 def test_config_rules_on_both_sides(stack: dict[str, Any]) -> None:
     rules = resources(stack, "aws_config_config_rule").values()
-    got = sorted((r["provider"], r["source"]["source_identifier"], r.get("input_parameters")) for r in rules)
+    managed = [r for r in rules if r["source"]["owner"] == "AWS"]
+    got = sorted((r["provider"], r["source"]["source_identifier"], r.get("input_parameters")) for r in managed)
     expected = []
     for provider in ("aws", ANALYTICS):
         expected += [
             (provider, "VPC_DEFAULT_SECURITY_GROUP_CLOSED", None),
             (provider, "VPC_FLOW_LOGS_ENABLED", '{"trafficType": "ALL"}'),
             (provider, "VPC_PEERING_DNS_RESOLUTION_CHECK", None),
-            (provider, "VPC_SG_OPEN_ONLY_TO_AUTHORIZED_PORTS", '{"authorizedTcpPorts": "443,5432"}'),
         ]
     got = [(p, i, None if i == "VPC_PEERING_DNS_RESOLUTION_CHECK" else params) for p, i, params in got]
     assert got == sorted(expected)
-    ports = [r for r in rules if r["source"]["source_identifier"] == "VPC_SG_OPEN_ONLY_TO_AUTHORIZED_PORTS"]
-    assert len(ports) == 2  # one per side's peering security group
-    assert all(r["scope"]["compliance_resource_id"].startswith("${aws_security_group.") for r in ports)
-    assert all(r["source"]["owner"] == "AWS" for r in rules)
+    # The managed rule that only looked at 0.0.0.0/0 is replaced by the custom rule (test_sg_rule).
+    custom = [r for r in rules if r["source"]["owner"] == "CUSTOM_LAMBDA"]
+    assert sorted(r["provider"] for r in custom) == sorted(["aws", ANALYTICS])
+    assert len(rules) == len(managed) + len(custom)
