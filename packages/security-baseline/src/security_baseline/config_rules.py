@@ -97,8 +97,9 @@ class ComplianceRules(Construct):
     def _remediation_function(self, props: RulesProps, actions: dict[str, str]) -> PythonFunction:
         ctx = props.context
         # EventBridge invokes the function asynchronously and the handler raises on transient AWS
-        # errors: Lambda retries twice, then the event is kept here and raises an alarm on the report
-        # topic instead of being dropped.
+        # errors: Lambda retries twice, then the event is kept here (as the on-failure destination,
+        # once, with its error) and raises an alarm on the report topic instead of being dropped.
+        # Events may wait up to Lambda's six hours while the reserved concurrency is busy.
         self.dead_letters = EncryptedQueue(
             self,
             "dead_letters",
@@ -130,7 +131,7 @@ class ComplianceRules(Construct):
                 reserved_concurrency=ctx.settings.remediation.reserved_concurrency,
                 services=("ec2", "s3", "sns"),
                 dead_letter_queue=self.dead_letters,
-                asynchronous=AsyncInvocation(retries=2),
+                asynchronous=AsyncInvocation(max_retries=2, max_event_age_s=21600),
                 timeout_s=60,
                 environment={
                     "RULE_ACTIONS": json.dumps(actions, sort_keys=True),
