@@ -36,6 +36,7 @@ def test_declared_services_are_the_clients_the_handler_creates(stack: dict[str, 
     assert function["//"]["services"] == derived
 
 
+@pytest.mark.requirement("PEER-10")
 @pytest.mark.parametrize("side", sorted(SIDES))
 def test_the_rule_checks_the_side_peering_groups_on_change_and_daily(stack: dict[str, Any], side: str) -> None:
     provider, _, code, peer_cidrs = SIDES[side]
