@@ -170,6 +170,16 @@ def test_failed_s3_events_of_the_processor_land_in_its_dead_letter_queue(stack: 
     assert invoke["function_name"] == "${aws_lambda_function.compute_processor_function_0BA77FF8.function_name}"
     assert (invoke["maximum_retry_attempts"], invoke["maximum_event_age_in_seconds"]) == (2, 3600)
     assert invoke["destination_config"] == {"on_failure": {"destination": f"${{aws_sqs_queue.{queue_name}.arn}}"}}
+    # Lambda refuses the configuration while the role cannot yet send to the queue: wait for the policy.
+    (policy_id,) = [
+        n for n, p in resources(stack, "aws_iam_policy").items() if p["name"] == "pci-platform-processor-fn-apse1-dev"
+    ]
+    (attachment,) = [
+        n
+        for n, a in resources(stack, "aws_iam_role_policy_attachment").items()
+        if a["policy_arn"] == f"${{aws_iam_policy.{policy_id}.arn}}"
+    ]
+    assert f"aws_iam_role_policy_attachment.{attachment}" in invoke.get("depends_on", [])
     queue = resources(stack, "aws_sqs_queue")[queue_name]
     assert queue["kms_master_key_id"].startswith("${aws_kms_key.keys_cardholder_key_")
     policy = only(stack, "aws_iam_policy", name="pci-platform-processor-fn-apse1-dev")

@@ -306,7 +306,10 @@ class PythonFunction(Construct):
         return role
 
     def _async_invocation(self, props: FunctionProps, config: AsyncInvocation, destination: EncryptedQueue) -> None:
-        """Retries, event age and the on-failure destination of asynchronous invocations."""
+        """Retries, event age and the on-failure destination of asynchronous invocations.
+
+        Lambda checks, when the configuration is written, that the execution role may send to the
+        destination: it waits for the role's policy attachments, which hold that permission."""
         self.event_invoke_config = LambdaFunctionEventInvokeConfig(
             self,
             "async",
@@ -316,6 +319,7 @@ class PythonFunction(Construct):
             destination_config=LambdaFunctionEventInvokeConfigDestinationConfig(
                 on_failure=LambdaFunctionEventInvokeConfigDestinationConfigOnFailure(destination=destination.queue_arn)
             ),
+            depends_on=list(self.role.attachments),
             provider=props.context.provider,
         )
 
