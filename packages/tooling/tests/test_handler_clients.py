@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
-from platform_tooling.testing.handlers import boto3_clients
+from platform_tooling.testing.handlers import boto3_clients, declared_services_mismatches
 
 SOURCES = {
     "module-level clients": ('import boto3\n_s3 = boto3.client("s3")\n_sqs = boto3.resource("sqs")\n', ["s3", "sqs"]),
@@ -46,3 +47,25 @@ def test_derives_the_clients_the_source_creates(tmp_path, name):
 def test_fails_on_a_folder_without_source(tmp_path):
     with pytest.raises(FileNotFoundError, match="no Python source"):
         boto3_clients(tmp_path)
+
+
+def _handler(folder: Path, source: str) -> Path:
+    folder.mkdir()
+    (folder / "handler.py").write_text(source)
+    return folder
+
+
+def test_declared_services_mismatches_names_each_problem(tmp_path: Path) -> None:
+    sqs = _handler(tmp_path / "sqs", 'import boto3\nCLIENT = boto3.client("sqs")\n')
+    functions = [
+        {"function_name": "right", "//": {"services": ["sqs"]}},
+        {"function_name": "wrong", "//": {"services": ["sns"]}},
+        {"function_name": "unlisted", "//": {"services": []}},
+    ]
+    problems = declared_services_mismatches(functions, {"right": sqs, "wrong": sqs, "missing": sqs})
+    assert problems == [
+        "unlisted: synthesized but not listed",
+        "missing: listed but not synthesized",
+        "wrong: declares ['sns'], its handler creates clients for ['sqs']",
+    ]
+    assert declared_services_mismatches(functions[:1], {"right": sqs}) == []

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 
 def load_handler(folder: Path, module: str = "handler") -> ModuleType:
@@ -101,3 +103,21 @@ def boto3_clients(folder: Path) -> list[str]:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and _networked(call, parents, tree):
                 services.add(arg.value)
     return sorted(services)
+
+
+def declared_services_mismatches(functions: Iterable[Mapping[str, Any]], handlers: Mapping[str, Path]) -> list[str]:
+    """What is wrong between synthesized ``aws_lambda_function`` blocks and their handlers.
+
+    ``handlers``: function name -> its handler folder. Every function must be listed and every
+    listed function synthesized; each function's declared services (``FunctionProps.services``,
+    kept in the block's ``//`` metadata) must be the boto3 clients its handler creates. An empty
+    list means all hold.
+    """
+    found = {f["function_name"]: f for f in functions}
+    problems = [f"{name}: synthesized but not listed" for name in sorted(set(found) - set(handlers))]
+    problems += [f"{name}: listed but not synthesized" for name in sorted(set(handlers) - set(found))]
+    for name in sorted(set(found) & set(handlers)):
+        declared, derived = found[name]["//"]["services"], boto3_clients(handlers[name])
+        if declared != derived:
+            problems.append(f"{name}: declares {declared}, its handler creates clients for {derived}")
+    return problems
