@@ -133,6 +133,21 @@ def tls_server_other_host(certificates: Certificates) -> Iterator[TlsServer]:
     yield from _serve(*certificates.other_host)
 
 
+@pytest.fixture
+def point_db_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[TlsServer, Path | None], None]:
+    """Point the handler's database settings at ``server``, trusting ``bundle`` (None: no bundle)."""
+
+    def point(server: TlsServer, bundle: Path | None) -> None:
+        monkeypatch.setenv("DB_HOST", "127.0.0.1")
+        monkeypatch.setenv("DB_PORT", str(server.port))
+        if bundle is None:
+            monkeypatch.delenv("DB_CA_BUNDLE", raising=False)
+        else:
+            monkeypatch.setenv("DB_CA_BUNDLE", str(bundle))
+
+    return point
+
+
 class PostgresFake:
     """PostgreSQL as the rotation and schema entry points use it: roles, passwords, memberships,
     transactions; logins and statements are recorded, a statement can be made to fail."""

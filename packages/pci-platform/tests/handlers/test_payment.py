@@ -349,19 +349,10 @@ def test_fails_when_the_configured_ca_bundle_is_missing(
         handler.handler(request(GOOD), None)
 
 
-def point_at(monkeypatch: pytest.MonkeyPatch, server: Any, bundle: Path | None) -> None:
-    monkeypatch.setenv("DB_HOST", "127.0.0.1")
-    monkeypatch.setenv("DB_PORT", str(server.port))
-    if bundle is None:
-        monkeypatch.delenv("DB_CA_BUNDLE", raising=False)
-    else:
-        monkeypatch.setenv("DB_CA_BUNDLE", str(bundle))
-
-
 def test_refuses_a_self_signed_server_certificate(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, tls_server: Any, caplog: pytest.LogCaptureFixture
+    handler: ModuleType, point_db_at: Callable[..., None], tls_server: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    point_at(monkeypatch, tls_server, None)
+    point_db_at(tls_server, None)
     with pytest.raises(ssl.SSLCertVerificationError, match="self-signed certificate"):
         handler._connect()
     response = handler.handler(request(GOOD), None)
@@ -371,20 +362,20 @@ def test_refuses_a_self_signed_server_certificate(
 
 
 def test_refuses_a_trusted_certificate_for_another_host_name(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, tls_server_other_host: Any, certificates: Any
+    handler: ModuleType, point_db_at: Callable[..., None], tls_server_other_host: Any, certificates: Any
 ) -> None:
-    point_at(monkeypatch, tls_server_other_host, certificates.other_host[0])
+    point_db_at(tls_server_other_host, certificates.other_host[0])
     with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):
         handler._connect()
     assert tls_server_other_host.handshakes == []
 
 
 def test_completes_the_handshake_with_a_trusted_certificate_for_the_host(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch, tls_server: Any, certificates: Any
+    handler: ModuleType, point_db_at: Callable[..., None], tls_server: Any, certificates: Any
 ) -> None:
     # The control: the same server is accepted once its certificate is the configured bundle, so the
     # refusals above come from verification, not from the stand-in.
-    point_at(monkeypatch, tls_server, certificates.loopback[0])
+    point_db_at(tls_server, certificates.loopback[0])
     with pytest.raises(pg8000.native.InterfaceError):  # the stand-in hangs up after the handshake
         handler._connect()
     assert len(tls_server.handshakes) == 1

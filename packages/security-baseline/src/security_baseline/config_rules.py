@@ -94,7 +94,8 @@ class ComplianceRules(Construct):
                 actions[props.context.name(Kind.CONFIG_RULE, managed.name)] = REMEDIATIONS[managed.name]
         self.function = self._remediation_function(props, actions)
 
-    def _remediation_function(self, props: RulesProps, actions: dict[str, str]) -> PythonFunction:
+    def _dead_letter_queue(self, props: RulesProps) -> EncryptedQueue:
+        """The remediation function's failure destination, with an alarm on the report topic."""
         ctx = props.context
         # EventBridge invokes the function asynchronously and the handler raises on transient AWS
         # errors: Lambda retries twice, then the event is kept here (as the on-failure destination,
@@ -118,6 +119,11 @@ class ComplianceRules(Construct):
                 notify_ok=False,
             ),
         )
+        return self.dead_letters
+
+    def _remediation_function(self, props: RulesProps, actions: dict[str, str]) -> PythonFunction:
+        ctx = props.context
+        dead_letters = self._dead_letter_queue(props)
         function = PythonFunction(
             self,
             "remediation",
@@ -130,7 +136,7 @@ class ComplianceRules(Construct):
                 key=props.key,
                 reserved_concurrency=ctx.settings.remediation.reserved_concurrency,
                 services=("ec2", "s3", "sns"),
-                dead_letter_queue=self.dead_letters,
+                dead_letter_queue=dead_letters,
                 asynchronous=AsyncInvocation(max_retries=2, max_event_age_s=21600),
                 timeout_s=60,
                 environment={
