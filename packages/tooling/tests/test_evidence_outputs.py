@@ -95,8 +95,34 @@ def test_pci_controls_read_from_rule_citations(control: str, expected: list[str]
 
 
 def test_fails_on_a_config_rule_without_a_control_mapping() -> None:
-    stacks = {"s": {"resource": {"aws_config_config_rule": {"r": {"source": [{"source_identifier": "NEW_RULE"}]}}}}}
+    stacks = {
+        "s": {
+            "resource": {
+                "aws_config_config_rule": {"r": {"source": [{"owner": "AWS", "source_identifier": "NEW_RULE"}]}}
+            }
+        }
+    }
     with pytest.raises(ValueError, match=r"\['NEW_RULE'\] have no PCI DSS mapping"):
+        controls.config_rules({"pkg": stacks})
+
+
+CUSTOM_SOURCE = [{"owner": "CUSTOM_LAMBDA", "source_identifier": "${aws_lambda_function.f.arn}"}]
+
+
+def test_a_custom_config_rule_is_known_by_its_recorded_identifier() -> None:
+    rule = {"//": {"identifier": "PEERING_SG_AUTHORIZED_PORTS"}, "source": CUSTOM_SOURCE}
+    stacks = {"s": {"resource": {"aws_config_config_rule": {"r": rule}}}}
+    assert controls.config_rule_addresses({"pkg": stacks}) == {
+        "s/aws_config_config_rule.r": "PEERING_SG_AUTHORIZED_PORTS"
+    }
+    assert controls.config_rules({"pkg": stacks}) == {"PEERING_SG_AUTHORIZED_PORTS": ["pkg"]}
+
+
+def test_fails_on_a_custom_config_rule_without_an_identifier() -> None:
+    stacks = {"s": {"resource": {"aws_config_config_rule": {"r": {"source": CUSTOM_SOURCE}}}}}
+    with pytest.raises(
+        ValueError, match=r"s/aws_config_config_rule.r: a custom Config rule without a recorded identifier"
+    ):
         controls.config_rules({"pkg": stacks})
 
 
@@ -169,7 +195,9 @@ def test_control_view_links_rules_config_rules_and_tests() -> None:
     stacks = {
         "s": {
             "resource": {
-                "aws_config_config_rule": {"flow": {"source": [{"source_identifier": "VPC_FLOW_LOGS_ENABLED"}]}},
+                "aws_config_config_rule": {
+                    "flow": {"source": [{"owner": "AWS", "source_identifier": "VPC_FLOW_LOGS_ENABLED"}]}
+                },
                 "aws_kms_key": {"k": {}},
             }
         }
@@ -190,3 +218,42 @@ def test_control_view_links_rules_config_rules_and_tests() -> None:
     assert view["10.2.1"]["config_rules"] == ["VPC_FLOW_LOGS_ENABLED"]
     assert view["10.2.1"]["tests"] == ["t::rule"]
     assert list(view) == sorted(view, key=lambda c: tuple(int(p) for p in c.split(".")))
+
+
+def test_committed_control_view_follows_the_rules_and_the_synthesis(app_stacks: dict[str, dict[str, Any]]) -> None:
+    register = load_register()
+    rows = [row for p in sorted({r.package for r in register}) for row in
+            matrix.package_matrix(p, register, app_stacks.get(p, {}), [])["requirements"]]  # fmt: skip
+    expected = controls.control_view(app_stacks, rows)
+    assert expected["config_rules"], "no Config rule was synthesized: nothing to check"
+    committed = json.loads((ROOT / "docs" / "evidence" / "controls.json").read_text(encoding="utf-8"))
+
+    def without_tests(view: dict[str, Any]) -> dict[str, Any]:
+        return {**view, "controls": [{k: v for k, v in c.items() if k != "tests"} for c in view["controls"]]}
+
+    assert without_tests({k: v for k, v in committed.items() if k != "run_date"}) == without_tests(expected), (
+        "run nox -s evidence to regenerate docs/evidence/controls.json"
+    )
+
+
+def _test_ids(path: str) -> set[str]:
+    found = json.loads((ROOT / path).read_text(encoding="utf-8"))
+    rows = found.get("requirements", found.get("controls", []))
+    return {t if isinstance(t, str) else t["test"] for row in rows for t in row.get("tests", [])}
+
+
+def test_every_test_the_committed_evidence_names_still_exists() -> None:
+    paths = [
+        "docs/evidence/controls.json",
+        *(str(p.relative_to(ROOT)) for p in ROOT.glob("docs/evidence/*/matrix.json")),
+    ]
+    named = set().union(*(_test_ids(p) for p in paths))
+    assert named, "the committed evidence names no test: nothing to check"
+    missing = []
+    for nodeid in sorted(named):
+        file, _, name = nodeid.partition("::")
+        function = name.split("::")[-1].split("[")[0]
+        source = ROOT / file
+        if not source.is_file() or f"def {function}(" not in source.read_text(encoding="utf-8"):
+            missing.append(nodeid)
+    assert missing == [], "run nox -s evidence: the committed evidence names tests that are gone"

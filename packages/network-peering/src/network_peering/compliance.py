@@ -30,6 +30,8 @@ from network_peering.settings import Settings, SideName, ports_text
 from network_peering.sides import peer_of
 
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
+SG_RULE_IDENTIFIER = "PEERING_SG_AUTHORIZED_PORTS"
+"""The custom rule's stable identifier (evidence maps it to PCI DSS as it maps AWS's rules)."""
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 
 
@@ -64,6 +66,7 @@ def security_group_rule(side: SideName, peer_cidrs: list[str], function_arn: str
     the side): only TCP 443 and 5432, only from ``peer_cidrs``; on every change and once a day."""
     return CustomRule(
         name=f"{side}-sg-ports",
+        identifier=SG_RULE_IDENTIFIER,
         function_arn=function_arn,
         description=f"The {side} peering security groups admit only TCP {ports_text()} from the peer subnets",
         parameters={

@@ -23,6 +23,7 @@ from cdktf_cdktf_provider_aws.config_config_rule import (
 from shared_constructs.cdk import Construct, ITerraformDependable
 from shared_constructs.context import AppContext
 from shared_constructs.naming import Kind
+from shared_constructs.policy.declare import RULE_IDENTIFIER, declare_rule_identifier
 from shared_constructs.settings import BaseSettings
 
 
@@ -62,6 +63,8 @@ FREQUENCIES = ("One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFo
 class CustomRule:
     """One custom Config rule whose evaluations a Lambda function of the app makes.
 
+    ``identifier``: the rule's stable name in upper snake case (``PEERING_SG_AUTHORIZED_PORTS``),
+    recorded on the rule (``//.identifier``) so evidence maps it to controls as it maps AWS's rules.
     ``function_arn``: the function; it needs a permission for ``config.amazonaws.com`` (limited to
     the account) before the rule is created, so pass that permission in ``ConfigRuleProps.depends_on``.
     ``on_change``: evaluate when a resource in scope changes. Default True.
@@ -71,6 +74,7 @@ class CustomRule:
     """
 
     name: str
+    identifier: str
     function_arn: str
     description: str
     parameters: Mapping[str, str] = field(default_factory=dict)
@@ -80,6 +84,10 @@ class CustomRule:
     periodic: str | None = "TwentyFour_Hours"
 
     def __post_init__(self) -> None:
+        if not RULE_IDENTIFIER.fullmatch(self.identifier):
+            raise ValueError(
+                f"custom rule {self.name}: identifier: got {self.identifier!r}; expected upper snake case such as 'MY_RULE'"
+            )
         if not self.on_change and self.periodic is None:
             raise ValueError(f"custom rule {self.name}: expected on_change or periodic, got neither")
         if self.periodic is not None and self.periodic not in FREQUENCIES:
@@ -142,3 +150,5 @@ class ConfigRule(ConfigConfigRule):
             depends_on=list(props.depends_on) or None,
             provider=ctx.provider,
         )
+        if isinstance(rule, CustomRule):
+            declare_rule_identifier(self, rule.identifier)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from platform_tooling.testing.query import only, resources
 from shared_constructs.config_rules import ConfigRule, ConfigRuleProps, CustomRule, ManagedRule
+from shared_constructs.policy.declare import rule_identifier_of
 from shared_constructs.waf import WafLogBucket, WebAcl, WebAclProps, block, managed_rule_group, rate_limit
 
 
@@ -38,13 +39,14 @@ def test_rule_parameters_keep_their_order_and_scope_narrows_to_one_resource(stac
 def test_custom_rule_runs_the_function_on_change_and_periodically(stack, synthesized):
     rule = CustomRule(
         name="sg-peer",
+        identifier="SG_PEER_PORTS",
         function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
         description="d",
         parameters={"peerCidrs": "10.1.0.0/20"},
         resource_types=("AWS::EC2::SecurityGroup",),
         periodic="Six_Hours",
     )
-    ConfigRule(stack, rule.construct_id, ConfigRuleProps(context=stack.context, rule=rule))
+    construct = ConfigRule(stack, rule.construct_id, ConfigRuleProps(context=stack.context, rule=rule))
     found = only(synthesized(stack), "aws_config_config_rule")
     assert found["name"] == "t-sg-peer-use1-dev"
     assert found["source"] == {
@@ -62,11 +64,18 @@ def test_custom_rule_runs_the_function_on_change_and_periodically(stack, synthes
     }
     assert found["input_parameters"] == '{"peerCidrs": "10.1.0.0/20"}'
     assert found["scope"] == {"compliance_resource_types": ["AWS::EC2::SecurityGroup"]}
+    # Testing.synth drops "//" blocks; the construct's own Terraform has them.
+    (raw,) = construct.to_terraform()["resource"]["aws_config_config_rule"].values()
+    assert rule_identifier_of(raw) == "SG_PEER_PORTS"
 
 
 def test_change_only_custom_rule_has_no_schedule(stack, synthesized):
     rule = CustomRule(
-        name="c", function_arn="arn:aws:lambda:us-east-1:123456789012:function:f", description="d", periodic=None
+        name="c",
+        identifier="C",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+        description="d",
+        periodic=None,
     )
     ConfigRule(stack, rule.construct_id, ConfigRuleProps(context=stack.context, rule=rule))
     details = only(synthesized(stack), "aws_config_config_rule")["source"]["source_detail"]
@@ -86,7 +95,15 @@ def test_change_only_custom_rule_has_no_schedule(stack, synthesized):
 )
 def test_fails_custom_rule_without_a_valid_trigger(on_change, periodic, message):
     with pytest.raises(ValueError, match=message):
-        CustomRule(name="c", function_arn="arn", description="d", on_change=on_change, periodic=periodic)
+        CustomRule(
+            name="c", identifier="C", function_arn="arn", description="d", on_change=on_change, periodic=periodic
+        )
+
+
+@pytest.mark.parametrize("identifier", ["", "sg-ports", "Sg_Ports", "1_RULE"])
+def test_fails_custom_rule_without_an_upper_snake_identifier(identifier):
+    with pytest.raises(ValueError, match=r"custom rule c: identifier: got .*; expected upper snake case"):
+        CustomRule(name="c", identifier=identifier, function_arn="arn", description="d")
 
 
 def test_reference_acl_allows_by_default_and_logs_blocked_requests_to_an_encrypted_group(reference):

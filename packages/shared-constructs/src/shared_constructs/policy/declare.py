@@ -5,6 +5,8 @@
 - ``//.encrypts``: on a key, what it encrypts that the stack only reads (a secret referenced by a
   data source); the key-usage rule then checks the deployer can read it back. (Recorded on the key:
   CDKTF writes a data source's ``//`` block itself.)
+- ``//.identifier``: on a custom Config rule, its stable identifier (``PEERING_SG_AUTHORIZED_PORTS``);
+  its ``source_identifier`` is only the function's ARN, so evidence maps controls by this name.
 
 Terraform ignores ``"//"`` in JSON configuration, as it does for suppressions
 (:mod:`shared_constructs.policy.suppress`).
@@ -19,6 +21,8 @@ from typing import Any
 from cdktf import TerraformElement
 
 _SERVICE = re.compile(r"^[a-z][a-z0-9-]*$")
+RULE_IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]*$")
+"""What a custom Config rule's identifier looks like (as AWS names its managed rules)."""
 
 
 def declare_services(resource: TerraformElement, services: Sequence[str]) -> None:
@@ -51,3 +55,20 @@ def encrypts_of(config: Mapping[str, Any]) -> list[str]:
     comment = config.get("//")
     found = comment.get("encrypts") if isinstance(comment, dict) else None
     return [str(r) for r in found] if isinstance(found, list) else []
+
+
+def declare_rule_identifier(rule: TerraformElement, identifier: str) -> None:
+    """Record the stable identifier of a custom Config rule (upper snake case, as AWS names its
+    managed rules)."""
+    if not RULE_IDENTIFIER.fullmatch(identifier):
+        raise ValueError(
+            f"custom Config rule identifier: got {identifier!r}; expected upper snake case such as 'MY_RULE'"
+        )
+    rule.add_override("//.identifier", identifier)
+
+
+def rule_identifier_of(config: Mapping[str, Any]) -> str | None:
+    """The identifier :func:`declare_rule_identifier` recorded on a synthesized rule, or None."""
+    comment = config.get("//")
+    found = comment.get("identifier") if isinstance(comment, dict) else None
+    return str(found) if isinstance(found, str) else None
