@@ -40,7 +40,7 @@ from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction, check_capacity
 from shared_constructs.iam import Statement
 from shared_constructs.naming import Kind
-from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
+from shared_constructs.storage import ALB_ACCESS_LOG_SSE_REASON, BucketProps, LifecycleRule, SecureBucket
 
 from pci_platform.access import Guardrails
 from pci_platform.config import Settings
@@ -64,10 +64,6 @@ ELB_LOG_ACCOUNTS = {
     "ap-northeast-1": "582318560864",
 }
 """Elastic Load Balancing's log-delivery account per region (AWS documentation, link above)."""
-ALB_LOGS_SSE_S3_REASON = (
-    "ALB access logs support only SSE-S3 on the target bucket "
-    "(docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)"
-)
 BATCH_PORT = 8443
 
 
@@ -112,7 +108,7 @@ class PaymentApi(Construct):
                 context=ctx,
                 name="alb-logs",
                 encryption="sse-s3",
-                sse_s3_reason=ALB_LOGS_SSE_S3_REASON,
+                sse_s3_reason=ALB_ACCESS_LOG_SSE_REASON,
                 access_log_bucket=props.data.access_logs,
                 lifecycle=(LifecycleRule(id="expire-alb-logs", expiration_days=90, noncurrent_expiration_days=1),),
             ),

@@ -359,6 +359,11 @@ ACCESS_LOG_SSE_REASON = (
     "S3 server access log delivery supports only SSE-S3 on the target bucket "
     "(docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html)"
 )
+ALB_ACCESS_LOG_SSE_REASON = (
+    "ALB access logs support only SSE-S3 on the target bucket "
+    "(docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)"
+)
+"""The two reasons decision 0020 accepts for an SSE-S3 bucket: AWS delivers these logs nowhere else."""
 ACCESS_LOG_EXEMPTION = "this bucket receives the access logs; logging it to itself would loop"
 
 
