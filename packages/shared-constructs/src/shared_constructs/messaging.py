@@ -186,6 +186,8 @@ class EncryptedQueue(Construct):
             )
         self.queue_arn = self.queue.arn
         self.queue_url = self.queue.url
+        self.max_receive_count = props.max_receive_count
+        """Receives before a message moves to the dead-letter queue (consumers that count them need it)."""
         self._statements: list[Statement] = []
         self._policy: SqsQueuePolicy | None = None
         self._provider = ctx.provider

@@ -104,6 +104,8 @@ class VpcProps:
     ``nat_subnet``: the CIDR of one public subnet (first zone) holding one NAT gateway, which every
     route table's default route goes to. Default: no NAT and no internet path at all.
     ``flow_log_role``: resource part of the flow-log delivery role's name. Default ``<name>-flowlogs``.
+    ``s3_read_buckets``: buckets of other owners this account's principals may read objects from
+    through the S3 gateway endpoint (an operating system's package repositories). Default: none.
     Every resource goes to the context's provider (account and region).
     """
 
@@ -119,6 +121,7 @@ class VpcProps:
     adopt: AdoptedVpc | None = None
     nat_subnet: str | None = None
     flow_log_role: str | None = None
+    s3_read_buckets: Sequence[str] = ()
 
     def zones(self) -> list[str]:
         """The availability zone of each subnet of a tier, in order."""
@@ -158,6 +161,30 @@ class PrivateVpc(Construct):
         self._flow_logs(props)
         self.gateway_endpoints: dict[str, VpcEndpoint] = {}
         for service in props.gateway_endpoints:
+            statements = [
+                Statement(
+                    sid="OwnAccountOnly",
+                    actions=GATEWAY_ACTIONS[service],
+                    resources=["*"],
+                    principals={"AWS": "*"},
+                    conditions={
+                        "StringEquals": {
+                            "aws:PrincipalAccount": self.account,
+                            "aws:ResourceAccount": self.account,
+                        }
+                    },
+                )
+            ]
+            if service == "s3" and props.s3_read_buckets:
+                statements.append(
+                    Statement(
+                        sid="ReadNamedBuckets",
+                        actions=["s3:GetObject"],
+                        resources=[f"arn:aws:s3:::{bucket}/*" for bucket in props.s3_read_buckets],
+                        principals={"AWS": "*"},
+                        conditions={"StringEquals": {"aws:PrincipalAccount": self.account}},
+                    )
+                )
             self.gateway_endpoints[service] = VpcEndpoint(
                 self,
                 f"{service}_endpoint",
@@ -165,22 +192,7 @@ class PrivateVpc(Construct):
                 vpc_endpoint_type="Gateway",
                 service_name=f"com.amazonaws.{self.context.region}.{service}",
                 route_table_ids=self.all_route_table_ids(),
-                policy=policy_document(
-                    [
-                        Statement(
-                            sid="OwnAccountOnly",
-                            actions=GATEWAY_ACTIONS[service],
-                            resources=["*"],
-                            principals={"AWS": "*"},
-                            conditions={
-                                "StringEquals": {
-                                    "aws:PrincipalAccount": self.account,
-                                    "aws:ResourceAccount": self.account,
-                                }
-                            },
-                        )
-                    ]
-                ),
+                policy=policy_document(statements),
                 tags=self.tag_name(service),
                 provider=self.context.provider,
             )

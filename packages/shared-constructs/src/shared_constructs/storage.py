@@ -348,9 +348,11 @@ class SecureBucket(Construct):
         if self.key is not None:
             self.key.grant(grantee, DECRYPT)
 
-    def grant_write(self, grantee: Grantee) -> None:
-        """Write objects (and encrypt them)."""
-        grantee.add_statements(Statement(actions=WRITE_ACTIONS, resources=[f"{self.bucket.arn}/*"]))
+    def grant_write(self, grantee: Grantee, *, prefix: str = "") -> None:
+        """Write objects (and encrypt them); with ``prefix`` (``"settlement/"``), only under it."""
+        if prefix and (prefix.startswith("/") or not prefix.endswith("/") or "*" in prefix):
+            raise ValueError(f"bucket write prefix: got {prefix!r}; expected a key prefix such as 'settlement/'")
+        grantee.add_statements(Statement(actions=WRITE_ACTIONS, resources=[f"{self.bucket.arn}/{prefix}*"]))
         if self.key is not None:
             self.key.grant(grantee, ENCRYPT_DECRYPT)
 

@@ -92,3 +92,27 @@ def test_fails_when_one_sid_would_name_two_roles(stack):
     k.grant(role(stack, "a"), DECRYPT, label="same")
     with pytest.raises(ValueError, match="'UseSame' exists for other principals"):
         k.grant(role(stack, "b"), DECRYPT, label="same")
+
+
+def test_bucket_write_grant_can_be_limited_to_a_prefix(stack, synthesized):
+    from shared_constructs.storage import BucketProps, SecureBucket
+
+    bucket = SecureBucket(
+        stack,
+        "b",
+        BucketProps(
+            context=stack.context,
+            name="b",
+            key=key(stack, delegates=False),
+            access_log_exemption="a reason that is long",
+            regional_name=False,
+        ),
+    )
+    writer = role(stack)
+    bucket.grant_write(writer, prefix="settlement/")
+    document = synthesized(stack)
+    bucket_arn = f"${{aws_s3_bucket.{name_of(document, 'aws_s3_bucket')}.arn}}"
+    writes = [s for s in statements(only(document, "aws_iam_policy")) if "s3:PutObject" in s["Action"]]
+    assert [s["Resource"] for s in writes] == [f"{bucket_arn}/settlement/*"]
+    with pytest.raises(ValueError, match=r"bucket write prefix: got '/x/'; expected a key prefix"):
+        bucket.grant_write(writer, prefix="/x/")

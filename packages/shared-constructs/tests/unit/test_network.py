@@ -47,6 +47,18 @@ def test_by_default_no_internet_path_and_endpoints_are_account_scoped(stack, syn
     ]
 
 
+def test_s3_endpoint_reads_only_the_named_buckets_of_other_owners(stack, synthesized):
+    PrivateVpc(stack, "vpc", vpc_props(stack, s3_read_buckets=("al2023-repos-us-east-1-de612dc2",)))
+    endpoints = resources(synthesized(stack), "aws_vpc_endpoint").values()
+    by_service = {e["service_name"].rsplit(".", 1)[1]: statements(e) for e in endpoints}
+    assert [s["Sid"] for s in by_service["dynamodb"]] == ["OwnAccountOnly"]
+    own, read = by_service["s3"]
+    assert own["Sid"] == "OwnAccountOnly"
+    assert (read["Action"], read["Resource"]) == ("s3:GetObject", "arn:aws:s3:::al2023-repos-us-east-1-de612dc2/*")
+    account = own["Condition"]["StringEquals"]["aws:PrincipalAccount"]
+    assert read["Condition"] == {"StringEquals": {"aws:PrincipalAccount": account}}
+
+
 def test_reference_vpc_has_one_nat_gateway_in_one_public_subnet(reference):
     public = only(reference, "aws_subnet", cidr_block="10.20.255.0/24")
     assert (public["availability_zone"], public["map_public_ip_on_launch"], public["tags"]["Tier"]) == (
