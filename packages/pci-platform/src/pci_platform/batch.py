@@ -1,15 +1,15 @@
 """Batch settlement hosts: an EC2 Auto Scaling group in the workload subnets.
 
 The launch template requires IMDSv2 (tokens required, one hop), encrypts the root volume with the
-cardholder key, gives no public IP, and enables detailed monitoring. The instance profile may only
-consume the payment queue and publish the CloudWatch agent's metrics (memory is an agent metric).
-The image comes from a Systems Manager public parameter named in configuration; the image must
-carry the CloudWatch agent (there is no package repository reachable from these subnets).
+cardholder key, gives no public IP, and enables detailed monitoring. At first boot the hosts
+install the CloudWatch agent and the settlement worker (``host_setup.py``). The instance profile may
+only consume the payment queue, write settlement records under ``settlement/`` in the output bucket
+and publish the agent's metrics. Only the load balancer reaches the hosts, on the worker's port.
+The image comes from a Systems Manager public parameter named in configuration.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.autoscaling_group import (
@@ -28,43 +28,42 @@ from cdktf_cdktf_provider_aws.launch_template import (
     LaunchTemplateMonitoring,
     LaunchTemplateNetworkInterfaces,
 )
+from cdktf_cdktf_provider_aws.security_group import SecurityGroupIngress
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.messaging import EncryptedQueue
 from shared_constructs.naming import Kind
 from shared_constructs.policy import declare_services
+from shared_constructs.storage import SecureBucket
 
 from pci_platform.access import Guardrails
+from pci_platform.application import BATCH_PORT
 from pci_platform.config import Settings
+from pci_platform.host_setup import AGENT_NAMESPACE, WorkerEnvironment, user_data
 from pci_platform.networking import WORKLOAD, Network
 from pci_platform.security import PlatformKeys
 
-AGENT_NAMESPACE = "CWAgent"
-HOST_SERVICES = ("cloudwatch", "ec2", "sqs")
-"""AWS APIs the hosts call: CloudWatch (agent metrics), EC2 (the agent's DescribeTags), SQS (settlement)."""
-USER_DATA = """#!/bin/bash
-# Publish memory and disk use with the CloudWatch agent baked into the image (no repository access).
-cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'JSON'
-{"metrics": {"namespace": "CWAgent", "append_dimensions": {"AutoScalingGroupName": "${aws:AutoScalingGroupName}"},
-  "aggregation_dimensions": [["AutoScalingGroupName"]],
-  "metrics_collected": {"mem": {"measurement": ["mem_used_percent"]}, "disk": {"measurement": ["used_percent"]}}}}
-JSON
-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \\
-  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json || true
-"""
+HOST_SERVICES = ("cloudwatch", "ec2", "s3", "sqs")
+"""AWS APIs the hosts call: CloudWatch (agent metrics), EC2 (the agent's DescribeTags), S3 (settlement
+records, and the package repositories at boot), SQS (the payment queue)."""
+SETTLEMENT_PREFIX = "settlement/"
+"""Where in the output bucket the worker writes (the host role may write nowhere else)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class BatchProps:
-    """Props of :class:`BatchHosts` (sized by ``settings.application``): the ``queue`` they consume
-    and the load balancer's ``target_group_arn`` they register in."""
+    """Props of :class:`BatchHosts` (sized by ``settings.application``): the ``queue`` they consume,
+    the ``output_bucket`` they write settlement records to, the load balancer's ``target_group_arn``
+    they register in and its ``load_balancer_security_group_id`` (the only source allowed in)."""
 
     context: AppContext[Settings]
     network: Network
     keys: PlatformKeys
     queue: EncryptedQueue
+    output_bucket: SecureBucket
     target_group_arn: str
+    load_balancer_security_group_id: str
     guardrails: Guardrails
 
 
@@ -97,8 +96,9 @@ class BatchHosts(Construct):
                 ],
             ),
         )
-        # Consuming the queue names the role in the cardholder key's policy.
+        # Consuming the queue and writing the bucket name the role in their keys' policies.
         props.queue.grant_consume(self.role)
+        props.output_bucket.grant_write(self.role, prefix=SETTLEMENT_PREFIX)
         # Auto Scaling launches the hosts with its service-linked role, which must use the volume key.
         props.keys.cardholder.policy.allow_autoscaling_volumes()
         props.guardrails.attach(self.role, "batch_host")
@@ -131,7 +131,31 @@ class BatchHosts(Construct):
         with the cardholder key, no public IP, detailed monitoring."""
         ctx, network = props.context, props.network
         config = ctx.settings.application
-        self.security_group = network.workload_security_group(self, "security_group", "batch-host")
+        self.security_group = network.workload_security_group(
+            self,
+            "security_group",
+            "batch-host",
+            ingress=[
+                SecurityGroupIngress(
+                    description="The load balancer's traffic and health checks to the worker",
+                    protocol="tcp",
+                    from_port=BATCH_PORT,
+                    to_port=BATCH_PORT,
+                    security_groups=[props.load_balancer_security_group_id],
+                )
+            ],
+        )
+        if props.output_bucket.key is None:
+            raise ValueError("the settlement bucket must be SSE-KMS: the worker writes with its key")
+        environment = WorkerEnvironment(
+            queue_url=props.queue.queue_url,
+            output_bucket=props.output_bucket.bucket_id,
+            output_key_arn=props.output_bucket.key.key_arn,
+            output_prefix=SETTLEMENT_PREFIX,
+            max_receives=props.queue.max_receive_count,
+            health_port=BATCH_PORT,
+            region=ctx.region,
+        )
         image = DataAwsSsmParameter(self, "image", name=config.batch_ami_parameter)
         self.launch_template = LaunchTemplate(
             self,
@@ -169,5 +193,5 @@ class BatchHosts(Construct):
                 )
             ],
             monitoring=LaunchTemplateMonitoring(enabled=True),
-            user_data=base64.b64encode(USER_DATA.encode()).decode(),
+            user_data=user_data(environment),
         )

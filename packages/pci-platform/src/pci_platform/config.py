@@ -197,6 +197,10 @@ class ApplicationSettings(Strict):
     batch_min: int = Field(default=1, ge=0)
     batch_max: PositiveInt = 2
     batch_ami_parameter: str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    os_repository_buckets: list[str] = Field(default=["al2023-repos-{region}-de612dc2"], min_length=1)
+    """The S3 buckets holding the image's package repositories (``{region}``: the stack's region),
+    which the hosts read through the S3 gateway endpoint to install the CloudWatch agent and the
+    worker's dependencies. Default: Amazon Linux 2023's, for the default image."""
     elb_log_account: AccountId | None = None
     """The Elastic Load Balancing account of the region that delivers access logs. Default: AWS's
     documented account for ``region`` (see ``application.py``)."""
@@ -210,6 +214,9 @@ class ApplicationSettings(Strict):
                 "certificate_arn must be an ACM certificate or IAM server-certificate ARN, "
                 f"got {self.certificate_arn!r}"
             )
+        bad = [b for b in self.os_repository_buckets if not re.fullmatch(r"[a-z0-9.{}-]{3,63}", b)]
+        if bad:
+            raise ValueError(f"os_repository_buckets: got {bad}; expected S3 bucket names ('{{region}}' allowed)")
         if self.batch_min > self.batch_max:
             raise ValueError(f"batch_min {self.batch_min} exceeds batch_max {self.batch_max}")
         if "0.0.0.0/0" in self.client_cidrs:

@@ -5,7 +5,8 @@
 - ``endpoint``: interface VPC endpoints (private DNS) for the AWS services the workloads call.
 
 There is no internet gateway, NAT gateway or public subnet. S3 is reached through a gateway
-endpoint whose policy admits only this account's principals and buckets. Flow logs of all
+endpoint whose policy admits only this account's principals and buckets, and object reads from the
+image's package repositories (``application.os_repository_buckets``). Flow logs of all
 traffic go to the KMS-encrypted flow-log bucket (60 s aggregation,
 docs/decisions/0004-flow-log-interval.md), and to a CloudWatch log group kept 30 days.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
 from shared_constructs.logging import EncryptedLogGroup
@@ -62,6 +63,10 @@ class Network(Construct):
                 flow_log_group=props.flow_log_group,
                 flow_log_interval=60,
                 gateway_endpoints=("s3",),
+                # The batch hosts install packages from the image's repositories at boot.
+                s3_read_buckets=[
+                    bucket.format(region=ctx.region) for bucket in ctx.settings.application.os_repository_buckets
+                ],
             ),
         )
         self.vpc_id = self.vpc.vpc_id
@@ -84,11 +89,18 @@ class Network(Construct):
         return list(getattr(self.config, f"{tier}_subnets"))
 
     def workload_security_group(
-        self, scope: Construct, id: str, name: str, extra_egress: list[SecurityGroupEgress] | None = None
+        self,
+        scope: Construct,
+        id: str,
+        name: str,
+        extra_egress: list[SecurityGroupEgress] | None = None,
+        ingress: list[SecurityGroupIngress] | None = None,
     ) -> SecurityGroup:
-        """A security group for a workload: no ingress; HTTPS egress to the interface endpoints and S3 only.
+        """A security group for a workload: HTTPS egress to the interface endpoints and S3 only.
 
         ``extra_egress``: further egress rules (for example PostgreSQL to the workload tier).
+        ``ingress``: what may connect in (for example the load balancer to the batch hosts).
+        Default: nothing.
         """
         egress = [
             SecurityGroupEgress(
@@ -111,7 +123,10 @@ class Network(Construct):
             scope,
             id,
             name=self._context.name(Kind.SECURITY_GROUP, name),
-            description=f"{name}: no ingress; egress to AWS endpoints only",
+            description=f"{name}: no ingress; egress to AWS endpoints only"
+            if not ingress
+            else f"{name}: ingress as listed; egress to AWS endpoints only",
             vpc_id=self.vpc_id,
             egress=egress,
+            ingress=ingress,
         )

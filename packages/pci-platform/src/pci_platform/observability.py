@@ -29,6 +29,7 @@ from shared_constructs.monitoring import Alarm, AlarmProps, Metric, MetricFilter
 from shared_constructs.naming import Kind
 
 from pci_platform.config import Settings
+from pci_platform.host_setup import AGENT_NAMESPACE
 from pci_platform.security import PlatformKeys
 
 SECURITY_QUERIES: dict[str, tuple[str, str]] = {
@@ -130,7 +131,7 @@ class AppObservability(Construct):
         config = self._context.settings.alerts
         group = {"AutoScalingGroupName": group_name}
         cpu = Metric(namespace="AWS/EC2", name="CPUUtilization", dimensions=group, statistic="Average")
-        memory = Metric(namespace="CWAgent", name="mem_used_percent", dimensions=group, statistic="Average")
+        memory = Metric(namespace=AGENT_NAMESPACE, name="mem_used_percent", dimensions=group, statistic="Average")
         self.alarm("batch-cpu", "Batch hosts CPU high", cpu, config.cpu_percent, periods=2)
         self.alarm(
             "batch-memory", "Batch hosts memory high (CloudWatch agent)", memory, config.memory_percent, periods=2

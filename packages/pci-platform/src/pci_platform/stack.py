@@ -176,7 +176,9 @@ class PciPlatformStack(PlatformStack[Settings]):
                 network=self.network,
                 keys=self.keys,
                 queue=self.events.payment_queue,
+                output_bucket=self.data.processed,
                 target_group_arn=self.api.batch_target_group.arn,
+                load_balancer_security_group_id=self.api.security_group.id,
                 guardrails=self.guardrails,
             ),
         )

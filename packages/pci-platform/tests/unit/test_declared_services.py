@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from platform_tooling.testing.handlers import declared_services_mismatches
+from platform_tooling.testing.handlers import boto3_clients, declared_services_mismatches
 from platform_tooling.testing.query import only, resources
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+WORKER = Path(__file__).resolve().parents[2] / "batch"
 HANDLERS = {
     "pci-platform-payment-apse1-dev": "payment",
     "pci-platform-processor-apse1-dev": "processor",
@@ -28,7 +29,9 @@ def test_payment_function_declares_its_queue_bus_and_stream(stack: dict[str, Any
     assert function["//"]["services"] == ["events", "firehose", "sqs"]
 
 
-def test_batch_hosts_declare_what_the_agent_and_settlement_call(stack: dict[str, Any]) -> None:
+def test_batch_hosts_declare_what_the_agent_and_the_worker_call(stack: dict[str, Any]) -> None:
     (group,) = resources(stack, "aws_autoscaling_group").values()
-    # CloudWatch agent metrics, its DescribeTags for the group-name dimension, the payment queue.
-    assert group["//"]["services"] == ["cloudwatch", "ec2", "sqs"]
+    worker = boto3_clients(WORKER)
+    assert worker == ["s3", "sqs"]
+    # The CloudWatch agent: its metrics, and DescribeTags for the group-name dimension.
+    assert group["//"]["services"] == sorted({"cloudwatch", "ec2", *worker})
