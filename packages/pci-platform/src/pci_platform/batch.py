@@ -137,7 +137,7 @@ class BatchHosts(Construct):
             "batch-host",
             ingress=[
                 SecurityGroupIngress(
-                    description="The load balancer's traffic and health checks to the worker",
+                    description="Load balancer traffic and health checks to the worker",
                     protocol="tcp",
                     from_port=BATCH_PORT,
                     to_port=BATCH_PORT,
