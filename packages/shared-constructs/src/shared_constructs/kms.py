@@ -154,11 +154,13 @@ class KeyPolicy:
             merged.setdefault("StringEquals", {})["aws:SourceAccount"] = self.account
         if via_service:
             merged.setdefault("StringEquals", {})["kms:ViaService"] = via_service
-        self._statements.append(
-            Statement(
-                sid=sid, actions=actions, principals={"Service": [service]}, resources=["*"], conditions=merged or None
-            )
+        statement = Statement(
+            sid=sid, actions=actions, principals={"Service": [service]}, resources=["*"], conditions=merged or None
         )
+        # Two constructs on one key may need the same service grant (two queues EventBridge sends
+        # to): one statement serves both, and a repeated Sid would be ambiguous.
+        if statement not in self._statements:
+            self._statements.append(statement)
         return self
 
     def allow_autoscaling_volumes(self) -> KeyPolicy:

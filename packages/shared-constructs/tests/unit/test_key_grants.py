@@ -116,3 +116,20 @@ def test_bucket_write_grant_can_be_limited_to_a_prefix(stack, synthesized):
     assert [s["Resource"] for s in writes] == [f"{bucket_arn}/settlement/*"]
     with pytest.raises(ValueError, match=r"bucket write prefix: got '/x/'; expected a key prefix"):
         bucket.grant_write(writer, prefix="/x/")
+
+
+def test_the_same_service_grant_twice_is_one_statement(stack, synthesized):
+    """Two queues on one key that EventBridge sends to ask for the same grant: one statement serves both."""
+    k = key(stack, delegates=False)
+    for _ in range(2):
+        k.grant_service("SqsEvents", "events.amazonaws.com", ("kms:GenerateDataKey",))
+    policy = only(synthesized(stack), "aws_kms_key")
+    assert [s.get("Sid") for s in statements(policy)].count("SqsEvents") == 1
+
+
+def test_fails_when_one_sid_would_carry_two_different_service_grants(stack, synthesized):
+    k = key(stack, delegates=False)
+    k.grant_service("SqsEvents", "events.amazonaws.com", ("kms:GenerateDataKey",))
+    k.grant_service("SqsEvents", "events.amazonaws.com", ("kms:Decrypt",))
+    with pytest.raises(RuntimeError, match="duplicate statement ids: SqsEvents"):
+        synthesized(stack)
