@@ -1,13 +1,18 @@
-"""Regional health check: is the payments table and the event bus of this region usable?
+"""Regional canary: can this region still take a payment's data-plane steps?
 
-Runs every 2 minutes from an EventBridge schedule and publishes custom metrics
-(namespace ``Payments/Health``, dimension ``Region``): ``TableAvailable``, ``EventBusAvailable``,
-``RegionHealthy`` (1 or 0) and ``CheckLatencyMs``. Behind ``GET /health`` of the regional API it
-answers 200 when healthy and 503 otherwise, which is what the Route 53 health check probes: an
-unhealthy region leaves the latency-routed DNS name.
+Every minute (EventBridge schedule) it writes this region's canary item to the payments table,
+reads it back with a consistent read and compares the nonce, and puts a canary event on the
+regional bus. It publishes ``Payments/Health`` metrics (dimension ``Region``): ``TableWrite``,
+``TableRead``, ``EventBusPut``, ``RegionHealthy`` (1 or 0) and ``CheckLatencyMs``. The
+``region-healthy`` alarm on ``RegionHealthy`` is what the region's Route 53 health check watches;
+no endpoint serves this function.
+
+The canary item's key (``health#canary.<region>``) is outside the client key space and filtered
+out of the stream consumer; the canary event's source (``payments.health``) matches no payment
+rule. Results carry outcome codes only, never exception text.
 
 Environment: ``TABLE_NAME``, ``EVENT_BUS_NAME``, ``METRIC_NAMESPACE`` (default Payments/Health),
-``AWS_REGION`` (set by Lambda).
+``CANARY_KEY``, ``AWS_REGION`` (set by Lambda).
 """
 
 from __future__ import annotations
@@ -15,14 +20,23 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
-_dynamodb = boto3.client("dynamodb")
-_events = boto3.client("events")
-_cloudwatch = boto3.client("cloudwatch")
+CANARY_SOURCE = "payments.health"
+CANARY_DETAIL_TYPE = "HealthCanary"
+# Short timeouts and one retry (two attempts): a run must end well inside its one-minute period (function timeout 20 s).
+_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
+_dynamodb = boto3.client("dynamodb", config=_CONFIG)
+_events = boto3.client("events", config=_CONFIG)
+_cloudwatch = boto3.client("cloudwatch", config=_CONFIG)
+
+OK, TIMEOUT, FAILED, MISMATCH = "ok", "timeout", "failed", "mismatch"
 
 
 def log(level: str, message: str, **fields: Any) -> None:
@@ -34,20 +48,57 @@ def _region() -> str:
     return os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
 
 
-def check_table() -> tuple[bool, str]:
-    try:
-        status = _dynamodb.describe_table(TableName=os.environ["TABLE_NAME"])["Table"]["TableStatus"]
-    except (ClientError, BotoCoreError) as exc:
-        return False, str(exc)
-    return status in ("ACTIVE", "UPDATING"), status
+def _outcome(step: str, exc: Exception) -> str:
+    """The outcome code of a failed call; the error code (never its message) goes to the log."""
+    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+    log("ERROR", "canary step failed", step=step, error_code=code)
+    return TIMEOUT if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)) else FAILED
 
 
-def check_bus() -> tuple[bool, str]:
+def _canary_key() -> str:
+    return os.environ.get("CANARY_KEY") or f"health#canary.{_region()}"
+
+
+def check_table(nonce: str) -> tuple[str, str]:
+    """(write outcome, read outcome) of the canary item: written with ``nonce``, read back consistently."""
+    key = {"idempotency_key": {"S": _canary_key()}}
     try:
-        _events.describe_event_bus(Name=os.environ["EVENT_BUS_NAME"])
+        _dynamodb.put_item(
+            TableName=os.environ["TABLE_NAME"],
+            Item={**key, "nonce": {"S": nonce}, "checked_at": {"S": datetime.now(UTC).isoformat()}},
+        )
     except (ClientError, BotoCoreError) as exc:
-        return False, str(exc)
-    return True, "ACTIVE"
+        return _outcome("table_write", exc), "skipped"
+    try:
+        item = _dynamodb.get_item(TableName=os.environ["TABLE_NAME"], Key=key, ConsistentRead=True).get("Item")
+    except (ClientError, BotoCoreError) as exc:
+        return OK, _outcome("table_read", exc)
+    if not item or item.get("nonce", {}).get("S") != nonce:
+        log("ERROR", "canary read back another value", step="table_read")
+        return OK, MISMATCH
+    return OK, OK
+
+
+def check_bus(nonce: str) -> str:
+    """The outcome of putting the canary event on the regional bus."""
+    try:
+        answer = _events.put_events(
+            Entries=[
+                {
+                    "Source": CANARY_SOURCE,
+                    "DetailType": CANARY_DETAIL_TYPE,
+                    "EventBusName": os.environ["EVENT_BUS_NAME"],
+                    "Detail": json.dumps({"nonce": nonce, "region": _region()}),
+                }
+            ]
+        )
+    except (ClientError, BotoCoreError) as exc:
+        return _outcome("bus_put", exc)
+    if answer.get("FailedEntryCount", 0):
+        codes = [e.get("ErrorCode") for e in answer.get("Entries", []) if e.get("ErrorCode")]
+        log("ERROR", "canary step failed", step="bus_put", error_code=",".join(codes))
+        return FAILED
+    return OK
 
 
 def publish(results: dict[str, bool], latency_ms: float) -> bool:
@@ -61,33 +112,28 @@ def publish(results: dict[str, bool], latency_ms: float) -> bool:
     try:
         _cloudwatch.put_metric_data(Namespace=os.environ.get("METRIC_NAMESPACE", "Payments/Health"), MetricData=data)
     except (ClientError, BotoCoreError) as exc:
-        log("ERROR", "could not publish health metrics", error=str(exc))
+        _outcome("publish_metrics", exc)
         return False
     return True
 
 
-def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Check the region; publish metrics; answer HTTP when called through the API."""
+def handler(event: object, context: object) -> dict[str, Any]:
+    """Run the canary once; publish and return its outcome codes."""
     started = time.monotonic()
-    table_ok, table_detail = check_table()
-    bus_ok, bus_detail = check_bus()
+    nonce = uuid.uuid4().hex
+    write, read = check_table(nonce)
+    bus = check_bus(nonce)
     latency_ms = round((time.monotonic() - started) * 1000, 1)
-    healthy = table_ok and bus_ok
-    results = {"TableAvailable": table_ok, "EventBusAvailable": bus_ok, "RegionHealthy": healthy}
-    published = publish(results, latency_ms)
+    healthy = write == read == bus == OK
+    results = {"TableWrite": write == OK, "TableRead": read == OK, "EventBusPut": bus == OK, "RegionHealthy": healthy}
     summary = {
         "region": _region(),
         "healthy": healthy,
-        "table": table_detail,
-        "event_bus": bus_detail,
+        "table_write": write,
+        "table_read": read,
+        "event_bus_put": bus,
         "latency_ms": latency_ms,
-        "metrics_published": published,
+        "metrics_published": publish(results, latency_ms),
     }
     log("INFO" if healthy else "ERROR", "health check", **summary)
-    if isinstance(event, dict) and ("httpMethod" in event or "requestContext" in event):
-        return {
-            "statusCode": 200 if healthy else 503,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(summary),
-        }
     return summary

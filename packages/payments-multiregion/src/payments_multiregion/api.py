@@ -1,6 +1,10 @@
 """The regional REST API in front of the workflow: request validation, IAM authorization on the
 payment method, throttling and access logs. Its custom domain, certificate, latency record and
-health check are in :mod:`payments_multiregion.domain`."""
+health check are in :mod:`payments_multiregion.domain`.
+
+The API has no health route: the region's Route 53 health check watches the canary's alarm
+(:mod:`payments_multiregion.failover`), so no unauthenticated path exists that a flood could use
+to throttle payments or fail the region over."""
 
 from __future__ import annotations
 
@@ -26,10 +30,8 @@ from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
     ApiGatewayRestApiEndpointConfiguration,
 )
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct, ITerraformDependable, TerraformResourceLifecycle
 from shared_constructs.context import AppContext
-from shared_constructs.functions import PythonFunction
 from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
 from shared_constructs.kms import Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
@@ -89,13 +91,14 @@ def start_template(state_machine_arn: str) -> str:
 @dataclass(frozen=True, kw_only=True)
 class ApiProps:
     """Props of :class:`PaymentsApi`: the region's ``context`` and ``key``, the workflow it starts,
-    the ``health`` function behind ``/health`` and the hosted ``zone_id`` of the API's name."""
+    the hosted ``zone_id`` of the API's name and the canary alarm (``health_alarm_name``) that the
+    region's Route 53 health check watches."""
 
     context: AppContext[Settings]
     key: Key
     state_machine_arn: str
-    health: PythonFunction
     zone_id: str
+    health_alarm_name: str
 
 
 class PaymentsApi(Construct):
@@ -121,11 +124,10 @@ class PaymentsApi(Construct):
             validate_request_body=True,
             validate_request_parameters=True,
         )
-        methods = [*self._payments(props, validator), *self._health(props, validator)]
+        methods = self._payments(props, validator)
         self._stage(props, methods)
         self.invoke_url = self.stage.invoke_url
-        self.execute_api_host = f"{self.api.id}.execute-api.{ctx.region}.amazonaws.com"
-        self.custom_domain = add_custom_domain(self, zone_id=props.zone_id)
+        self.custom_domain = add_custom_domain(self, zone_id=props.zone_id, health_alarm_name=props.health_alarm_name)
 
     def _payments(self, props: ApiProps, validator: ApiGatewayRequestValidator) -> list[ITerraformDependable]:
         """``POST /payments``: IAM-authorized, validated against the schema, starts the workflow."""
@@ -223,42 +225,6 @@ class PaymentsApi(Construct):
             )
         return responses
 
-    def _health(self, props: ApiProps, validator: ApiGatewayRequestValidator) -> list[ITerraformDependable]:
-        """``GET /health``, unauthenticated: Route 53 health checkers cannot sign requests."""
-        api_id = self.api.id
-        health = ApiGatewayResource(
-            self, "health", rest_api_id=api_id, parent_id=self.api.root_resource_id, path_part="health"
-        )
-        get = ApiGatewayMethod(
-            self,
-            "get_health",
-            rest_api_id=api_id,
-            resource_id=health.id,
-            http_method="GET",
-            authorization="NONE",
-            request_validator_id=validator.id,
-        )
-        probe = ApiGatewayIntegration(
-            self,
-            "health_probe",
-            rest_api_id=api_id,
-            resource_id=health.id,
-            http_method=get.http_method,
-            type="AWS_PROXY",
-            integration_http_method="POST",
-            uri=props.health.invoke_arn,
-        )
-        LambdaPermission(
-            self,
-            "health_from_api",
-            action="lambda:InvokeFunction",
-            function_name=props.health.function.function_name,
-            principal="apigateway.amazonaws.com",
-            source_arn=f"{self.api.execution_arn}/*/GET/health",
-            statement_id="AllowApiHealth",
-        )
-        return [get, probe]
-
     def _stage(self, props: ApiProps, methods: list[ITerraformDependable]) -> None:
         """The deployment (redeployed when the API's shape changes), its logged, throttled stage."""
         ctx, api_id = self.context, self.api.id
@@ -273,7 +239,6 @@ class PaymentsApi(Construct):
                     SYNC_RESPONSE,
                     ASYNC_RESPONSE,
                     "payments:POST:AWS_IAM",
-                    "health:GET:NONE",
                 ],
                 sort_keys=True,
             ).encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
     LambdaEventSourceMapping,
     LambdaEventSourceMappingDestinationConfig,
     LambdaEventSourceMappingDestinationConfigOnFailure,
+    LambdaEventSourceMappingFilterCriteria,
+    LambdaEventSourceMappingFilterCriteriaFilter,
 )
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct
@@ -23,13 +26,15 @@ from shared_constructs.messaging import EncryptedQueue
 from shared_constructs.naming import Kind
 from shared_constructs.storage import SecureBucket
 
+from payments_multiregion.failover import CANARY_SCHEDULE, HEALTH_TIMEOUT_S, canary_key
 from payments_multiregion.names import HEALTH_NAMESPACE, TRANSACTION, Names
+from payments_multiregion.network import PaymentsNetwork
 from payments_multiregion.settings import Settings
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 TRANSACTION_MEMORY_MB = 3072
 TRANSACTION_TIMEOUT_S = 900
-HEALTH_SCHEDULE = "rate(2 minutes)"
+CANARY_EVENT_SOURCE = "payments.health"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +47,8 @@ class ComputeProps:
     bus_arn: str
     receipts: SecureBucket
     cdc_failures: EncryptedQueue
+    network: PaymentsNetwork
+    """The region's VPC: every function runs in its function subnets."""
 
 
 def grant_table_key(names: Names, region: str, grantee: Grantee) -> None:
@@ -61,6 +68,12 @@ def grant_table_key(names: Names, region: str, grantee: Grantee) -> None:
             },
         )
     )
+
+
+def not_canary(context: AppContext[Settings]) -> dict[str, object]:
+    """Stream records whose key is no region's canary item (the stream consumer's filter)."""
+    keys = [canary_key(r) for r in context.settings.regions]
+    return {"dynamodb": {"Keys": {"idempotency_key": {"S": [{"anything-but": keys}]}}}}
 
 
 class Compute(Construct):
@@ -138,25 +151,37 @@ class Compute(Construct):
         props.cdc_failures.grant_send(self.cdc.role)
 
     def _health(self, props: ComputeProps) -> None:
-        """The health-check function: describes the region's table and bus, publishes metrics."""
+        """The canary: writes and reads its own item in the table, puts a canary event on the bus,
+        publishes health metrics. Its role can touch no other item and put no other event source."""
         names, region, knobs = self._names, props.context.region, self._knobs
         table_arn = names.table_arn(region)
         self.health = self._function(
             "health",
-            "Checks the region's table and bus; publishes health metrics",
+            "Canary: table write and read, bus put; publishes the region's health metrics",
             memory_mb=256,
-            timeout_s=30,
+            timeout_s=HEALTH_TIMEOUT_S,
             concurrency=knobs.health_concurrency,
             services=("cloudwatch", "dynamodb", "events"),
             environment={
                 "TABLE_NAME": names.table,
                 "EVENT_BUS_NAME": props.bus_name,
                 "METRIC_NAMESPACE": HEALTH_NAMESPACE,
+                "CANARY_KEY": canary_key(region),
             },
         )
         self.health.role.add_statements(
-            Statement(sid="DescribeTable", actions=["dynamodb:DescribeTable"], resources=[table_arn]),
-            Statement(sid="DescribeBus", actions=["events:DescribeEventBus"], resources=[props.bus_arn]),
+            Statement(
+                sid="CanaryItem",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [canary_key(region)]}},
+            ),
+            Statement(
+                sid="CanaryEvent",
+                actions=["events:PutEvents"],
+                resources=[props.bus_arn],
+                conditions={"StringEquals": {"events:source": CANARY_EVENT_SOURCE}},
+            ),
             # PutMetricData has no resource-level permissions: AWS requires "*"; the namespace is pinned.
             Statement(
                 sid="PutHealthMetrics",
@@ -165,6 +190,8 @@ class Compute(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": HEALTH_NAMESPACE}},
             ),
         )
+        grant_table_key(names, region, self.health.role)
+        props.key.grant(self.health.role, ENCRYPT_DECRYPT)
 
     def _function(
         self,
@@ -177,7 +204,8 @@ class Compute(Construct):
         services: tuple[str, ...],
         environment: dict[str, str],
     ) -> PythonFunction:
-        """A function of this region from ``lambdas/<name>``, its environment encrypted with the region's key."""
+        """A function of this region from ``lambdas/<name>`` in the region's VPC, its environment
+        encrypted with the region's key."""
         props = self._props
         return PythonFunction(
             self,
@@ -194,6 +222,8 @@ class Compute(Construct):
                 reserved_concurrency=concurrency,
                 services=services,
                 environment=environment,
+                vpc_subnet_ids=props.network.function_subnet_ids,
+                security_group_ids=[props.network.function_security_group.id],
             ),
         )
 
@@ -211,6 +241,10 @@ class Compute(Construct):
             function_response_types=["ReportBatchItemFailures"],
             maximum_retry_attempts=5,
             maximum_record_age_in_seconds=3600,
+            # Every region's canary item is written every minute: none of them is a payment.
+            filter_criteria=LambdaEventSourceMappingFilterCriteria(
+                filter=[LambdaEventSourceMappingFilterCriteriaFilter(pattern=json.dumps(not_canary(props.context)))]
+            ),
             destination_config=LambdaEventSourceMappingDestinationConfig(
                 on_failure=LambdaEventSourceMappingDestinationConfigOnFailure(
                     destination_arn=props.cdc_failures.queue_arn
@@ -219,13 +253,13 @@ class Compute(Construct):
         )
 
     def _schedule(self, props: ComputeProps) -> None:
-        """Run the health check every 2 minutes (scheduled rules live on the default bus)."""
+        """Run the canary every minute (scheduled rules live on the default bus)."""
         rule = CloudwatchEventRule(
             self,
             "health_schedule",
             name=props.context.name(Kind.EVENT_RULE, "health"),
-            description="Regional health check every 2 minutes",
-            schedule_expression=HEALTH_SCHEDULE,
+            description="Regional canary every minute",
+            schedule_expression=CANARY_SCHEDULE,
         )
         CloudwatchEventTarget(
             self, "health_target", rule=rule.name, arn=self.health.function.arn, target_id="health-check"

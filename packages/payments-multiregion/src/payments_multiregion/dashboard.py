@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from payments_multiregion.alarms import API_NAMESPACE, PAYMENT_FAILURE_RATE
 from payments_multiregion.names import HEALTH_NAMESPACE, TRANSACTION, Names
 from payments_multiregion.settings import Settings
 
@@ -31,18 +32,23 @@ def _widget(title: str, region: str, metrics: list[list[Any]], x: int, y: int, *
     }
 
 
-def failure_rate_metrics(function: str, region: str) -> list[list[Any]]:
-    """Errors over invocations of ``function`` as a percentage (the alarm's expression)."""
+def failure_rate_metrics(machine: str, region: str) -> list[list[Any]]:
+    """Failed payments over payments as a percentage (the ``payment-failure-rate`` alarm's expression)."""
+    hidden = {"visible": False, "region": region}
+    states = [
+        ["AWS/States", name, "StateMachineArn", machine, {"id": id, **hidden}]
+        for id, name in (
+            ("failed", "ExecutionsFailed"),
+            ("timedout", "ExecutionsTimedOut"),
+            ("aborted", "ExecutionsAborted"),
+            ("sfnthrottled", "ExecutionThrottled"),
+        )
+    ]
     return [
-        [{"expression": "IF(invocations > 0, 100 * errors / invocations, 0)", "label": "failure %", "id": "rate"}],
-        ["AWS/Lambda", "Errors", "FunctionName", function, {"id": "errors", "visible": False, "region": region}],
-        [
-            "AWS/Lambda",
-            "Invocations",
-            "FunctionName",
-            function,
-            {"id": "invocations", "visible": False, "region": region},
-        ],
+        [{"expression": PAYMENT_FAILURE_RATE, "label": "failure %", "id": "rate"}],
+        *states,
+        [API_NAMESPACE, "ThrottledRequests", {"id": "apithrottled", **hidden}],
+        [API_NAMESPACE, "PaymentRequests", {"id": "payments", **hidden}],
     ]
 
 
@@ -100,7 +106,7 @@ def _region_widgets(settings: Settings, names: Names, region: str, y: int) -> li
         _widget(
             f"{region}: failure rate (%)",
             region,
-            failure_rate_metrics(function, region),
+            failure_rate_metrics(machine, region),
             WIDTH,
             y,
             annotations={"horizontal": [{"label": "alarm", "value": settings.alarms.failure_rate_percent}]},

@@ -40,9 +40,9 @@ class CustomDomain:
     latency_record: Route53Record
 
 
-def add_custom_domain(api: PaymentsApi, *, zone_id: str) -> CustomDomain:
+def add_custom_domain(api: PaymentsApi, *, zone_id: str, health_alarm_name: str) -> CustomDomain:
     """Give ``api`` its custom domain, latency record and health check (module docstring), built
-    in ``api``'s own scope."""
+    in ``api``'s own scope; the health check follows the canary alarm ``health_alarm_name``."""
     ctx = api.context
     dns, region = ctx.settings.dns, ctx.region
     certificate = AcmCertificate(
@@ -80,16 +80,16 @@ def add_custom_domain(api: PaymentsApi, *, zone_id: str) -> CustomDomain:
     ApiGatewayBasePathMapping(
         api, "mapping", api_id=api.api.id, stage_name=api.stage.stage_name, domain_name=domain.domain_name
     )
+    # Route 53 reads the canary alarm's state: no checker calls the API, so nothing from outside
+    # can make the check fail. Before the alarm has data, the check keeps its last status (healthy
+    # when new), so a fresh deployment is not withdrawn from DNS while its canary starts.
     health_check = Route53HealthCheck(
         api,
         "health_check",
-        type="HTTPS",
-        fqdn=api.execute_api_host,
-        port=443,
-        resource_path=f"/{ctx.settings.workflow.stage_name}/health",
-        request_interval=dns.health_check_interval_s,
-        failure_threshold=dns.health_check_failure_threshold,
-        measure_latency=True,
+        type="CLOUDWATCH_METRIC",
+        cloudwatch_alarm_name=health_alarm_name,
+        cloudwatch_alarm_region=region,
+        insufficient_data_health_status="LastKnownStatus",
         invert_healthcheck=not ctx.settings.for_region(region).in_service,
         tags={"Name": ctx.name(Kind.GENERIC, "api-health")},
     )

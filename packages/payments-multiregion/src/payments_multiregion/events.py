@@ -1,5 +1,12 @@
-"""The regional event bus (customer-managed key) and the failover rule that forwards this region's
-payment events to the other regions' buses."""
+"""The regional event bus (customer-managed key), the failover rule that forwards this region's
+payment events to the other regions' buses, and where forwarded events land.
+
+Forwarded events land in the ``forwarded-events`` queue of the destination region, through a rule
+on that region's bus that matches payment events of any other origin. A queue rather than an
+EventBridge archive: the events carry cardholder-classified payment data, which the platform keeps
+under a customer-managed key only (decision 9), and the pinned provider cannot give an archive a
+key (AWS would use its own). The queue keeps 14 days of another region's work under the region's
+data key; the failover runbook reads it when that region is lost (README, runbook step 4)."""
 
 from __future__ import annotations
 
@@ -25,6 +32,19 @@ from payments_multiregion.names import DETAIL_TYPES, EVENT_SOURCE, Names
 from payments_multiregion.settings import Settings
 
 BUS_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+
+
+FORWARDED_RETENTION_S = 1209600
+"""14 days, SQS's longest: the time to carry a lost region's work."""
+
+
+def forwarded_pattern(region: str) -> dict[str, object]:
+    """Payment events forwarded to ``region`` from any other region."""
+    return {
+        "source": [EVENT_SOURCE],
+        "detail-type": list(DETAIL_TYPES),
+        "detail": {"origin_region": [{"anything-but": region}]},
+    }
 
 
 def failover_pattern(region: str) -> dict[str, object]:
@@ -75,10 +95,50 @@ class PaymentEvents(Construct):
         )
         others = [r for r in ctx.settings.regions if r != region]
         self.failover_rule: CloudwatchEventRule | None = None
+        self.forwarded: EncryptedQueue | None = None
         if others:
-            self._failover(props, others)
+            failover, landing = self._failover(props, others), self._landing(props)
+            # Both rules' targets give up into the same dead-letter queue.
+            self.dead_letters.allow_send_from_service("events.amazonaws.com", [failover.arn, landing.arn])
 
-    def _failover(self, props: EventsProps, others: list[str]) -> None:
+    def _landing(self, props: EventsProps) -> CloudwatchEventRule:
+        """The rule that lands the other regions' forwarded events in this region's queue."""
+        ctx = props.context
+        self.forwarded = EncryptedQueue(
+            self,
+            "forwarded",
+            QueueProps(
+                context=ctx,
+                name="forwarded-events",
+                key=props.key,
+                dead_letter=False,
+                retention_s=FORWARDED_RETENTION_S,
+            ),
+        )
+        rule = CloudwatchEventRule(
+            self,
+            "landing",
+            name=ctx.name(Kind.EVENT_RULE, "forwarded"),
+            event_bus_name=self.bus.name,
+            description="Keep the payment events other regions forward here",
+            event_pattern=json.dumps(forwarded_pattern(ctx.region), sort_keys=True),
+        )
+        self.forwarded.allow_send_from_service("events.amazonaws.com", [rule.arn])
+        CloudwatchEventTarget(
+            self,
+            "to_forwarded_queue",
+            rule=rule.name,
+            event_bus_name=self.bus.name,
+            target_id="forwarded-events",
+            arn=self.forwarded.queue_arn,
+            dead_letter_config=CloudwatchEventTargetDeadLetterConfig(arn=self.dead_letters.queue_arn),
+            retry_policy=CloudwatchEventTargetRetryPolicy(
+                maximum_event_age_in_seconds=86400, maximum_retry_attempts=185
+            ),
+        )
+        return rule
+
+    def _failover(self, props: EventsProps, others: list[str]) -> CloudwatchEventRule:
         ctx = props.context
         names, region = Names(ctx), ctx.region
         role = LeastPrivilegeRole(
@@ -98,7 +158,7 @@ class PaymentEvents(Construct):
                 ],
             ),
         )
-        self.failover_rule = CloudwatchEventRule(
+        rule = CloudwatchEventRule(
             self,
             "failover",
             name=ctx.name(Kind.EVENT_RULE, "failover"),
@@ -106,12 +166,11 @@ class PaymentEvents(Construct):
             description="Forward this region's payment events to the other regions",
             event_pattern=json.dumps(failover_pattern(region), sort_keys=True),
         )
-        self.dead_letters.allow_send_from_service("events.amazonaws.com", [self.failover_rule.arn])
         for other in others:
             CloudwatchEventTarget(
                 self,
                 f"to_{short_region(other)}",
-                rule=self.failover_rule.name,
+                rule=rule.name,
                 event_bus_name=self.bus.name,
                 target_id=f"bus-{short_region(other)}",
                 arn=names.bus_arn(other),
@@ -121,3 +180,5 @@ class PaymentEvents(Construct):
                     maximum_event_age_in_seconds=86400, maximum_retry_attempts=185
                 ),
             )
+        self.failover_rule = rule
+        return rule

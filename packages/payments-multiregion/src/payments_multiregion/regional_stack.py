@@ -12,11 +12,12 @@ from shared_constructs.stack import PlatformStack
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket, access_log_bucket
 from shared_constructs.waf import WebAcl, WebAclProps
 
-from payments_multiregion.alarms import AlarmsProps, RegionalAlarms
+from payments_multiregion.alarms import ROUTE53_METRICS_REGION, AlarmsProps, RegionalAlarms, canary_alarm
 from payments_multiregion.api import ApiProps, PaymentsApi
 from payments_multiregion.compute import Compute, ComputeProps
 from payments_multiregion.events import EventsProps, PaymentEvents
 from payments_multiregion.names import ALERT_INBOX, ALERTS, API, DATA_KEY, PACKAGE, RECEIPTS, SERVICE, Names
+from payments_multiregion.network import NetworkProps, PaymentsNetwork
 from payments_multiregion.settings import Settings
 from payments_multiregion.waf import api_rules
 from payments_multiregion.workflow import PaymentWorkflow, WorkflowProps
@@ -44,7 +45,8 @@ class RegionalStack(PlatformStack[Settings]):
                 name=ALERTS,
                 key=self.key,
                 publishing_services=["cloudwatch.amazonaws.com", "events.amazonaws.com"],
-                emails=settings.alert_emails if is_primary else (),
+                # Every region pages on-call itself: losing any one region silences no other's alerts.
+                emails=settings.alert_emails,
             ),
         )
         if is_primary:
@@ -55,6 +57,7 @@ class RegionalStack(PlatformStack[Settings]):
             "cdc_failures",
             QueueProps(context=ctx, name="cdc-failures", key=self.key, dead_letter=False, retention_s=RETAIN_14_DAYS),
         )
+        self.network = PaymentsNetwork(self, "network", NetworkProps(context=ctx, key=self.key))
         self.compute = Compute(
             self,
             "compute",
@@ -65,7 +68,11 @@ class RegionalStack(PlatformStack[Settings]):
                 bus_arn=self.events.bus_arn,
                 receipts=self.receipts,
                 cdc_failures=self.cdc_failures,
+                network=self.network,
             ),
+        )
+        self.endpoints = self.network.add_endpoints(
+            {s for f in (self.compute.transaction, self.compute.cdc, self.compute.health) for s in f.services}
         )
         self.workflow = PaymentWorkflow(
             self,
@@ -85,6 +92,7 @@ class RegionalStack(PlatformStack[Settings]):
     def _api_and_alarms(self) -> None:
         """The API with its web ACL, and the region's alarms."""
         ctx, settings = self.context, self.settings
+        self.health_alarm = canary_alarm(self, "region_unhealthy", ctx, self.alerts.topic_arn)
         zone_id = (
             settings.dns.hosted_zone_id
             or DataAwsRoute53Zone(self, "zone", name=settings.dns.domain, private_zone=False).zone_id
@@ -96,8 +104,8 @@ class RegionalStack(PlatformStack[Settings]):
                 context=ctx,
                 key=self.key,
                 state_machine_arn=self.workflow.state_machine_arn,
-                health=self.compute.health,
                 zone_id=zone_id,
+                health_alarm_name=self.health_alarm.alarm_name,
             ),
         )
         WebAcl(
@@ -118,11 +126,28 @@ class RegionalStack(PlatformStack[Settings]):
             AlarmsProps(
                 context=ctx,
                 topic_arn=self.alerts.topic_arn,
-                transaction=self.compute.transaction,
                 state_machine_arn=self.workflow.state_machine_arn,
-                cdc_failures=self.cdc_failures,
+                cdc=self.compute.cdc,
+                access_logs=self.api.access_logs,
+                api_name=self.names.api(ctx.region),
+                stage_name=settings.workflow.stage_name,
+                dead_letter_queues={"cdc-failures": self.cdc_failures, "events-dlq": self.events.dead_letters},
+                health_check_id=self.api.custom_domain.health_check.id,
+                us_east_1=self.context_for(ROUTE53_METRICS_REGION),
+                us_east_1_topic_arn=self._route53_topic_arn(),
             ),
         )
+
+    def _route53_topic_arn(self) -> str:
+        """The alert topic in us-east-1, where Route 53 health-check alarms must live."""
+        if self.context.region == ROUTE53_METRICS_REGION:
+            return self.alerts.topic_arn
+        if ROUTE53_METRICS_REGION not in self.settings.regions:
+            raise ValueError(
+                f"regions {list(self.settings.regions)}: Route 53 health-check alarms live in "
+                f"{ROUTE53_METRICS_REGION}, expected it among the regions for its alert topic"
+            )
+        return self.names.topic_arn(ROUTE53_METRICS_REGION)
 
     def _receipts(self) -> SecureBucket:
         ctx = self.context
@@ -189,6 +214,12 @@ class RegionalStack(PlatformStack[Settings]):
             "transaction_function": (self.compute.transaction.function_name, f"Transaction function in {region}"),
             "data_key_arn": (self.key.key_arn, f"Data key in {region}"),
         }
+        outputs["vpc_id"] = (self.network.vpc.vpc_id, f"Private VPC of the functions in {region}")
+        if self.events.forwarded is not None:
+            outputs["forwarded_events_queue_url"] = (
+                self.events.forwarded.queue_url,
+                f"Payment events other regions forwarded to {region} (failover runbook)",
+            )
         if self.events.failover_rule is not None:
             outputs["failover_rule_name"] = (
                 self.events.failover_rule.name,

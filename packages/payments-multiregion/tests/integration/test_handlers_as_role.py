@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from platform_tooling.testing.emulator import Deployment
 
 pytestmark = pytest.mark.emulator
@@ -34,12 +35,28 @@ def test_transaction_records_a_payment_as_its_role(deployment: Deployment, outpu
     assert item["Item"]["event_published"] == {"BOOL": True}
 
 
-def test_health_check_publishes_metrics_as_its_role(deployment: Deployment) -> None:
+def test_canary_writes_reads_and_publishes_as_its_role(deployment: Deployment) -> None:
     summary = deployment.run_handler("payments-health-use1-dev", {}, folder="health", region=PRIMARY)
     assert summary["healthy"] is True, summary
+    assert (summary["table_write"], summary["table_read"], summary["event_bus_put"]) == ("ok", "ok", "ok")
     assert summary["metrics_published"] is True
+    item = deployment.client("dynamodb", PRIMARY).get_item(
+        TableName=TABLE, Key={"idempotency_key": {"S": "health#canary.us-east-1"}}
+    )
+    assert len(item["Item"]["nonce"]["S"]) == 32
     metrics = deployment.client("cloudwatch", PRIMARY).list_metrics(Namespace="Payments/Health")["Metrics"]
-    assert "RegionHealthy" in {m["MetricName"] for m in metrics}
+    assert {"RegionHealthy", "TableWrite", "TableRead", "EventBusPut"} <= {m["MetricName"] for m in metrics}
+
+
+def test_canary_role_cannot_delete_or_scan_payments(deployment: Deployment) -> None:
+    """The canary's role may put and get (its own item); nothing else on the table."""
+    role = "arn:aws:iam::123456789012:role/payments-health-fn-use1-dev"
+    dynamodb = deployment.client("dynamodb", PRIMARY, as_role=role)
+    with pytest.raises(ClientError) as refused:
+        dynamodb.scan(TableName=TABLE, Limit=1)
+    assert refused.value.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException")
+    with pytest.raises(ClientError):
+        dynamodb.delete_item(TableName=TABLE, Key={"idempotency_key": {"S": "health#canary.us-east-1"}})
 
 
 def test_cdc_writes_the_receipt_and_event_as_its_role(deployment: Deployment, outputs: dict[str, Any]) -> None:

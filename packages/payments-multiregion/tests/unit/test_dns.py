@@ -1,4 +1,4 @@
-"""API custom domains, latency records and 30-second health checks."""
+"""API custom domains, latency records and the health checks that follow each region's canary alarm."""
 
 from __future__ import annotations
 
@@ -27,13 +27,17 @@ def test_latency_record_with_health_check(stacks: dict[str, Any], region: str) -
     assert len(checks) == 1
     name, check = next(iter(checks.items()))
     assert record["health_check_id"] == ref("aws_route53_health_check", name, "id")
-    assert check["type"] == "HTTPS"
-    assert check["request_interval"] == 30
-    assert check["failure_threshold"] == 3
-    assert check["port"] == 443
+    # Route 53 follows the canary's alarm: no checker calls the API, nothing outside can fail it.
+    assert check["type"] == "CLOUDWATCH_METRIC"
+    assert check["cloudwatch_alarm_name"] == ref(
+        "aws_cloudwatch_metric_alarm",
+        name_of(stack, "aws_cloudwatch_metric_alarm", metric_name="RegionHealthy"),
+        "alarm_name",
+    )
+    assert check["cloudwatch_alarm_region"] == region
+    assert check["insufficient_data_health_status"] == "LastKnownStatus"
     assert check["invert_healthcheck"] is False
-    assert check["resource_path"] == "/v1/health"
-    assert check["fqdn"].endswith(f".execute-api.{region}.amazonaws.com")
+    assert not {"fqdn", "resource_path", "request_interval", "port"} & set(check)
     assert record["zone_id"] == "${data.aws_route53_zone.zone.zone_id}"
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from platform_tooling.testing.query import name_of, only, ref, resources
+from platform_tooling.testing.query import name_of, only, ref, resources, where
 
 from ..conftest import REGIONS, SHORT, data_key
 
@@ -51,13 +51,54 @@ def test_failover_rule_forwards_local_payment_events_to_every_other_bus(stacks: 
     assert sorted(statement["Resource"]) == sorted(t["arn"] for t in targets)
 
 
-def test_dead_letter_queue_accepts_only_the_failover_rule(stacks: dict[str, Any]) -> None:
+def queue_senders(stack: dict[str, Any], queue: str) -> list[Any]:
+    """The SourceArn conditions of EventBridge's statements in ``queue``'s policy."""
+    address = name_of(stack, "aws_sqs_queue", name=queue)
+    policies = [
+        json.loads(p["policy"])
+        for p in resources(stack, "aws_sqs_queue_policy").values()
+        if p["queue_url"] == ref("aws_sqs_queue", address, "url")
+    ]
+    assert len(policies) == 1
+    sends = [s for s in policies[0]["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    return [s["Condition"]["ArnLike"]["aws:SourceArn"] for s in sends]
+
+
+def test_dead_letter_queue_accepts_only_the_two_rules(stacks: dict[str, Any]) -> None:
     stack = stacks["payments-us-east-1"]
-    policies = [json.loads(p["policy"]) for p in resources(stack, "aws_sqs_queue_policy").values()]
-    sends = [s for p in policies for s in p["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
-    assert len(sends) == 1
-    rule = name_of(stack, "aws_cloudwatch_event_rule", name="payments-failover-use1-dev")
-    assert sends[0]["Condition"] == {"ArnLike": {"aws:SourceArn": ref("aws_cloudwatch_event_rule", rule, "arn")}}
+    failover = ref(
+        "aws_cloudwatch_event_rule",
+        name_of(stack, "aws_cloudwatch_event_rule", name="payments-failover-use1-dev"),
+        "arn",
+    )
+    landing = ref(
+        "aws_cloudwatch_event_rule",
+        name_of(stack, "aws_cloudwatch_event_rule", name="payments-forwarded-use1-dev"),
+        "arn",
+    )
+    assert queue_senders(stack, "payments-events-dlq-use1-dev") == [[failover, landing]]
+    assert queue_senders(stack, "payments-forwarded-events-use1-dev") == [landing]
+
+
+@pytest.mark.requirement("PAY-4")
+@pytest.mark.parametrize("region", REGIONS)
+def test_forwarded_events_land_in_the_destination_regions_queue(stacks: dict[str, Any], region: str) -> None:
+    stack, short = stacks[f"payments-{region}"], SHORT[region]
+    rule = only(stack, "aws_cloudwatch_event_rule", name=f"payments-forwarded-{short}-dev")
+    assert rule["event_bus_name"].startswith("${aws_cloudwatch_event_bus.")
+    assert json.loads(rule["event_pattern"]) == {
+        "source": ["payments.transactions"],
+        "detail-type": ["PaymentAccepted", "PaymentRecorded"],
+        "detail": {"origin_region": [{"anything-but": region}]},
+    }
+    queue_name = name_of(stack, "aws_sqs_queue", name=f"payments-forwarded-events-{short}-dev")
+    queue = only(stack, "aws_sqs_queue", name=f"payments-forwarded-events-{short}-dev")
+    assert queue["message_retention_seconds"] == 1209600
+    assert queue["kms_master_key_id"] == ref("aws_kms_key", data_key(stack), "arn")
+    targets = where(stack, "aws_cloudwatch_event_target", target_id="forwarded-events")
+    assert len(targets) == 1
+    assert targets[0]["arn"] == ref("aws_sqs_queue", queue_name, "arn")
+    assert targets[0]["dead_letter_config"]["arn"].startswith("${aws_sqs_queue.events_dead_letters")
 
 
 @pytest.mark.requirement("PAY-6")

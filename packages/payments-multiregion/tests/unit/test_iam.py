@@ -10,7 +10,14 @@ from shared_constructs.policy.rules_general import POLICY_ATTRIBUTES
 
 # Statement ids allowed a "*" resource, each because the action has no resource-level permissions
 # (listed with the reason in the README), or because it is a key policy (the key itself).
-STAR_RESOURCE_SIDS = {"Tracing", "ListTableStreams", "PutHealthMetrics", "LogDelivery"}
+STAR_RESOURCE_SIDS = {
+    "Tracing",
+    "ListTableStreams",
+    "PutHealthMetrics",
+    "LogDelivery",
+    "VpcNetworkInterfaces",
+    "FindLogGroups",
+}
 
 
 def documents(stacks: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

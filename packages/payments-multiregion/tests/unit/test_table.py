@@ -94,12 +94,22 @@ def test_emulator_excludes_exactly_the_replicas(stacks: dict[str, Any], emulator
     # The replicas' keys stay: the emulator can create keys, and they are the product's.
     assert len(resources(emulator_stacks["payments-global"], "aws_kms_key")) == 3
     assert resources(emulator_stacks["payments-global"], "aws_dynamodb_tag") == {}
-    # Only the stream consumers of the missing replicas go with them; everything else is identical.
+    # Only the stream consumers of the missing replicas go with them, and the alarm-based health
+    # checks (moto drops their alarm) with the alarm on their status; everything else is identical.
     for region in ("eu-west-1", "ap-southeast-1"):
         full, emulated = stacks[f"payments-{region}"], emulator_stacks[f"payments-{region}"]
         assert len(resources(full, "aws_lambda_event_source_mapping")) == 1
         assert resources(emulated, "aws_lambda_event_source_mapping") == {}
-        assert sorted(k for k in full["resource"] if k != "aws_lambda_event_source_mapping") == sorted(
-            k for k in emulated["resource"] if k != "aws_lambda_event_source_mapping"
+        assert len(resources(full, "aws_route53_health_check")) == 1
+        assert resources(emulated, "aws_route53_health_check") == {}
+        gone = {"aws_lambda_event_source_mapping", "aws_route53_health_check"}
+        assert sorted(k for k in full["resource"] if k not in gone) == sorted(
+            k for k in emulated["resource"] if k not in gone
         )
+        missing_alarms = set(resources(full, "aws_cloudwatch_metric_alarm")) - set(
+            resources(emulated, "aws_cloudwatch_metric_alarm")
+        )
+        assert [full["resource"]["aws_cloudwatch_metric_alarm"][a]["metric_name"] for a in missing_alarms] == [
+            "HealthCheckStatus"
+        ]
     assert len(resources(emulator_stacks["payments-us-east-1"], "aws_lambda_event_source_mapping")) == 1
