@@ -5,6 +5,7 @@ from __future__ import annotations
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from shared_constructs.cdk import Construct
+from shared_constructs.functions import PythonFunction
 from shared_constructs.kms import Key, KeyProps
 from shared_constructs.messaging import EncryptedQueue, EncryptedTopic, QueueProps, TopicProps
 from shared_constructs.regions import short_region
@@ -71,9 +72,6 @@ class RegionalStack(PlatformStack[Settings]):
                 network=self.network,
             ),
         )
-        self.endpoints = self.network.add_endpoints(
-            {s for f in (self.compute.transaction, self.compute.cdc, self.compute.health) for s in f.services}
-        )
         self.workflow = PaymentWorkflow(
             self,
             "workflow",
@@ -87,6 +85,9 @@ class RegionalStack(PlatformStack[Settings]):
             ),
         )
         self._api_and_alarms()
+        # After every function exists: each AWS API any of them calls gets its endpoint.
+        functions = [c for c in self.node.find_all() if isinstance(c, PythonFunction)]
+        self.endpoints = self.network.add_endpoints({s for f in functions for s in f.services})
         self._outputs(region)
 
     def _api_and_alarms(self) -> None:
