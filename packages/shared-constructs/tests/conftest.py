@@ -23,6 +23,7 @@ def settings() -> BaseSettings:
         environment_suffix="dev",
         cost_center="cc",
         owner="team",
+        account_id="123456789012",
         deployer_role_arn="arn:aws:iam::123456789012:role/deployer",
     )
 

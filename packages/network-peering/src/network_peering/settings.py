@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
-from typing import Annotated, Literal
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 from shared_constructs.regions import ANALYTICS_REGION, TRADING_REGION
@@ -213,7 +213,8 @@ class Monitoring(Strict):
     alarm_emails: list[Email] = Field(default_factory=list)
     """E-mail subscriptions of the alarm topics. Default: none."""
     notify_security_baseline: bool = True
-    """Trading-side alarms also notify security-baseline's security topic (read from its state)."""
+    """Each side's alarms also notify the security topic of security-baseline's stack in that side's
+    account and region (read from its state)."""
 
 
 class Compliance(Strict):
@@ -227,8 +228,12 @@ class Compliance(Strict):
 
 
 class Settings(BaseSettings):
-    """Settings of network-peering."""
+    """Settings of network-peering. ``account_id`` (the stack's default provider) is the trading
+    account: taken from ``trading.account_id`` when not given, and must equal it when given."""
 
+    account_id: str = ""
+    """The trading account (the stack's default provider). Default: ``trading.account_id``, which is
+    validated there (so a bad id is reported once, at that key); when given, it must equal it."""
     trading: Trading
     analytics: Analytics
     allow_same_account: bool = False
@@ -239,6 +244,14 @@ class Settings(BaseSettings):
     monitoring: Monitoring = Monitoring()
     compliance: Compliance = Compliance()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _account_is_trading(cls, data: Any) -> Any:
+        trading = data.get("trading") if isinstance(data, Mapping) else None
+        if isinstance(trading, Mapping) and "account_id" not in data and "account_id" in trading:
+            return {**data, "account_id": trading["account_id"]}
+        return data
+
     def side(self, name: SideName) -> Side:
         """The configuration of side ``name``."""
         return self.trading if name == "trading" else self.analytics
@@ -246,6 +259,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
         report = Problems()
+        if self.account_id != self.trading.account_id:
+            report.add(("account_id",), self.account_id, f"expected trading.account_id {self.trading.account_id}")
         self.trading.problems("trading", report)
         self.analytics.problems("analytics", report)
         if overlapping([self.trading.vpc_cidr, self.analytics.vpc_cidr]):

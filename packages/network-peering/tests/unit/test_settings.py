@@ -65,6 +65,10 @@ BAD = {
         {"trading.account_id": "12345"},
         "trading.account_id: got '12345'; expected a 12-digit AWS account id",
     ),
+    "account_id_not_trading": (
+        {"account_id": "111111111111"},
+        "account_id: got '111111111111'; expected trading.account_id 123456789012",
+    ),
     "malformed_role_arn": (
         {"analytics.assume_role_arn": "arn:aws:iam::210987654321:user/deployer"},
         "analytics.assume_role_arn: got 'arn:aws:iam::210987654321:user/deployer'; expected an IAM role ARN",

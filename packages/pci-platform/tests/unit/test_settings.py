@@ -15,6 +15,7 @@ environment = "dev"
 environment_suffix = "t1"
 cost_center = "payments"
 owner = "pci-team"
+account_id = "123456789012"
 deployer_role_arn = "arn:aws:iam::123456789012:role/pci-deployer"
 [application]
 certificate_arn = "arn:aws:acm:ap-southeast-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"

@@ -187,6 +187,10 @@ class BaseSettings(Strict):
     extra_tags: dict[str, str] = Field(default_factory=dict)
     """Tags added to the required set on every resource."""
     state: StateSettings = StateSettings()
+    account_id: AccountId
+    """The AWS account the app deploys into (12 digits). Every AWS provider of the app is limited to
+    it (``allowed_account_ids``; another account's providers to that account), so credentials of
+    the wrong account fail at plan time instead of changing that account."""
     deployer_role_arn: RoleArn
     """The role that runs Terraform for this app. Keys that keep the account root away from their data
     name it where Terraform reads back what it wrote (SSM SecureString values, secret versions), and

@@ -11,7 +11,7 @@ from shared_constructs.context import AppContext
 from shared_constructs.contracts import Output, StackContract
 from shared_constructs.naming import Namer
 from shared_constructs.regions import short_region
-from shared_constructs.settings import BaseSettings
+from shared_constructs.settings import ACCOUNT_PATTERN, BaseSettings
 from shared_constructs.state import configure_backend
 from shared_constructs.tagging import required_tags
 
@@ -25,8 +25,10 @@ class PlatformStack(TerraformStack, Generic[S]):
     ``self.context.settings`` that type.
     ``service``: the first part of every resource name. Default: ``package``.
     ``assume_role_arn`` / ``external_id``: the default provider assumes this role (cross-account).
-    Default: the caller's credentials. ``account_id``: the default provider's account when
-    configuration names it. Default: looked up (caller identity).
+    Default: the caller's credentials. ``account_id``: the default provider's account, which
+    its ``allowed_account_ids`` holds and the context names. Default: ``settings.account_id`` for
+    the provider, and the context looks the account up (caller identity), as before accounts were
+    configured, so that references keep their form.
     ``publishes``: the contract of what this stack publishes (:mod:`shared_constructs.contracts`).
     Default: nothing for other packages; :meth:`publish` then refuses.
     """
@@ -56,9 +58,11 @@ class PlatformStack(TerraformStack, Generic[S]):
         self.region = region
         self.stack_name = stack_name
         self.publishes = publishes
+        self.account_id: str = account_id or settings.account_id
+        """The account of the default provider (its ``allowed_account_ids``)."""
         self.namer = Namer(service or package, settings.environment_suffix)
         configure_backend(self, settings, package, stack_name)
-        self.provider = self._make_provider("aws", region, None, assume_role_arn, external_id)
+        self.provider = self._make_provider("aws", region, None, assume_role_arn, external_id, self.account_id)
         self._providers: dict[str, AwsProvider] = {}
         self.context: AppContext[S] = AppContext(
             settings=settings, namer=self.namer, region=region, stack=self, account_id=account_id
@@ -66,28 +70,50 @@ class PlatformStack(TerraformStack, Generic[S]):
         """The context of the default provider: what the stack's constructs build with."""
 
     def _make_provider(
-        self, id: str, region: str, alias: str | None, role_arn: str | None, external_id: str | None
+        self,
+        id: str,
+        region: str,
+        alias: str | None,
+        role_arn: str | None,
+        external_id: str | None,
+        account_id: str,
     ) -> AwsProvider:
+        """A provider for ``account_id`` in ``region``: Terraform refuses to plan with credentials of
+        any other account (``allowed_account_ids``)."""
+        if not ACCOUNT_PATTERN.fullmatch(account_id):
+            raise ValueError(f"provider {id!r}: expected a 12-digit AWS account id, got {account_id!r}")
         return AwsProvider(
             self,
             id,
             region=region,
             alias=alias,
+            allowed_account_ids=[account_id],
             assume_role=[AwsProviderAssumeRole(role_arn=role_arn, external_id=external_id)] if role_arn else None,
             default_tags=[AwsProviderDefaultTags(tags=required_tags(self.settings, self.package, region))],
         )
 
     def provider_for(
-        self, region: str, *, account: str = "", assume_role_arn: str | None = None, external_id: str | None = None
+        self,
+        region: str,
+        *,
+        account: str = "",
+        assume_role_arn: str | None = None,
+        external_id: str | None = None,
+        account_id: str | None = None,
     ) -> AwsProvider:
         """An aliased provider for ``region`` (and, with ``assume_role_arn``, another account).
 
         ``account``: a label of the other account in the provider's alias (``use2analytics``).
+        ``account_id``: the account the provider may act in (``allowed_account_ids``). Default: the
+        account of ``assume_role_arn`` (a role ARN names its account), else the stack's.
         Providers are created once per (region, account) and reused.
         """
         alias = f"{short_region(region)}{account}"
         if alias not in self._providers:
-            self._providers[alias] = self._make_provider(f"aws_{alias}", region, alias, assume_role_arn, external_id)
+            allowed = account_id or (assume_role_arn.split(":")[4] if assume_role_arn else self.account_id)
+            self._providers[alias] = self._make_provider(
+                f"aws_{alias}", region, alias, assume_role_arn, external_id, allowed
+            )
         return self._providers[alias]
 
     def context_for(
@@ -103,7 +129,9 @@ class PlatformStack(TerraformStack, Generic[S]):
         from :meth:`provider_for`. The stack's own region and account give :attr:`context`."""
         if region == self.region and not account and assume_role_arn is None:
             return self.context
-        provider = self.provider_for(region, account=account, assume_role_arn=assume_role_arn, external_id=external_id)
+        provider = self.provider_for(
+            region, account=account, assume_role_arn=assume_role_arn, external_id=external_id, account_id=account_id
+        )
         return AppContext(
             settings=self.settings,
             namer=self.namer,

@@ -107,7 +107,12 @@ def test_fails_on_insecure_bucket_props(changes, message):
     from shared_constructs.storage import BucketProps, SecureBucket
 
     settings = BaseSettings(
-        environment="dev", environment_suffix="dev", cost_center="cc", owner="team", deployer_role_arn=DEPLOYER
+        environment="dev",
+        environment_suffix="dev",
+        cost_center="cc",
+        owner="team",
+        account_id="123456789012",
+        deployer_role_arn=DEPLOYER,
     )
     stack = PlatformStack(App(), "t", settings=settings, package="t", region="us-east-1")
     key = Key(stack, "k", KeyProps(context=stack.context, name="k", description="k", regional_name=False))

@@ -23,6 +23,7 @@ environment = "dev"
 environment_suffix = "dev"
 cost_center = "payments"
 owner = "platform"
+account_id = "123456789012"
 deployer_role_arn = "arn:aws:iam::123456789012:role/deployer"
 """
 

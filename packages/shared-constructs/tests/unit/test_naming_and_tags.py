@@ -75,7 +75,13 @@ def test_paths_only_for_path_kinds():
 
 def settings(**extra) -> BaseSettings:
     return BaseSettings(
-        environment="dev", environment_suffix="dev", cost_center="cc", owner="team", deployer_role_arn=DEPLOYER, **extra
+        environment="dev",
+        environment_suffix="dev",
+        cost_center="cc",
+        owner="team",
+        account_id="123456789012",
+        deployer_role_arn=DEPLOYER,
+        **extra,
     )
 
 

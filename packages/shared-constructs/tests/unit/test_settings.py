@@ -20,6 +20,7 @@ environment = "dev"
 environment_suffix = "dev"
 cost_center = "payments"
 owner = "platform"
+account_id = "123456789012"
 deployer_role_arn = "arn:aws:iam::123456789012:role/deployer"
 """
 
@@ -77,6 +78,11 @@ def test_environment_overrides_win_over_the_file(tmp_path):
         ("[regional]\ncidr = '10.0.0.1/16'", "config/dev.toml: regional.cidr: got '10.0.0.1/16'; expected an IPv4"),
         ("log_retention_days = 7", "config/dev.toml: log_retention_days: got 7;"),
         (
+            'account_id = "12345678901"',
+            "config/dev.toml: account_id: got '12345678901'; expected a 12-digit AWS account id",
+        ),
+        ("account_id = 123456789012", "config/dev.toml: account_id: got 123456789012; Input should be a valid string"),
+        (
             'deployer_role_arn = "arn:aws:iam::123:user/x"',
             "config/dev.toml: deployer_role_arn: got 'arn:aws:iam::123:user/x'; expected an IAM role ARN",
         ),
@@ -94,8 +100,9 @@ def test_fails_listing_every_problem_at_once(tmp_path):
     with pytest.raises(SettingsError) as caught:
         load_settings(AppSettings, write(tmp_path, 'environment = "dev"\nenvironment_suffix = "UPPER"\nextra = 1\n'))
     problems = caught.value.problems
-    assert len(problems) == 5  # bad suffix, unknown key, three missing keys
+    assert len(problems) == 6  # bad suffix, unknown key, four missing keys
     assert "config/dev.toml: cost_center: required key is missing" in problems
+    assert "config/dev.toml: account_id: required key is missing" in problems
     assert "config/dev.toml: deployer_role_arn: required key is missing" in problems
 
 

@@ -21,6 +21,7 @@ def settings(**state: str) -> BaseSettings:
         environment_suffix="dev",
         cost_center="cc",
         owner="team",
+        account_id="123456789012",
         deployer_role_arn=DEPLOYER,
         state=StateSettings.model_validate(state),
     )
@@ -165,6 +166,34 @@ def test_account_id_follows_the_provider_of_each_construct():
     assert (
         document["output"]["there1"]["value"] == "${data.aws_caller_identity.caller_identity_use2analytics.account_id}"
     )
+
+
+def test_every_provider_is_limited_to_its_account():
+    from cdktf import Testing
+    from shared_constructs.stack import PlatformStack
+
+    stack = PlatformStack(Testing.app(), "x", settings=settings(), package="p", region="us-east-1")
+    stack.provider_for("eu-west-1")
+    stack.provider_for("us-east-2", account="analytics", assume_role_arn="arn:aws:iam::210987654321:role/a")
+    stack.provider_for("us-east-2", account="named", account_id="333333333333")
+    providers = json.loads(Testing.synth(stack))["provider"]["aws"]
+    allowed = {p.get("alias", "default"): p.get("allowed_account_ids") for p in providers}
+    assert allowed == {
+        "default": ["123456789012"],  # settings.account_id
+        "euw1": ["123456789012"],  # another region of the same account
+        "use2analytics": ["210987654321"],  # the account of the role it assumes
+        "use2named": ["333333333333"],
+    }
+
+
+@pytest.mark.parametrize("account", ["12345678901", "1234567890123", "abcdefghijkl"])
+def test_fails_on_a_provider_account_that_is_not_12_digits(account):
+    from cdktf import Testing
+    from shared_constructs.stack import PlatformStack
+
+    stack = PlatformStack(Testing.app(), "x", settings=settings(), package="p", region="us-east-1")
+    with pytest.raises(ValueError, match=f"provider 'aws_use2': expected a 12-digit AWS account id, got '{account}'"):
+        stack.provider_for("us-east-2", account_id=account)
 
 
 def _function(stack, tmp_path, *, asynchronous, dead_letters: bool):

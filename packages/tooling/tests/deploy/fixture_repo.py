@@ -52,6 +52,7 @@ environment = "dev"
 environment_suffix = "dev"
 cost_center = "platform"
 owner = "{name}-team"
+account_id = "123456789012"
 deployer_role_arn = "arn:aws:iam::123456789012:role/{name}-deployer"
 """
 
