@@ -258,6 +258,26 @@ def emulator(session: nox.Session) -> None:
     _py(session, "-m", "pytest", "-m", "emulator", "-q", "-p", "no:logging", *paths, *args, env=env)
 
 
+@nox.session
+def preflight(session: nox.Session) -> None:
+    """Read-only look at every account and region an app deploys to for account singletons that
+    exist already (GuardDuty detectors, Config recorders, Security Hub, trails); writes
+    ``config/<env>.preflight.json`` and prints the settings that adopt them. Apps that have one
+    (``src/<import name>/preflight.py``): ``nox -s preflight -- security-baseline --env prod``.
+    """
+    env = _environment(session)
+    names, args = _selection(session, tool_args=True)
+    modules = [
+        f"{name.replace('-', '_')}.preflight"
+        for name in _apps(names)
+        if (ROOT / "packages" / name / "src" / name.replace("-", "_") / "preflight.py").is_file()
+    ]
+    if not modules:
+        session.error(f"no preflight among {', '.join(names)}")
+    for module in modules:
+        _py(session, "-m", module, *args, env=env)
+
+
 def _deployment(session: nox.Session, command: str) -> None:
     env = _environment(session)
     names, args = split_posargs(list(session.posargs))

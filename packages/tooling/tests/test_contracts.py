@@ -31,9 +31,10 @@ def test_every_output_read_across_packages_is_published(synth, environment):
     results = {app: synth(app, environment=environment) for app in APPS}
     read = {r for result in results.values() for stack in result.stacks.values() for r in reads(stack)}
     assert {package for package, _, _ in read} == {"security-baseline"}
+    account = {"dev": "123456789012", "prod": "111122223333"}[environment]
     assert {(stack, output) for _, stack, output in read} >= {
-        ("security-baseline-us-east-1", "security_topic_arn"),
-        ("security-baseline-ap-southeast-1", "security_topic_arn"),
+        (f"security-baseline-{account}-us-east-1", "security_topic_arn"),
+        (f"security-baseline-{account}-ap-southeast-1", "security_topic_arn"),
     }
     for package, stack, output in sorted(read):
         published = results[package].stacks.get(stack, {}).get("output", {})
@@ -41,13 +42,12 @@ def test_every_output_read_across_packages_is_published(synth, environment):
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_security_baseline_publishes_its_whole_contract_in_every_region(synth, environment):
+def test_security_baseline_publishes_its_whole_contract_in_every_account_and_region(synth, environment):
     result = synth("security-baseline", environment=environment)
-    regions = [name.removeprefix(f"{security_baseline.PACKAGE}-") for name in result.stacks]
-    assert "us-east-1" in regions
-    assert "ap-southeast-1" in regions
-    for region in regions:
-        contract = security_baseline.stack(region)
+    places = [tuple(name.removeprefix(f"{security_baseline.PACKAGE}-").split("-", 1)) for name in result.stacks]
+    assert len(places) == len(result.stacks) >= 2
+    for account, region in places:
+        contract = security_baseline.stack(region, account)
         outputs = result.stacks[contract.stack]["output"]
         for output in contract.outputs:
             assert outputs[output.name]["description"] == output.description

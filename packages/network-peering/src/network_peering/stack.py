@@ -155,9 +155,16 @@ class PeeringStack(PlatformStack[Settings]):
 
     def _monitoring(self, side: SideName) -> PeeringMonitoring:
         extra: list[str] = []
-        if side == "trading" and self.settings.monitoring.notify_security_baseline:
+        if self.settings.monitoring.notify_security_baseline:
+            # Each side's alarms also notify the security topic of the baseline in its own account and
+            # region; reading it orders this package after both baseline stacks, whose Config recorders
+            # the rules here need.
+            config = self.settings.side(side)
             baseline = RemoteOutputs(
-                self, "baseline", settings=self.settings, stack=security_baseline.stack(self.region)
+                self,
+                "baseline" if side == "trading" else f"baseline_{side}",
+                settings=self.settings,
+                stack=security_baseline.stack(config.region, config.account_id),
             )
             extra.append(baseline.get(security_baseline.SECURITY_TOPIC_ARN))
         return PeeringMonitoring(

@@ -83,14 +83,26 @@ def test_alarms_thresholds_and_actions(stack: dict[str, Any]) -> None:
         "period": 300,
         "stat": "Sum",
     }
-    baseline = "${data.terraform_remote_state.baseline_state_B1090328.outputs.security_topic_arn}"
+    # Each side's alarms also notify the baseline's security topic of its own account and region.
+    stacks = {
+        "trading": "security-baseline-123456789012-us-east-1",
+        "analytics": "security-baseline-210987654321-us-east-2",
+    }
+    sources = stack["data"]["terraform_remote_state"]
+    baseline = {
+        side: f"${{data.terraform_remote_state.{name}.outputs.security_topic_arn}}"
+        for side, wanted in stacks.items()
+        for name, source in sources.items()
+        if source["config"]["path"].endswith(f"/security-baseline/dev/{wanted}.tfstate")
+    }
+    assert len(baseline) == len(sources) == 2
     for alarm in alarms.values():
         topic = alarm["alarm_actions"][0]
         assert topic.startswith("${aws_sns_topic.")
         assert alarm["ok_actions"] == alarm["alarm_actions"]
         side = "trading" if alarm["provider"] == "aws" else "analytics"
         assert topic.split(".")[1].startswith(f"{side}_monitoring_topic")
-        assert alarm["alarm_actions"][1:] == ([baseline] if side == "trading" else [])
+        assert alarm["alarm_actions"][1:] == [baseline[side]]
 
 
 @pytest.mark.parametrize("label", sorted(SIDES))

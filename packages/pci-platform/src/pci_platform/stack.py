@@ -100,7 +100,7 @@ class PciPlatformStack(PlatformStack[Settings]):
             self,
             "baseline",
             settings=settings,
-            stack=security_baseline.stack(settings.baseline_region or settings.region),
+            stack=security_baseline.stack(settings.baseline_region or settings.region, settings.account_id),
         )
         topic_arn = baseline.get(security_baseline.SECURITY_TOPIC_ARN)
         self.monitoring = SecurityMonitoring(self, "monitoring", MonitoringProps(context=ctx, topic_arn=topic_arn))

@@ -149,7 +149,8 @@ class CisAlarmsProps:
     """Props of :class:`CisAlarms`. ``period_s``: evaluation period of every alarm (Default 300)."""
 
     context: AppContext[Settings]
-    log_group: EncryptedLogGroup
+    log_group: EncryptedLogGroup | str
+    """The trail's log group, or the name of an adopted trail's group."""
     topic: EncryptedTopic
     period_s: int = 300
 

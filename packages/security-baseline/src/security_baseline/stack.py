@@ -1,7 +1,9 @@
-"""One region's security baseline; the home (primary) region also holds the account-wide parts."""
+"""One account's security baseline in one region; the account's home region also holds its
+account-wide parts."""
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.data_aws_organizations_organization import DataAwsOrganizationsOrganization
 from shared_constructs.cdk import Construct
 from shared_constructs.contracts import security_baseline as contract
 from shared_constructs.kms import Key, KeyProps
@@ -15,6 +17,12 @@ from security_baseline.config_recorder import ConfigRecorder, RecorderProps
 from security_baseline.config_rules import ComplianceRules, RulesProps
 from security_baseline.events import EventsProps, SecurityEvents
 from security_baseline.guardduty import GuardDuty, GuardDutyProps
+from security_baseline.organization import (
+    AdministrationProps,
+    DelegationProps,
+    OrganizationAdministration,
+    OrganizationDelegation,
+)
 from security_baseline.securityhub import SecurityHub, SecurityHubProps
 from security_baseline.settings import Settings
 from security_baseline.trail import AccountTrail, TrailProps
@@ -25,14 +33,34 @@ PUBLISHERS = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
 
 
 class RegionalBaseline(PlatformStack[Settings]):
-    """Key, topics, GuardDuty, Config, rules, events and Security Hub of one region (+ trail at home)."""
+    """Key, topics, GuardDuty, Config, rules, events and Security Hub of one account (``label`` in
+    ``settings.accounts``) in one region, plus the trail and CIS alarms in the account's home region;
+    in organizations mode also the account's part of the organization's administration.
 
-    def __init__(self, scope: Construct, settings: Settings, region: str) -> None:
-        published = contract.stack(region)
-        super().__init__(scope, published.stack, settings=settings, package=PACKAGE, region=region, publishes=published)
+    The stack's provider assumes the account's role and is limited to the account; the stack is
+    named after the account and region (``security-baseline-<account id>-<region>``), and so is its
+    state key.
+    """
+
+    def __init__(self, scope: Construct, settings: Settings, label: str, region: str) -> None:
+        account = settings.covered[label]
+        published = contract.stack(region, account.id)
+        self.qualifier = settings.qualifier(label)
+        super().__init__(
+            scope,
+            published.stack,
+            settings=settings,
+            package=PACKAGE,
+            region=region,
+            service=f"baseline-{self.qualifier}" if self.qualifier else PACKAGE,
+            assume_role_arn=account.assume_role_arn,
+            account_id=account.id,
+            publishes=published,
+        )
+        self.label = label
         ctx = self.context
-        regional = settings.for_region(region)
-        home = region == settings.primary_region
+        regional = settings.for_account(label, region)
+        home = region == settings.home_region(label)
         self.key = Key(
             self,
             "security_key",
@@ -78,20 +106,65 @@ class RegionalBaseline(PlatformStack[Settings]):
         )
         self.trail: AccountTrail | None = None
         if home:
+            self._account_wide()
+        self._organization(home)
+        self._publish(region)
+
+    def _account_wide(self) -> None:
+        """The account's trail (created, or adopted: its log group) and the CIS alarms on its log group."""
+        trail = self.settings.trail_for(self.label)
+        log_group = trail.log_group_name or ""
+        if trail.mode == "create":
+            org = self.settings.organization
+            organization_id = None
+            if org.enabled and org.management_account == self.label:
+                organization_id = DataAwsOrganizationsOrganization(self, "organization").id
             self.trail = AccountTrail(
-                self, "trail", TrailProps(context=ctx, key=self.key, access_logs=self.access_logs)
-            )
-            self.cis = CisAlarms(
                 self,
-                "cis",
-                CisAlarmsProps(
-                    context=ctx,
-                    log_group=self.trail.log_group,
-                    topic=self.security_topic,
-                    period_s=settings.trail.alarm_period_s,
+                "trail",
+                TrailProps(
+                    context=self.context, key=self.key, access_logs=self.access_logs, organization_id=organization_id
                 ),
             )
-        self._publish(region)
+        self.cis = CisAlarms(
+            self,
+            "cis",
+            CisAlarmsProps(
+                context=self.context,
+                log_group=self.trail.log_group if self.trail is not None else log_group,
+                topic=self.security_topic,
+                period_s=trail.alarm_period_s,
+            ),
+        )
+
+    def _organization(self, home: bool) -> None:
+        """Organizations mode: delegation in the management account, administration in the delegated
+        administrator's (its stacks follow the management account's stack of the same region)."""
+        org = self.settings.organization
+        if not org.enabled or org.delegated_admin_account is None:
+            return
+        admin = self.settings.covered[org.delegated_admin_account]
+        if self.label == org.management_account:
+            OrganizationDelegation(
+                self,
+                "delegation",
+                DelegationProps(context=self.context, admin_account_id=admin.id, hub=self.security_hub.account),
+            )
+        elif self.label == org.delegated_admin_account:
+            regions = self.settings.account_regions(self.label)
+            OrganizationAdministration(
+                self,
+                "administration",
+                AdministrationProps(
+                    context=self.context,
+                    detector_id=self.guardduty.detector_id,
+                    auto_enable=org.auto_enable,
+                    hub=self.security_hub.account,
+                    home=home,
+                    linked_regions=[r for r in regions if r != self.region],
+                    recorder_ready=self.recorder.ready,
+                ),
+            )
 
     def _topic(self, name: str, emails: tuple[str, ...]) -> EncryptedTopic:
         return EncryptedTopic(
@@ -102,8 +175,10 @@ class RegionalBaseline(PlatformStack[Settings]):
 
     def _publish(self, region: str) -> None:
         """The contract's outputs (:mod:`shared_constructs.contracts.security_baseline`), and each output
-        again with the region's code, so that they stay unique in flat-outputs.json."""
-        code = short_region(region)
+        again with the region's code (and, outside ``account_id``, the account's label), so that they
+        stay unique in flat-outputs.json."""
+        code = short_region(region) + (f"_{self.qualifier}" if self.qualifier else "")
+        home = f"_{self.qualifier}" if self.qualifier else ""
         published = {
             "security_topic_arn": (self.security_topic.topic_arn, "KMS-encrypted SNS topic for security events"),
             "compliance_topic_arn": (self.compliance_topic.topic_arn, "KMS-encrypted SNS topic for compliance"),
@@ -119,7 +194,9 @@ class RegionalBaseline(PlatformStack[Settings]):
             self.publish(output, published[output.name][0])
         if self.trail is not None:
             self.output(
-                "log_archive_bucket_name", self.trail.archive.bucket_name, description="Log archive bucket (CloudTrail)"
+                f"log_archive_bucket_name{home}",
+                self.trail.archive.bucket_name,
+                description="Log archive bucket (CloudTrail)",
             )
-            self.output("trail_log_group_name", self.trail.log_group_name, description="CloudTrail log group")
-            self.output("trail_arn", self.trail.trail.arn, description="Multi-region CloudTrail trail")
+            self.output(f"trail_log_group_name{home}", self.trail.log_group_name, description="CloudTrail log group")
+            self.output(f"trail_arn{home}", self.trail.trail.arn, description="Multi-region CloudTrail trail")

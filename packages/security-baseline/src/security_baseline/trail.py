@@ -26,6 +26,9 @@ class TrailProps:
     context: AppContext[Settings]
     key: Key
     access_logs: SecureBucket
+    organization_id: str | None = None
+    """The organization's id (organizations mode, management account): the trail becomes the
+    organization trail, logging every member account. Default: the account's own trail."""
 
 
 class AccountTrail(Construct):
@@ -56,7 +59,7 @@ class AccountTrail(Construct):
                 ),
             ),
         )
-        self._allow_delivery(props.key, account)
+        self._allow_delivery(props.key, account, props.organization_id)
         self.log_group = EncryptedLogGroup(
             self,
             "logs",
@@ -96,6 +99,7 @@ class AccountTrail(Construct):
             s3_bucket_name=self.archive.bucket_name,
             kms_key_id=props.key.key_arn,
             is_multi_region_trail=True,
+            is_organization_trail=props.organization_id is not None,
             include_global_service_events=True,
             enable_log_file_validation=True,
             enable_logging=True,
@@ -107,8 +111,10 @@ class AccountTrail(Construct):
         )
         self.log_group_name = self.log_group.log_group_name
 
-    def _allow_delivery(self, key: Key, account: str) -> None:
-        """Bucket and key policy statements CloudTrail needs (AWS's documented minimum)."""
+    def _allow_delivery(self, key: Key, account: str, organization_id: str | None) -> None:
+        """Bucket and key policy statements CloudTrail needs (AWS's documented minimum); an
+        organization trail also writes under the organization's id."""
+        prefixes = [account] if organization_id is None else [account, organization_id]
         source_arn = {"aws:SourceArn": self.trail_arn}
         bucket = self.archive
         bucket.add_to_policy(
@@ -123,7 +129,7 @@ class AccountTrail(Construct):
                 sid="CloudTrailWrite",
                 actions=["s3:PutObject"],
                 principals={"Service": SERVICE},
-                resources=[f"{bucket.bucket_arn}/AWSLogs/{account}/*"],
+                resources=[f"{bucket.bucket_arn}/AWSLogs/{prefix}/*" for prefix in prefixes],
                 conditions={"StringEquals": {**source_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
             ),
         )

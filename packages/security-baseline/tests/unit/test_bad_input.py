@@ -12,6 +12,7 @@ environment = "dev"
 environment_suffix = "dev"
 cost_center = "security"
 owner = "security-team"
+account_id = "123456789012"
 deployer_role_arn = "arn:aws:iam::123456789012:role/security-baseline-deployer"
 """
 
@@ -52,6 +53,53 @@ deployer_role_arn = "arn:aws:iam::123456789012:role/security-baseline-deployer"
         (
             '[region_overrides.us-east-2.guardduty]\nfrequency = "ONE_HOUR"\n',
             "region_overrides.us-east-2.guardduty.frequency: got 'ONE_HOUR'; Extra inputs are not permitted",
+        ),
+        # Accounts (one line each, naming the account's key).
+        (
+            '[accounts.platform]\nid = "123456789012"\n[accounts.analytics]\nid = "210987654321"\n',
+            "accounts.analytics.assume_role_arn: got None; required: account 210987654321 is not account_id",
+        ),
+        (
+            '[accounts.platform]\nid = "123456789012"\n[accounts.analytics]\nid = "210987654321"\nassume_role_arn = "arn:aws:iam::111111111111:role/deployer"\n',
+            "accounts.analytics.assume_role_arn: got 'arn:aws:iam::111111111111:role/deployer'; expected a role in account 210987654321",
+        ),
+        (
+            '[accounts.platform]\nid = "123456789012"\n[accounts.again]\nid = "123456789012"\n',
+            "expected each account once; 123456789012 is listed twice",
+        ),
+        (
+            '[accounts.analytics]\nid = "210987654321"\nassume_role_arn = "arn:aws:iam::210987654321:role/deployer"\n',
+            "expected account_id 123456789012 among the accounts",
+        ),
+        (
+            '[accounts.Trading]\nid = "123456789012"\n',
+            "accounts.Trading: got {'id': '123456789012'}; expected a label of 1-15",
+        ),
+        ('[accounts.platform]\nid = "1234"\n', "accounts.platform.id: got '1234'; expected a 12-digit AWS account id"),
+        (
+            '[accounts.platform]\nid = "123456789012"\nregions = ["us-east-1"]\n[accounts.platform.region_overrides.eu-west-1.guardduty]\nmode = "adopt"\n',
+            "accounts.platform.region_overrides.eu-west-1: got {'guardduty': {'mode': 'adopt'}}; expected a region of",
+        ),
+        (
+            '[accounts.platform]\nid = "123456789012"\n[accounts.platform.region_overrides.us-east-1.guardduty]\nmode = "adopt"\n',
+            "accounts.platform.region_overrides.us-east-1.guardduty.detector_id: got None; mode 'adopt' needs",
+        ),
+        (
+            '[trail]\nmode = "adopt"\nlog_group_name = "/trail"\n',
+            "trail.trail_name: got None; mode 'adopt' needs trail_name",
+        ),
+        (
+            '[accounts.platform]\nid = "123456789012"\n[accounts.platform.trail]\nmode = "adopt"\ntrail_name = "org"\n',
+            "accounts.platform.trail.log_group_name: got None; mode 'adopt' needs log_group_name",
+        ),
+        # Organizations mode names both accounts, and two different ones.
+        (
+            '[accounts.platform]\nid = "123456789012"\n[accounts.analytics]\nid = "210987654321"\nassume_role_arn = "arn:aws:iam::210987654321:role/deployer"\n[organization]\nenabled = true\nmanagement_account = "platform"\n',
+            "organization.delegated_admin_account: got None; expected the label of one of accounts",
+        ),
+        (
+            '[accounts.platform]\nid = "123456789012"\n[accounts.analytics]\nid = "210987654321"\nassume_role_arn = "arn:aws:iam::210987654321:role/deployer"\n[organization]\nenabled = true\nmanagement_account = "platform"\ndelegated_admin_account = "platform"\n',
+            "organization.delegated_admin_account: got 'platform'; expected an account other than the management",
         ),
         ("colour = 'blue'\n", "colour: unknown key"),
         # Remediation writes no tag value from settings (docs/decisions/0019-remediation-never-attests.md).

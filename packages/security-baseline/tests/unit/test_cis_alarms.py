@@ -55,10 +55,12 @@ EXPECTED = {
 
 
 @pytest.mark.requirement("PCI-7")
-def test_fourteen_filters_and_alarms_in_the_home_region_only(stacks: dict[str, dict[str, Any]]) -> None:
-    assert len(stacks) == 4
+def test_fourteen_filters_and_alarms_in_each_accounts_home_region_only(stacks: dict[str, dict[str, Any]]) -> None:
+    assert len(stacks) == 5
+    # The platform account's home is us-east-1; the analytics account's, its only region us-east-2.
+    homes = {"security-baseline-123456789012-us-east-1", "security-baseline-210987654321-us-east-2"}
     for name, stack in stacks.items():
-        expected = 14 if name.endswith("us-east-1") else 0
+        expected = 14 if name in homes else 0
         assert len(resources(stack, "aws_cloudwatch_log_metric_filter")) == expected, name
         # Besides the CIS alarms, every region alarms on the remediation dead-letter queue.
         alarms = [a for a in resources(stack, "aws_cloudwatch_metric_alarm").values() if a["namespace"] == "LogMetrics"]

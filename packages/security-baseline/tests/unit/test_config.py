@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from platform_tooling.testing.query import name_of, only, ref, resources, statement
 
+PLATFORM = "123456789012"  # the deployer account of config/dev.toml (accounts.platform)
 REGIONS = {"us-east-1": "use1", "us-east-2": "use2", "eu-west-1": "euw1", "ap-southeast-1": "apse1"}
 RULES = {
     "encrypted-volumes": "ENCRYPTED_VOLUMES",
@@ -25,7 +26,7 @@ RULES = {
 
 
 def stack_of(stacks: dict[str, dict[str, Any]], region: str) -> dict[str, Any]:
-    return stacks[f"security-baseline-{region}"]
+    return stacks[f"security-baseline-{PLATFORM}-{region}"]
 
 
 @pytest.mark.requirement("SEC-9")
@@ -149,7 +150,7 @@ def test_remediation_function_environment_and_permissions(home: dict[str, Any]) 
     policy = only(home, "aws_iam_policy", name="security-baseline-remediation-fn-use1-dev")
     tags = statement(policy, "TagEc2Resources")
     assert tags["Action"] == "ec2:CreateTags"
-    assert tags["Resource"] == "arn:aws:ec2:us-east-1:${data.aws_caller_identity.caller_identity.account_id}:*/*"
+    assert tags["Resource"] == "arn:aws:ec2:us-east-1:123456789012:*/*"
     # Only the keys the handler may add: never a classification, an owner or a cost center.
     assert tags["Condition"] == {
         "ForAllValues:StringEquals": {"aws:TagKeys": ["ManagedBy", "App", "NeedsClassification"]}
@@ -163,9 +164,7 @@ def test_remediation_function_environment_and_permissions(home: dict[str, Any]) 
     ]
     assert buckets["Resource"] == "arn:aws:s3:::*"
     # Bucket ARNs name no account: the condition keeps the function to this account's buckets.
-    assert buckets["Condition"] == {
-        "StringEquals": {"s3:ResourceAccount": "${data.aws_caller_identity.caller_identity.account_id}"}
-    }
+    assert buckets["Condition"] == {"StringEquals": {"s3:ResourceAccount": "123456789012"}}
 
 
 def test_the_role_may_write_every_tag_the_handler_adds(home: dict[str, Any]) -> None:
@@ -179,7 +178,7 @@ def test_the_role_may_write_every_tag_the_handler_adds(home: dict[str, Any]) -> 
 
 
 def test_adopt_mode_creates_no_recorder_but_keeps_rules(adopted: dict[str, dict[str, Any]]) -> None:
-    assert len(adopted) == 2  # the home region and eu-west-1
+    assert len(adopted) == 3  # the platform account's home region and eu-west-1, analytics' us-east-2
     for name, stack in adopted.items():
         for kind in (
             "aws_config_configuration_recorder",

@@ -9,6 +9,7 @@ from platform_tooling.targets import apply_target
 from platform_tooling.testing.emulator_tables import EMULATOR
 from platform_tooling.testing.query import name_of, only, ref, resources, statement
 
+PLATFORM = "123456789012"  # the deployer account of config/dev.toml (accounts.platform)
 REGIONS = {"us-east-1": "use1", "us-east-2": "use2", "eu-west-1": "euw1", "ap-southeast-1": "apse1"}
 ADOPTED = "0123456789abcdef0123456789abcdef"
 
@@ -20,14 +21,14 @@ def findings_bucket(stack: dict[str, Any], code: str) -> str:
 @pytest.mark.requirement("SEC-7")
 @pytest.mark.parametrize("region", sorted(REGIONS))
 def test_detector_publishes_every_six_hours(stacks: dict[str, dict[str, Any]], region: str) -> None:
-    detectors = resources(stacks[f"security-baseline-{region}"], "aws_guardduty_detector")
+    detectors = resources(stacks[f"security-baseline-{PLATFORM}-{region}"], "aws_guardduty_detector")
     assert [(d["enable"], d["finding_publishing_frequency"]) for d in detectors.values()] == [(True, "SIX_HOURS")]
 
 
 @pytest.mark.requirement("SEC-7")
 @pytest.mark.parametrize("region", sorted(REGIONS))
 def test_findings_expire_after_90_days(stacks: dict[str, dict[str, Any]], region: str) -> None:
-    stack = stacks[f"security-baseline-{region}"]
+    stack = stacks[f"security-baseline-{PLATFORM}-{region}"]
     bucket = findings_bucket(stack, REGIONS[region])
     lifecycle = only(stack, "aws_s3_bucket_lifecycle_configuration", bucket=ref("aws_s3_bucket", bucket, "id"))
     (rule,) = lifecycle["rule"]
@@ -61,7 +62,7 @@ def test_publishing_destination_to_findings_bucket(home: dict[str, Any]) -> None
 def test_bucket_and_key_let_only_this_detector_export(home: dict[str, Any]) -> None:
     bucket = findings_bucket(home, "use1")
     policy = only(home, "aws_s3_bucket_policy", bucket=ref("aws_s3_bucket", bucket, "id"))
-    detector_arn = "arn:aws:guardduty:us-east-1:${data.aws_caller_identity.caller_identity.account_id}:detector/" + ref(
+    detector_arn = "arn:aws:guardduty:us-east-1:123456789012:detector/" + ref(
         "aws_guardduty_detector", name_of(home, "aws_guardduty_detector"), "id"
     )
     put = statement(policy, "GuardDutyPutFindings")
@@ -92,7 +93,7 @@ def test_high_severity_rule_targets_security_topic(home: dict[str, Any]) -> None
 
 @pytest.mark.requirement("SEC-D6", "DEP-3")
 def test_adopt_mode_creates_no_detector(adopted: dict[str, dict[str, Any]]) -> None:
-    assert len(adopted) == 2  # the home region and eu-west-1
+    assert len(adopted) == 3  # the platform account's home region and eu-west-1, analytics' us-east-2
     for name, stack in adopted.items():
         assert resources(stack, "aws_guardduty_detector") == {}, name
         (destination,) = resources(stack, "aws_guardduty_publishing_destination").values()

@@ -9,20 +9,22 @@ import pytest
 from platform_tooling.testing.query import name_of, only, ref, resources, statement, statements
 
 REGIONS = {"us-east-1": "use1", "us-east-2": "use2", "eu-west-1": "euw1", "ap-southeast-1": "apse1"}
-ACCOUNT = "${data.aws_caller_identity.caller_identity.account_id}"
+ACCOUNT = PLATFORM = "123456789012"  # the deployer account of config/dev.toml (accounts.platform)
 
 
-def test_one_stack_per_region(stacks: dict[str, dict[str, Any]]) -> None:
-    assert sorted(stacks) == sorted(f"security-baseline-{r}" for r in REGIONS)
-    for region, stack in ((r, stacks[f"security-baseline-{r}"]) for r in REGIONS):
+def test_one_stack_per_account_and_region(stacks: dict[str, dict[str, Any]]) -> None:
+    assert sorted(stacks) == sorted(
+        [*(f"security-baseline-{PLATFORM}-{r}" for r in REGIONS), "security-baseline-210987654321-us-east-2"]
+    )
+    for region, stack in ((r, stacks[f"security-baseline-{PLATFORM}-{r}"]) for r in REGIONS):
         (provider,) = stack["provider"]["aws"]
         assert provider["region"] == region
         assert provider["default_tags"][0]["tags"]["App"] == "security-baseline"
 
 
-def test_trail_only_in_home_region(stacks: dict[str, dict[str, Any]]) -> None:
+def test_trail_only_in_each_accounts_home_region(stacks: dict[str, dict[str, Any]]) -> None:
     with_trail = sorted(n for n, s in stacks.items() if resources(s, "aws_cloudtrail"))
-    assert with_trail == ["security-baseline-us-east-1"]
+    assert with_trail == [f"security-baseline-{PLATFORM}-us-east-1", "security-baseline-210987654321-us-east-2"]
 
 
 @pytest.mark.requirement("PCI-7")
@@ -69,7 +71,7 @@ def test_archive_bucket_policy_and_key_let_only_this_trail_write(home: dict[str,
 def test_topics_encrypted_and_open_to_events_and_alarms_of_this_account(
     stacks: dict[str, dict[str, Any]], region: str
 ) -> None:
-    stack = stacks[f"security-baseline-{region}"]
+    stack = stacks[f"security-baseline-{PLATFORM}-{region}"]
     key_name = name_of(stack, "aws_kms_key")
     for topic_name in ("security", "compliance"):
         topic = name_of(stack, "aws_sns_topic", name=f"security-baseline-{topic_name}-{REGIONS[region]}-dev")
@@ -135,14 +137,14 @@ def test_security_hub_enabled_with_three_standards(home: dict[str, Any]) -> None
 
 
 def test_security_hub_adopted_subscribes_without_enabling(adopted: dict[str, dict[str, Any]]) -> None:
-    stack = adopted["security-baseline-us-east-1"]
+    stack = adopted[f"security-baseline-{PLATFORM}-us-east-1"]
     assert resources(stack, "aws_securityhub_account") == {}
     assert len(resources(stack, "aws_securityhub_standards_subscription")) == 3
 
 
 @pytest.mark.parametrize("region", sorted(REGIONS))
 def test_published_outputs_follow_the_contract(stacks: dict[str, dict[str, Any]], region: str) -> None:
-    outputs = stacks[f"security-baseline-{region}"]["output"]
+    outputs = stacks[f"security-baseline-{PLATFORM}-{region}"]["output"]
     code = REGIONS[region]
     expected = {f"{n}_{code}" for n in ("security_topic_arn", "compliance_topic_arn", "security_key_arn")} | {
         "security_topic_arn",
@@ -152,7 +154,7 @@ def test_published_outputs_follow_the_contract(stacks: dict[str, dict[str, Any]]
     if region == "us-east-1":
         expected |= {"log_archive_bucket_name", "trail_log_group_name", "trail_arn"}
     assert expected <= set(outputs)
-    stack = stacks[f"security-baseline-{region}"]
+    stack = stacks[f"security-baseline-{PLATFORM}-{region}"]
     topic = name_of(stack, "aws_sns_topic", name=f"security-baseline-security-{code}-dev")
     assert outputs["security_topic_arn"]["value"] == ref("aws_sns_topic", topic, "arn")
     assert outputs[f"security_topic_arn_{code}"]["value"] == ref("aws_sns_topic", topic, "arn")

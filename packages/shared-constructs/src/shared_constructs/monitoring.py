@@ -134,7 +134,8 @@ class MetricFilterProps:
 
     context: AppContext[BaseSettings]
     name: str
-    log_group: EncryptedLogGroup
+    log_group: EncryptedLogGroup | str
+    """The group to filter, or the name of an existing group this app does not own (an adopted trail's)."""
     pattern: str
     metric_name: str
     namespace: str
@@ -152,7 +153,7 @@ class MetricFilter(CloudwatchLogMetricFilter):
             scope,
             id,
             name=ctx.name(Kind.GENERIC, props.name, regional=props.regional_name),
-            log_group_name=props.log_group.log_group.name,
+            log_group_name=props.log_group if isinstance(props.log_group, str) else props.log_group.log_group.name,
             pattern=props.pattern,
             metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
                 name=props.metric_name,

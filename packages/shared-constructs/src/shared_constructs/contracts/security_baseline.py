@@ -1,7 +1,7 @@
-"""What security-baseline publishes: one stack per region, each with the region's topics and key.
+"""What security-baseline publishes: one stack per account and region, each with its topics and key.
 
-Consumers (network-peering, pci-platform) read the security topic of their region to send their
-alarms and security events where the security team listens. The topics' policies let CloudWatch
+Consumers (network-peering, pci-platform) read the security topic of their account and region to
+send their alarms and security events where the security team listens. The topics' policies let CloudWatch
 alarms and EventBridge rules of the account publish, and their key lets those services use it.
 """
 
@@ -21,11 +21,11 @@ SECURITY_KEY_ARN = string_output("security_key_arn", "Regional security KMS key 
 OUTPUTS = (SECURITY_TOPIC_ARN, COMPLIANCE_TOPIC_ARN, SECURITY_KEY_ARN)
 
 
-def stack_name(region: str) -> str:
-    """``security-baseline-<region>``."""
-    return f"{PACKAGE}-{region}"
+def stack_name(region: str, account_id: str) -> str:
+    """``security-baseline-<account id>-<region>``: the account is in the name, and so in the state key."""
+    return f"{PACKAGE}-{account_id}-{region}"
 
 
-def stack(region: str) -> StackContract:
-    """The baseline stack of ``region`` and what it publishes."""
-    return StackContract(package=PACKAGE, stack=stack_name(region), outputs=OUTPUTS)
+def stack(region: str, account_id: str) -> StackContract:
+    """The baseline stack of account ``account_id`` in ``region`` and what it publishes."""
+    return StackContract(package=PACKAGE, stack=stack_name(region, account_id), outputs=OUTPUTS)

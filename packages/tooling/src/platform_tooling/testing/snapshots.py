@@ -32,15 +32,17 @@ Synth = Callable[..., SynthResult]
 
 
 def snapshot_tests(
-    package: str, module: str, test_file: str, stacks: Mapping[str, str]
+    package: str, module: str, test_file: str, stacks: Mapping[str, str] | Callable[[str], Mapping[str, str]]
 ) -> tuple[Callable[..., None], ...]:
     """The tests of ``package``, collected in ``module`` (its ``__name__``, file ``test_file``).
 
     ``stacks``: test id -> the stack's name; the id names the snapshot file, so it must not change
-    for a stack that keeps its snapshot.
+    for a stack that keeps its snapshot. A function of the environment name where the environments
+    have different stacks (security-baseline: one per configured account and region).
     """
     found = environments(Path(test_file).resolve().parents[1])
-    if not stacks:
+    named = {e: stacks(e) if callable(stacks) else stacks for e in found}
+    if not all(named.values()):
         raise ValueError(f"{package}: snapshot_tests needs at least one stack")
 
     def test_every_environment_file_is_snapshotted() -> None:
@@ -48,9 +50,9 @@ def snapshot_tests(
 
     @pytest.mark.parametrize("environment", found)
     def test_stack_names(synth: Synth, environment: str) -> None:
-        assert sorted(synth(package, environment=environment).stacks) == sorted(stacks.values())
+        assert sorted(synth(package, environment=environment).stacks) == sorted(named[environment].values())
 
-    cases = [pytest.param(e, name, id=f"{e}-{key}") for e in found for key, name in stacks.items()]
+    cases = [pytest.param(e, name, id=f"{e}-{key}") for e in found for key, name in named[e].items()]
 
     @pytest.mark.parametrize(("environment", "stack"), cases)
     def test_stack_matches_snapshot(synth: Synth, snapshot: SnapshotAssertion, environment: str, stack: str) -> None:
