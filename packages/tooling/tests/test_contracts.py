@@ -31,10 +31,15 @@ def test_every_output_read_across_packages_is_published(synth, environment):
     results = {app: synth(app, environment=environment) for app in APPS}
     read = {r for result in results.values() for stack in result.stacks.values() for r in reads(stack)}
     assert {package for package, _, _ in read} == {"security-baseline"}
-    account = {"dev": "123456789012", "prod": "111122223333"}[environment]
+    # Each consumer reads the stack of its own account: pci-platform's, network-peering's two sides'.
+    trading, analytics, pci = {
+        "dev": ("123456789012", "210987654321", "123456789012"),
+        "prod": ("111111111111", "222222222222", "111122223333"),
+    }[environment]
     assert {(stack, output) for _, stack, output in read} >= {
-        (f"security-baseline-{account}-us-east-1", "security_topic_arn"),
-        (f"security-baseline-{account}-ap-southeast-1", "security_topic_arn"),
+        (f"security-baseline-{trading}-us-east-1", "security_topic_arn"),
+        (f"security-baseline-{analytics}-us-east-2", "security_topic_arn"),
+        (f"security-baseline-{pci}-ap-southeast-1", "security_topic_arn"),
     }
     for package, stack, output in sorted(read):
         published = results[package].stacks.get(stack, {}).get("output", {})
