@@ -75,12 +75,15 @@ class Deployment:
             return self.emulator.client(service, region or self.region, role, as_role=True)
         return self.emulator.client(service, region or self.region, role_arn)
 
-    def run_handler(self, function: str, event: Any, *, folder: str, region: str | None = None) -> Any:
+    def run_handler(
+        self, function: str, event: Any, *, folder: str, region: str | None = None, role_arn: str | None = None
+    ) -> Any:
         """Run the handler in ``lambdas/<folder>/`` as the deployed ``function`` and its role
-        (:func:`platform_tooling.testing.roles.run_handler`); return what the handler returned."""
+        (:func:`platform_tooling.testing.roles.run_handler`); return what the handler returned.
+        ``role_arn``: the deployment role of the function's account when it is another account."""
         from platform_tooling.testing.roles import run_handler
 
-        return run_handler(self, function, event, folder=folder, region=region).result
+        return run_handler(self, function, event, folder=folder, region=region, role_arn=role_arn).result
 
     def leftovers(self) -> list[str]:
         """Resources tagged with this package still in the emulator, in every account and region

@@ -72,19 +72,26 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def run_handler(
-    deployment: Deployment, function: str, event: Any, *, folder: str, region: str | None = None
+    deployment: Deployment,
+    function: str,
+    event: Any,
+    *,
+    folder: str,
+    region: str | None = None,
+    role_arn: str | None = None,
 ) -> Invocation:
     """Call the handler in ``lambdas/<folder>/`` of ``deployment``'s package with ``event``, as the
     deployed function ``function`` (a name, an ARN, or the name of an output holding either) would.
 
-    ``region`` defaults to the ARN's region, else the package's first region. Exceptions the
+    ``region`` defaults to the ARN's region, else the package's first region. ``role_arn``: the
+    deployment role the function is read through when it lives in another account. Exceptions the
     handler raises (an AccessDenied among them) propagate to the test.
     """
     target = str(deployment.outputs.get(function, function))
     if target.startswith("arn:") and region is None:
         region = target.split(":")[3]
     region = region or deployment.region
-    configuration = deployment.client("lambda", region).get_function_configuration(FunctionName=target)
+    configuration = deployment.client("lambda", region, role_arn).get_function_configuration(FunctionName=target)
     variables = dict(configuration.get("Environment", {}).get("Variables", {}))
     emulator = deployment.emulator
     variables = {k: emulator.endpoint if _AWS_ENDPOINT.match(v) else v for k, v in variables.items()}
