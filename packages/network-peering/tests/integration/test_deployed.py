@@ -187,26 +187,3 @@ def test_config_rules_and_gateway_endpoints_in_each_account(
         policy = endpoint["PolicyDocument"]
         policy = json.loads(policy) if isinstance(policy, str) else policy
         assert policy["Statement"][0]["Condition"]["StringEquals"]["aws:ResourceAccount"] == side.account_id
-
-
-def test_the_security_group_rule_evaluates_as_its_role(deployment: Deployment, outputs: dict[str, Any]) -> None:
-    """The trading rule's function, run as its deployed role over every group of the account (the
-    periodic run): the peering group complies with the deployed rule's own parameters."""
-    config = deployment.client("config", SIDES["trading"].region)
-    (rule,) = config.describe_config_rules(ConfigRuleNames=["network-peering-trading-sg-ports-use1-dev"])["ConfigRules"]
-    invoking = {"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-30T10:00:00.000Z"}
-    event = {
-        "version": "1.0",
-        "invokingEvent": json.dumps(invoking),
-        "ruleParameters": rule["InputParameters"],
-        # moto records evaluations only in test mode; the call is still authorized as the role.
-        "resultToken": "TESTMODE",
-        "eventLeftScope": False,
-        "configRuleName": rule["ConfigRuleName"],
-        "accountId": SIDES["trading"].account_id,
-    }
-    function = "network-peering-trading-sg-rule-use1-dev"
-    result = deployment.run_handler(function, event, folder="peering_sg_rule", region=SIDES["trading"].region)
-    verdicts = {e["ComplianceResourceId"]: e["ComplianceType"] for e in result["evaluations"]}
-    assert verdicts[outputs["trading_security_group_id"]] == "COMPLIANT", result
-    assert "NON_COMPLIANT" not in verdicts.values(), result
