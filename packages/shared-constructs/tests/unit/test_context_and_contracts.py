@@ -99,8 +99,8 @@ def test_remote_outputs_read_declared_outputs_with_their_types(stack, settings, 
     assert outputs["subnets"]["value"] == f"${{data.terraform_remote_state.{name}.outputs.subnet_ids}}"
 
 
-def test_security_baseline_contract_names_one_stack_per_region():
-    contract = security_baseline.stack("eu-west-1")
-    assert (contract.package, contract.stack) == ("security-baseline", "security-baseline-eu-west-1")
+def test_security_baseline_contract_names_one_stack_per_account_and_region():
+    contract = security_baseline.stack("eu-west-1", "210987654321")
+    assert (contract.package, contract.stack) == ("security-baseline", "security-baseline-210987654321-eu-west-1")
     assert [o.name for o in contract.outputs] == ["security_topic_arn", "compliance_topic_arn", "security_key_arn"]
     assert all(o.kind == "string" for o in contract.outputs)

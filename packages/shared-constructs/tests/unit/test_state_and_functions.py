@@ -35,7 +35,9 @@ def synth_stack(config: BaseSettings) -> dict:
 
     app = Testing.app()
     stack = PlatformStack(app, "consumer", settings=config, package="pci-platform", region="ap-southeast-1")
-    baseline = RemoteOutputs(stack, "baseline", settings=config, stack=security_baseline.stack("ap-southeast-1"))
+    baseline = RemoteOutputs(
+        stack, "baseline", settings=config, stack=security_baseline.stack("ap-southeast-1", "123456789012")
+    )
     stack.output("topic", baseline.get(security_baseline.SECURITY_TOPIC_ARN), description="t")
     return json.loads(Testing.synth(stack))
 
@@ -60,7 +62,7 @@ def test_s3_backend_encrypts_and_locks_natively_and_remote_state_reads_the_same_
     assert remote["backend"] == "s3"
     assert remote["config"] == {
         "bucket": "team-state",
-        "key": "security-baseline/dev/security-baseline-ap-southeast-1.tfstate",
+        "key": "security-baseline/dev/security-baseline-123456789012-ap-southeast-1.tfstate",
         "region": "eu-west-1",
     }
 
@@ -71,7 +73,7 @@ def test_remote_state_reads_local_state_of_the_producer_by_default():
     ((name, remote),) = stack["data"]["terraform_remote_state"].items()
     assert (
         remote["config"]["path"]
-        == "../../../../../.state/security-baseline/dev/security-baseline-ap-southeast-1.tfstate"
+        == "../../../../../.state/security-baseline/dev/security-baseline-123456789012-ap-southeast-1.tfstate"
     )
     assert stack["output"]["topic"]["value"] == f"${{data.terraform_remote_state.{name}.outputs.security_topic_arn}}"
     assert state_key("a", "b", "c") == "a/b/c.tfstate"
