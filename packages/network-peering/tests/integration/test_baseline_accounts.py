@@ -32,7 +32,6 @@ def outputs(deployment: Deployment) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.requirement("PEER-10", "PEER-C10")
 @pytest.mark.parametrize("label", sorted(SIDES))
 def test_the_baseline_records_and_watches_each_account(deployment: Deployment, label: str) -> None:
     side = SIDES[label]
@@ -49,7 +48,6 @@ def test_the_baseline_records_and_watches_each_account(deployment: Deployment, l
     assert [t["IsMultiRegionTrail"] for t in trails if t["Name"].endswith("-account-dev")] == [True]
 
 
-@pytest.mark.requirement("PEER-10", "PEER-C10")
 @pytest.mark.parametrize("label", sorted(SIDES))
 def test_the_security_group_rule_evaluates_in_each_account_as_its_role(
     deployment: Deployment, outputs: dict[str, Any], label: str

@@ -24,7 +24,6 @@ def outputs(deployment: Deployment) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.requirement("SEC-7", "SEC-9")
 def test_the_analytics_account_has_its_own_baseline(deployment: Deployment, outputs: dict[str, Any]) -> None:
     topic = outputs["security_topic_arn_use2_analytics"]
     assert topic.startswith(f"arn:aws:sns:{REGION}:{ANALYTICS}:baseline-analytics-security-")
