@@ -55,7 +55,7 @@ EXPECTED = {
 
 
 @pytest.mark.requirement("PCI-7")
-def test_fourteen_filters_and_alarms_in_each_accounts_home_region_only(stacks: dict[str, dict[str, Any]]) -> None:
+def test_fourteen_filters_and_alarms_in_the_home_region_only(stacks: dict[str, dict[str, Any]]) -> None:
     assert len(stacks) == 5
     # The platform account's home is us-east-1; the analytics account's, its only region us-east-2.
     homes = {"security-baseline-123456789012-us-east-1", "security-baseline-210987654321-us-east-2"}
