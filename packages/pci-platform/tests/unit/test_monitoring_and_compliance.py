@@ -14,7 +14,9 @@ TOPIC = "${data.terraform_remote_state.baseline_state_B1090328.outputs.security_
 def test_security_topic_comes_from_the_baseline_state(stack: dict[str, Any]) -> None:
     (state,) = stack["data"]["terraform_remote_state"].values()
     assert state["backend"] == "local"
-    assert state["config"]["path"].endswith(".state/security-baseline/dev/security-baseline-123456789012-ap-southeast-1.tfstate")
+    assert state["config"]["path"].endswith(
+        ".state/security-baseline/dev/security-baseline-123456789012-ap-southeast-1.tfstate"
+    )
 
 
 @pytest.mark.requirement("PCI-8")
