@@ -257,3 +257,32 @@ def test_every_test_the_committed_evidence_names_still_exists() -> None:
         if not source.is_file() or f"def {function}(" not in source.read_text(encoding="utf-8"):
             missing.append(nodeid)
     assert missing == [], "run nox -s evidence: the committed evidence names tests that are gone"
+
+
+def test_controls_only_rewrites_the_view_from_the_committed_matrices(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from platform_tooling.evidence import __main__ as cli
+
+    matrices = {
+        "a": {"package": "a", "run_date": "2026-01-02", "requirements": []},
+        "b": {
+            "package": "b",
+            "run_date": "2026-03-04",
+            "requirements": [
+                {"id": "B-1", "rules": [{"id": "KMS_ROTATION"}], "resources": [], "tests": [
+                    {"test": "t::rotates", "outcome": "passed"}, {"test": "t::broken", "outcome": "failed"}]}
+            ],
+        },
+    }  # fmt: skip
+    for package, document in matrices.items():
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "matrix.json").write_text(json.dumps(document), encoding="utf-8")
+    monkeypatch.setattr(cli, "EVIDENCE", tmp_path)
+    monkeypatch.setattr(cli, "ROOT", tmp_path)
+    monkeypatch.setattr(cli, "stacks_of", lambda package: {})
+    assert cli.controls_only(["a", "b"]) == 0
+    written = json.loads((tmp_path / "controls.json").read_text(encoding="utf-8"))
+    assert written["run_date"] == "2026-03-04"
+    assert {c["pci_dss"]: c["tests"] for c in written["controls"]}["3.6.1"] == ["t::rotates"]
+    assert cli.controls_only(["a", "b", "c"]) == 2

@@ -7,6 +7,10 @@ matrices and diagrams, never made twice. Writes ``docs/requirements/register.md`
 ``docs/evidence/<package>/matrix.{md,json}``, the diagrams and, when every package is selected,
 ``docs/evidence/controls.{md,json}``. Exits non-zero when a test failed or a requirement that is
 not declined has no passing test, listing each.
+
+``--controls-only``: rewrite only the control view, from the committed matrices (their tests and
+outcomes, dated as the newest of them) and the current synthesis, without running the tests: for
+when one package's evidence was regenerated and the all-package view must follow.
 """
 
 from __future__ import annotations
@@ -66,9 +70,31 @@ def stacks_of(package: str) -> Mapping[str, Mapping[str, Any]]:
     return synthesize(package).stacks
 
 
+def controls_only(owners: Sequence[str]) -> int:
+    """Rewrite ``docs/evidence/controls.{md,json}`` from the committed matrices (see the module)."""
+    from platform_tooling.evidence import controls
+
+    committed = {}
+    for package in owners:
+        path = EVIDENCE / package / "matrix.json"
+        if not path.is_file():
+            print(f"evidence: {path.relative_to(ROOT)} is missing; run nox -s evidence -- {package}", file=sys.stderr)
+            return 2
+        committed[package] = json.loads(path.read_text(encoding="utf-8"))
+    rows = [row for document in committed.values() for row in document["requirements"]]
+    run_date = max(str(document["run_date"]) for document in committed.values())
+    view = controls.control_view({p: stacks_of(p) for p in owners}, rows)
+    _write(EVIDENCE / "controls.json", controls.controls_json(view, run_date))
+    _write(EVIDENCE / "controls.md", controls.controls_markdown(view, run_date))
+    print(f"evidence: control view rewritten from {len(committed)} committed matrices ({run_date})")
+    return 0
+
+
 def main(argv: Sequence[str]) -> int:
     register = load_register()
     owners = sorted({r.package for r in register})
+    if list(argv) == ["--controls-only"]:
+        return controls_only(owners)
     known = sorted(p.parent.name for p in ROOT.glob("packages/*/pyproject.toml"))
     unknown = [name for name in argv if name not in known]
     if unknown:
