@@ -63,3 +63,14 @@ def test_a_key_pending_deletion_is_gone(server: Emulator) -> None:
     assert leftovers(server, "state-backend", STACKS) == [key["Arn"]]
     kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
     assert leftovers(server, "state-backend", STACKS) == []
+
+
+@pytest.mark.requirement("SEC-D5")
+def test_an_instance_counts_until_it_is_terminated(server: Emulator) -> None:
+    ec2 = server.client("ec2", "eu-west-1")
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": APP_TAG, "Value": "network-peering"}]}]
+    (instance,) = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, TagSpecifications=tags)["Instances"]
+    found = leftovers(server, "network-peering", STACKS)
+    assert [arn.rsplit("/", 1)[1] for arn in found] == [instance["InstanceId"]]
+    ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+    assert leftovers(server, "network-peering", STACKS) == []

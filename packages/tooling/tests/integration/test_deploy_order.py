@@ -6,14 +6,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 from platform_tooling.testing.emulator import Deployment, refusals, verified_plans
 from shared_constructs.contracts import security_baseline
 
 PRODUCER = security_baseline.PACKAGE
-HOME = security_baseline.stack_name("us-east-1")
-"""The producer's stack network-peering reads its security topic from (the baseline's home region)."""
+PEERING = tomllib.loads(
+    (Path(__file__).resolve().parents[3] / "network-peering" / "config" / "dev.toml").read_text(encoding="utf-8")
+)
+SIDES = {
+    side: security_baseline.stack_name(PEERING[side]["region"], PEERING[side]["account_id"])
+    for side in ("trading", "analytics")
+}
+"""The producer's stacks network-peering reads a security topic from: the baseline of each side's
+account and region."""
 TOPIC = security_baseline.SECURITY_TOPIC_ARN.name
 
 pytestmark = pytest.mark.emulator
@@ -22,10 +31,11 @@ pytestmark = pytest.mark.emulator
 def test_the_consumer_is_refused_before_its_producer(deployment: Deployment):
     refused = refusals()
     assert "network-peering" in refused
-    assert refused["network-peering"] == [
-        f"network-peering/network-peering reads output {TOPIC!r} of {PRODUCER} stack {HOME!r}, which has not "
-        f"published it (it has no state yet ({HOME}.tfstate)): deploy {PRODUCER} first"
-    ]
+    assert sorted(refused["network-peering"]) == sorted(
+        f"network-peering/network-peering reads output {TOPIC!r} of {PRODUCER} stack {stack!r}, which has not "
+        f"published it (it has no state yet ({stack}.tfstate)): deploy {PRODUCER} first"
+        for stack in SIDES.values()
+    )
     assert PRODUCER not in refused  # it reads nothing: deployed first, never refused
 
 
@@ -43,5 +53,5 @@ def test_nox_deploy_refuses_the_consumer_on_a_fresh_emulator():
     command = [sys.executable, "-m", "platform_tooling.deploy", "deploy", "network-peering", "--target", "emulator"]
     done = subprocess.run([*command, "--yes"], capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 3, done.stdout + done.stderr
-    assert f"reads output {TOPIC!r} of {PRODUCER} stack {HOME!r}" in done.stderr
+    assert f"reads output {TOPIC!r} of {PRODUCER} stack {SIDES['trading']!r}" in done.stderr
     assert f"deploy {PRODUCER} first" in done.stderr

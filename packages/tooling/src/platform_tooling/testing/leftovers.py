@@ -15,6 +15,7 @@ TAG_KEYS = (APP_TAG, "Package")
 (docs/decisions/0010-one-tag-policy.md); resources an older version tagged are found too."""
 _FINISHED_PEERING = ("deleted", "rejected", "failed", "expired")
 _FINISHED_NAT = ("deleted", "deleting", "failed")
+_FINISHED_INSTANCE = ("shutting-down", "terminated")
 
 
 def _providers(stack: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -23,8 +24,9 @@ def _providers(stack: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _gone(emulator: Emulator, arn: str, region: str, role: str | None) -> bool:
-    """Resources AWS (and moto) still list for a while after they are deleted: peering connections
-    and NAT gateways in a final state, automated cluster snapshots, keys pending deletion."""
+    """Resources AWS (and moto) still list for a while after they are deleted: peering connections,
+    NAT gateways and instances (an Auto Scaling group's, tagged by its launch template) in a final
+    state, automated cluster snapshots, keys pending deletion."""
     if ":vpc-peering-connection/" in arn:
         ec2 = emulator.client("ec2", region, role)
         found = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[arn.rsplit("/", 1)[1]])
@@ -33,6 +35,10 @@ def _gone(emulator: Emulator, arn: str, region: str, role: str | None) -> bool:
         ec2 = emulator.client("ec2", region, role)
         gateways = ec2.describe_nat_gateways(NatGatewayIds=[arn.rsplit("/", 1)[1]])["NatGateways"]
         return all(g["State"] in _FINISHED_NAT for g in gateways)
+    if ":instance/" in arn and ":ec2:" in arn:
+        ec2 = emulator.client("ec2", region, role)
+        reservations = ec2.describe_instances(InstanceIds=[arn.rsplit("/", 1)[1]])["Reservations"]
+        return all(i["State"]["Name"] in _FINISHED_INSTANCE for r in reservations for i in r["Instances"])
     if ":cluster-snapshot:rds:" in arn:
         return True  # automated Aurora snapshots outlive the cluster (AWS keeps them too)
     if ":kms:" in arn and ":key/" in arn:
