@@ -1,7 +1,7 @@
 """Batch settlement hosts: an EC2 Auto Scaling group in the workload subnets.
 
 The launch template requires IMDSv2 (tokens required, one hop), encrypts the root volume with the
-cardholder key, gives no public IP, and enables detailed monitoring. At first boot the hosts
+volumes key, gives no public IP, and enables detailed monitoring. At first boot the hosts
 install the CloudWatch agent and the settlement worker (``host_setup.py``). The instance profile may
 only consume the payment queue, write settlement records under ``settlement/`` in the output bucket
 and publish the agent's metrics. Only the load balancer reaches the hosts, on the worker's port.
@@ -100,7 +100,7 @@ class BatchHosts(Construct):
         props.queue.grant_consume(self.role)
         props.output_bucket.grant_write(self.role, prefix=SETTLEMENT_PREFIX)
         # Auto Scaling launches the hosts with its service-linked role, which must use the volume key.
-        props.keys.cardholder.policy.allow_autoscaling_volumes()
+        props.keys.volumes.policy.allow_autoscaling_volumes()
         props.guardrails.attach(self.role, "batch_host")
         profile = IamInstanceProfile(
             self,
@@ -128,7 +128,7 @@ class BatchHosts(Construct):
 
     def _launch_template(self, props: BatchProps, profile_arn: str) -> None:
         """The hosts' security group and launch template: IMDSv2 only, the root volume encrypted
-        with the cardholder key, no public IP, detailed monitoring."""
+        with the volumes key, no public IP, detailed monitoring."""
         ctx, network = props.context, props.network
         config = ctx.settings.application
         self.security_group = network.workload_security_group(
@@ -177,7 +177,7 @@ class BatchHosts(Construct):
                     device_name="/dev/xvda",
                     ebs=LaunchTemplateBlockDeviceMappingsEbs(
                         encrypted="true",
-                        kms_key_id=props.keys.cardholder.key_arn,
+                        kms_key_id=props.keys.volumes.key_arn,
                         volume_size=16,
                         volume_type="gp3",
                         delete_on_termination="true",

@@ -3,7 +3,7 @@
 S3 notifies the function of each object written under the incoming prefix of the cardholder
 bucket; it truncates primary account numbers (PCI DSS 3.4: first six and last four digits at
 most) and writes the result to the processed bucket with SSE-KMS. Its role may read the one
-bucket, write the other, and use the cardholder key; the key policy names the role. S3 invokes it
+bucket, write the other, and use their keys (cardholder, processed); the key policies name the role. S3 invokes it
 asynchronously: the handler raises on transient errors, Lambda retries twice within an hour, and an
 event that still fails lands, with its error, in the processor's queue (the on-failure
 destination), which the ops alarms watch.
@@ -74,7 +74,7 @@ class Processing(Construct):
                 timeout_s=60,
                 environment={
                     "TARGET_BUCKET": data.processed.bucket_name,
-                    "TARGET_KEY_ARN": keys.cardholder.key_arn,
+                    "TARGET_KEY_ARN": keys.processed.key_arn,
                     "INCOMING_PREFIX": config.incoming_prefix,
                 },
                 vpc_subnet_ids=network.subnet_ids(WORKLOAD),
@@ -84,7 +84,7 @@ class Processing(Construct):
             ),
         )
         role = self.function.role
-        # Reading one bucket and writing the other names the role in the cardholder key's policy.
+        # Reading one bucket and writing the other names the role in both buckets' key policies.
         data.cardholder.grant_read(role)
         data.processed.grant_write(role)
         props.guardrails.attach(role, "processor")

@@ -1,7 +1,7 @@
 """S3 storage: cardholder data buckets, the flow-log bucket and the access-log bucket.
 
-Every bucket is versioned, private, TLS-only (1.2+) and access-logged. Data buckets use the
-cardholder key, refuse uploads without the SSE-KMS header and refuse deleting object versions
+Every bucket is versioned, private, TLS-only (1.2+) and access-logged. Data buckets use the key
+of their classification (full card numbers: cardholder; truncated: processed), refuse uploads without the SSE-KMS header and refuse deleting object versions
 unless the request was made with MFA. True S3 MFA Delete can only be switched on with the
 bucket owner's root credentials and an MFA device (not by Terraform under a role), so the
 platform enforces the same intent through the bucket policy; see the README.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
 from shared_constructs.iam import Statement
+from shared_constructs.kms import Key
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket, access_log_bucket
 
 from pci_platform.config import Settings
@@ -70,17 +71,17 @@ class DataStores(Construct):
             ),
         )
         self.flow_logs.allow_log_delivery()
-        self.cardholder = self._data_bucket(ctx, "cardholder", "cardholder-data", keys)
-        self.processed = self._data_bucket(ctx, "processed", "processed-data", keys)
+        self.cardholder = self._data_bucket(ctx, "cardholder", "cardholder-data", keys.cardholder)
+        self.processed = self._data_bucket(ctx, "processed", "processed-data", keys.processed)
 
-    def _data_bucket(self, ctx: AppContext[Settings], id: str, name: str, keys: PlatformKeys) -> SecureBucket:
+    def _data_bucket(self, ctx: AppContext[Settings], id: str, name: str, key: Key) -> SecureBucket:
         bucket = SecureBucket(
             self,
             id,
             BucketProps(
                 context=ctx,
                 name=name,
-                key=keys.cardholder,
+                key=key,
                 access_log_bucket=self.access_logs,
                 require_encryption_header=True,
                 lifecycle=(LifecycleRule(id="expire-noncurrent", noncurrent_expiration_days=365),),

@@ -11,8 +11,8 @@ master user: RDS Proxy logs in with the application secret (rotated with alterna
 
 TLS is enforced twice: the cluster parameter group sets ``rds.force_ssl = 1`` and the proxy
 requires TLS from clients. Clients authenticate to the proxy with IAM (``iam_auth = REQUIRED``);
-the proxy logs in to the database with the secret. Storage, Performance Insights and the exported
-PostgreSQL log are encrypted with the cardholder key.
+the proxy logs in to the database with the secret. Storage and Performance Insights are encrypted
+with the database key (no other service uses it), the exported PostgreSQL log with the logs key.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ class PaymentDatabase(Construct):
             vpc_security_group_ids=[self.security_group.id],
             db_cluster_parameter_group_name=parameters.name,
             storage_encrypted=True,
-            kms_key_id=props.keys.cardholder.key_arn,
+            kms_key_id=props.keys.database.key_arn,
             serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
                 min_capacity=config.min_capacity, max_capacity=config.max_capacity
             ),
@@ -241,7 +241,7 @@ class PaymentDatabase(Construct):
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
                 performance_insights_enabled=True,
-                performance_insights_kms_key_id=props.keys.cardholder.key_arn,
+                performance_insights_kms_key_id=props.keys.database.key_arn,
                 performance_insights_retention_period=7,
                 monitoring_interval=60,
                 monitoring_role_arn=self.monitoring_role.role_arn,

@@ -1,10 +1,10 @@
 """Queues and events: the payment queue, the CMK-encrypted payment bus and its routing.
 
 - Payment queue (+ dead-letter queue): accepted payments waiting for batch settlement.
-- Payment bus, encrypted with the cardholder key. Rules: ``payment.succeeded`` to the analytics
+- Payment bus, encrypted with the events key (its queues too; no other store uses it). Rules: ``payment.succeeded`` to the analytics
   queue; ``payment.failed`` to the ops topic. RDS failover events arrive on the default bus and go
   to the ops topic too. Deliveries that fail after retries land in the events dead-letter queue.
-- Ops topic (logs key) with the configured e-mail subscriptions; CloudWatch alarms publish to it.
+- Ops topic (events key: it carries ``payment.failed`` events) with the configured e-mail subscriptions; CloudWatch alarms publish to it.
 """
 
 from __future__ import annotations
@@ -58,17 +58,17 @@ class PaymentEvents(Construct):
         self.payment_queue = EncryptedQueue(
             self,
             "payment_queue",
-            QueueProps(context=ctx, name="payments", key=keys.cardholder, visibility_timeout_s=120),
+            QueueProps(context=ctx, name="payments", key=keys.events, visibility_timeout_s=120),
         )
         self.analytics_queue = EncryptedQueue(
             self,
             "analytics_queue",
-            QueueProps(context=ctx, name="payment-analytics", key=keys.cardholder),
+            QueueProps(context=ctx, name="payment-analytics", key=keys.events),
         )
         self.events_dlq = EncryptedQueue(
             self,
             "events_dlq",
-            QueueProps(context=ctx, name="payment-events-dlq", key=keys.logs, dead_letter=False, retention_s=1209600),
+            QueueProps(context=ctx, name="payment-events-dlq", key=keys.events, dead_letter=False, retention_s=1209600),
         )
         self.ops_topic = EncryptedTopic(
             self,
@@ -76,14 +76,14 @@ class PaymentEvents(Construct):
             TopicProps(
                 context=ctx,
                 name="ops-alerts",
-                key=keys.logs,
+                key=keys.events,
                 publishing_services=("cloudwatch.amazonaws.com", "events.amazonaws.com"),
                 emails=tuple(ctx.settings.alerts.emails),
             ),
         )
         self.bus_name = ctx.name(Kind.EVENT_BUS, "payments")
         bus_arn = ctx.arn("events", f"event-bus/{self.bus_name}")
-        keys.cardholder.grant_service(
+        keys.events.grant_service(
             "EventBusUse",
             "events.amazonaws.com",
             ("kms:Decrypt", "kms:GenerateDataKey"),
@@ -93,7 +93,7 @@ class PaymentEvents(Construct):
             self,
             "bus",
             name=self.bus_name,
-            kms_key_identifier=keys.cardholder.key_arn,
+            kms_key_identifier=keys.events.key_arn,
             description="Payment lifecycle events",
         )
         self.bus_arn = self.bus.arn
@@ -145,4 +145,4 @@ class PaymentEvents(Construct):
         role.add_statements(
             Statement(sid="PublishPaymentEvents", actions=["events:PutEvents"], resources=[self.bus.arn])
         )
-        keys.cardholder.grant(role, ("kms:GenerateDataKey",), label="payment-bus")
+        keys.events.grant(role, ("kms:GenerateDataKey",), label="payment-bus")

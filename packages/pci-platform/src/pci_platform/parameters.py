@@ -1,11 +1,11 @@
-"""Parameter Store: SecureString parameters encrypted with the secrets key.
+"""Parameter Store: SecureString parameters encrypted with the parameters key (Parameter Store only).
 
 Values come from configuration (``app_settings``) or from what the stack knows (the proxy endpoint,
 the database name and user read from the existing secret); none is written in code. The
 connection string carries no password: clients authenticate to RDS Proxy with IAM tokens.
 
 Writing a SecureString makes Systems Manager encrypt with the key on the caller's behalf, so the
-secrets key lets principals of this account encrypt through Systems Manager only
+parameters key lets principals of this account encrypt through Systems Manager only
 (``kms:ViaService``); decryption stays limited to the roles named with :meth:`Parameters.grant_read`.
 """
 
@@ -40,7 +40,7 @@ class Parameters(Construct):
         super().__init__(scope, id)
         ctx, keys = props.context, props.keys
         self._keys = keys
-        keys.secrets.grant_account_via_service("ParameterStoreWrite", "ssm", ("kms:Encrypt", "kms:GenerateDataKey"))
+        keys.parameters.grant_account_via_service("ParameterStoreWrite", "ssm", ("kms:Encrypt", "kms:GenerateDataKey"))
         self.parameters: dict[str, SsmParameter] = {}
         for name, value in sorted(props.values.items()):
             self.parameters[name] = SsmParameter(
@@ -48,7 +48,7 @@ class Parameters(Construct):
                 name.replace("/", "_").replace("-", "_"),
                 name=ctx.path(Kind.SSM_PARAMETER, *name.split("/")),
                 type="SecureString",
-                key_id=keys.secrets.key_arn,
+                key_id=keys.parameters.key_arn,
                 value=value,
                 tier="Standard",
                 description=f"PCI platform setting {name}",
@@ -63,4 +63,4 @@ class Parameters(Construct):
         role.add_statements(
             Statement(sid="ReadParameters", actions=["ssm:GetParameter", "ssm:GetParameters"], resources=self.arns)
         )
-        self._keys.secrets.grant(role, ("kms:Decrypt",), via_service="ssm", label=label)
+        self._keys.parameters.grant(role, ("kms:Decrypt",), via_service="ssm", label=label)

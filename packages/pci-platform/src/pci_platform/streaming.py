@@ -2,10 +2,10 @@
 
 Records are transformed by the ``transformer`` function (record-level ``Ok``/``Dropped``/
 ``ProcessingFailed``), compressed with GZIP and written under ``transactions/`` of the
-transaction-log bucket (cardholder key; objects move to Intelligent-Tiering at once). Records the
+transaction-log bucket (processed key: masked, token-free records; objects move to Intelligent-Tiering at once). Records the
 function fails land under ``failed/`` (``error_output_prefix``) and every source record is also
 backed up under ``backup/`` (``s3_backup_mode = Enabled``). The stream is encrypted at rest with
-the cardholder key. The Firehose role can write that one bucket, invoke that one function and use
+the same key. The Firehose role can write that one bucket, invoke that one function and use
 that one key. Processor parameters are left at their defaults (setting a default value explicitly
 shows as a perpetual diff).
 """
@@ -74,7 +74,7 @@ class TransactionStream(Construct):
             BucketProps(
                 context=ctx,
                 name="transaction-logs",
-                key=keys.cardholder,
+                key=keys.processed,
                 access_log_bucket=props.data.access_logs,
                 lifecycle=(
                     LifecycleRule(
@@ -162,12 +162,12 @@ class TransactionStream(Construct):
             ),
         )
         self.transformer.grant_invoke(role, sid="Transform", read_configuration=True)
-        props.keys.cardholder.grant(role, ENCRYPT_DECRYPT, label="firehose")
+        props.keys.processed.grant(role, ENCRYPT_DECRYPT, label="firehose")
         props.guardrails.attach(role, "firehose")
         return role
 
     def _stream(self, props: StreamProps) -> KinesisFirehoseDeliveryStream:
-        key_arn = props.keys.cardholder.key_arn
+        key_arn = props.keys.processed.key_arn
         prefix = "transactions/!{timestamp:yyyy/MM/dd}/"
         return KinesisFirehoseDeliveryStream(
             self,

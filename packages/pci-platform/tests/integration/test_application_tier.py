@@ -64,7 +64,7 @@ def test_payment_queue_and_event_bus(deployment: Deployment, outputs: dict[str, 
     attributes = deployment.client("sqs", REGION).get_queue_attributes(
         QueueUrl=outputs["payment_queue_url"], AttributeNames=["All"]
     )["Attributes"]
-    assert attributes["KmsMasterKeyId"] == outputs["cardholder_key_arn"]
+    assert attributes["KmsMasterKeyId"] == outputs["events_key_arn"]
     assert "deadLetterTargetArn" in attributes["RedrivePolicy"]
     rules = deployment.client("events", REGION).list_rules(EventBusName=outputs["event_bus_name"])["Rules"]
     assert sorted(r["Name"] for r in rules) == [

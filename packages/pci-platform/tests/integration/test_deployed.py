@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pci_platform.security import KEYS
 from platform_tooling.testing.emulator import Deployment
 
 pytestmark = [
@@ -19,7 +20,8 @@ pytestmark = [
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 REGION = "ap-southeast-1"
-DATA_BUCKETS = ("cardholder_bucket_name", "processed_bucket_name")
+DATA_BUCKETS = {"cardholder_bucket_name": "cardholder_key_arn", "processed_bucket_name": "processed_key_arn"}
+"""Data bucket output -> the output of the key of its classification."""
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +86,7 @@ def test_interface_endpoints_in_the_endpoint_tier(deployment: Deployment, output
             assert set(endpoint["SubnetIds"]) == endpoint_subnets
 
 
-@pytest.mark.parametrize("output", ["cardholder_key_arn", "logs_key_arn", "secrets_key_arn"])
+@pytest.mark.parametrize("output", [f"{name}_key_arn" for name in KEYS])
 def test_keys_rotate_and_deny_root_use(deployment: Deployment, outputs: dict[str, Any], output: str) -> None:
     kms = deployment.client("kms", REGION)
     assert kms.get_key_rotation_status(KeyId=outputs[output])["KeyRotationEnabled"] is True
@@ -93,13 +95,13 @@ def test_keys_rotate_and_deny_root_use(deployment: Deployment, outputs: dict[str
     assert "kms:Decrypt" not in admin["Action"]
 
 
-@pytest.mark.parametrize("output", DATA_BUCKETS)
+@pytest.mark.parametrize("output", list(DATA_BUCKETS))
 def test_data_buckets(deployment: Deployment, outputs: dict[str, Any], output: str) -> None:
     s3 = deployment.client("s3", REGION)
     bucket = outputs[output]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
-    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == outputs["cardholder_key_arn"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == outputs[DATA_BUCKETS[output]]
     sids = {s["Sid"] for s in json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]}
     assert {"DenyInsecureTransport", "DenyUnencryptedUpload", "DenyVersionDeletionWithoutMfa"} <= sids
     logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]

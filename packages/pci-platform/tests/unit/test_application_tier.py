@@ -108,7 +108,7 @@ def test_cluster_is_serverless_v2_encrypted_tls_only_and_destroyable(stack: dict
     (cluster,) = resources(stack, "aws_rds_cluster").values()
     assert (cluster["engine"], cluster["engine_mode"]) == ("aurora-postgresql", "provisioned")
     assert cluster["storage_encrypted"] is True
-    assert cluster["kms_key_id"].startswith("${aws_kms_key.keys_cardholder_key_")
+    assert cluster["kms_key_id"].startswith("${aws_kms_key.keys_database_key_")
     assert cluster["serverlessv2_scaling_configuration"] == {"min_capacity": 0.5, "max_capacity": 1}
     assert "manage_master_user_password" not in cluster
     assert cluster["master_username"] == (
@@ -218,7 +218,7 @@ def test_launch_template_requires_imdsv2_encrypted_volumes_no_public_ip(stack: d
     assert template["metadata_options"]["http_put_response_hop_limit"] == 1
     ebs = template["block_device_mappings"][0]["ebs"]
     assert ebs["encrypted"] == "true"
-    assert ebs["kms_key_id"].startswith("${aws_kms_key.keys_cardholder_key_")
+    assert ebs["kms_key_id"].startswith("${aws_kms_key.keys_volumes_key_")
     assert template["network_interfaces"][0]["associate_public_ip_address"] == "false"
     (group,) = resources(stack, "aws_autoscaling_group").values()
     assert len(group["vpc_zone_identifier"]) == 3
@@ -243,7 +243,7 @@ def test_payment_function_is_sized_traced_and_in_the_vpc(stack: dict[str, Any]) 
 @pytest.mark.requirement("SEC-4", "SEC-C8")
 def test_event_bus_is_cmk_encrypted_and_routes_with_a_dead_letter_queue(stack: dict[str, Any]) -> None:
     (bus,) = resources(stack, "aws_cloudwatch_event_bus").values()
-    assert bus["kms_key_identifier"].startswith("${aws_kms_key.keys_cardholder_key_")
+    assert bus["kms_key_identifier"].startswith("${aws_kms_key.keys_events_key_")
     targets = {n: t for n, t in resources(stack, "aws_cloudwatch_event_target").items() if n.startswith("events_")}
     assert len(targets) == 3
     assert all(
@@ -273,7 +273,7 @@ def test_dns_failover_uses_a_cloudwatch_alarm_health_check(stack: dict[str, Any]
 
 
 @pytest.mark.requirement("SEC-11")
-def test_parameters_are_secure_strings_with_the_secrets_key(stack: dict[str, Any]) -> None:
+def test_parameters_are_secure_strings_with_the_parameters_key(stack: dict[str, Any]) -> None:
     parameters = {p["name"]: p for p in resources(stack, "aws_ssm_parameter").values()}
     assert sorted(parameters) == [
         "/pci-platform/dev/app/default-currency",
@@ -281,7 +281,7 @@ def test_parameters_are_secure_strings_with_the_secrets_key(stack: dict[str, Any
         "/pci-platform/dev/database/proxy-endpoint",
     ]
     assert all(
-        p["type"] == "SecureString" and p["key_id"].startswith("${aws_kms_key.keys_secrets_key_")
+        p["type"] == "SecureString" and p["key_id"].startswith("${aws_kms_key.keys_parameters_key_")
         for p in parameters.values()
     )
     assert "password" not in parameters["/pci-platform/dev/database/connection-string"]["value"]

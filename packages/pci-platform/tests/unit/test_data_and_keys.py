@@ -91,7 +91,7 @@ def test_log_buckets_deny_exactly_the_transport_and_encryption_statements(stack:
 
 @pytest.mark.requirement("PCI-3")
 @pytest.mark.parametrize(
-    ("role", "key"), [("cardholder", "cardholder"), ("processed", "cardholder"), ("flow_logs", "logs")]
+    ("role", "key"), [("cardholder", "cardholder"), ("processed", "processed"), ("flow_logs", "logs")]
 )
 def test_buckets_use_their_classification_key(stack: dict[str, Any], role: str, key: str) -> None:
     rule = companion(stack, "aws_s3_bucket_server_side_encryption_configuration", role)["rule"][0]
@@ -132,6 +132,9 @@ def test_every_bucket_is_versioned_and_private(stack: dict[str, Any], role: str)
     )
 
 
+KEY_NAMES = ["cardholder", "processed", "database", "events", "volumes", "parameters", "secrets", "logs"]
+
+
 def key_policy(stack: dict[str, Any], name: str) -> list[dict[str, Any]]:
     found = [k for n, k in resources(stack, "aws_kms_key").items() if n.startswith(f"keys_{name}_key_")]
     assert len(found) == 1
@@ -140,7 +143,7 @@ def key_policy(stack: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.requirement("PCI-3", "SEC-8")
-@pytest.mark.parametrize("name", ["cardholder", "logs", "secrets"])
+@pytest.mark.parametrize("name", KEY_NAMES)
 def test_root_administers_but_cannot_use_keys(stack: dict[str, Any], name: str) -> None:
     admin = next(s for s in key_policy(stack, name) if s["Sid"] == "KeyAdministration")
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(admin["Action"])
@@ -150,9 +153,14 @@ def test_root_administers_but_cannot_use_keys(stack: dict[str, Any], name: str) 
 @pytest.mark.parametrize(
     ("name", "roles"),
     [
-        ("cardholder", {"compute_processor_role", "api_payment_role", "batch_role", "streaming_role"}),
+        ("cardholder", {"compute_processor_role"}),
+        ("processed", {"compute_processor_role", "streaming_role"}),
+        ("database", set()),
+        ("events", {"api_payment_role", "batch_role"}),
+        ("volumes", set()),
+        ("parameters", {"api_payment_role"}),
+        ("secrets", {"secrets_rotation_role", "database_proxy_role"}),
         ("logs", {"compute_processor_role", "secrets_rotation_role", "api_payment_role", "streaming_transformer_role"}),
-        ("secrets", {"secrets_rotation_role", "database_proxy_role", "api_payment_role"}),
     ],
 )
 def test_keys_name_the_specific_roles_allowed_to_use_them(stack: dict[str, Any], name: str, roles: set[str]) -> None:
@@ -172,16 +180,14 @@ def test_secrets_key_is_used_only_through_secrets_manager(stack: dict[str, Any])
     use = next(s for s in key_policy(stack, "secrets") if s["Sid"] == "UseSecretRotation")
     assert use["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}}
     assert sorted(use["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+    vias = [s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") for s in key_policy(stack, "secrets")]
+    assert "ssm.ap-southeast-1.amazonaws.com" not in vias  # Parameter Store has its own key
 
 
 @pytest.mark.requirement("PCI-3", "SEC-8")
-def test_key_aliases_per_classification(stack: dict[str, Any]) -> None:
+def test_key_aliases_per_service_and_classification(stack: dict[str, Any]) -> None:
     aliases = sorted(a["name"] for a in resources(stack, "aws_kms_alias").values())
-    assert aliases == [
-        "alias/pci-platform-cardholder-apse1-dev",
-        "alias/pci-platform-logs-apse1-dev",
-        "alias/pci-platform-secrets-apse1-dev",
-    ]
+    assert aliases == sorted(f"alias/pci-platform-{name}-apse1-dev" for name in KEY_NAMES)
 
 
 @pytest.mark.requirement("SEC-C9", "PCI-C9")
@@ -208,7 +214,7 @@ def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> No
 DEPLOYER = "arn:aws:iam::123456789012:role/pci-platform-deployer"
 
 
-@pytest.mark.parametrize("name", ["cardholder", "logs", "secrets"])
+@pytest.mark.parametrize("name", KEY_NAMES)
 def test_the_deployer_reads_back_through_secrets_manager_and_parameter_store_only(
     stack: dict[str, Any], name: str
 ) -> None:
@@ -231,7 +237,7 @@ def test_the_volume_key_names_the_auto_scaling_service_linked_role(stack: dict[s
         "arn:aws:iam::${data.aws_caller_identity.caller_identity.account_id}:role/aws-service-role/"
         "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
     )
-    statements = {s["Sid"]: s for s in key_policy(stack, "cardholder")}
+    statements = {s["Sid"]: s for s in key_policy(stack, "volumes")}
     volumes, grants = statements["AutoScalingVolumes"], statements["AutoScalingGrants"]
     assert volumes["Principal"] == grants["Principal"] == {"AWS": role}
     assert sorted(volumes["Action"]) == [

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from pci_platform.security import KEYS
 from platform_tooling.testing.query import only, resources
 
 TOPIC = "${data.terraform_remote_state.baseline_state_B1090328.outputs.security_topic_arn}"
@@ -148,9 +149,7 @@ def test_outputs(stack: dict[str, Any]) -> None:
             "firewall_subnet_ids",
             "endpoint_subnet_ids",
             "firewall_arn",
-            "cardholder_key_arn",
-            "logs_key_arn",
-            "secrets_key_arn",
+            *(f"{name}_key_arn" for name in KEYS),
             "access_logs_bucket_name",
             "flow_logs_bucket_name",
             "cardholder_bucket_name",
