@@ -17,6 +17,10 @@ from shared_constructs.tagging import required_tags
 
 S = TypeVar("S", bound=BaseSettings)
 
+TERRAFORM_VERSION = ">= 1.10, < 2.0"
+"""The Terraform versions every stack accepts: 1.10 brought the S3 backend's native state locking
+(``use_lockfile``, which the backend sets), and a new major version may change the language."""
+
 
 class PlatformStack(TerraformStack, Generic[S]):
     """A stack of ``package`` in ``region`` with its backend, default provider, namer and context.
@@ -62,6 +66,8 @@ class PlatformStack(TerraformStack, Generic[S]):
         """The account of the default provider (its ``allowed_account_ids``)."""
         self.namer = Namer(service or package, settings.environment_suffix)
         configure_backend(self, settings, package, stack_name)
+        # Pinned here so that an older Terraform refuses the stack at init instead of ignoring use_lockfile.
+        self.add_override("terraform.required_version", TERRAFORM_VERSION)
         self.provider = self._make_provider("aws", region, None, assume_role_arn, external_id, self.account_id)
         self._providers: dict[str, AwsProvider] = {}
         self.context: AppContext[S] = AppContext(
