@@ -10,6 +10,7 @@ The image comes from a Systems Manager public parameter named in configuration.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.autoscaling_group import (
@@ -27,6 +28,7 @@ from cdktf_cdktf_provider_aws.launch_template import (
     LaunchTemplateMetadataOptions,
     LaunchTemplateMonitoring,
     LaunchTemplateNetworkInterfaces,
+    LaunchTemplateTagSpecifications,
 )
 from cdktf_cdktf_provider_aws.security_group import SecurityGroupIngress
 from shared_constructs.cdk import Construct
@@ -49,13 +51,16 @@ HOST_SERVICES = ("cloudwatch", "ec2", "s3", "sqs")
 records, and the package repositories at boot), SQS (the payment queue)."""
 SETTLEMENT_PREFIX = "settlement/"
 """Where in the output bucket the worker writes (the host role may write nowhere else)."""
+LAUNCHED_RESOURCES = ("instance", "volume")
+"""What Auto Scaling creates from the launch template; each gets the required tags at launch."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class BatchProps:
     """Props of :class:`BatchHosts` (sized by ``settings.application``): the ``queue`` they consume,
     the ``output_bucket`` they write settlement records to, the load balancer's ``target_group_arn``
-    they register in and its ``load_balancer_security_group_id`` (the only source allowed in)."""
+    they register in, its ``load_balancer_security_group_id`` (the only source allowed in), and the
+    required ``tags`` (the provider's default tags reach neither the group nor what it launches)."""
 
     context: AppContext[Settings]
     network: Network
@@ -65,6 +70,7 @@ class BatchProps:
     target_group_arn: str
     load_balancer_security_group_id: str
     guardrails: Guardrails
+    tags: Mapping[str, str]
 
 
 class BatchHosts(Construct):
@@ -108,8 +114,8 @@ class BatchHosts(Construct):
             name=ctx.name(Kind.IAM_INSTANCE_PROFILE, "batch-host"),
             role=self.role.role_name,
         )
-        self._launch_template(props, profile.arn)
         self.group_name = ctx.name(Kind.GENERIC, "batch")
+        self._launch_template(props, profile.arn)
         self.group = AutoscalingGroup(
             self,
             "group",
@@ -122,7 +128,11 @@ class BatchHosts(Construct):
             target_group_arns=[props.target_group_arn],
             health_check_type="ELB",
             health_check_grace_period=300,
-            tag=[AutoscalingGroupTag(key="Name", value=self.group_name, propagate_at_launch=True)],
+            # The group's own tags; instances and volumes get theirs from the launch template.
+            tag=[
+                AutoscalingGroupTag(key=key, value=value, propagate_at_launch=False)
+                for key, value in {**props.tags, "Name": self.group_name}.items()
+            ],
         )
         declare_services(self.group, HOST_SERVICES)
 
@@ -193,5 +203,9 @@ class BatchHosts(Construct):
                 )
             ],
             monitoring=LaunchTemplateMonitoring(enabled=True),
+            tag_specifications=[
+                LaunchTemplateTagSpecifications(resource_type=kind, tags={**props.tags, "Name": self.group_name})
+                for kind in LAUNCHED_RESOURCES
+            ],
             user_data=user_data(environment),
         )

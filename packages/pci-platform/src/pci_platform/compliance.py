@@ -26,13 +26,7 @@ from pci_platform.config import Settings
 PCI_TAGS = ("DataClassification", "Environment", "Owner")
 """The tag set the PCI data-processing requirements ask on every resource (all of them required
 tags of the platform, ``shared_constructs.tagging.REQUIRED_TAGS``)."""
-TAGGED_RESOURCE_TYPES = (
-    "AWS::EC2::SecurityGroup",
-    "AWS::EC2::Subnet",
-    "AWS::EC2::VPC",
-    "AWS::Lambda::Function",
-    "AWS::S3::Bucket",
-)
+TAG_RULE = "pci-tags"
 ENCRYPTION_RULES: dict[str, tuple[str, str]] = {
     "s3-kms-encryption": ("S3_DEFAULT_ENCRYPTION_KMS", "Buckets encrypt with KMS by default"),
     "s3-sse-enabled": ("S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "Buckets have default encryption"),
@@ -119,49 +113,58 @@ def critical_event_patterns(config_rule_names: Sequence[str]) -> dict[str, dict[
     }
 
 
-def compliance_rules(tags: Mapping[str, str]) -> tuple[ManagedRule, ...]:
-    """The encryption rules, and the PCI tag set with the values ``tags`` gives them."""
-    tag_parameters = {f"tag{i}Key": tag for i, tag in enumerate(PCI_TAGS, start=1)}
-    for i, tag in enumerate(PCI_TAGS, start=1):
-        if tag in tags:
-            tag_parameters[f"tag{i}Value"] = tags[tag]
-    encryption = tuple(
+def encryption_rules() -> tuple[ManagedRule, ...]:
+    """The encryption rules of :data:`ENCRYPTION_RULES`."""
+    return tuple(
         ManagedRule(name=name, identifier=identifier, description=description)
         for name, (identifier, description) in ENCRYPTION_RULES.items()
     )
-    pci_tags = ManagedRule(
-        name="pci-tags",
+
+
+def tag_rule(tags: Mapping[str, Sequence[str]], resource_types: Sequence[str]) -> ManagedRule:
+    """The PCI tag set on ``resource_types``, each tag with one of the values ``tags`` allows
+    (REQUIRED_TAGS takes several values separated by commas)."""
+    parameters = {}
+    for i, tag in enumerate(PCI_TAGS, start=1):
+        parameters[f"tag{i}Key"] = tag
+        if tags.get(tag):
+            parameters[f"tag{i}Value"] = ",".join(tags[tag])
+    return ManagedRule(
+        name=TAG_RULE,
         identifier="REQUIRED_TAGS",
         description=f"Resources carry the PCI tag set {', '.join(PCI_TAGS)}",
-        parameters=tag_parameters,
-        resource_types=TAGGED_RESOURCE_TYPES,
+        parameters=parameters,
+        resource_types=resource_types,
     )
-    return (*encryption, pci_tags)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ComplianceProps:
     """Props of :class:`ComplianceMonitoring`: critical events go to ``topic_arn``; ``tags`` gives the
-    values the PCI tag rule expects."""
+    values the PCI tag rule accepts for each tag."""
 
     context: AppContext[Settings]
     topic_arn: str
-    tags: Mapping[str, str]
+    tags: Mapping[str, Sequence[str]]
 
 
 class ComplianceMonitoring(Construct):
-    """Config rules (``config_rules``) and critical-event rules (``event_rules``) to ``topic_arn``."""
+    """Config rules (``config_rules``) and critical-event rules (``event_rules``) to ``topic_arn``.
+
+    The tag rule's scope is every taggable type of the finished stack: call :meth:`add_tag_rule` last."""
 
     def __init__(self, scope: Construct, id: str, props: ComplianceProps) -> None:
         super().__init__(scope, id)
-        ctx = props.context
+        ctx = self._context = props.context
+        self._tags = props.tags
         self.config_rules: dict[str, ConfigRule] = {}
         self.config_rule_names: dict[str, str] = {}
-        for managed in compliance_rules(props.tags):
+        for managed in encryption_rules():
             self.config_rules[managed.name] = ConfigRule(
                 self, managed.construct_id, ConfigRuleProps(context=ctx, rule=managed)
             )
             self.config_rule_names[managed.name] = ctx.name(Kind.CONFIG_RULE, managed.name)
+        self.config_rule_names[TAG_RULE] = ctx.name(Kind.CONFIG_RULE, TAG_RULE)
         self.event_rules: dict[str, CloudwatchEventRule] = {}
         for name, pattern in critical_event_patterns(list(self.config_rule_names.values())).items():
             rule = CloudwatchEventRule(
@@ -175,3 +178,12 @@ class ComplianceMonitoring(Construct):
                 self, f"{name}_target", rule=rule.name, arn=props.topic_arn, target_id="security-topic"
             )
             self.event_rules[name] = rule
+
+    def add_tag_rule(self, resource_types: Sequence[str]) -> ConfigRule:
+        """The PCI tag rule on ``resource_types`` (Config types, :func:`pci_platform.tag_scope.config_scope`)."""
+        if not resource_types:
+            raise ValueError("add_tag_rule: no resource types to evaluate")
+        managed = tag_rule(self._tags, resource_types)
+        rule = ConfigRule(self, managed.construct_id, ConfigRuleProps(context=self._context, rule=managed))
+        self.config_rules[managed.name] = rule
+        return rule

@@ -102,12 +102,20 @@ class FirewallSettings(Strict):
     endpoints crosses the firewall too, so each endpoint's API name is listed. S3 is not listed: it is
     reached through the gateway endpoint, whose policy admits only this account."""
     rule_group_capacity: PositiveInt = 100
+    package_repositories: list[str] = Field(
+        default=["al2023-repos-ap-southeast-1-de612dc2.s3.dualstack.ap-southeast-1.amazonaws.com"]
+    )
+    """Domains of the OS package repositories the batch hosts install from (Amazon Linux 2023's
+    repository bucket of the region, reached through the S3 gateway endpoint): the DNS firewall
+    resolves them, every other name outside the platform's is blocked."""
 
     @model_validator(mode="after")
     def _aws_domains(self) -> FirewallSettings:
-        bad = [d for d in self.allowed_domains if not DOMAIN.fullmatch(d)]
+        bad = [d for d in [*self.allowed_domains, *self.package_repositories] if not DOMAIN.fullmatch(d)]
         if bad:
-            raise ValueError(f"allowed_domains must be AWS service endpoints (*.amazonaws.com), got {bad}")
+            raise ValueError(
+                f"allowed_domains and package_repositories must be AWS service endpoints (*.amazonaws.com), got {bad}"
+            )
         return self
 
 
@@ -249,6 +257,18 @@ class DnsSettings(Strict):
     standby_dns_name: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+$")
     """Where the SECONDARY record points (for example a DR site's internal load balancer). Default:
     this load balancer (both records resolve here; the health check still drives the answer)."""
+    standby_alarm_name: str | None = Field(default=None, min_length=1, max_length=255)
+    """The CloudWatch alarm (in this region) that is in ALARM while the standby is unhealthy: the
+    SECONDARY record's health check follows it. Required with ``standby_dns_name``; without a standby
+    the SECONDARY is this load balancer and follows the same 5XX alarm as the PRIMARY."""
+
+    @model_validator(mode="after")
+    def _standby(self) -> DnsSettings:
+        if self.standby_dns_name and not self.standby_alarm_name:
+            raise ValueError(
+                "dns.standby_alarm_name is required with dns.standby_dns_name (the secondary's health check)"
+            )
+        return self
 
 
 class AlertSettings(Strict):
@@ -288,7 +308,8 @@ class Settings(BaseSettings):
     def _regions(self) -> Settings:
         if self.region not in self.approved_regions:
             raise ValueError(f"region {self.region!r} must be one of approved_regions {self.approved_regions}")
-        foreign = [d for d in self.firewall.allowed_domains if f".{self.region}." not in d and not d.startswith("sts.")]
+        domains = [*self.firewall.allowed_domains, *self.firewall.package_repositories]
+        foreign = [d for d in domains if f".{self.region}." not in d and not d.startswith("sts.")]
         if foreign:
-            raise ValueError(f"firewall.allowed_domains {foreign} are not endpoints of region {self.region!r}")
+            raise ValueError(f"firewall domains {foreign} are not endpoints of region {self.region!r}")
         return self

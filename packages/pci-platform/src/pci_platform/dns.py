@@ -1,9 +1,10 @@
 """Private DNS with failover: ``<record>.<zone>`` answers with the load balancer while it is healthy.
 
 A private hosted zone cannot use endpoint health checks (Route 53 checkers live on the internet),
-so the PRIMARY record's health check follows a CloudWatch alarm: the load balancer's 5XX alarm.
-The SECONDARY record points at the standby endpoint from configuration (a DR site's internal load
-balancer), or, when none is configured, at the same load balancer without a health check.
+so each record's health check follows a CloudWatch alarm. The PRIMARY's is the load balancer's 5XX
+alarm. The SECONDARY record points at the standby endpoint from configuration (a DR site's internal
+load balancer) with a health check on the standby's alarm (``dns.standby_alarm_name``), or, when none
+is configured, at the same load balancer with a health check on the same 5XX alarm.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class FailoverDns(Construct):
     def __init__(self, scope: Construct, id: str, props: DnsProps) -> None:
         super().__init__(scope, id)
         ctx, config, alb = props.context, props.context.settings.dns, props.alb
+        self._context = ctx
         region = ctx.region
         self.zone = Route53Zone(
             self,
@@ -52,14 +54,9 @@ class FailoverDns(Construct):
             vpc=[Route53ZoneVpc(vpc_id=props.vpc_id, vpc_region=region)],
             force_destroy=True,
         )
-        self.health_check = Route53HealthCheck(
-            self,
-            "primary_health",
-            type="CLOUDWATCH_METRIC",
-            cloudwatch_alarm_name=props.alarm.alarm_name,
-            cloudwatch_alarm_region=region,
-            insufficient_data_health_status="LastKnownStatus",
-            tags={"Name": ctx.name(Kind.GENERIC, "payments-primary")},
+        self.health_check = self._health_check("primary_health", "payments-primary", props.alarm.alarm_name)
+        self.standby_health_check = self._health_check(
+            "secondary_health", "payments-secondary", config.standby_alarm_name or props.alarm.alarm_name
         )
         self.fqdn = f"{config.record_name}.{config.zone_name}"
         alias = Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
@@ -85,6 +82,7 @@ class FailoverDns(Construct):
                 set_identifier="secondary",
                 records=[config.standby_dns_name],
                 failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="SECONDARY"),
+                health_check_id=self.standby_health_check.id,
             )
         else:
             Route53Record(
@@ -95,6 +93,20 @@ class FailoverDns(Construct):
                 type="A",
                 set_identifier="secondary",
                 failover_routing_policy=Route53RecordFailoverRoutingPolicy(type="SECONDARY"),
+                health_check_id=self.standby_health_check.id,
                 alias=Route53RecordAlias(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=False),
             )
         self.zone_id = self.zone.zone_id
+
+    def _health_check(self, id: str, name: str, alarm_name: str) -> Route53HealthCheck:
+        """A health check that follows ``alarm_name`` (unhealthy while it is in ALARM)."""
+        ctx = self._context
+        return Route53HealthCheck(
+            self,
+            id,
+            type="CLOUDWATCH_METRIC",
+            cloudwatch_alarm_name=alarm_name,
+            cloudwatch_alarm_region=ctx.region,
+            insufficient_data_health_status="LastKnownStatus",
+            tags={"Name": ctx.name(Kind.GENERIC, name)},
+        )

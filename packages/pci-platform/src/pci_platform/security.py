@@ -55,8 +55,10 @@ KEYS: dict[str, KeySpec] = {
     ),
     "events": KeySpec(
         "confidential",
-        "EventBridge: the payment bus; SQS: the payment, analytics and events dead-letter queues",
-        "EventBridge (`events.amazonaws.com`), payment role, batch host role",
+        "EventBridge: the payment bus; SQS: the payment, analytics and events dead-letter queues; SNS: the "
+        "ops topic (it carries payment.failed events)",
+        "EventBridge (`events.amazonaws.com`: bus, queues, topic), CloudWatch (alarms to the topic), payment "
+        "role, batch host role",
     ),
     "volumes": KeySpec(
         "confidential",
@@ -76,9 +78,9 @@ KEYS: dict[str, KeySpec] = {
     "logs": KeySpec(
         "internal",
         "CloudWatch Logs: every log group; S3: the flow-log bucket; Lambda environment variables; X-Ray; "
-        "Network Firewall; SNS: the ops topic",
-        "CloudWatch Logs (per log group), log delivery, CloudWatch and EventBridge (ops topic), the "
-        "functions' roles (environment decrypt), the deployer through X-Ray",
+        "Network Firewall",
+        "CloudWatch Logs (per log group), log delivery, the functions' roles (environment decrypt), the "
+        "deployer through X-Ray, the account's principals through Network Firewall only",
     ),
 }
 """Key name -> what it serves (the README's key table comes from here: :func:`key_table_markdown`)."""

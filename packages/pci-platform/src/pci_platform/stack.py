@@ -20,6 +20,7 @@ from pci_platform.config import Settings
 from pci_platform.data import DataProps, DataStores
 from pci_platform.database import DatabaseProps, PaymentDatabase
 from pci_platform.dns import DnsProps, FailoverDns
+from pci_platform.dns_firewall import BLOCKED_LOG_PATTERN, DnsFirewall, DnsFirewallProps
 from pci_platform.events import EVENT_SOURCE, EventsProps, PaymentEvents
 from pci_platform.firewall import EgressFirewall, FirewallProps
 from pci_platform.monitoring import LogAlarm, MonitoringProps, SecurityMonitoring
@@ -27,8 +28,9 @@ from pci_platform.networking import TIERS, Network, NetworkProps
 from pci_platform.observability import AppObservability, ObservabilityProps
 from pci_platform.parameters import Parameters, ParametersProps
 from pci_platform.secrets import SecretRotation, SecretRotationProps
-from pci_platform.security import KeysProps, PlatformKeys
+from pci_platform.security import CLASSIFICATION_TAG, KEYS, KeysProps, PlatformKeys
 from pci_platform.streaming import StreamProps, TransactionStream
+from pci_platform.tag_scope import config_scope, taggable_types
 from pci_platform.waf import waf_rules
 
 PACKAGE = "pci-platform"
@@ -73,6 +75,10 @@ class PciPlatformStack(PlatformStack[Settings]):
             "firewall",
             FirewallProps(context=ctx, network=self.network, keys=self.keys, flow_log_bucket=self.data.flow_logs),
         )
+        # DNS egress: the Resolver answers only the names the platform uses.
+        self.dns_firewall = DnsFirewall(
+            self, "dns_firewall", DnsFirewallProps(context=ctx, vpc_id=self.network.vpc_id, keys=self.keys)
+        )
         # Compute: the processing function.
         self.processing = Processing(
             self,
@@ -108,11 +114,21 @@ class PciPlatformStack(PlatformStack[Settings]):
         self.compliance = ComplianceMonitoring(
             self,
             "compliance",
-            ComplianceProps(context=ctx, topic_arn=topic_arn, tags=required_tags(settings, PACKAGE, settings.region)),
+            ComplianceProps(context=ctx, topic_arn=topic_arn, tags=self._accepted_tags()),
         )
         self._application_tier()
         self._observability()
         self._outputs()
+        # Last: the tag rule evaluates every taggable type the stack now holds.
+        self.compliance.add_tag_rule(config_scope(taggable_types(self)))
+
+    def _accepted_tags(self) -> dict[str, list[str]]:
+        """The values the tag rule accepts: the required tags' values, and for the data classification
+        also each key's (a key carries the classification of what it serves)."""
+        accepted = {tag: [value] for tag, value in required_tags(self.settings, PACKAGE, self.settings.region).items()}
+        classes = {self.settings.data_classification, *(spec.classification for spec in KEYS.values())}
+        accepted[CLASSIFICATION_TAG] = sorted(classes)
+        return accepted
 
     def _application_tier(self) -> None:
         """Queues, the payment bus and the ops topic; streaming; parameters; the payment API behind
@@ -180,6 +196,7 @@ class PciPlatformStack(PlatformStack[Settings]):
                 target_group_arn=self.api.batch_target_group.arn,
                 load_balancer_security_group_id=self.api.security_group.id,
                 guardrails=self.guardrails,
+                tags=required_tags(settings, PACKAGE, settings.region),
             ),
         )
         self.waf = WebAcl(
@@ -244,6 +261,15 @@ class PciPlatformStack(PlatformStack[Settings]):
                 pattern='{ $.event.alert.action = "blocked" }',
                 threshold=limits.firewall_blocked_threshold,
                 description="Network Firewall blocked egress from the workload tier",
+            )
+        )
+        self.monitoring.add_log_alarm(
+            LogAlarm(
+                name="dns-blocked",
+                log_group=self.dns_firewall.log_group,
+                pattern=BLOCKED_LOG_PATTERN,
+                threshold=limits.firewall_blocked_threshold,
+                description="DNS Firewall blocked names outside the platform's allow-list",
             )
         )
         self.monitoring.add_log_alarm(

@@ -259,17 +259,25 @@ def test_event_bus_is_cmk_encrypted_and_routes_with_a_dead_letter_queue(stack: d
 
 
 @pytest.mark.requirement("SEC-3")
-def test_dns_failover_uses_a_cloudwatch_alarm_health_check(stack: dict[str, Any]) -> None:
+def test_dns_failover_records_each_have_a_cloudwatch_alarm_health_check(stack: dict[str, Any]) -> None:
     (zone,) = resources(stack, "aws_route53_zone").values()
     assert zone["name"] == "pci.internal"
     assert zone["vpc"][0]["vpc_id"].startswith("${aws_vpc.")
-    (check,) = resources(stack, "aws_route53_health_check").values()
-    assert check["type"] == "CLOUDWATCH_METRIC"
-    assert "observability_alb-5xx_alarm" in check["cloudwatch_alarm_name"]
+    checks = resources(stack, "aws_route53_health_check")
+    assert sorted(checks) == [
+        n for n in sorted(checks) if n.startswith(("dns_primary_health_", "dns_secondary_health_"))
+    ]
+    assert len(checks) == 2
+    for check in checks.values():
+        assert check["type"] == "CLOUDWATCH_METRIC"
+        # No standby configured: both records are the one load balancer, both follow its 5XX alarm.
+        assert "observability_alb-5xx_alarm" in check["cloudwatch_alarm_name"]
+        assert check["cloudwatch_alarm_region"] == "ap-southeast-1"
     records = {r["set_identifier"]: r for r in resources(stack, "aws_route53_record").values()}
     assert records["primary"]["failover_routing_policy"] == {"type": "PRIMARY"}
-    assert records["primary"]["health_check_id"].startswith("${aws_route53_health_check.")
     assert records["secondary"]["failover_routing_policy"] == {"type": "SECONDARY"}
+    referenced = {records[r]["health_check_id"].split(".")[1] for r in ("primary", "secondary")}
+    assert referenced == set(checks)
 
 
 @pytest.mark.requirement("SEC-11")

@@ -200,6 +200,7 @@ def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> No
         "/aws/lambda/pci-platform-secret-rotation-apse1-dev",
         "/aws/lambda/pci-platform-transformer-apse1-dev",
         "/aws/rds/cluster/pci-platform-payments-apse1-dev/postgresql",
+        "/pci-platform/dev/dns-queries",
         "/pci-platform/dev/network-firewall/alerts",
         "/pci-platform/dev/vpc-flow-logs",
     ]

@@ -123,12 +123,18 @@ def test_emulator_target_drops_only_what_moto_lacks_and_what_depends_on_it(
         "aws_xray_sampling_rule": 1,
         "aws_xray_encryption_config": 1,
         "aws_cloudwatch_query_definition": 4,
-        "aws_route53_health_check": 1,
+        "aws_route53_health_check": 2,
+        "aws_route53_resolver_firewall_domain_list": 2,
+        "aws_route53_resolver_firewall_rule_group": 1,
+        "aws_route53_resolver_firewall_rule": 2,
+        "aws_route53_resolver_firewall_rule_group_association": 1,
+        "aws_route53_resolver_firewall_config": 1,
+        "aws_route53_resolver_query_log_config": 1,
+        "aws_route53_resolver_query_log_config_association": 1,
     }
     assert "firewall_arn" in stack["output"]
     assert "firewall_arn" not in emulator_stack["output"]
-    # The failover record stays; only its reference to the excluded health check is detached.
-    primary = next(
-        r for r in resources(emulator_stack, "aws_route53_record").values() if r["set_identifier"] == "primary"
-    )
-    assert "health_check_id" not in primary
+    # The failover records stay; only their references to the excluded health checks are detached.
+    records = list(resources(emulator_stack, "aws_route53_record").values())
+    assert len(records) == 2
+    assert all("health_check_id" not in r for r in records)

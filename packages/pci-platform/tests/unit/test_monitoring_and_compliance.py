@@ -45,7 +45,7 @@ def test_pci_tag_rule_requires_data_classification_environment_owner(stack: dict
     rule = only(stack, "aws_config_config_rule", name="pci-platform-pci-tags-apse1-dev")
     assert json.loads(rule["input_parameters"]) == {
         "tag1Key": "DataClassification",
-        "tag1Value": "cardholder",
+        "tag1Value": "cardholder,confidential,internal,restricted",  # the platform's, and each key's
         "tag2Key": "Environment",
         "tag2Value": "dev",
         "tag3Key": "Owner",

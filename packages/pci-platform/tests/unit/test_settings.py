@@ -54,11 +54,21 @@ def test_prod_protects_stateful_resources() -> None:
         ('[network]\ncidr = "10.60.0.1/16"', "network.cidr: got '10.60.0.1/16'; expected an IPv4 network"),
         (
             '[firewall]\nallowed_domains = ["example.com"]',
-            "allowed_domains must be AWS service endpoints (*.amazonaws.com), got ['example.com']",
+            "allowed_domains and package_repositories must be AWS service endpoints (*.amazonaws.com), got "
+            "['example.com']",
         ),
         (
             '[firewall]\nallowed_domains = ["kms.us-east-1.amazonaws.com"]',
-            "firewall.allowed_domains ['kms.us-east-1.amazonaws.com'] are not endpoints of region 'ap-southeast-1'",
+            "firewall domains ['kms.us-east-1.amazonaws.com'] are not endpoints of region 'ap-southeast-1'",
+        ),
+        (
+            '[firewall]\npackage_repositories = ["al2023-repos-us-east-1-de612dc2.s3.dualstack.us-east-1.amazonaws.com"]',
+            "firewall domains ['al2023-repos-us-east-1-de612dc2.s3.dualstack.us-east-1.amazonaws.com'] are not "
+            "endpoints of region 'ap-southeast-1'",
+        ),
+        (
+            '[dns]\nstandby_dns_name = "dr.example.internal"',
+            "dns.standby_alarm_name is required with dns.standby_dns_name",
         ),
         ('approved_regions = ["us-east-1"]', "region 'ap-southeast-1' must be one of approved_regions ['us-east-1']"),
         ('region = "mars-1"', "region: got 'mars-1'; expected an AWS region code"),

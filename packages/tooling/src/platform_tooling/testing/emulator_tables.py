@@ -71,6 +71,23 @@ EMULATOR = Target(
             reason="moto never returns redrive_allow_policy: the provider waits until timeout",
         ),
         Exclusion(type="aws_xray_sampling_rule", reason="moto lacks the X-Ray sampling-rule API"),
+        *(
+            Exclusion(type=f"aws_route53_resolver_{kind}", reason="moto lacks the Route 53 Resolver DNS Firewall API")
+            for kind in (
+                "firewall_domain_list",
+                "firewall_rule_group",
+                "firewall_rule",
+                "firewall_rule_group_association",
+                "firewall_config",
+            )
+        ),
+        *(
+            Exclusion(
+                type=f"aws_route53_resolver_{kind}",
+                reason="moto creates query-log configurations but lacks their delete and disassociate calls",
+            )
+            for kind in ("query_log_config", "query_log_config_association")
+        ),
         Exclusion(type="aws_xray_encryption_config", reason="moto lacks the X-Ray encryption-config API"),
         Exclusion(type="aws_cloudwatch_query_definition", reason="moto lacks the CloudWatch Logs query-definition API"),
         Exclusion(
