@@ -215,7 +215,8 @@ def scan(session: nox.Session) -> None:
             "--output-file-path",
             str(out),
         ]
-        # checkov cannot parse `moved` blocks: it reads copies without them (testing.scan.without_moved_blocks).
+        # checkov cannot parse `moved` blocks nor `required_version`: it reads copies without them
+        # (testing.scan.readable_by_checkov).
         prepared = session.run(
             str(BIN / "python"),
             "-m",

@@ -12,9 +12,9 @@ from platform_tooling.testing.scan import (
     failures,
     load_acceptances,
     main,
+    readable_by_checkov,
     unparsed,
     verdict,
-    without_moved_blocks,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -127,9 +127,22 @@ def test_checkov_reads_a_copy_without_moved_blocks_at_the_same_app_and_stack(tmp
     plain.parent.mkdir(parents=True)
     plain.write_text(json.dumps({"resource": resources}))
 
-    copy = without_moved_blocks(folder / "cdk.tf.json", tmp_path / "out")
+    copy = readable_by_checkov(folder / "cdk.tf.json", tmp_path / "out")
     assert copy == tmp_path / "out" / "network-peering" / "dev" / "stacks" / "network-peering" / "cdk.tf.json"
     assert json.loads(copy.read_text()) == {"resource": resources}
-    assert without_moved_blocks(plain, tmp_path / "out") == plain
+    assert readable_by_checkov(plain, tmp_path / "out") == plain
     assert main(["--prepare", str(tmp_path / "out"), str(folder / "cdk.tf.json"), str(plain)]) == 0
     assert capsys.readouterr().out.split() == [str(copy), str(plain)]
+
+
+def test_checkov_reads_a_copy_without_the_terraform_version_constraint(tmp_path):
+    stack = tmp_path / "cache" / "pci-platform" / "dev" / "stacks" / "pci-platform" / "cdk.tf.json"
+    stack.parent.mkdir(parents=True)
+    backend = {"local": {"path": "state.tfstate"}}
+    resources = {"aws_vpc": {"vpc_1": {"cidr_block": "10.0.0.0/16"}}}
+    stack.write_text(
+        json.dumps({"terraform": {"backend": backend, "required_version": ">= 1.10, < 2.0"}, "resource": resources})
+    )
+    copy = readable_by_checkov(stack, tmp_path / "out")
+    assert copy != stack
+    assert json.loads(copy.read_text()) == {"terraform": {"backend": backend}, "resource": resources}

@@ -5,7 +5,7 @@ reads checkov's JSON report (``-o json``) and the acceptance file (``checkov-acc
 repository root). Every failure must be accepted for its check and resource address, and every
 accepted address must still fail: an unaccepted failure, a stale acceptance or a file checkov could
 not parse fails the rung. ``python -m platform_tooling.testing.scan --prepare OUT STACK_FILE...``
-prints the files to hand checkov (:func:`without_moved_blocks`).
+prints the files to hand checkov (:func:`readable_by_checkov`).
 
 The acceptance file holds entries of::
 
@@ -84,20 +84,26 @@ def unparsed(report: Any) -> list[str]:
     return found
 
 
-def without_moved_blocks(stack_file: Path, out: Path) -> Path:
-    """``stack_file`` as checkov can read it: a copy without the ``moved`` blocks, under ``out`` at the
-    same ``<app>/<environment>/stacks/<stack>/cdk.tf.json`` (the stack file itself when it has none).
+def readable_by_checkov(stack_file: Path, out: Path) -> Path:
+    """``stack_file`` as checkov can read it: a copy without the ``moved`` blocks and without
+    ``terraform.required_version``, under ``out`` at the same
+    ``<app>/<environment>/stacks/<stack>/cdk.tf.json`` (the stack file itself when it has neither).
 
-    checkov 3.3's terraform_json parser takes every top-level block type for a map of named blocks
-    and fails on the ``moved`` list, and then checks nothing of the stack. Moved blocks carry no
-    resource, so every check still sees every resource.
+    checkov 3.3's terraform_json parser takes every top-level block type, and every entry of the
+    ``terraform`` block, for a map of named blocks: it fails on the ``moved`` list and on the
+    ``required_version`` string, and then checks nothing of the stack. Neither carries a resource,
+    so every check still sees every resource.
     """
     stack = json.loads(stack_file.read_text(encoding="utf-8"))
-    if "moved" not in stack:
+    terraform = stack.get("terraform", {})
+    if "moved" not in stack and "required_version" not in terraform:
         return stack_file
+    readable = {k: v for k, v in stack.items() if k != "moved"}
+    if "required_version" in terraform:
+        readable["terraform"] = {k: v for k, v in terraform.items() if k != "required_version"}
     copy = out.joinpath(*stack_file.parts[-5:])
     copy.parent.mkdir(parents=True, exist_ok=True)
-    copy.write_text(json.dumps({k: v for k, v in stack.items() if k != "moved"}), encoding="utf-8")
+    copy.write_text(json.dumps(readable), encoding="utf-8")
     return copy
 
 
@@ -165,7 +171,7 @@ def prepare(argv: Sequence[str]) -> int:
         return 2
     out = Path(argv[0])
     for stack_file in argv[1:]:
-        print(without_moved_blocks(Path(stack_file), out))
+        print(readable_by_checkov(Path(stack_file), out))
     return 0
 
 
