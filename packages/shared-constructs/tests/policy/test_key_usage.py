@@ -195,3 +195,12 @@ def test_without_a_configured_deployer_nothing_is_asked_of_it():
 def test_fails_a_restricted_key_without_its_deployer():
     with pytest.raises(ValueError, match="must name the deployer"):
         KeyPolicy(ACCOUNT, root_can_use=False)
+
+
+def test_a_key_the_launch_template_only_hands_to_its_hosts_is_not_auto_scalings_to_use():
+    handed = {
+        "aws_launch_template": {"t": {"user_data": f"OUTPUT_KEY={KEY}", "block_device_mappings": [{"ebs": {}}]}},
+        "aws_autoscaling_group": BATCH_HOSTS["aws_autoscaling_group"],
+    }
+    assert findings(stack(restricted().render(), **handed)) == []
+    assert len(findings(stack(restricted().render(), **BATCH_HOSTS))) == 1  # on the volumes it is

@@ -137,8 +137,8 @@ def _policy_services(consumer: Resource, policy_type: str, key: str, action: str
     return found
 
 
-def _uses(consumer: Resource, ctx: Context) -> list[Need]:
-    """What using the key for ``consumer`` requires (module docstring)."""
+def _uses(consumer: Resource, ctx: Context, key_address: str = "") -> list[Need]:
+    """What using the key (``key_address``) for ``consumer`` requires (module docstring)."""
     cfg, stack, kind = consumer.config, consumer.stack, consumer.type
     needs: list[Need] = []
     if kind == "aws_cloudwatch_log_group":
@@ -167,7 +167,9 @@ def _uses(consumer: Resource, ctx: Context) -> list[Need]:
             ):
                 needs.append(Need("service", "sns.amazonaws.com", WRITE, "delivers the topic's messages"))
     elif kind == "aws_launch_template":
-        if any(
+        # Only a key that encrypts the volumes is Auto Scaling's to use (user data may name another).
+        volumes = addresses_in(cfg.get("block_device_mappings"))
+        if (not key_address or key_address in volumes) and any(
             consumer.address in addresses_in(g.config.get("launch_template"))
             for g in stack.resources("aws_autoscaling_group")
         ):
@@ -320,7 +322,7 @@ def key_usage(resource: Resource, ctx: Context) -> Result:
         return NOT_APPLICABLE
     problems: list[str] = []
     for consumer in _consumers(resource):
-        for need in _uses(consumer, ctx):
+        for need in _uses(consumer, ctx, resource.address):
             lacking = missing(resource, need)
             if lacking:
                 who = need.principal if need.kind != "role" else need.principal.split(".", 1)[1]
