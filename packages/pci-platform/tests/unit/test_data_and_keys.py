@@ -154,7 +154,7 @@ def test_root_administers_but_cannot_use_keys(stack: dict[str, Any], name: str) 
     ("name", "roles"),
     [
         ("cardholder", {"compute_processor_role"}),
-        ("processed", {"compute_processor_role", "streaming_role"}),
+        ("processed", {"compute_processor_role", "streaming_role", "batch_role"}),
         ("database", set()),
         ("events", {"api_payment_role", "batch_role"}),
         ("volumes", set()),
