@@ -26,6 +26,12 @@ def stacks(result: SynthResult) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
+def prod_stacks(synth: Callable[..., SynthResult]) -> dict[str, dict[str, Any]]:
+    """The stacks of config/prod.toml (synthesis is cached per environment by the platform)."""
+    return synth(PACKAGE, environment="prod").stacks
+
+
+@pytest.fixture(scope="session")
 def emulator_stacks(result: SynthResult) -> dict[str, dict[str, Any]]:
     """The stacks as the emulator harness deploys them (its target profile applied)."""
     return apply_target(EMULATOR, result.stacks).stacks

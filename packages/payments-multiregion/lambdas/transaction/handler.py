@@ -1,44 +1,51 @@
-"""Transaction handler: validate, authorize and record a payment idempotently, then publish its event.
+"""Transaction handler: the steps of the payment workflow (``workflow.py`` holds the state machine).
 
-Two callers:
+Every task is invoked with ``{"action": <step>, "state": <workflow state>}`` and returns the state
+with its own part added. The state carries the client's ``request``, the ``attempt`` number the
+API front chose, then ``payment`` (validate), ``claimed`` or ``outcome`` (claim),
+``authorization`` (authorize) and finally ``outcome``, the status resource the client receives.
+Failures raise errors whose class names the state machine's Retry and Catch rules match
+(``PaymentValidationError``, ``IdempotencyConflictError``, ``ClaimLostError``,
+``TransientError``, ``PaymentStoreError``).
 
-* API Gateway (Lambda proxy event with a JSON ``body``): the whole chain runs and an HTTP response
-  comes back: 201 recorded, 400 invalid request, 402 declined, 409 duplicate idempotency key,
-  503 a dependency failed (retry with the same idempotency key).
-* Step Functions tasks (``{"action": "validate" | "authorize" | "record", "payment": {...}}``): the
-  step's result is returned; failures raise errors whose class names the state machine's
-  ``Retry``/``Catch`` rules match (``PaymentValidationError``, ``PaymentDeclinedError``,
-  ``DuplicatePaymentError``, ``TransientError``, ``PaymentStoreError``).
+The payment's item (hash key attribute ``idempotency_key`` = the payment id) moves
+PENDING -> SUCCEEDED | DECLINED, or PENDING -> FAILED (technical, released for a retry). Each
+attempt owns the item through ``attempt_id`` (its execution name); record and decline write only
+while they own it, so two attempts can never both record.
 
-Idempotency: the table's hash key is the client's idempotency key and the write is a conditional
-put. The item records a hash of the request and whether its event was published, so that a retry
-after a failed publish (same key, same request) publishes instead of being refused.
-
-Environment: ``TABLE_NAME``, ``EVENT_BUS_NAME``, ``AWS_REGION`` (set by Lambda),
-``MAX_AMOUNT`` (authorization limit, default 1000000), ``CURRENCIES`` (comma-separated ISO 4217
-codes, default a common set).
+Environment: ``TABLE_NAME``, ``AWS_REGION`` (set by Lambda), ``MAX_AMOUNT``, ``CURRENCIES``,
+``CLAIM_TTL_S`` (how long a PENDING claim blocks other attempts; the workflow's timeout).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import time
-import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import boto3
+import payments_acquirer as acquirer
 from botocore.exceptions import BotoCoreError, ClientError
+from payments_contract import (
+    DECLINED,
+    FAILED,
+    FINAL,
+    PAYMENT_IN_PROGRESS,
+    PENDING,
+    SUCCEEDED,
+    TECHNICAL_FAILURE,
+    ClaimLostError,
+    IdempotencyConflictError,
+    PaymentError,
+    PaymentStoreError,
+    PaymentValidationError,
+    TransientError,
+    execution_name,
+    outcome_of,
+    validate,
+)
 
-EVENT_SOURCE = "payments.transactions"
-ACCEPTED = "PaymentAccepted"
-DEFAULT_CURRENCIES = "USD,EUR,GBP,JPY,SGD,AUD,CAD,CHF"
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW"})
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 TRANSIENT_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -50,56 +57,9 @@ TRANSIENT_CODES = frozenset(
         "InternalException",
     }
 )
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 _dynamodb = boto3.client("dynamodb")
-_events = boto3.client("events")
-
-
-class PaymentError(Exception):
-    """Base of the errors this handler reports; ``status`` and ``code`` shape the HTTP answer."""
-
-    status = 500
-    code = "INTERNAL"
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class PaymentValidationError(PaymentError):
-    """The request is malformed (400)."""
-
-    status = 400
-    code = "INVALID_REQUEST"
-
-
-class PaymentDeclinedError(PaymentError):
-    """The payment is well-formed but not authorized (402)."""
-
-    status = 402
-    code = "DECLINED"
-
-
-class DuplicatePaymentError(PaymentError):
-    """The idempotency key was already used (409)."""
-
-    status = 409
-    code = "DUPLICATE_IDEMPOTENCY_KEY"
-
-
-class TransientError(PaymentError):
-    """A dependency is throttled or failing; the same request may be retried (503)."""
-
-    status = 503
-    code = "RETRY"
-
-
-class PaymentStoreError(PaymentError):
-    """A dependency refused the call for a non-transient reason (500)."""
-
-    status = 500
-    code = "STORE_ERROR"
 
 
 def log(level: str, message: str, **fields: Any) -> None:
@@ -111,57 +71,8 @@ def _region() -> str:
     return os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
 
 
-def validate(raw: Any) -> dict[str, Any]:
-    """Check amount, currency and idempotency key; return the normalised payment."""
-    if not isinstance(raw, dict):
-        raise PaymentValidationError("payment must be a JSON object")
-    problems: list[str] = []
-    key = raw.get("idempotency_key")
-    if not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key):
-        problems.append("idempotency_key must be 8-64 characters of letters, digits, '-' or '_'")
-    currency = raw.get("currency")
-    allowed = {c.strip() for c in os.environ.get("CURRENCIES", DEFAULT_CURRENCIES).split(",") if c.strip()}
-    if not isinstance(currency, str) or not CURRENCY.fullmatch(currency) or currency not in allowed:
-        problems.append(f"currency must be one of {', '.join(sorted(allowed))}, got {currency!r}")
-    amount_raw = raw.get("amount")
-    amount: Decimal | None = None
-    if isinstance(amount_raw, bool) or not isinstance(amount_raw, int | float | str):
-        problems.append(f"amount must be a positive decimal number, got {amount_raw!r}")
-    else:
-        try:
-            amount = Decimal(str(amount_raw))
-        except InvalidOperation:
-            problems.append(f"amount must be a positive decimal number, got {amount_raw!r}")
-    if amount is not None:
-        places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
-        if not amount.is_finite() or amount <= 0:
-            problems.append(f"amount must be greater than 0, got {amount_raw!r}")
-        elif -amount.as_tuple().exponent > places:  # type: ignore[operator]
-            problems.append(f"amount allows {places} decimal places for {currency}, got {amount_raw!r}")
-    merchant = raw.get("merchant_id", "")
-    if not isinstance(merchant, str) or len(merchant) > 64:
-        problems.append("merchant_id must be a string of at most 64 characters")
-    if problems:
-        raise PaymentValidationError("; ".join(problems), problems=problems)
-    return {
-        "idempotency_key": key,
-        "amount": str(amount),
-        "currency": currency,
-        "merchant_id": merchant,
-    }
-
-
-def authorize(payment: dict[str, Any]) -> dict[str, Any]:
-    """Decline amounts above the configured limit; a real acquirer call would go here."""
-    limit = Decimal(os.environ.get("MAX_AMOUNT", "1000000"))
-    if Decimal(payment["amount"]) > limit:
-        raise PaymentDeclinedError(f"amount {payment['amount']} exceeds the limit {limit}")
-    return {**payment, "authorized": True}
-
-
-def _request_hash(payment: dict[str, Any]) -> str:
-    body = {k: payment[k] for k in ("idempotency_key", "amount", "currency", "merchant_id")}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _client_error(exc: ClientError, action: str) -> PaymentError:
@@ -171,140 +82,202 @@ def _client_error(exc: ClientError, action: str) -> PaymentError:
     return PaymentStoreError(f"{action} failed ({code})", aws_error=code)
 
 
-def _publish(item: dict[str, Any]) -> None:
-    detail = {
-        k: item[k]
-        for k in ("payment_id", "idempotency_key", "amount", "currency", "merchant_id", "origin_region", "created_at")
-    }
+def _key(state: dict[str, Any]) -> dict[str, Any]:
+    return {"idempotency_key": {"S": state["payment"]["payment_id"]}}
+
+
+def _attempt_id(state: dict[str, Any]) -> str:
+    return execution_name(state["payment"]["payment_id"], int(state.get("attempt", 0)))
+
+
+def _read(state: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        answer = _events.put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": ACCEPTED,
-                    "Detail": json.dumps(detail),
-                    "EventBusName": os.environ["EVENT_BUS_NAME"],
-                }
-            ]
-        )
+        found = _dynamodb.get_item(TableName=os.environ["TABLE_NAME"], Key=_key(state), ConsistentRead=True)
     except ClientError as exc:
-        raise _client_error(exc, "publishing the payment event") from exc
+        raise _client_error(exc, "reading the payment") from exc
     except BotoCoreError as exc:
-        raise TransientError(f"publishing the payment event failed: {exc}") from exc
-    if answer.get("FailedEntryCount", 0):
-        entry = answer.get("Entries", [{}])[0]
-        raise TransientError("publishing the payment event failed", aws_error=entry.get("ErrorCode"))
+        raise TransientError(f"reading the payment failed: {exc}") from exc
+    item: dict[str, Any] | None = found.get("Item")
+    return item
 
 
-def _mark_published(key: str) -> None:
+def _update(state: dict[str, Any], action: str, expression: str, values: dict[str, Any]) -> None:
+    """An update of the item this attempt owns (PENDING under its attempt id), or ClaimLostError."""
     try:
         _dynamodb.update_item(
             TableName=os.environ["TABLE_NAME"],
-            Key={"idempotency_key": {"S": key}},
-            UpdateExpression="SET event_published = :yes",
-            ExpressionAttributeValues={":yes": {"BOOL": True}},
-        )
-    except (ClientError, BotoCoreError) as exc:
-        # The event is out; the flag only guards retries, and a later retry is refused as a duplicate.
-        log("WARNING", "could not mark the event published", idempotency_key=key, error=str(exc))
-
-
-def _existing(key: str) -> dict[str, Any] | None:
-    try:
-        found = _dynamodb.get_item(
-            TableName=os.environ["TABLE_NAME"], Key={"idempotency_key": {"S": key}}, ConsistentRead=True
+            Key=_key(state),
+            UpdateExpression=expression,
+            ConditionExpression="attempt_id = :mine AND #s = :pending",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":mine": {"S": _attempt_id(state)},
+                ":pending": {"S": PENDING},
+                **values,
+            },
         )
     except ClientError as exc:
-        raise _client_error(exc, "reading the existing payment") from exc
-    existing: dict[str, Any] | None = found.get("Item")
-    return existing
+        if exc.response.get("Error", {}).get("Code") == CONDITION_FAILED:
+            raise ClaimLostError(f"{action}: another attempt owns payment {state['payment']['payment_id']}") from exc
+        raise _client_error(exc, action) from exc
+    except BotoCoreError as exc:
+        raise TransientError(f"{action} failed: {exc}") from exc
 
 
-def record(payment: dict[str, Any]) -> dict[str, Any]:
-    """Write the payment once (conditional put), then publish its event to the regional bus."""
+def step_validate(state: dict[str, Any]) -> dict[str, Any]:
+    """The normalised payment with its id and request hash, or PaymentValidationError."""
+    return {**state, "payment": validate(state.get("request"))}
+
+
+def step_claim(state: dict[str, Any]) -> dict[str, Any]:
+    """Take the payment for this attempt (conditional put), or answer what is already known.
+
+    A new key, a FAILED attempt or a PENDING claim past its expiry of the *same request* may be
+    taken; a recorded outcome is replayed; a live claim answers PAYMENT_IN_PROGRESS; another request
+    under the same key is an IdempotencyConflictError.
+    """
+    payment, now = state["payment"], int(time.time())
     item = {
-        **payment,
-        "payment_id": str(uuid.uuid4()),
-        "status": "RECORDED",
-        "origin_region": _region(),
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "request_hash": _request_hash(payment),
+        "idempotency_key": {"S": payment["payment_id"]},
+        "payment_id": {"S": payment["payment_id"]},
+        "client_key": {"S": payment["idempotency_key"]},
+        "merchant_id": {"S": payment["merchant_id"]},
+        "amount": {"N": payment["amount"]},
+        "currency": {"S": payment["currency"]},
+        "request_hash": {"S": payment["request_hash"]},
+        "status": {"S": PENDING},
+        "attempt": {"N": str(int(state.get("attempt", 0)))},
+        "attempt_id": {"S": _attempt_id(state)},
+        "origin_region": {"S": _region()},
+        "created_at": {"S": _now()},
+        "expires_at": {"N": str(now + int(os.environ.get("CLAIM_TTL_S", "3600")))},
     }
-    attributes: dict[str, dict[str, Any]] = {
-        k: {"S": str(v)} for k, v in item.items() if k not in ("amount", "authorized")
-    }
-    attributes["amount"] = {"N": str(item["amount"])}
-    attributes["event_published"] = {"BOOL": False}
     try:
         _dynamodb.put_item(
             TableName=os.environ["TABLE_NAME"],
-            Item=attributes,
-            ConditionExpression="attribute_not_exists(idempotency_key)",
+            Item=item,
+            ConditionExpression=(
+                "attribute_not_exists(idempotency_key) OR "
+                "(request_hash = :h AND (#s = :failed OR (#s = :pending AND expires_at < :now)))"
+            ),
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":h": {"S": payment["request_hash"]},
+                ":failed": {"S": FAILED},
+                ":pending": {"S": PENDING},
+                ":now": {"N": str(now)},
+            },
         )
+        return {**state, "claimed": True}
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise _client_error(exc, "recording the payment") from exc
-        existing = _existing(payment["idempotency_key"])
-        if (
-            existing is None
-            or existing.get("request_hash", {}).get("S") != item["request_hash"]
-            or existing.get("event_published", {}).get("BOOL", True)
-        ):
-            raise DuplicatePaymentError(
-                f"idempotency key {payment['idempotency_key']!r} was already used",
-                payment_id=(existing or {}).get("payment_id", {}).get("S"),
-            ) from exc
-        # Same request retried after its event failed to publish: finish the earlier attempt.
-        item = {k: v.get("S", v.get("N")) for k, v in existing.items() if "S" in v or "N" in v}
-        log("INFO", "resuming a payment whose event was not published", payment_id=item["payment_id"])
-    _publish(item)
-    _mark_published(payment["idempotency_key"])
-    log("INFO", "payment recorded", payment_id=item["payment_id"], region=item["origin_region"])
-    return {
-        k: item[k]
-        for k in (
-            "payment_id",
-            "idempotency_key",
-            "amount",
-            "currency",
-            "merchant_id",
-            "status",
-            "origin_region",
-            "created_at",
+        if exc.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+            raise _client_error(exc, "claiming the payment") from exc
+    except BotoCoreError as exc:
+        raise TransientError(f"claiming the payment failed: {exc}") from exc
+    existing = _read(state)
+    if existing is None:
+        raise TransientError("the payment's claim vanished while it was read; retry")
+    if existing.get("request_hash", {}).get("S") != payment["request_hash"]:
+        raise IdempotencyConflictError(
+            f"idempotency key {payment['idempotency_key']!r} of merchant {payment['merchant_id']!r} "
+            "was already used for a different request",
+            payment_id=payment["payment_id"],
         )
+    outcome = outcome_of(existing)
+    if outcome["status"] not in FINAL:
+        outcome.update(status=PENDING, reason_code=PAYMENT_IN_PROGRESS)
+    log("INFO", "payment already known; replaying", payment_id=payment["payment_id"], status=outcome["status"])
+    return {**state, "outcome": {**outcome, "replayed": True}}
+
+
+def step_authorize(state: dict[str, Any]) -> dict[str, Any]:
+    """The acquirer's decision (approval with an authorization id, or a decline with a reason)."""
+    payment = state["payment"]
+    decision = acquirer.authorize(payment["amount"], payment["currency"], payment["payment_id"])
+    return {**state, "authorization": decision}
+
+
+def _outcome(state: dict[str, Any], status: str, reason: str) -> dict[str, Any]:
+    payment = state["payment"]
+    outcome = {
+        "payment_id": payment["payment_id"],
+        "status": status,
+        "reason_code": reason,
+        "merchant_id": payment["merchant_id"],
+        "idempotency_key": payment["idempotency_key"],
+        "amount": payment["amount"],
+        "currency": payment["currency"],
+        "origin_region": _region(),
     }
+    if status == SUCCEEDED:
+        outcome["authorization_id"] = state["authorization"]["authorization_id"]
+    return outcome
 
 
-def _http(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+def step_record(state: dict[str, Any]) -> dict[str, Any]:
+    """Record the approval on the item this attempt owns (ClaimLostError when it no longer does)."""
+    authorization = state["authorization"]
+    _update(
+        state,
+        "recording the payment",
+        "SET #s = :succeeded, reason_code = :reason, authorization_id = :auth, recorded_at = :at REMOVE expires_at",
+        {
+            ":succeeded": {"S": SUCCEEDED},
+            ":reason": {"S": authorization["reason_code"]},
+            ":auth": {"S": authorization["authorization_id"]},
+            ":at": {"S": _now()},
+        },
+    )
+    log("INFO", "payment recorded", payment_id=state["payment"]["payment_id"], region=_region())
+    return {**state, "outcome": _outcome(state, SUCCEEDED, authorization["reason_code"])}
 
 
-def _api(event: dict[str, Any]) -> dict[str, Any]:
+def step_decline(state: dict[str, Any]) -> dict[str, Any]:
+    """Record the decline, so that a retry with the same key replays it instead of asking again."""
+    reason = state["authorization"]["reason_code"]
+    _update(
+        state,
+        "recording the decline",
+        "SET #s = :declined, reason_code = :reason, recorded_at = :at REMOVE expires_at",
+        {":declined": {"S": DECLINED}, ":reason": {"S": reason}, ":at": {"S": _now()}},
+    )
+    return {**state, "outcome": _outcome(state, DECLINED, reason)}
+
+
+def step_release(state: dict[str, Any]) -> dict[str, Any]:
+    """Mark this attempt FAILED so that a retry with the same key may run at once. Best effort:
+    when the table is what failed, the claim expires instead (``CLAIM_TTL_S``)."""
     try:
-        try:
-            raw = json.loads(event.get("body") or "")
-        except (TypeError, ValueError):
-            raise PaymentValidationError("request body must be a JSON object") from None
-        return _http(201, record(authorize(validate(raw))))
+        _update(state, "releasing the claim", "SET #s = :failed REMOVE expires_at", {":failed": {"S": FAILED}})
     except PaymentError as exc:
-        log("WARNING" if exc.status < 500 else "ERROR", exc.message, code=exc.code, **exc.details)
-        return _http(exc.status, {"error": {"code": exc.code, "message": exc.message, **exc.details}})
+        log("WARNING", "claim not released; it expires", payment_id=state["payment"]["payment_id"], error=exc.message)
+    return {**state, "outcome": _outcome(state, FAILED, TECHNICAL_FAILURE)}
 
 
-STEPS = {"validate": validate, "authorize": authorize, "record": record}
+def step_void(state: dict[str, Any]) -> dict[str, Any]:
+    """Compensation: void the authorization that could not be recorded, then release the claim."""
+    authorization = state["authorization"]
+    voided = acquirer.void(authorization["authorization_id"], state["payment"]["payment_id"])
+    log("WARNING", "authorization voided: the payment could not be recorded", **voided)
+    return {**step_release(state), "voided": voided}
+
+
+STEPS = {
+    "validate": step_validate,
+    "claim": step_claim,
+    "authorize": step_authorize,
+    "record": step_record,
+    "decline": step_decline,
+    "void": step_void,
+    "release": step_release,
+}
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Entry point for API Gateway proxy events and Step Functions task inputs."""
-    if isinstance(event, dict) and ("httpMethod" in event or "requestContext" in event):
-        return _api(event)
-    if not isinstance(event, dict):
-        raise PaymentValidationError("task input must be a JSON object")
-    action = event.get("action", "process")
-    payment = event.get("payment", {})
-    if action == "process":
-        return record(authorize(validate(payment)))
-    step = STEPS.get(action)
+    """Entry point of the workflow's tasks: run ``event["action"]`` on ``event["state"]``."""
+    if not isinstance(event, dict) or not isinstance(event.get("state"), dict):
+        raise PaymentValidationError("task input must be an object with 'action' and 'state'")
+    step = STEPS.get(str(event.get("action")))
     if step is None:
-        raise PaymentValidationError(f"action must be one of process, {', '.join(STEPS)}; got {action!r}")
-    return step(payment)
+        raise PaymentValidationError(f"action must be one of {', '.join(STEPS)}; got {event.get('action')!r}")
+    return step(event["state"])

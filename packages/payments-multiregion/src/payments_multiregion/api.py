@@ -1,6 +1,7 @@
-"""The regional REST API in front of the workflow: request validation, IAM authorization on the
-payment method, throttling and access logs. Its custom domain, certificate, latency record and
-health check are in :mod:`payments_multiregion.domain`.
+"""The regional REST API in front of the workflow: ``POST /payments`` and ``GET /payments/{payment_id}``
+(both IAM-authorized, served by the API front function, which starts the workflow and reads the
+status resource), request validation, throttling and access logs. Its custom domain, certificate,
+latency record and health check are in :mod:`payments_multiregion.domain`.
 
 The API has no health route: the region's Route 53 health check watches the canary's alarm
 (:mod:`payments_multiregion.failover`), so no unauthenticated path exists that a flood could use
@@ -15,9 +16,7 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
-from cdktf_cdktf_provider_aws.api_gateway_integration_response import ApiGatewayIntegrationResponse
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
-from cdktf_cdktf_provider_aws.api_gateway_method_response import ApiGatewayMethodResponse
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
@@ -30,9 +29,11 @@ from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
     ApiGatewayRestApiEndpointConfiguration,
 )
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct, ITerraformDependable, TerraformResourceLifecycle
 from shared_constructs.context import AppContext
-from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assume_role_policy
+from shared_constructs.functions import PythonFunction
+from shared_constructs.iam import LeastPrivilegeRole, RoleProps, assume_role_policy
 from shared_constructs.kms import Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.naming import Kind
@@ -47,13 +48,13 @@ PAYMENT_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
     "title": "Payment",
     "type": "object",
-    "required": ["idempotency_key", "amount", "currency"],
+    "required": ["merchant_id", "idempotency_key", "amount", "currency"],
     "additionalProperties": False,
     "properties": {
         "idempotency_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
         "amount": {"type": ["string", "number"]},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-        "merchant_id": {"type": "string", "maxLength": 64},
+        "merchant_id": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
     },
 }
 ACCESS_LOG_FORMAT = json.dumps(
@@ -72,31 +73,17 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     sort_keys=True,
 )
-# StartExecution (STANDARD) answers at once with the execution; StartSyncExecution (EXPRESS) waits for the result.
-ACTIONS = {"STANDARD": ("StartExecution", "202"), "EXPRESS": ("StartSyncExecution", "200")}
-SYNC_RESPONSE = (
-    "#set($status = $input.path('$.status'))\n"
-    "#if($status == \"SUCCEEDED\")$input.path('$.output')"
-    "#else#set($context.responseOverride.status = 422)"
-    '{"error": {"code": "PAYMENT_FAILED", "cause": "$util.escapeJavaScript($input.path(\'$.error\'))"}}#end'
-)
-ASYNC_RESPONSE = '{"execution_arn": "$input.path(\'$.executionArn\')", "status": "ACCEPTED"}'
-
-
-def start_template(state_machine_arn: str) -> str:
-    """The request mapping: the validated body becomes the execution's input."""
-    return f'{{"stateMachineArn": "{state_machine_arn}", "input": "$util.escapeJavaScript($input.json(\'$\'))"}}'
 
 
 @dataclass(frozen=True, kw_only=True)
 class ApiProps:
-    """Props of :class:`PaymentsApi`: the region's ``context`` and ``key``, the workflow it starts,
-    the hosted ``zone_id`` of the API's name and the canary alarm (``health_alarm_name``) that the
-    region's Route 53 health check watches."""
+    """Props of :class:`PaymentsApi`: the region's ``context`` and ``key``, the ``intake`` function
+    behind the payment routes, the hosted ``zone_id`` of the API's name and the canary alarm
+    (``health_alarm_name``) that the region's Route 53 health check watches."""
 
     context: AppContext[Settings]
     key: Key
-    state_machine_arn: str
+    intake: PythonFunction
     zone_id: str
     health_alarm_name: str
 
@@ -130,9 +117,9 @@ class PaymentsApi(Construct):
         self.custom_domain = add_custom_domain(self, zone_id=props.zone_id, health_alarm_name=props.health_alarm_name)
 
     def _payments(self, props: ApiProps, validator: ApiGatewayRequestValidator) -> list[ITerraformDependable]:
-        """``POST /payments``: IAM-authorized, validated against the schema, starts the workflow."""
-        ctx, api_id = self.context, self.api.id
-        action, success = ACTIONS[ctx.settings.workflow.type]
+        """``POST /payments`` (validated against the schema) and ``GET /payments/{payment_id}``, both
+        IAM-authorized and proxied to the API front, which answers with the contract's status codes."""
+        api_id = self.api.id
         model = ApiGatewayModel(
             self,
             "payment_model",
@@ -146,21 +133,11 @@ class PaymentsApi(Construct):
             "NAME_SUFFIX",
             "model names are scoped to their API (which carries the suffix) and allow only letters and digits",
         )
-        role = LeastPrivilegeRole(
-            self,
-            "role",
-            RoleProps(
-                context=ctx,
-                name="api-start",
-                description="Lets the payments API start workflows",
-                trust_policy=assume_role_policy(services=["apigateway.amazonaws.com"]),
-                statements=[
-                    Statement(sid="StartWorkflow", actions=[f"states:{action}"], resources=[props.state_machine_arn])
-                ],
-            ),
-        )
         payments = ApiGatewayResource(
             self, "payments", rest_api_id=api_id, parent_id=self.api.root_resource_id, path_part="payments"
+        )
+        payment = ApiGatewayResource(
+            self, "payment", rest_api_id=api_id, parent_id=payments.id, path_part="{payment_id}"
         )
         post = ApiGatewayMethod(
             self,
@@ -172,73 +149,51 @@ class PaymentsApi(Construct):
             request_validator_id=validator.id,
             request_models={"application/json": model.name},
         )
-        start = ApiGatewayIntegration(
+        get = ApiGatewayMethod(
             self,
-            "start",
+            "get_payment",
             rest_api_id=api_id,
-            resource_id=payments.id,
-            http_method=post.http_method,
-            type="AWS",
-            integration_http_method="POST",
-            uri=f"arn:aws:apigateway:{ctx.region}:states:action/{action}",
-            credentials=role.role_arn,
-            passthrough_behavior="NEVER",
-            request_templates={"application/json": start_template(props.state_machine_arn)},
+            resource_id=payment.id,
+            http_method="GET",
+            authorization="AWS_IAM",
+            request_validator_id=validator.id,
+            request_parameters={"method.request.path.payment_id": True},
         )
-        responses = self._responses(payments, post, start, success)
-        return [post, start, *responses]
-
-    def _responses(
-        self,
-        payments: ApiGatewayResource,
-        post: ApiGatewayMethod,
-        start: ApiGatewayIntegration,
-        success: str,
-    ) -> list[ITerraformDependable]:
-        """The workflow's answer (200 for express, 202 for standard), 4xx as 400 and 5xx as 500."""
-        responses: list[ITerraformDependable] = []
-        for code, pattern, body in (
-            (success, None, SYNC_RESPONSE if success == "200" else ASYNC_RESPONSE),
-            ("400", "4\\d{2}", None),
-            ("500", "5\\d{2}", None),
-        ):
-            method_response = ApiGatewayMethodResponse(
-                self,
-                f"post_{code}",
-                rest_api_id=self.api.id,
-                resource_id=payments.id,
-                http_method=post.http_method,
-                status_code=code,
-            )
-            responses.append(
-                ApiGatewayIntegrationResponse(
+        integrations: list[ITerraformDependable] = [post, get]
+        for name, resource, method in (("start", payments, post), ("status", payment, get)):
+            integrations.append(
+                ApiGatewayIntegration(
                     self,
-                    f"start_{code}",
-                    rest_api_id=self.api.id,
-                    resource_id=payments.id,
-                    http_method=post.http_method,
-                    status_code=method_response.status_code,
-                    selection_pattern=pattern,
-                    response_templates={"application/json": body} if body else None,
-                    depends_on=[start],
+                    name,
+                    rest_api_id=api_id,
+                    resource_id=resource.id,
+                    http_method=method.http_method,
+                    type="AWS_PROXY",
+                    integration_http_method="POST",
+                    uri=props.intake.invoke_arn,
                 )
             )
-        return responses
+        LambdaPermission(
+            self,
+            "intake_from_api",
+            action="lambda:InvokeFunction",
+            function_name=props.intake.function.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{self.api.execution_arn}/*/*/payments*",
+            statement_id="AllowApiPayments",
+        )
+        return integrations
 
     def _stage(self, props: ApiProps, methods: list[ITerraformDependable]) -> None:
         """The deployment (redeployed when the API's shape changes), its logged, throttled stage."""
         ctx, api_id = self.context, self.api.id
-        action, success = ACTIONS[ctx.settings.workflow.type]
         fingerprint = hashlib.sha256(
             json.dumps(
                 [
                     PAYMENT_SCHEMA,
                     ACCESS_LOG_FORMAT,
-                    action,
-                    success,
-                    SYNC_RESPONSE,
-                    ASYNC_RESPONSE,
-                    "payments:POST:AWS_IAM",
+                    "payments:POST:AWS_IAM:intake",
+                    "payments/{payment_id}:GET:AWS_IAM:validated:intake",
                 ],
                 sort_keys=True,
             ).encode()

@@ -1,4 +1,5 @@
-"""The three regional functions with their least-privilege grants, the stream mapping and the schedule."""
+"""The regional functions (API front, transaction steps, CDC, health) with their least-privilege grants,
+the stream mapping and the schedule."""
 
 from __future__ import annotations
 
@@ -22,24 +23,30 @@ from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction
 from shared_constructs.iam import Grantee, Statement
 from shared_constructs.kms import ENCRYPT_DECRYPT, Key
-from shared_constructs.messaging import EncryptedQueue
+from shared_constructs.messaging import EncryptedQueue, EncryptedTopic
 from shared_constructs.naming import Kind
 from shared_constructs.storage import SecureBucket
 
 from payments_multiregion.failover import CANARY_SCHEDULE, HEALTH_TIMEOUT_S, canary_key
-from payments_multiregion.names import HEALTH_NAMESPACE, TRANSACTION, Names
+from payments_multiregion.names import HEALTH_NAMESPACE, INTAKE, TRANSACTION, Names
 from payments_multiregion.network import PaymentsNetwork
 from payments_multiregion.settings import Settings
+from payments_multiregion.workflow import TIMEOUT_S
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 TRANSACTION_MEMORY_MB = 3072
 TRANSACTION_TIMEOUT_S = 900
 CANARY_EVENT_SOURCE = "payments.health"
+BUNDLE_SERVICES = ("dynamodb", "stepfunctions")
+"""The transaction bundle's clients: the steps call DynamoDB, the API front in the same bundle also
+Step Functions. Both functions ship the bundle, so both declare what its code can call."""
+INTAKE_TIMEOUT_S = 30
+"""API Gateway gives up on an integration after 29 s; the front never needs longer."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class ComputeProps:
-    """What the functions use: the region's context, key, bus, bucket and failure queue."""
+    """What the functions use: the region's context, key, bus, bucket, failure queue and alert topic."""
 
     context: AppContext[Settings]
     key: Key
@@ -47,6 +54,7 @@ class ComputeProps:
     bus_arn: str
     receipts: SecureBucket
     cdc_failures: EncryptedQueue
+    alerts: EncryptedTopic
     network: PaymentsNetwork
     """The region's VPC: every function runs in its function subnets."""
 
@@ -77,7 +85,7 @@ def not_canary(context: AppContext[Settings]) -> dict[str, object]:
 
 
 class Compute(Construct):
-    """Transaction, CDC and health-check functions of one region."""
+    """API front, transaction, CDC and health-check functions of one region."""
 
     def __init__(self, scope: Construct, id: str, props: ComputeProps) -> None:
         super().__init__(scope, id)
@@ -85,39 +93,67 @@ class Compute(Construct):
         self._names = Names(props.context)
         self._knobs = props.context.settings.for_region(props.context.region)
         self._transaction(props)
+        self._intake(props)
         self._cdc(props)
         self.stream_mapping = self._stream_mapping(props)
         self._health(props)
         self._schedule(props)
 
     def _transaction(self, props: ComputeProps) -> None:
-        """The transaction function: records payments in the table, publishes their events."""
+        """The transaction function: the workflow's steps on the payment's table item."""
         names, region, knobs = self._names, props.context.region, self._knobs
-        table_arn = names.table_arn(region)
+        settings = props.context.settings
         self.transaction = self._function(
             TRANSACTION,
-            "Validates, authorizes and records payments idempotently",
+            "Validates, claims, authorizes and records payments idempotently",
             memory_mb=TRANSACTION_MEMORY_MB,
             timeout_s=TRANSACTION_TIMEOUT_S,
-            concurrency=props.context.settings.transaction_concurrency(region),
-            services=("dynamodb", "events"),
+            concurrency=settings.transaction_concurrency(region),
+            services=BUNDLE_SERVICES,
             environment={
                 "TABLE_NAME": names.table,
-                "EVENT_BUS_NAME": props.bus_name,
                 "MAX_AMOUNT": knobs.max_amount,
                 "CURRENCIES": ",".join(knobs.currencies),
+                "CLAIM_TTL_S": str(TIMEOUT_S[settings.workflow.type]),
             },
         )
         self.transaction.role.add_statements(
             Statement(
                 sid="WritePayments",
                 actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                resources=[table_arn],
+                resources=[names.table_arn(region)],
             ),
-            Statement(sid="PublishPaymentEvents", actions=["events:PutEvents"], resources=[props.bus_arn]),
         )
         grant_table_key(names, region, self.transaction.role)
-        props.key.grant(self.transaction.role, ENCRYPT_DECRYPT)
+
+    def _intake(self, props: ComputeProps) -> None:
+        """The API front: replays recorded outcomes, starts the workflow, serves the status resource."""
+        names, region = self._names, props.context.region
+        settings = props.context.settings
+        action = "StartSyncExecution" if settings.workflow.type == "EXPRESS" else "StartExecution"
+        self.intake = self._function(
+            INTAKE,
+            "Payments API front: starts the workflow per (merchant, key), answers payment status",
+            memory_mb=512,
+            timeout_s=INTAKE_TIMEOUT_S,
+            concurrency=settings.intake_concurrency(region),
+            services=BUNDLE_SERVICES,
+            environment={
+                "TABLE_NAME": names.table,
+                "STATE_MACHINE_ARN": names.state_machine_arn(region),
+                "WORKFLOW_TYPE": settings.workflow.type,
+            },
+            source=TRANSACTION,
+            handler="intake.handler",
+        )
+        self.intake.role.add_statements(
+            Statement(sid="ReadPayments", actions=["dynamodb:GetItem"], resources=[names.table_arn(region)]),
+            Statement(sid="StartWorkflow", actions=[f"states:{action}"], resources=[names.state_machine_arn(region)]),
+        )
+        grant_table_key(names, region, self.intake.role)
+        # The workflow's input and output are encrypted with the data key: starting it encrypts,
+        # a synchronous start also decrypts the output.
+        props.key.grant(self.intake.role, ("kms:Decrypt", "kms:GenerateDataKey"), sid="WorkflowData")
 
     def _cdc(self, props: ComputeProps) -> None:
         """The CDC function: receipts and payment-recorded events from the table stream."""
@@ -125,15 +161,16 @@ class Compute(Construct):
         table_arn = names.table_arn(region)
         self.cdc = self._function(
             "cdc",
-            "Writes receipts and payment-recorded events from the table stream",
+            "Writes receipts and payment-recorded events, voids cross-region duplicates, from the table stream",
             memory_mb=512,
             timeout_s=60,
             concurrency=knobs.cdc_concurrency,
-            services=("events", "s3"),
+            services=("events", "s3", "sns"),
             environment={
                 "RECEIPTS_BUCKET": props.receipts.bucket_name,
                 "RECEIPTS_KEY_ARN": props.key.key_arn,
                 "EVENT_BUS_NAME": props.bus_name,
+                "ALERT_TOPIC_ARN": props.alerts.topic_arn,
             },
         )
         self.cdc.role.add_statements(
@@ -148,6 +185,9 @@ class Compute(Construct):
         )
         grant_table_key(names, region, self.cdc.role)
         props.receipts.grant_write(self.cdc.role)
+        # Reads back a receipt that is already there, to keep it or replace a duplicate's.
+        props.receipts.grant_read(self.cdc.role)
+        props.alerts.grant_publish(self.cdc.role)
         props.cdc_failures.grant_send(self.cdc.role)
 
     def _health(self, props: ComputeProps) -> None:
@@ -203,6 +243,8 @@ class Compute(Construct):
         concurrency: int,
         services: tuple[str, ...],
         environment: dict[str, str],
+        source: str | None = None,
+        handler: str = "handler.handler",
     ) -> PythonFunction:
         """A function of this region from ``lambdas/<name>`` in the region's VPC, its environment
         encrypted with the region's key."""
@@ -215,8 +257,8 @@ class Compute(Construct):
                 key=props.key,
                 name=name,
                 description=description,
-                source=LAMBDAS / name,
-                handler="handler.handler",
+                source=LAMBDAS / (source or name),
+                handler=handler,
                 memory_mb=memory_mb,
                 timeout_s=timeout_s,
                 reserved_concurrency=concurrency,

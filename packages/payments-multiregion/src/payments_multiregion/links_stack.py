@@ -48,6 +48,9 @@ class LinksStack(PlatformStack[Settings]):
                         destinations=others,
                         prefix=RECEIPTS_PREFIX,
                         role_name="receipts-replication",
+                        # A delete (by mistake or by an attacker) stays in its own region.
+                        delete_markers=False,
+                        object_lock=settings.receipts.object_lock_mode is not None,
                     ),
                 )
         for region in settings.secondary_regions:

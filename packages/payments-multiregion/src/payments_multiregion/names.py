@@ -34,6 +34,7 @@ RECEIPTS = "receipts"
 API = "api"
 WORKFLOW = "workflow"
 TRANSACTION = "transaction"
+INTAKE = "intake"
 
 
 @dataclass(frozen=True)

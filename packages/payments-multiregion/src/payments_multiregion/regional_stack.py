@@ -10,15 +10,16 @@ from shared_constructs.kms import Key, KeyProps
 from shared_constructs.messaging import EncryptedQueue, EncryptedTopic, QueueProps, TopicProps
 from shared_constructs.regions import short_region
 from shared_constructs.stack import PlatformStack
-from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket, access_log_bucket
+from shared_constructs.storage import SecureBucket
 from shared_constructs.waf import WebAcl, WebAclProps
 
 from payments_multiregion.alarms import ROUTE53_METRICS_REGION, AlarmsProps, RegionalAlarms, canary_alarm
 from payments_multiregion.api import ApiProps, PaymentsApi
 from payments_multiregion.compute import Compute, ComputeProps
 from payments_multiregion.events import EventsProps, PaymentEvents
-from payments_multiregion.names import ALERT_INBOX, ALERTS, API, DATA_KEY, PACKAGE, RECEIPTS, SERVICE, Names
+from payments_multiregion.names import ALERT_INBOX, ALERTS, API, DATA_KEY, PACKAGE, SERVICE, Names
 from payments_multiregion.network import NetworkProps, PaymentsNetwork
+from payments_multiregion.receipts import receipts_bucket
 from payments_multiregion.settings import Settings
 from payments_multiregion.waf import api_rules
 from payments_multiregion.workflow import PaymentWorkflow, WorkflowProps
@@ -69,6 +70,7 @@ class RegionalStack(PlatformStack[Settings]):
                 bus_arn=self.events.bus_arn,
                 receipts=self.receipts,
                 cdc_failures=self.cdc_failures,
+                alerts=self.alerts,
                 network=self.network,
             ),
         )
@@ -104,7 +106,7 @@ class RegionalStack(PlatformStack[Settings]):
             ApiProps(
                 context=ctx,
                 key=self.key,
-                state_machine_arn=self.workflow.state_machine_arn,
+                intake=self.compute.intake,
                 zone_id=zone_id,
                 health_alarm_name=self.health_alarm.alarm_name,
             ),
@@ -151,33 +153,7 @@ class RegionalStack(PlatformStack[Settings]):
         return self.names.topic_arn(ROUTE53_METRICS_REGION)
 
     def _receipts(self) -> SecureBucket:
-        ctx = self.context
-        knobs = self.settings.for_region(ctx.region)
-        access_logs = access_log_bucket(self, "access_logs", ctx, noncurrent_expiration_days=90)
-        return SecureBucket(
-            self,
-            "receipts",
-            BucketProps(
-                context=ctx,
-                name=RECEIPTS,
-                key=self.key,
-                access_log_bucket=access_logs,
-                lifecycle=(
-                    LifecycleRule(
-                        id="tier-and-expire-receipts",
-                        prefix="receipts/",
-                        transitions=(
-                            (knobs.receipts_ia_days, "STANDARD_IA"),
-                            (knobs.receipts_glacier_days, "GLACIER"),
-                        ),
-                        expiration_days=knobs.receipts_expiration_days,
-                        noncurrent_expiration_days=90,
-                    ),
-                    # Whole bucket: incomplete multipart uploads are aborted wherever they are.
-                    LifecycleRule(id="abort-incomplete-uploads", noncurrent_expiration_days=None),
-                ),
-            ),
-        )
+        return receipts_bucket(self, self.context, self.key)
 
     def _alert_inbox(self) -> None:
         """The primary region's queue that receives every region's alerts (subscriptions of the other
@@ -213,6 +189,7 @@ class RegionalStack(PlatformStack[Settings]):
             "receipts_bucket": (self.receipts.bucket_name, f"Receipts bucket in {region}"),
             "state_machine_arn": (self.workflow.state_machine_arn, f"Payment workflow in {region}"),
             "transaction_function": (self.compute.transaction.function_name, f"Transaction function in {region}"),
+            "intake_function": (self.compute.intake.function_name, f"Payments API front function in {region}"),
             "data_key_arn": (self.key.key_arn, f"Data key in {region}"),
         }
         outputs["vpc_id"] = (self.network.vpc.vpc_id, f"Private VPC of the functions in {region}")

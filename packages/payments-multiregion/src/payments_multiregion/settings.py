@@ -33,6 +33,9 @@ class CapacitySettings(Strict):
     """Payments per second across all regions."""
     expected_duration_s: PositiveFloat = 0.15
     """Lambda busy time per payment, summed over its workflow steps (validate, authorize, record)."""
+    intake_overhead_s: PositiveFloat = 0.05
+    """Lambda busy time of the API front per request besides waiting for the workflow (a table read
+    and the start call). With EXPRESS workflows the front also waits ``expected_duration_s``."""
     headroom: float = Field(default=1.2, ge=1)
     """Multiplier on the computed concurrency for bursts."""
     survive_region_loss: bool = True
@@ -171,6 +174,16 @@ class NetworkSettings(Strict):
         return value
 
 
+class ReceiptsSettings(Strict):
+    """Receipts buckets of every region (see :mod:`payments_multiregion.receipts`)."""
+
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] | None = None
+    """S3 Object Lock default retention mode of every receipts bucket. Default: no Object Lock
+    (sandboxes must be destroyable); prod.toml sets it."""
+    object_lock_days: int = Field(default=2557, ge=1, le=36500)
+    """Days each receipt version is retained under Object Lock (7 years by default)."""
+
+
 class WorkflowSettings(Strict):
     """The payment workflow and the API in front of it."""
 
@@ -196,6 +209,7 @@ class Settings(MultiRegionSettings[RegionSettings]):
     alarms: AlarmSettings = AlarmSettings()
     network: NetworkSettings = NetworkSettings()
     workflow: WorkflowSettings = WorkflowSettings()
+    receipts: ReceiptsSettings = ReceiptsSettings()
     alert_emails: list[Email] = Field(default_factory=list)
     """Subscribed to the primary region's alert topic (each must confirm by e-mail)."""
 
@@ -220,6 +234,13 @@ class Settings(MultiRegionSettings[RegionSettings]):
         count = len(self.regions)
         carriers = count - 1 if self.capacity.survive_region_loss and count > 1 else count
         return self.capacity.target_tps_global / carriers
+
+    def intake_concurrency(self, region: str) -> int:
+        """Reserved concurrency of the API front in ``region`` (Little's law over its busy time,
+        which with EXPRESS workflows includes waiting for the synchronous execution)."""
+        cap = self.capacity
+        busy = cap.intake_overhead_s + (cap.expected_duration_s if self.workflow.type == "EXPRESS" else 0)
+        return required_concurrency(self.target_tps_per_region, busy, cap.headroom)
 
     def transaction_concurrency(self, region: str) -> int:
         """Reserved concurrency of the transaction function in ``region``.

@@ -1,6 +1,7 @@
-"""The payment workflow (validate, authorize, record, notify) with retries, catches and a failure
-path that alerts, logged to a KMS log group without execution data (no card data in logs), its
-definition and execution history encrypted with the region's customer-managed key."""
+"""The payment workflow (validate, claim, authorize, record or decline, notify) with retries, the
+compensation that voids an authorization it could not record, and an alert only when that void
+fails; logged to a KMS log group without execution data (no card data in logs), its definition and
+execution history encrypted with the region's customer-managed key."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from shared_constructs.kms import Key
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.messaging import EncryptedTopic
 
-from payments_multiregion.names import EVENT_SOURCE, WORKFLOW, Names
+from payments_multiregion.names import DETAIL_TYPES, EVENT_SOURCE, WORKFLOW, Names
 from payments_multiregion.settings import Settings
 
 LAMBDA_TRANSIENT = [
@@ -31,42 +32,99 @@ LAMBDA_TRANSIENT = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
+RETRIED = [*LAMBDA_TRANSIENT, "TransientError"]
 TIMEOUT_S = {"STANDARD": 3600, "EXPRESS": 300}
+"""Workflow timeout per type; a PENDING claim blocks other attempts of the payment as long."""
 STATE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 DATA_KEY_REUSE_S = 300
 """Step Functions asks KMS for a new data key at most every 5 minutes (its default; 60-900 allowed)."""
+TECHNICAL_FAILURE = "PaymentTechnicalFailure"
+"""The one error a failed execution ends with: a technical failure the client may retry."""
+ACCEPTED_EVENT = DETAIL_TYPES[0]
 
 
-def _task(step: str, function_arn: str, next_state: str, retry_errors: list[str]) -> dict[str, Any]:
+def _task(
+    step: str, function_arn: str, next_state: str, catches: list[tuple[list[str], str]], retried: list[str] = RETRIED
+) -> dict[str, Any]:
+    """A transaction-function step: state in, state out; transient errors retried with jitter."""
     return {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {"FunctionName": function_arn, "Payload": {"action": step, "payment.$": "$"}},
+        "Parameters": {"FunctionName": function_arn, "Payload": {"action": step, "state.$": "$"}},
         "OutputPath": "$.Payload",
         "Retry": [
             {
-                "ErrorEquals": retry_errors,
+                "ErrorEquals": retried,
                 "IntervalSeconds": 1,
                 "MaxAttempts": 3,
                 "BackoffRate": 2.0,
                 "JitterStrategy": "FULL",
             }
         ],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}],
+        "Catch": [{"ErrorEquals": errors, "ResultPath": "$.error", "Next": target} for errors, target in catches],
         "Next": next_state,
     }
 
 
-def definition(function_arn: str, bus_name: str, topic_arn: str, workflow_type: str) -> dict[str, Any]:
-    """The Amazon States Language document of the workflow."""
+def _outcome(status: str, reason: str, **fields: str) -> dict[str, Any]:
+    """A Pass state that sets the outcome of a request that never became a payment attempt."""
     return {
-        "Comment": "Payment workflow: validate, authorize, record, notify",
+        "Type": "Pass",
+        "Parameters": {"status": status, "reason_code": reason, **fields},
+        "ResultPath": "$.outcome",
+        "Next": "Finish",
+    }
+
+
+def _payment_states(function_arn: str) -> dict[str, Any]:
+    """Validate, claim, authorize, then record or decline; void what cannot be recorded."""
+    release = (["States.ALL"], "Release")
+    return {
+        "Validate": _task(
+            "validate",
+            function_arn,
+            "Claim",
+            [(["PaymentValidationError"], "Rejected"), (["States.ALL"], "Failed")],
+            LAMBDA_TRANSIENT,
+        ),
+        "Claim": _task(
+            "claim", function_arn, "Claimed", [(["IdempotencyConflictError"], "Conflict"), (["States.ALL"], "Failed")]
+        ),
+        "Claimed": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.outcome", "IsPresent": True, "Next": "Finish"}],
+            "Default": "Authorize",
+        },
+        "Authorize": _task("authorize", function_arn, "Approved", [release]),
+        "Approved": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.authorization.approved", "BooleanEquals": True, "Next": "Record"}],
+            "Default": "Decline",
+        },
+        "Decline": _task("decline", function_arn, "Finish", [release]),
+        # Authorized but not recorded (ClaimLostError included): void the authorization.
+        "Record": _task("record", function_arn, "Notify", [(["States.ALL"], "Void")]),
+        "Void": _task("void", function_arn, "Failed", [(["States.ALL"], "VoidFailed")]),
+        "Release": _task("release", function_arn, "Failed", [(["States.ALL"], "Failed")]),
+        "Rejected": _outcome("REJECTED", "INVALID_REQUEST", **{"cause.$": "$.error.Cause"}),
+        "Conflict": _outcome("CONFLICT", "IDEMPOTENCY_KEY_REUSED"),
+    }
+
+
+def definition(function_arn: str, bus_name: str, topic_arn: str, workflow_type: str) -> dict[str, Any]:
+    """The Amazon States Language document of the workflow.
+
+    Business outcomes (approved, declined, rejected, conflict, replayed) end the execution
+    successfully with the outcome as its output; only technical failures fail it. A recorded
+    payment is never failed by its notification: Notify's failure ends as a success whose outcome
+    says the notification was deferred (the table stream's PaymentRecorded event still follows).
+    """
+    return {
+        "Comment": "Payment workflow: validate, claim, authorize, record or decline, notify; void on failure",
         "TimeoutSeconds": TIMEOUT_S[workflow_type],
         "StartAt": "Validate",
         "States": {
-            "Validate": _task("validate", function_arn, "Authorize", LAMBDA_TRANSIENT),
-            "Authorize": _task("authorize", function_arn, "Record", LAMBDA_TRANSIENT),
-            "Record": _task("record", function_arn, "Notify", [*LAMBDA_TRANSIENT, "TransientError"]),
+            **_payment_states(function_arn),
             "Notify": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::events:putEvents",
@@ -74,38 +132,48 @@ def definition(function_arn: str, bus_name: str, topic_arn: str, workflow_type: 
                     "Entries": [
                         {
                             "Source": EVENT_SOURCE,
-                            "DetailType": "PaymentCompleted",
+                            "DetailType": ACCEPTED_EVENT,
                             "EventBusName": bus_name,
-                            "Detail.$": "$",
+                            "Detail.$": "$.outcome",
                         }
                     ]
                 },
                 "ResultPath": None,
                 "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}],
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}],
-                "End": True,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotificationDeferred"}],
+                "Next": "Notified",
             },
-            "NotifyFailure": {
+            "Notified": {"Type": "Pass", "Result": "SENT", "ResultPath": "$.outcome.notification", "Next": "Finish"},
+            "NotificationDeferred": {
+                "Type": "Pass",
+                "Result": "DEFERRED",
+                "ResultPath": "$.outcome.notification",
+                "Next": "Finish",
+            },
+            "Finish": {"Type": "Succeed", "OutputPath": "$.outcome"},
+            "VoidFailed": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sns:publish",
-                # Error name, cause and execution only: the payment itself stays out of alerts.
+                # Ids, error name and cause only: the payment itself stays out of alerts. Only this
+                # path pages: an authorization nobody could void needs a person.
                 "Parameters": {
                     "TopicArn": topic_arn,
-                    "Subject": "Payment workflow failed",
+                    "Subject": "Payment authorization could not be voided",
                     "Message": {
+                        "payment_id.$": "$.payment.payment_id",
+                        "authorization_id.$": "$.authorization.authorization_id",
                         "error.$": "$.error.Error",
-                        "cause.$": "$.error.Cause",
                         "execution.$": "$$.Execution.Id",
                     },
                 },
                 "ResultPath": None,
                 "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
-                "Next": "PaymentFailed",
+                "Next": "Failed",
             },
-            "PaymentFailed": {
+            "Failed": {
                 "Type": "Fail",
-                "Error": "PaymentFailed",
-                "Cause": "A workflow step failed; see the alert topic",
+                "Error": TECHNICAL_FAILURE,
+                "Cause": "A technical failure; nothing stays charged. Retry with the same idempotency key.",
             },
         },
     }

@@ -1,21 +1,16 @@
-"""Integration tests on the emulator: the data path of a payment through the deployed resources.
-
-moto cannot run Lambda code, so the handlers run in this process with their clients pointed at
-the emulator and the deployed names from the outputs: the table, bus and bucket they touch are
-the deployed ones. Event routing is checked with EventBridge's own pattern matcher.
+"""Integration tests on the emulator: the deployed wiring of the payment path (stream mapping,
+failover rule, buses, topics, buckets, replication, DNS). The payment itself runs through the
+deployed roles in test_handlers_as_role.py. Event routing is checked with EventBridge's own
+pattern matcher.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from platform_tooling.testing.emulator import Deployment
-from platform_tooling.testing.handlers import load_handler
 
 pytestmark = [
     pytest.mark.emulator,
@@ -24,7 +19,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
 
-LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 PRIMARY = "us-east-1"
 
 
@@ -34,56 +28,8 @@ def outputs(deployment: Deployment) -> dict[str, Any]:
     return deployment.outputs
 
 
-@pytest.fixture
-def emulated(deployment: Deployment, outputs: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Process environment of a primary-region function, pointed at the emulator."""
-    for name, value in {
-        **deployment.emulator.env(),
-        "AWS_DEFAULT_REGION": PRIMARY,
-        "AWS_REGION": PRIMARY,
-        "TABLE_NAME": outputs["table_name"],
-        "EVENT_BUS_NAME": outputs["event_bus_name_use1"],
-        "RECEIPTS_BUCKET": outputs["receipts_bucket_use1"],
-        "MAX_AMOUNT": "1000000",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return
-
-
-@pytest.fixture
-def transaction(emulated: None) -> ModuleType:
-    return load_handler(LAMBDAS / "transaction")
-
-
-def api(body: dict[str, Any]) -> dict[str, Any]:
-    return {"httpMethod": "POST", "path": "/payments", "body": json.dumps(body)}
-
-
 def test_no_drift_after_apply(deployment: Deployment) -> None:
     assert deployment.drift == []
-
-
-def test_payment_written_through_deployed_resources_is_readable(
-    deployment: Deployment, outputs: dict[str, Any], transaction: ModuleType
-) -> None:
-    answer = transaction.handler(api({"idempotency_key": "emu-pay-0001", "amount": "42.10", "currency": "USD"}), None)
-    assert answer["statusCode"] == 201, answer
-    payment_id = json.loads(answer["body"])["payment_id"]
-    item = deployment.client("dynamodb", PRIMARY).get_item(
-        TableName=outputs["table_name"], Key={"idempotency_key": {"S": "emu-pay-0001"}}, ConsistentRead=True
-    )["Item"]
-    assert item["payment_id"] == {"S": payment_id}
-    assert item["amount"] == {"N": "42.10"}
-    assert item["origin_region"] == {"S": PRIMARY}
-    assert item["event_published"] == {"BOOL": True}
-
-
-def test_duplicate_idempotency_key_is_rejected(transaction: ModuleType) -> None:
-    body = {"idempotency_key": "emu-pay-0002", "amount": "10", "currency": "EUR"}
-    assert transaction.handler(api(body), None)["statusCode"] == 201
-    second = transaction.handler(api({**body, "amount": "11"}), None)
-    assert second["statusCode"] == 409
-    assert json.loads(second["body"])["error"]["code"] == "DUPLICATE_IDEMPOTENCY_KEY"
 
 
 def test_stream_feeds_the_cdc_function_with_partial_batch_retries(

@@ -25,7 +25,29 @@ def test_transaction_function_is_3gb_15min_python312(stacks: dict[str, Any], reg
     # dev.toml: 10 TPS globally over 3 regions, one may be lost -> 5 TPS x 0.15 s x 1.2 = 0.9 -> 1.
     assert fn["reserved_concurrent_executions"] == 1
     assert fn["environment"]["variables"]["TABLE_NAME"] == "payments-transactions-dev"
-    assert fn["environment"]["variables"]["EVENT_BUS_NAME"] == f"payments-events-{SHORT[region]}-dev"
+    # The workflow's timeout (STANDARD in dev.toml): a live claim blocks other attempts as long.
+    assert fn["environment"]["variables"]["CLAIM_TTL_S"] == "3600"
+    assert "EVENT_BUS_NAME" not in fn["environment"]["variables"]
+
+
+@pytest.mark.requirement("PAY-C2")
+@pytest.mark.parametrize("region", REGIONS)
+def test_api_front_ships_the_transaction_bundle_and_starts_the_regional_workflow(
+    stacks: dict[str, Any], region: str
+) -> None:
+    short = SHORT[region]
+    stack = stacks[f"payments-{region}"]
+    front = only(stack, "aws_lambda_function", function_name=f"payments-intake-{short}-dev")
+    steps = only(stack, "aws_lambda_function", function_name=f"payments-transaction-{short}-dev")
+    assert front["handler"] == "intake.handler"
+    # The same bundle: the asset's content hash is the third part of its path.
+    assert front["filename"].split("/")[2] == steps["filename"].split("/")[2]
+    assert front["timeout"] == 30
+    # dev.toml: 5 TPS per region x 0.05 s (STANDARD: the front does not wait) x 1.2 = 0.3 -> 1.
+    assert front["reserved_concurrent_executions"] == 1
+    variables = front["environment"]["variables"]
+    assert variables["STATE_MACHINE_ARN"].endswith(f":stateMachine:payments-workflow-{short}-dev")
+    assert variables["WORKFLOW_TYPE"] == "STANDARD"
 
 
 @pytest.mark.requirement("PAY-9")

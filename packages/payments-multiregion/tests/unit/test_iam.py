@@ -69,7 +69,7 @@ def test_star_resources_only_where_aws_requires_them(stacks: dict[str, Any]) -> 
 
 
 @pytest.mark.requirement("DR-C20")
-def test_transaction_role_writes_only_its_regional_table_and_bus(stacks: dict[str, Any]) -> None:
+def test_transaction_role_writes_only_its_regional_table(stacks: dict[str, Any]) -> None:
     policies = {p["name"]: p for p in stacks["payments-eu-west-1"]["resource"]["aws_iam_policy"].values()}
     statements = {
         s.get("Sid"): s for s in json.loads(policies["payments-transaction-fn-euw1-dev"]["policy"])["Statement"]
@@ -80,10 +80,26 @@ def test_transaction_role_writes_only_its_regional_table_and_bus(stacks: dict[st
         statements["WritePayments"]["Resource"]
         == f"arn:aws:dynamodb:eu-west-1:{account}:table/payments-transactions-dev"
     )
-    assert statements["PublishPaymentEvents"]["Resource"] == (
-        f"arn:aws:events:eu-west-1:{account}:event-bus/payments-events-euw1-dev"
-    )
+    assert "PublishPaymentEvents" not in statements
     assert statements["TableKeyViaDynamoDb"]["Condition"] == {
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/payments-table-euw1-dev"},
         "StringEquals": {"kms:ViaService": "dynamodb.eu-west-1.amazonaws.com"},
     }
+
+
+@pytest.mark.requirement("DR-C20")
+def test_api_front_role_reads_payments_and_starts_only_its_regional_workflow(stacks: dict[str, Any]) -> None:
+    policies = {p["name"]: p for p in stacks["payments-eu-west-1"]["resource"]["aws_iam_policy"].values()}
+    statements = {s.get("Sid"): s for s in json.loads(policies["payments-intake-fn-euw1-dev"]["policy"])["Statement"]}
+    account = "${data.aws_caller_identity.caller_identity.account_id}"
+    assert statements["ReadPayments"]["Action"] == "dynamodb:GetItem"
+    assert (
+        statements["ReadPayments"]["Resource"]
+        == f"arn:aws:dynamodb:eu-west-1:{account}:table/payments-transactions-dev"
+    )
+    assert statements["StartWorkflow"]["Action"] == "states:StartExecution"
+    assert statements["StartWorkflow"]["Resource"] == (
+        f"arn:aws:states:eu-west-1:{account}:stateMachine:payments-workflow-euw1-dev"
+    )
+    assert statements["WorkflowData"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert not [s for s in statements.values() if "dynamodb:PutItem" in str(s.get("Action"))]

@@ -35,8 +35,15 @@ def test_private_vpc_with_endpoints_and_no_way_out(stacks: dict[str, Any], regio
     gateways = sorted(e["service_name"] for e in endpoints if e["vpc_endpoint_type"] == "Gateway")
     interfaces = sorted(e["service_name"] for e in endpoints if e["vpc_endpoint_type"] == "Interface")
     assert gateways == [f"com.amazonaws.{region}.dynamodb", f"com.amazonaws.{region}.s3"]
-    # cloudwatch (the canary's metrics) and events (every function publishes); nothing else is called.
-    assert interfaces == [f"com.amazonaws.{region}.events", f"com.amazonaws.{region}.monitoring"]
+    # cloudwatch (the canary's metrics), events (the canary and the stream consumer put events), sns
+    # (the stream consumer alerts on a voided duplicate) and states (the API front starts the
+    # workflow); nothing else is called.
+    assert interfaces == [
+        f"com.amazonaws.{region}.events",
+        f"com.amazonaws.{region}.monitoring",
+        f"com.amazonaws.{region}.sns",
+        f"com.amazonaws.{region}.states",
+    ]
     assert all(e["private_dns_enabled"] is True for e in endpoints if e["vpc_endpoint_type"] == "Interface")
     flow_logs = list(resources(stack, "aws_flow_log").values())
     assert len(flow_logs) == 1

@@ -35,7 +35,8 @@ def test_rules_replicate_to_the_other_regions_with_their_keys(stacks: dict[str, 
     for rule, other in zip(rules, others, strict=True):
         assert rule["status"] == "Enabled"
         assert rule["filter"] == {"prefix": "receipts/"}
-        assert rule["delete_marker_replication"] == {"status": "Enabled"}
+        # A delete in one region does not hide the receipt in the others.
+        assert rule["delete_marker_replication"] == {"status": "Disabled"}
         assert rule["source_selection_criteria"] == {"sse_kms_encrypted_objects": {"status": "Enabled"}}
         assert rule["destination"] == {
             "bucket": f"arn:aws:s3:::payments-receipts-{SHORT[other]}-dev",
@@ -100,3 +101,33 @@ def test_secondary_alert_topics_subscribe_the_primary_inbox(stacks: dict[str, An
         f"arn:aws:sns:{r}:{ACCOUNT}:payments-alerts-{SHORT[r]}-dev" for r in ("eu-west-1", "ap-southeast-1")
     )
     assert all(s["protocol"] == "sqs" and s["endpoint"] == inbox for s in found.values())
+
+
+@pytest.mark.requirement("PAY-10")
+def test_receipts_have_no_object_lock_in_sandboxes(stacks: dict[str, Any]) -> None:
+    for region in REGIONS:
+        stack = stacks[f"payments-{region}"]
+        assert resources(stack, "aws_s3_bucket_object_lock_configuration") == {}
+        receipts = [b for b in resources(stack, "aws_s3_bucket").values() if "receipts" in b["bucket"]]
+        assert len(receipts) == 1
+        assert "object_lock_enabled" not in receipts[0]
+
+
+@pytest.mark.requirement("PAY-10")
+def test_prod_receipts_are_under_object_lock_and_replicate_it(prod_stacks: dict[str, Any]) -> None:
+    for region in REGIONS:
+        stack = prod_stacks[f"payments-{region}"]
+        receipts = {n: b for n, b in resources(stack, "aws_s3_bucket").items() if "receipts" in b["bucket"]}
+        assert len(receipts) == 1
+        name, bucket = next(iter(receipts.items()))
+        assert bucket["object_lock_enabled"] is True
+        locks = list(resources(stack, "aws_s3_bucket_object_lock_configuration").values())
+        assert len(locks) == 1
+        assert locks[0]["bucket"] == f"${{aws_s3_bucket.{name}.id}}"
+        assert locks[0]["rule"] == {"default_retention": {"days": 2557, "mode": "GOVERNANCE"}}
+    policies = resources(prod_stacks["payments-links"], "aws_iam_policy").values()
+    replication = [json.loads(p["policy"]) for p in policies if "receipts-replication" in p["name"]]
+    assert len(replication) == len(REGIONS)
+    for document in replication:
+        read = next(s for s in document["Statement"] if s["Sid"] == "ReadSourceVersions")
+        assert {"s3:GetObjectLegalHold", "s3:GetObjectRetention"} <= set(read["Action"])

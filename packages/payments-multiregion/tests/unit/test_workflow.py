@@ -17,35 +17,50 @@ def machine(stacks: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.requirement("PAY-3")
-def test_steps_validate_authorize_record_notify(machine: dict[str, Any]) -> None:
+def test_steps_validate_claim_authorize_record_notify(machine: dict[str, Any]) -> None:
     definition = json.loads(machine["definition"])
     states = definition["States"]
     assert definition["StartAt"] == "Validate"
-    assert [states[s]["Next"] for s in ("Validate", "Authorize", "Record")] == ["Authorize", "Record", "Notify"]
-    assert [states[s]["Parameters"]["Payload"]["action"] for s in ("Validate", "Authorize", "Record")] == [
-        "validate",
-        "authorize",
-        "record",
+    chain = ["Validate", "Claim", "Claimed", "Authorize", "Approved", "Record", "Notify", "Notified", "Finish"]
+    following = [states[s].get("Next") or states[s].get("Default") for s in chain[:-1]]
+    assert following == ["Claim", "Claimed", "Authorize", "Approved", "Decline", "Notify", "Notified", "Finish"]
+    assert states["Approved"]["Choices"] == [
+        {"Variable": "$.authorization.approved", "BooleanEquals": True, "Next": "Record"}
     ]
+    assert states["Claimed"]["Choices"] == [{"Variable": "$.outcome", "IsPresent": True, "Next": "Finish"}]
+    tasks = ("Validate", "Claim", "Authorize", "Record", "Decline", "Void", "Release")
+    assert [states[s]["Parameters"]["Payload"] for s in tasks] == [{"action": s.lower(), "state.$": "$"} for s in tasks]
     assert states["Notify"]["Resource"] == "arn:aws:states:::events:putEvents"
-    assert states["Notify"]["End"] is True
+    assert states["Notify"]["Parameters"]["Entries"][0]["DetailType"] == "PaymentAccepted"
+    assert states["Finish"] == {"Type": "Succeed", "OutputPath": "$.outcome"}
 
 
 @pytest.mark.requirement("PAY-3")
-def test_every_task_retries_and_catches_into_the_failure_path(machine: dict[str, Any]) -> None:
+def test_only_technical_failures_fail_and_recorded_payments_are_never_failed(machine: dict[str, Any]) -> None:
     states = json.loads(machine["definition"])["States"]
-    for name in ("Validate", "Authorize", "Record", "Notify"):
+    catches = {name: [(c["ErrorEquals"], c["Next"]) for c in s.get("Catch", [])] for name, s in states.items()}
+    assert catches["Validate"] == [(["PaymentValidationError"], "Rejected"), (["States.ALL"], "Failed")]
+    assert catches["Claim"] == [(["IdempotencyConflictError"], "Conflict"), (["States.ALL"], "Failed")]
+    assert catches["Authorize"] == [(["States.ALL"], "Release")]
+    # Authorized but not recorded: compensate; a void that fails pages someone.
+    assert catches["Record"] == [(["States.ALL"], "Void")]
+    assert catches["Void"] == [(["States.ALL"], "VoidFailed")]
+    assert catches["Notify"] == [(["States.ALL"], "NotificationDeferred")]
+    assert states["NotificationDeferred"]["Next"] == "Finish"
+    for name in ("Claim", "Authorize", "Record", "Void"):
+        assert "TransientError" in states[name]["Retry"][0]["ErrorEquals"]
         assert states[name]["Retry"][0]["MaxAttempts"] == 3
-        assert states[name]["Catch"] == [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
-        ]
-    assert "TransientError" in states["Record"]["Retry"][0]["ErrorEquals"]
     assert "TransientError" not in states["Validate"]["Retry"][0]["ErrorEquals"]
-    failure = states["NotifyFailure"]
-    assert failure["Resource"] == "arn:aws:states:::sns:publish"
-    assert failure["Parameters"]["TopicArn"].startswith("${aws_sns_topic.alerts_topic")
-    assert failure["Next"] == "PaymentFailed"
-    assert states["PaymentFailed"]["Type"] == "Fail"
+    assert states["VoidFailed"]["Resource"] == "arn:aws:states:::sns:publish"
+    assert states["VoidFailed"]["Parameters"]["TopicArn"].startswith("${aws_sns_topic.alerts_topic")
+    assert set(states["VoidFailed"]["Parameters"]["Message"]) == {
+        "payment_id.$",
+        "authorization_id.$",
+        "error.$",
+        "execution.$",
+    }
+    assert states["Failed"]["Error"] == "PaymentTechnicalFailure"
+    assert [n for n, s in states.items() if s["Type"] == "Fail"] == ["Failed"]
 
 
 @pytest.mark.requirement("DR-C15", "DR-C21")
@@ -87,17 +102,26 @@ def test_definition_and_history_are_encrypted_with_the_regional_key(stacks: dict
 
 @pytest.mark.requirement("DR-C21")
 @pytest.mark.parametrize("region", REGIONS)
-def test_api_starts_the_workflow_with_validation_and_throttling(stacks: dict[str, Any], region: str) -> None:
+def test_payment_routes_are_iam_authorized_and_served_by_the_api_front(stacks: dict[str, Any], region: str) -> None:
     stack = stacks[f"payments-{region}"]
     short = SHORT[region]
     post = only(stack, "aws_api_gateway_method", http_method="POST")
     assert post["authorization"] == "AWS_IAM"
     assert post["request_validator_id"].startswith("${aws_api_gateway_request_validator.")
-    integration = only(stack, "aws_api_gateway_integration", type="AWS")
-    assert integration["uri"] == f"arn:aws:apigateway:{region}:states:action/StartExecution"
-    assert integration["passthrough_behavior"] == "NEVER"
-    machine_name = next(n for n, m in stack["resource"]["aws_sfn_state_machine"].items())
-    assert ref("aws_sfn_state_machine", machine_name, "arn") in integration["request_templates"]["application/json"]
+    status = only(stack, "aws_api_gateway_resource", path_part="{payment_id}")
+    assert status["parent_id"].startswith("${aws_api_gateway_resource.api_payments_")
+    get = only(stack, "aws_api_gateway_method", http_method="GET", authorization="AWS_IAM")
+    assert get["request_parameters"] == {"method.request.path.payment_id": True}
+    front = next(
+        name
+        for name, f in resources(stack, "aws_lambda_function").items()
+        if f["function_name"] == f"payments-intake-{short}-dev"
+    )
+    proxies = [i for i in resources(stack, "aws_api_gateway_integration").values() if i["type"] == "AWS_PROXY"]
+    to_front = [i for i in proxies if i["uri"] == ref("aws_lambda_function", front, "invoke_arn")]
+    assert len(to_front) == 2
+    methods = sorted(i["http_method"].split(".")[1].rsplit("_", 1)[0] for i in to_front)
+    assert methods == ["api_get_payment", "api_post"]
     stage = only(stack, "aws_api_gateway_stage", stage_name="v1")
     assert stage["xray_tracing_enabled"] is True
     assert stage["access_log_settings"]["destination_arn"].startswith("${aws_cloudwatch_log_group.api_access_logs")

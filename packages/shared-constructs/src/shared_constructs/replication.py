@@ -68,8 +68,10 @@ def _key_statement(sid: str, ref: BucketRef, actions: Sequence[str]) -> Statemen
     )
 
 
-def _role_statements(source: BucketRef, destinations: Sequence[BucketRef]) -> list[Statement]:
+def _role_statements(source: BucketRef, destinations: Sequence[BucketRef], object_lock: bool) -> list[Statement]:
     """Read the source's versions, write the replicas, decrypt with the source key, encrypt with theirs."""
+    # Objects under Object Lock replicate with their retention and legal hold, which S3 reads as the role.
+    lock = ("s3:GetObjectLegalHold", "s3:GetObjectRetention") if object_lock else ()
     return [
         Statement(
             sid="ReadSourceConfiguration",
@@ -79,6 +81,7 @@ def _role_statements(source: BucketRef, destinations: Sequence[BucketRef]) -> li
         Statement(
             sid="ReadSourceVersions",
             actions=[
+                *lock,
                 "s3:GetObjectVersionAcl",
                 "s3:GetObjectVersionForReplication",
                 "s3:GetObjectVersionTagging",
@@ -107,14 +110,18 @@ def _role_statements(source: BucketRef, destinations: Sequence[BucketRef]) -> li
     ]
 
 
-def _rule(index: int, destination: BucketRef, prefix: str) -> S3BucketReplicationConfigurationRule:
-    """One rule per destination: every SSE-KMS object and delete marker, re-encrypted with its key."""
+def _rule(
+    index: int, destination: BucketRef, prefix: str, delete_markers: bool
+) -> S3BucketReplicationConfigurationRule:
+    """One rule per destination: every SSE-KMS object (and delete marker when asked), re-encrypted with its key."""
     return S3BucketReplicationConfigurationRule(
         id=f"to-{short_region(destination.region)}",
         priority=index + 1,
         status="Enabled",
         filter=S3BucketReplicationConfigurationRuleFilter(prefix=prefix),
-        delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(status="Enabled"),
+        delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
+            status="Enabled" if delete_markers else "Disabled"
+        ),
         source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
             sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
                 status="Enabled"
@@ -137,6 +144,10 @@ class ReplicationProps:
     ``context``: the source bucket's region and provider (the role and the configuration live there).
     ``prefix``: replicate only keys under it. Default: the whole bucket.
     ``role_name``: resource part of the role's name. Default ``replication``.
+    ``delete_markers``: replicate delete markers too. Default False: a delete in one region (by
+    mistake or by an attacker) does not hide the object in every other region.
+    ``object_lock``: the buckets use S3 Object Lock; the role may read retention and legal hold.
+    Default False.
     """
 
     context: AppContext[BaseSettings]
@@ -144,6 +155,8 @@ class ReplicationProps:
     destinations: Sequence[BucketRef]
     prefix: str = ""
     role_name: str = "replication"
+    delete_markers: bool = False
+    object_lock: bool = False
 
 
 class Replication(Construct):
@@ -167,7 +180,7 @@ class Replication(Construct):
                 name=props.role_name,
                 description=f"Replicates {source.name} to {', '.join(d.region for d in destinations)}",
                 trust_policy=assume_role_policy(services=["s3.amazonaws.com"]),
-                statements=_role_statements(source, destinations),
+                statements=_role_statements(source, destinations, props.object_lock),
             ),
         )
         self.configuration = S3BucketReplicationConfigurationA(
@@ -176,5 +189,5 @@ class Replication(Construct):
             bucket=source.name,
             role=self.role.role_arn,
             provider=props.context.provider,
-            rule=[_rule(index, d, props.prefix) for index, d in enumerate(destinations)],
+            rule=[_rule(index, d, props.prefix, props.delete_markers) for index, d in enumerate(destinations)],
         )

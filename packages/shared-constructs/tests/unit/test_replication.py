@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from shared_constructs.replication import BucketRef, Replication, ReplicationProps
 
@@ -27,3 +29,25 @@ def test_fails_without_destinations_or_in_another_region(stack, region, destinat
     context = stack.context_for(region)
     with pytest.raises(ValueError, match=message):
         Replication(stack, "r", ReplicationProps(context=context, source=SOURCE, destinations=destinations))
+
+
+@pytest.mark.parametrize(("delete_markers", "status"), [(False, "Disabled"), (True, "Enabled")])
+def test_delete_markers_replicate_only_when_asked(stack, synthesized, delete_markers, status):
+    context = stack.context_for("us-east-1")
+    props = ReplicationProps(context=context, source=SOURCE, destinations=[DESTINATION], delete_markers=delete_markers)
+    Replication(stack, "r", props)
+    configurations = list(synthesized(stack)["resource"]["aws_s3_bucket_replication_configuration"].values())
+    assert len(configurations) == 1
+    assert [r["delete_marker_replication"] for r in configurations[0]["rule"]] == [{"status": status}]
+
+
+@pytest.mark.parametrize("object_lock", [False, True])
+def test_object_lock_lets_the_role_read_retention_and_legal_hold(stack, synthesized, object_lock):
+    context = stack.context_for("us-east-1")
+    props = ReplicationProps(context=context, source=SOURCE, destinations=[DESTINATION], object_lock=object_lock)
+    Replication(stack, "r", props)
+    policies = list(synthesized(stack)["resource"]["aws_iam_policy"].values())
+    assert len(policies) == 1
+    read = next(s for s in json.loads(policies[0]["policy"])["Statement"] if s["Sid"] == "ReadSourceVersions")
+    lock = {"s3:GetObjectLegalHold", "s3:GetObjectRetention"}
+    assert (lock <= set(read["Action"])) is object_lock
