@@ -158,14 +158,15 @@ def test_functions_run_in_the_private_vpc_with_endpoints_only(
 ) -> None:
     vpc_id = outputs[f"vpc_id_{short}"]
     lam, ec2 = deployment.client("lambda", region), deployment.client("ec2", region)
-    for function in ("transaction", "cdc", "health"):
+    for function in ("intake", "transaction", "cdc", "health"):
         config = lam.get_function_configuration(FunctionName=f"payments-{function}-{short}-dev")
         # moto answers a fixed VpcId; the subnets say where the function runs.
         subnets = ec2.describe_subnets(SubnetIds=config["VpcConfig"]["SubnetIds"])["Subnets"]
         assert len(subnets) == 3, function
         assert {s["VpcId"] for s in subnets} == {vpc_id}, function
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
-    assert sorted(e["ServiceName"].rsplit(".", 1)[1] for e in endpoints) == ["dynamodb", "events", "monitoring", "s3"]
+    services = sorted(e["ServiceName"].rsplit(".", 1)[1] for e in endpoints)
+    assert services == ["dynamodb", "events", "monitoring", "s3", "sns", "states"]
     gateways = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])
     assert gateways["InternetGateways"] == []
     nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["NatGateways"]
