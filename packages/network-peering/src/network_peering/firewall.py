@@ -4,15 +4,18 @@ Security group (stateful): ingress TCP 443 and 5432 from each peer subnet CIDR, 
 and 5432 to each peer subnet CIDR; nothing else (the default allow-all egress is removed by the
 provider when the group is created), never ``0.0.0.0/0``.
 
-Network ACL (stateless), on the peered subnets, numbered rules evaluated in order:
-- ``100 + 10*j + 0|1``: TCP 443 / 5432 from (ingress) and to (egress) peer subnet ``j``.
-- ``100 + 10*j + 2``: TCP 1024-65535 (ephemeral) from/to peer subnet ``j``: the return half of
-  connections the other side opened; the security group still only admits 443/5432.
-- ``900|901|902``: the same three (443, 5432, ephemeral) with this side's own VPC, so the peered
-  subnets still reach their own VPC on those ports (the trading services and their Aurora cluster).
-- ``32766``: deny everything else, explicitly (the last number a rule can have). Its ports are
-  written 1-65535: AWS ignores ports for protocol ``-1``, and scanners read a 0 as "all ports
-  allowed" even on a deny rule (checkov CKV_AWS_352).
+Network ACL (stateless), on the peered subnets: it restricts only the peer and lets everything
+else through, so the subnets keep their gateway endpoints, NAT egress, UDP (NTP, a DNS server
+outside the VPC) and their own VPC. Numbered rules, the same in both directions, first match wins:
+- ``100 + 10*j + 0|1``: allow TCP 443 / 5432 from (ingress) and to (egress) peer subnet ``j``.
+- ``100 + 10*j + 2``: allow TCP 1024-65535 (ephemeral) from/to peer subnet ``j``: the return half
+  of connections either side opened; the security group still only admits 443/5432.
+- ``32000``: deny everything else with the peer's VPC (every port and protocol, and its subnets
+  that take no part in the peering).
+- ``32766``: allow everything else (``0.0.0.0/0``, all protocols): traffic that is not the peer's is
+  not this ACL's business; the security groups stay the stateful guard.
+Ports of the all-protocol rules are written 1-65535: AWS ignores ports for protocol ``-1``, and
+scanners read a 0 as "all ports" (checkov CKV_AWS_352).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
 from shared_constructs.naming import Kind
 from shared_constructs.network import PrivateVpc
+from shared_constructs.policy import suppress
 from shared_constructs.tagging import PEERING_GROUP_TAG
 
 from network_peering.peering import PRIVATE, peered_indices
@@ -36,9 +40,16 @@ from network_peering.sides import name_tag, peer_of, side_name
 
 EPHEMERAL = (1024, 65535)
 ALL_PORTS = (1, 65535)
-OWN_VPC_RULE = 900
-DENY_ALL_RULE = 32766
+DENY_PEER_RULE = 32000
+ALLOW_REST_RULE = 32766
+ANYWHERE = "0.0.0.0/0"
 _PORT_NAMES = {443: "https", 5432: "postgres"}
+OPEN_INGRESS_REASON = (
+    "this ACL restricts only the peer: the peer's VPC is denied before this rule except TCP 443/5432 and "
+    "their return traffic; what passes here is the return traffic of the subnets' own connections "
+    "(gateway endpoints, NAT egress, DNS) and their own VPC. The subnets are private (no route from "
+    "the internet) and their security groups stay the stateful guard."
+)
 
 
 def nacl_rule_number(peer_index: int, slot: int) -> int:
@@ -109,24 +120,30 @@ class PeeringFirewall(Construct):
             provider=provider,
         )
         self.nacl_id = self.nacl.id
+        peer_vpc = ctx.settings.side(peer).vpc_cidr
+        last_allow = nacl_rule_number(len(peer_cidrs) - 1, 2)
+        if last_allow >= DENY_PEER_RULE:
+            raise ValueError(
+                f"{peer}.peered_subnet_cidrs: got {len(peer_cidrs)} subnets; expected at most "
+                f"{(DENY_PEER_RULE - 100) // 10} (their ACL rules must come before rule {DENY_PEER_RULE})"
+            )
+        ranges = [(p, p) for p in PEERING_PORTS] + [EPHEMERAL]
         for egress in (False, True):
             direction = "out" if egress else "in"
-            ranges = [(p, p) for p in PEERING_PORTS] + [EPHEMERAL]
             for j, cidr in enumerate(peer_cidrs):
                 for slot, (low, high) in enumerate(ranges):
                     self._rule(
                         f"{direction}_{j}_{slot}", nacl_rule_number(j, slot), egress, "allow", "tcp", cidr, low, high
                     )
-            for slot, (low, high) in enumerate(ranges):
-                self._rule(
-                    f"{direction}_own_vpc_{slot}", OWN_VPC_RULE + slot, egress, "allow", "tcp", vpc.cidr, low, high
-                )
-            self._rule(f"{direction}_deny_all", DENY_ALL_RULE, egress, "deny", "-1", "0.0.0.0/0", *ALL_PORTS)
+            self._rule(f"{direction}_deny_peer", DENY_PEER_RULE, egress, "deny", "-1", peer_vpc, *ALL_PORTS)
+            rest = self._rule(f"{direction}_allow_rest", ALLOW_REST_RULE, egress, "allow", "-1", ANYWHERE, *ALL_PORTS)
+            if not egress:
+                suppress(rest, "NO_OPEN_INGRESS", OPEN_INGRESS_REASON)
 
     def _rule(
         self, id: str, number: int, egress: bool, action: str, protocol: str, cidr: str, low: int, high: int
-    ) -> None:
-        NetworkAclRule(
+    ) -> NetworkAclRule:
+        return NetworkAclRule(
             self,
             id,
             network_acl_id=self.nacl.id,

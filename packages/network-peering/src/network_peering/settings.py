@@ -39,16 +39,22 @@ _ID_PATTERNS = {
     "subnet": re.compile(r"^subnet-[0-9a-f]{8,17}$"),
     "rtb": re.compile(r"^rtb-[0-9a-f]{8,17}$"),
 }
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+EXTERNAL_ID_VARIABLE = "analytics_external_id"
+"""The Terraform variable that carries the external id at plan and apply time
+(``TF_VAR_analytics_external_id``): it is never written in a configuration file or the synthesized stack."""
+EXTERNAL_ID_PATTERN = "^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
+"""What STS accepts as an external id: 2-1224 of ``[A-Za-z0-9+=,.@:/_-]``."""
 
 
-def _check_external_id(value: str) -> str:
-    if not _EXTERNAL_ID.fullmatch(value):
-        raise ValueError(f"expected 2-1224 characters of [A-Za-z0-9+=,.@:/_-], got {value!r}")
-    return value
+def _refuse_committed_external_id(value: object) -> None:
+    if value is not None:
+        raise ValueError(
+            "expected no external id in a configuration file (it would be committed); "
+            f"set TF_VAR_{EXTERNAL_ID_VARIABLE} when you plan and apply, read from the secret that holds it"
+        )
 
 
-ExternalId = Annotated[str, AfterValidator(_check_external_id)]
+NoExternalId = Annotated[object, AfterValidator(_refuse_committed_external_id)]
 
 
 class Adopt(Strict):
@@ -80,9 +86,6 @@ class Side(Strict):
     availability_zones: list[str] = Field(default_factory=list)
     """Zones of the subnets, in ``subnet_cidrs`` order. Default: ``<region>a``, ``<region>b``, ...
     Named, not looked up, so the set never grows by itself when AWS adds a zone."""
-    peering_operator_arn: RoleArn | None = None
-    """Trading only: the role in this account allowed to assume the analytics accepter role.
-    Default: any principal of the trading account that the account's IAM allows (with the external id)."""
     nat_gateway: bool = False
     """One NAT gateway for outbound internet (off by default: peering needs no internet route)."""
     public_subnet_cidr: Cidr | None = None
@@ -124,12 +127,6 @@ class Side(Strict):
                     zone,
                     f"expected a zone of {self.region} such as {self.region}a",
                 )
-        if self.peering_operator_arn and self.peering_operator_arn.split(":")[4] != self.account_id:
-            report.add(
-                (side, "peering_operator_arn"),
-                self.peering_operator_arn,
-                f"expected a role in account_id {self.account_id}",
-            )
         if not self.subnet_cidrs:
             report.add((side, "subnet_cidrs"), self.subnet_cidrs, "expected at least one subnet CIDR")
         for index, cidr in enumerate(self.peered_subnet_cidrs):
@@ -185,6 +182,19 @@ class Trading(Side):
     region: Region = TRADING_REGION
     vpc_cidr: Cidr = "10.0.0.0/16"
     subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"])
+    peering_operator_arn: RoleArn
+    """The role in this account allowed to assume the analytics accepter role (required: the trust
+    names it with ``aws:PrincipalArn``, never the whole account)."""
+
+    def problems(self, side: str, report: Problems) -> None:
+        """The side's problems, and the operator role in this account."""
+        super().problems(side, report)
+        if self.peering_operator_arn.split(":")[4] != self.account_id:
+            report.add(
+                (side, "peering_operator_arn"),
+                self.peering_operator_arn,
+                f"expected a role in account_id {self.account_id}",
+            )
 
 
 class Analytics(Side):
@@ -196,8 +206,9 @@ class Analytics(Side):
     subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/20"])
     assume_role_arn: RoleArn
     """The deployment role in the analytics account (it must exist first; see the README)."""
-    external_id: ExternalId
-    """External id required to assume roles in the analytics account from the trading account."""
+    external_id: NoExternalId = None
+    """Not a setting: the external id that roles of the analytics account require is read at plan
+    and apply time from ``TF_VAR_analytics_external_id`` (see the README); a value here is refused."""
 
 
 class Monitoring(Strict):

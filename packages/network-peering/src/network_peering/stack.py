@@ -18,7 +18,7 @@ from shared_constructs.network import AdoptedVpc, PrivateVpc, SubnetTier, VpcPro
 from shared_constructs.stack import PlatformStack
 from shared_constructs.state import RemoteOutputs
 
-from network_peering.accepter_role import AccepterRole, AccepterRoleProps
+from network_peering.accepter_role import AccepterRole, AccepterRoleProps, external_id_variable
 from network_peering.compliance import ComplianceProps, ComplianceRules
 from network_peering.firewall import FirewallProps, PeeringFirewall
 from network_peering.monitoring import MonitoringProps, PeeringMonitoring
@@ -44,6 +44,7 @@ class PeeringStack(PlatformStack[Settings]):
             assume_role_arn=trading.assume_role_arn,
             account_id=trading.account_id,
         )
+        self.external_id = external_id_variable(self)
         self.contexts: dict[SideName, AppContext[Settings]] = {
             # Both sides name their provider, so every resource says which account it is in.
             "trading": dataclasses.replace(self.context, provider=self.provider),
@@ -51,7 +52,7 @@ class PeeringStack(PlatformStack[Settings]):
                 analytics.region,
                 account="analytics",
                 assume_role_arn=analytics.assume_role_arn,
-                external_id=analytics.external_id,
+                external_id=self.external_id,
                 account_id=analytics.account_id,
             ),
         }
@@ -85,7 +86,10 @@ class PeeringStack(PlatformStack[Settings]):
             self,
             "accepter_role",
             AccepterRoleProps(
-                context=self.contexts["analytics"], vpc=self.vpcs["analytics"], connection_id=self.peering.connection_id
+                context=self.contexts["analytics"],
+                vpc=self.vpcs["analytics"],
+                connection_id=self.peering.connection_id,
+                external_id=self.external_id,
             ),
         )
         self.monitors = {side: self._monitoring(side) for side in SIDES}

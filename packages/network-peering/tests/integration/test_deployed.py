@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from network_peering.settings import Settings
+from network_peering.settings import EXTERNAL_ID_VARIABLE, Settings
+from platform_tooling.deploy.workspace import emulator_variable_value
 from platform_tooling.testing.emulator import Deployment
 from shared_constructs.settings import load_settings
 
@@ -93,7 +94,7 @@ def test_security_group_holds_only_the_allowed_rules(
 
 
 @pytest.mark.parametrize("label", sorted(SIDES))
-def test_network_acl_entries_end_with_an_explicit_deny(
+def test_network_acl_denies_the_peer_then_lets_the_rest_through(
     deployment: Deployment, outputs: dict[str, Any], label: str
 ) -> None:
     (nacl,) = ec2(deployment, label).describe_network_acls(NetworkAclIds=[outputs[f"{label}_nacl_id"]])["NetworkAcls"]
@@ -102,10 +103,12 @@ def test_network_acl_entries_end_with_an_explicit_deny(
     for egress in (False, True):
         numbers = sorted(n for e, n in entries if e is egress and n < 32767)
         assert numbers == sorted(
-            [100 + 10 * j + slot for j in range(len(peer_cidrs)) for slot in range(3)] + [900, 901, 902, 32766]
+            [100 + 10 * j + slot for j in range(len(peer_cidrs)) for slot in range(3)] + [32000, 32766]
         )
-        deny = entries[(egress, 32766)]
-        assert (deny["RuleAction"], deny["CidrBlock"], deny["Protocol"]) == ("deny", "0.0.0.0/0", "-1")
+        deny = entries[(egress, 32000)]
+        assert (deny["RuleAction"], deny["CidrBlock"], deny["Protocol"]) == ("deny", SIDES[PEER[label]].vpc_cidr, "-1")
+        rest = entries[(egress, 32766)]
+        assert (rest["RuleAction"], rest["CidrBlock"], rest["Protocol"]) == ("allow", "0.0.0.0/0", "-1")
         https = entries[(egress, 100)]
         assert (https["RuleAction"], https["CidrBlock"], https["PortRange"]) == (
             "allow",
@@ -133,8 +136,11 @@ def test_accepter_role_lives_in_the_analytics_account(deployment: Deployment, ou
     role = iam.get_role(RoleName=arn.split("/")[-1])["Role"]
     trust = role["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
-    assert trust["Statement"][0]["Principal"] == {"AWS": SETTINGS.trading.peering_operator_arn}
-    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": SETTINGS.analytics.external_id}}
+    assert trust["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{SETTINGS.trading.account_id}:root"}
+    assert trust["Statement"][0]["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": SETTINGS.trading.peering_operator_arn},
+        "StringEquals": {"sts:ExternalId": emulator_variable_value(EXTERNAL_ID_VARIABLE)},
+    }
 
 
 @pytest.mark.parametrize("label", sorted(SIDES))

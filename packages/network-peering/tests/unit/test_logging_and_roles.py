@@ -92,11 +92,28 @@ def test_accepter_role_trusts_only_the_trading_account_with_the_external_id(stac
     assert json.loads(role["assume_role_policy"])["Statement"] == [
         {
             "Effect": "Allow",
-            "Principal": {"AWS": "arn:aws:iam::123456789012:role/network-peering-operator"},
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
             "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"sts:ExternalId": "network-peering-dev"}},
+            "Condition": {
+                "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/network-peering-operator"},
+                "StringEquals": {"sts:ExternalId": "${var.analytics_external_id}"},
+            },
         }
     ]
+
+
+@pytest.mark.requirement("PEER-7")
+def test_external_id_is_a_sensitive_variable_without_a_value(stack: dict[str, Any]) -> None:
+    variable = stack["variable"]["analytics_external_id"]
+    assert variable["sensitive"] is True
+    assert variable["nullable"] is False
+    assert "default" not in variable
+    (validation,) = variable["validation"]
+    assert "var.analytics_external_id" in validation["condition"]
+    # No value of it anywhere: the stack refers to the variable and to nothing else.
+    text = json.dumps(stack)
+    assert text.count("${var.analytics_external_id}") == 2  # the deployment provider and the accepter trust
+    assert "network-peering-dev" not in text
 
 
 @pytest.mark.requirement("PEER-7")

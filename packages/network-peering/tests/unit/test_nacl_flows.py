@@ -1,8 +1,8 @@
 """The peered subnets' network ACL, read from the synthesized stack, over the flows issue 15 lists.
 
-Flows that the current ACL refuses but the subnets need (gateway endpoints, NAT egress, UDP) are
-strict expected failures: they document what the ACL breaks today, and turn into failures - to be
-unmarked - once the ACL restricts only the peer.
+The ACL restricts only the peer: the peer reaches 443 and 5432 (and gets its answers), nothing
+else of the peer's VPC passes, and everything the subnets need besides (gateway endpoints, NAT
+egress over TCP and UDP, a DNS server outside the VPC, their own VPC) goes through.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ PEER_OF = {"trading": "analytics", "analytics": "trading"}
 S3_ADDRESS = "52.216.8.10"  # in S3's published ranges: what a gateway endpoint route carries
 DYNAMODB_ADDRESS = "3.218.182.10"  # in DynamoDB's published ranges
 INTERNET = "198.51.100.10"
-BREAKS = "the ACL ends in a deny of everything: issue 15 point 6"
 
 
 def host(cidr: str, offset: int = 10) -> str:
@@ -52,6 +51,9 @@ def flows(label: str) -> dict[str, Flow]:
         "NAT egress TCP": Flow("NAT egress TCP", "tcp", INTERNET, 443, local_is_server=False),
         "NAT egress UDP (NTP)": Flow("NAT egress UDP (NTP)", "udp", INTERNET, 123, local_is_server=False),
         "DNS server outside the VPC (UDP)": Flow("DNS server outside the VPC (UDP)", "udp", "192.0.2.53", 53, False),
+        "peer UDP 53": Flow("peer UDP 53", "udp", peer, 53, local_is_server=True),
+        "to peer 22": Flow("to peer 22", "tcp", peer, 22, local_is_server=False),
+        "peer ICMP": Flow("peer ICMP", "icmp", peer, 0, local_is_server=True),
     }
 
 
@@ -62,11 +64,14 @@ EXPECTED = [
     ("own VPC to 5432", True),
     ("peer to 22", False),
     ("unpeered peer subnet to 443", False),
-    pytest.param("S3 gateway endpoint", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
-    pytest.param("DynamoDB gateway endpoint", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
-    pytest.param("NAT egress TCP", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
-    pytest.param("NAT egress UDP (NTP)", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
-    pytest.param("DNS server outside the VPC (UDP)", True, marks=pytest.mark.xfail(strict=True, reason=BREAKS)),
+    ("S3 gateway endpoint", True),
+    ("DynamoDB gateway endpoint", True),
+    ("NAT egress TCP", True),
+    ("NAT egress UDP (NTP)", True),
+    ("DNS server outside the VPC (UDP)", True),
+    ("peer UDP 53", False),
+    ("to peer 22", False),
+    ("peer ICMP", False),
 ]
 
 

@@ -23,8 +23,12 @@ def test_two_providers_trading_default_analytics_assumes_role(stack: dict[str, A
     assert "assume_role" not in default
     assert analytics["alias"] == "use2analytics"
     assert analytics["region"] == "us-east-2"
+    # The external id is the sensitive variable's reference: its value is never in the stack.
     assert analytics["assume_role"] == [
-        {"external_id": "network-peering-dev", "role_arn": "arn:aws:iam::210987654321:role/network-peering-deployer"}
+        {
+            "external_id": "${var.analytics_external_id}",
+            "role_arn": "arn:aws:iam::210987654321:role/network-peering-deployer",
+        }
     ]
     for provider in (default, analytics):
         tags = provider["default_tags"][0]["tags"]

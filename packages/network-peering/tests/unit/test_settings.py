@@ -114,6 +114,11 @@ BAD = {
         "expected a role in account_id 123456789012",
     ),
     "unknown_key": ({"trading.vpc_cidrs": "10.0.0.0/16"}, "trading.vpc_cidrs: unknown key"),
+    "committed_external_id": (
+        {"analytics.external_id": "trading-to-analytics-peering"},
+        "analytics.external_id: got 'trading-to-analytics-peering'; expected no external id in a configuration "
+        "file (it would be committed); set TF_VAR_analytics_external_id",
+    ),
 }
 
 
@@ -126,6 +131,18 @@ def test_fails_bad_config(case: str, tmp_path: Path, capsys: pytest.CaptureFixtu
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, errors
     assert f"error: bad.toml: {expected}" in errors[0]
+
+
+@pytest.mark.requirement("PEER-7")
+def test_fails_without_a_peering_operator(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("peering_operator_arn")]
+    assert len(kept) == len(lines) - 1
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(Settings, path)
+    assert [line.split(": ", 1)[1] for line in caught.value.problems] == ["trading.peering_operator_arn: required key is missing"]
 
 
 def test_same_account_is_accepted_when_allowed(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ the trading side, with the security-baseline topic and Config rules turned off."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ ANALYTICS = "aws.use2analytics"
 @pytest.fixture(scope="module")
 def variant(synth: Callable[..., SynthResult]) -> dict[str, Any]:
     overrides = {
-        "trading": {"nat_gateway": True, "public_subnet_cidr": "10.0.240.0/24", "peering_operator_arn": None},
+        "trading": {"nat_gateway": True, "public_subnet_cidr": "10.0.240.0/24"},
         "analytics": {"adopt": {"vpc_id": VPC_ID, "subnet_ids": SUBNETS, "route_table_ids": TABLES}},
         "monitoring": {"notify_security_baseline": False},
         "compliance": {"config_rules": False},
@@ -71,10 +70,3 @@ def test_switches_leave_out_the_baseline_topic_and_config_rules(variant: dict[st
     assert alarms  # the package's own alarms stay, on its own topic
     for alarm in alarms:
         assert len(alarm["alarm_actions"]) == 1
-
-
-def test_accepter_role_trusts_the_trading_account_without_an_operator_role(variant: dict[str, Any]) -> None:
-    role = next(r for r in resources(variant, "aws_iam_role").values() if "peering-accepter" in r["name"])
-    (trust,) = json.loads(role["assume_role_policy"])["Statement"]
-    assert trust["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
-    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "network-peering-dev"}}

@@ -21,6 +21,8 @@ from cdktf import (
     TerraformResource,
     TerraformResourceLifecycle,
     TerraformStack,
+    TerraformVariable,
+    TerraformVariableValidationConfig,
     Token,
 )
 from cdktf import (
@@ -46,5 +48,7 @@ __all__ = [
     "TerraformResource",
     "TerraformResourceLifecycle",
     "TerraformStack",
+    "TerraformVariable",
+    "TerraformVariableValidationConfig",
     "Token",
 ]

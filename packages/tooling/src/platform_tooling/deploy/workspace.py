@@ -30,10 +30,18 @@ def _tail(path: str) -> str:
     return "/".join(PurePosixPath(path).parts[-3:])
 
 
+def emulator_variable_value(name: str) -> str:
+    """What the emulator target sets for a stack variable that has no default (on AWS the operator
+    sets ``TF_VAR_<name>``, for example an external id from its secret). moto checks no external id
+    and holds no secret, so a fixed, visible value stands in."""
+    return f"emulator-{name}"
+
+
 def emulator_override(stack: Mapping[str, Any], state_root: Path) -> dict[str, Any]:
     """What only the emulator needs, merged by Terraform from ``emulator_override.tf.json``:
     provider settings that spare the emulator's endpoint checks and fail fast on a missing API,
-    and the backend and remote-state reads moved to the throwaway state folder."""
+    the backend and remote-state reads moved to the throwaway state folder, and a value for each
+    variable without a default (:func:`emulator_variable_value`)."""
     common = {"skip_credentials_validation": True, "skip_metadata_api_check": "true", "s3_use_path_style": True}
     common["max_retries"] = 3
     blocks = stack.get("provider", {}).get("aws", [])
@@ -54,6 +62,9 @@ def emulator_override(stack: Mapping[str, Any], state_root: Path) -> dict[str, A
             "backend": "local",
             "config": {"path": str(state_root / _tail(location))},
         }
+    required = sorted(n for n, v in stack.get("variable", {}).items() if "default" not in v)
+    if required:
+        override["variable"] = {name: {"default": emulator_variable_value(name)} for name in required}
     return override
 
 
