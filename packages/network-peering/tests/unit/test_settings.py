@@ -142,7 +142,9 @@ def test_fails_without_a_peering_operator(tmp_path: Path) -> None:
     path.write_text("\n".join(kept) + "\n", encoding="utf-8")
     with pytest.raises(SettingsError) as caught:
         load_settings(Settings, path)
-    assert [line.split(": ", 1)[1] for line in caught.value.problems] == ["trading.peering_operator_arn: required key is missing"]
+    assert [line.split(": ", 1)[1] for line in caught.value.problems] == [
+        "trading.peering_operator_arn: required key is missing"
+    ]
 
 
 def test_same_account_is_accepted_when_allowed(tmp_path: Path) -> None:
