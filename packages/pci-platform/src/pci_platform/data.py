@@ -91,6 +91,11 @@ class DataStores(Construct):
         return bucket
 
     @property
+    def data_buckets(self) -> list[SecureBucket]:
+        """The buckets that hold cardholder data (published for CloudTrail data events)."""
+        return [self.cardholder, self.processed]
+
+    @property
     def buckets(self) -> dict[str, SecureBucket]:
         """Every bucket by its role."""
         return {

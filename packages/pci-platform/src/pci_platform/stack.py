@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared_constructs.cdk import Construct, Fn
+from shared_constructs.contracts import pci_platform as contract
 from shared_constructs.contracts import security_baseline
 from shared_constructs.logging import EncryptedLogGroup, LogGroupProps
 from shared_constructs.naming import Kind
@@ -33,8 +34,8 @@ from pci_platform.streaming import StreamProps, TransactionStream
 from pci_platform.tag_scope import config_scope, taggable_types
 from pci_platform.waf import waf_rules
 
-PACKAGE = "pci-platform"
-STACK = "pci-platform"
+PACKAGE = contract.PACKAGE
+STACK = contract.STACK
 FLOW_LOG_GROUP_DAYS = 30
 """The CloudWatch copy of the flow logs, for Logs Insights; the S3 copy is kept longer."""
 
@@ -44,7 +45,9 @@ class PciPlatformStack(PlatformStack[Settings]):
     Part 2: the payment application tier (database, API, batch, WAF, DNS, events, streaming, parameters)."""
 
     def __init__(self, scope: Construct, settings: Settings) -> None:
-        super().__init__(scope, STACK, settings=settings, package=PACKAGE, region=settings.region)
+        super().__init__(
+            scope, STACK, settings=settings, package=PACKAGE, region=settings.region, publishes=contract.stack()
+        )
         ctx = self.context
         # Security: keys per data classification, and the explicit-deny guardrails.
         self.keys = PlatformKeys(self, "keys", KeysProps(context=ctx))
@@ -308,6 +311,10 @@ class PciPlatformStack(PlatformStack[Settings]):
             self.output(f"{name}_key_arn", arn, description=f"ARN of the {name} KMS key")
         for name, bucket in self.data.buckets.items():
             self.output(f"{name}_bucket_name", bucket.bucket_name, description=f"Name of the {name} bucket")
+        # security-baseline logs the object-level events of the buckets holding cardholder data in
+        # CloudTrail: the data buckets and the transaction logs Firehose writes.
+        holding = (*self.data.data_buckets, self.stream.bucket)
+        self.publish(contract.DATA_BUCKET_ARNS, [b.bucket_arn for b in holding])
         self.output("processor_function_arn", self.processing.function_arn, description="ARN of the processor")
         self.output("rotation_function_arn", self.rotation.function_arn, description="ARN of the rotation function")
         self.output("database_secret_arn", self.rotation.secret_arn, description="ARN of the rotated database secret")

@@ -258,3 +258,15 @@ def test_the_secrets_key_declares_it_encrypts_the_database_secrets(stack: dict[s
     assert len(names) == 2  # the application's and the master's
     (key,) = [k for n, k in resources(stack, "aws_kms_key").items() if n.startswith("keys_secrets_key_")]
     assert sorted(key["//"]["encrypts"]) == [f"${{data.aws_secretsmanager_secret.{name}.arn}}" for name in names]
+
+
+@pytest.mark.requirement("PCI-4")
+def test_buckets_holding_cardholder_data_are_published_for_data_events(stack: dict[str, Any]) -> None:
+    # security-baseline reads this output (shared_constructs.contracts.pci_platform) and logs the
+    # object-level events of exactly these buckets; a data bucket missing here goes unlogged.
+    names = {n: b["bucket"] for n, b in resources(stack, "aws_s3_bucket").items()}
+    published = stack["output"]["data_bucket_arns"]["value"]
+    assert sorted(names[ref.split(".")[1]] for ref in published) == sorted(
+        [BUCKETS["cardholder"], BUCKETS["processed"], "pci-platform-transaction-logs-apse1-dev"]
+    )
+    assert all(ref.endswith(".arn}") for ref in published)

@@ -176,6 +176,7 @@ def test_outputs(stack: dict[str, Any]) -> None:
             "web_acl_arn",
             "batch_group_name",
             "flow_log_group_name",
+            "data_bucket_arns",
         ]
     )
     assert stack["output"]["workload_subnet_ids"]["value"].startswith('${join(",", [aws_subnet.network_vpc_workload_')
