@@ -7,6 +7,7 @@ from pathlib import Path
 from shared_constructs.cdk import App
 
 from security_baseline import preflight
+from security_baseline.data_events import DataEventsStack
 from security_baseline.settings import Settings
 from security_baseline.stack import RegionalBaseline
 
@@ -18,7 +19,9 @@ CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 def build(app: App, settings: Settings) -> list[RegionalBaseline]:
     """One ``security-baseline-<account id>-<region>`` stack per account and region, each account's
-    home region first; refused when the preflight result names a singleton configured as ``create``.
+    home region first, and ``security-baseline-<account id>-data-events`` in ``account_id``'s home
+    region when its ``trail.data_events_from`` names data producers; refused when the preflight
+    result names a singleton configured as ``create``.
 
     Organizations mode: the delegated administrator's stacks follow the management account's stack
     of the same region (delegation comes first).
@@ -36,4 +39,6 @@ def build(app: App, settings: Settings) -> list[RegionalBaseline]:
         for stack in stacks:
             if stack.label == org.delegated_admin_account and stack.region in delegating:
                 stack.add_dependency(delegating[stack.region])
+    if settings.trail_for(settings.platform_label).data_events_from:
+        DataEventsStack(app, settings)
     return stacks

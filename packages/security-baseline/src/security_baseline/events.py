@@ -1,4 +1,12 @@
-"""EventBridge rules that route critical security events to the security and compliance topics."""
+"""EventBridge rules that route critical security events to the security topic, and compliance
+results to the compliance topic (and the remediation function) only.
+
+The security topic pages people: it gets GuardDuty findings at or above the threshold, Security Hub
+findings of the configured severities that are new, active and not suppressed, root sign-ins and
+KMS keys disabled or scheduled for deletion. Config's NON_COMPLIANT results are compliance work,
+not incidents: they go to the compliance topic and the remediation function, never to the
+security topic (a failed control a person must see at once is a Security Hub finding above).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +35,23 @@ def guardduty_high_pattern(threshold: float) -> dict[str, Any]:
     }
 
 
+def security_hub_pattern(severities: tuple[str, ...]) -> dict[str, Any]:
+    """Security Hub findings of ``severities`` that are new, active and not suppressed, except
+    GuardDuty's (its own rule routes them, with its own threshold, so none arrives twice)."""
+    return {
+        "source": ["aws.securityhub"],
+        "detail-type": ["Security Hub Findings - Imported"],
+        "detail": {
+            "findings": {
+                "Severity": {"Label": sorted(severities)},
+                "Workflow": {"Status": ["NEW"]},
+                "RecordState": ["ACTIVE"],
+                "ProductName": [{"anything-but": ["GuardDuty"]}],
+            }
+        },
+    }
+
+
 CONFIG_NON_COMPLIANT: dict[str, Any] = {
     "source": ["aws.config"],
     "detail-type": ["Config Rules Compliance Change"],
@@ -51,6 +76,8 @@ class EventsProps:
     """Props of :class:`SecurityEvents`.
 
     ``remediation``: the function Config non-compliance events also go to.
+    ``security_hub_severities``: finding severities routed to the security topic. Default: none
+    (no Security Hub rule, for a region where Security Hub is off).
     """
 
     context: AppContext[Settings]
@@ -58,10 +85,12 @@ class EventsProps:
     compliance_topic: EncryptedTopic
     remediation: PythonFunction
     guardduty_threshold: float = 7.0
+    security_hub_severities: tuple[str, ...] = ()
 
 
 class SecurityEvents(Construct):
-    """Rules on the default bus: GuardDuty HIGH, Config non-compliant, root sign-in, KMS key deletion."""
+    """Rules on the default bus: GuardDuty HIGH, Security Hub critical findings, Config
+    non-compliant (compliance topic only), root sign-in, KMS key deletion."""
 
     def __init__(self, scope: Construct, id: str, props: EventsProps) -> None:
         super().__init__(scope, id)
@@ -74,11 +103,18 @@ class SecurityEvents(Construct):
             guardduty_high_pattern(props.guardduty_threshold),
             [security],
         )
+        if props.security_hub_severities:
+            self._route(
+                "securityhub-critical",
+                f"Security Hub findings ({', '.join(props.security_hub_severities)}), new and active",
+                security_hub_pattern(props.security_hub_severities),
+                [security],
+            )
         config_rule = self._route(
             "config-noncompliant",
-            "AWS Config rules reporting NON_COMPLIANT",
+            "AWS Config rules reporting NON_COMPLIANT (compliance topic and remediation only)",
             CONFIG_NON_COMPLIANT,
-            [props.compliance_topic.topic_arn, security],
+            [props.compliance_topic.topic_arn],
         )
         self._route("root-sign-in", "Console sign-in by the root user", ROOT_SIGN_IN, [security])
         self._route("kms-key-deletion", "A KMS key disabled or scheduled for deletion", KMS_KEY_DELETION, [security])

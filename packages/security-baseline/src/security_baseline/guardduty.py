@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.guardduty_detector import GuarddutyDetector
+from cdktf_cdktf_provider_aws.guardduty_detector_feature import (
+    GuarddutyDetectorFeature,
+    GuarddutyDetectorFeatureAdditionalConfiguration,
+)
 from cdktf_cdktf_provider_aws.guardduty_publishing_destination import GuarddutyPublishingDestination
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
@@ -12,11 +16,27 @@ from shared_constructs.iam import Statement
 from shared_constructs.kms import Key
 from shared_constructs.storage import BucketProps, LifecycleRule, SecureBucket
 
-from security_baseline.settings import GuardDutySettings, Settings
+from security_baseline.settings import GuardDutySettings, ProtectionPlans, Settings
 
 PUBLISHING_FREQUENCY = "SIX_HOURS"
 """Findings are exported every 6 hours, as the platform security requirements ask (their section 7)."""
 SERVICE = "guardduty.amazonaws.com"
+FEATURES = {
+    "s3": "S3_DATA_EVENTS",
+    "eks": "EKS_AUDIT_LOGS",
+    "runtime": "RUNTIME_MONITORING",
+    "malware": "EBS_MALWARE_PROTECTION",
+    "rds": "RDS_LOGIN_EVENTS",
+    "lambda_network": "LAMBDA_NETWORK_LOGS",
+}
+"""Protection plan setting -> GuardDuty detector feature name."""
+RUNTIME_AGENTS = ("EKS_ADDON_MANAGEMENT", "ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT")
+"""Runtime Monitoring's agent management, on wherever the plan is on."""
+
+
+def status(enabled: bool) -> str:
+    """A feature's status as GuardDuty writes it."""
+    return "ENABLED" if enabled else "DISABLED"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,11 +65,13 @@ class GuardDuty(Construct):
         super().__init__(scope, id)
         ctx = props.context
         self.detector: GuarddutyDetector | None = None
+        self.features: dict[str, GuarddutyDetectorFeature] = {}
         if props.config.mode == "create":
             self.detector = GuarddutyDetector(
                 self, "detector", enable=True, finding_publishing_frequency=PUBLISHING_FREQUENCY
             )
             self.detector_id: str = self.detector.id
+            self.features = self._protection_plans(props.config.protection)
         else:
             self.detector_id = props.config.detector_id or ""
         self.detector_arn = ctx.arn("guardduty", f"detector/{self.detector_id}")
@@ -81,6 +103,25 @@ class GuardDuty(Construct):
             # GuardDuty checks its access to the bucket and key when the destination is created.
             depends_on=[self.findings_bucket.policy, props.key.key],
         )
+
+    def _protection_plans(self, plans: ProtectionPlans) -> dict[str, GuarddutyDetectorFeature]:
+        """Every plan set on or off explicitly on the created detector."""
+        found = {}
+        for setting, feature in FEATURES.items():
+            enabled: bool = getattr(plans, setting)
+            agents = [
+                GuarddutyDetectorFeatureAdditionalConfiguration(name=agent, status=status(enabled))
+                for agent in (RUNTIME_AGENTS if feature == "RUNTIME_MONITORING" else ())
+            ]
+            found[setting] = GuarddutyDetectorFeature(
+                self,
+                f"feature_{setting}",
+                detector_id=self.detector_id,
+                name=feature,
+                status=status(enabled),
+                additional_configuration=agents or None,
+            )
+        return found
 
     def _allow_export(self, key: Key, account: str) -> None:
         """Bucket and key policy statements GuardDuty needs to export findings (and nothing more)."""

@@ -1,4 +1,4 @@
-"""Security Hub: enabled (or adopted) with FSBP, CIS and PCI DSS standards subscribed."""
+"""Security Hub: enabled (or adopted) with FSBP 1.0.0, CIS 3.0.0 and PCI DSS 4.0.1 subscribed."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from security_baseline.settings import SecurityHubSettings, Settings
 
 STANDARD_PATHS = {
     "aws-foundational-security-best-practices": "standards/aws-foundational-security-best-practices/v/1.0.0",
-    "cis-aws-foundations-benchmark": "standards/cis-aws-foundations-benchmark/v/1.4.0",
-    "pci-dss": "standards/pci-dss/v/3.2.1",
+    "cis-aws-foundations-benchmark": "standards/cis-aws-foundations-benchmark/v/3.0.0",
+    "pci-dss": "standards/pci-dss/v/4.0.1",
 }
-"""Standard ARN paths (``arn:aws:securityhub:<region>::<path>``)."""
+"""Standard ARN paths (``arn:aws:securityhub:<region>::<path>``): the newest version of each that
+Security Hub offers (PCI DSS v4.0.1; CIS AWS Foundations v3.0.0; FSBP v1.0.0)."""
 
 
 def standard_arn(region: str, standard: str) -> str:

@@ -7,6 +7,7 @@ import re
 from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
+from shared_constructs.contracts.data_buckets import DATA_PRODUCERS
 from shared_constructs.regions import PLATFORM_REGIONS
 from shared_constructs.settings import (
     Email,
@@ -24,6 +25,7 @@ from security_baseline.accounts import LABEL, MAIN, Account, OrganizationSetting
 DETECTOR_ID = re.compile(r"^[a-z0-9]{32}$")
 RECORDER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 Standard = Literal["aws-foundational-security-best-practices", "cis-aws-foundations-benchmark", "pci-dss"]
+SeverityLabel = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
 STANDARDS: tuple[Standard, ...] = (
     "aws-foundational-security-best-practices",
     "cis-aws-foundations-benchmark",
@@ -43,6 +45,26 @@ def _adoption_problems(mode: str, key: str, value: str | None, pattern: re.Patte
     problems.raise_if_any("adoption")
 
 
+class ProtectionPlans(Strict):
+    """GuardDuty protection plans of a created detector, each set explicitly on or off
+    (``aws_guardduty_detector_feature``), so the account's defaults never decide. Default: all on."""
+
+    s3: bool = True
+    """S3 Protection: object-level API activity on every bucket (``S3_DATA_EVENTS``)."""
+    eks: bool = True
+    """EKS audit-log monitoring (``EKS_AUDIT_LOGS``)."""
+    runtime: bool = True
+    """Runtime Monitoring (``RUNTIME_MONITORING``) with GuardDuty managing its agent on EKS, ECS
+    Fargate and EC2 (the plan sees nothing without the agent)."""
+    malware: bool = True
+    """Malware Protection for EC2: scans EBS volumes of instances with suspicious findings
+    (``EBS_MALWARE_PROTECTION``)."""
+    rds: bool = True
+    """RDS Protection: Aurora login activity (``RDS_LOGIN_EVENTS``)."""
+    lambda_network: bool = True
+    """Lambda Protection: network activity of functions (``LAMBDA_NETWORK_LOGS``)."""
+
+
 class GuardDutySettings(Strict):
     """GuardDuty in one region (the detector is an account-region singleton,
     docs/decisions/0002-account-singletons.md)."""
@@ -56,6 +78,9 @@ class GuardDutySettings(Strict):
     """Exported findings are deleted after this many days (the security requirements keep them 90)."""
     high_severity: float = Field(default=7.0, ge=1.0, le=10.0)
     """Findings with at least this severity go to the security topic (7.0 = HIGH)."""
+    protection: ProtectionPlans = ProtectionPlans()
+    """Protection plans of the detector this package creates. An adopted detector keeps its owner's
+    plans (its owner, often an organization's delegated administrator, sets them)."""
 
     @model_validator(mode="after")
     def _adopt_needs_id(self) -> GuardDutySettings:
@@ -92,7 +117,11 @@ class SecurityHubSettings(Strict):
     """``create``: enable Security Hub. ``adopt``: it is enabled already; only subscribe the standards.
     ``off``: nothing."""
     standards: tuple[Standard, ...] = STANDARDS
-    """Standards to subscribe (AWS FSBP 1.0.0, CIS 1.4.0, PCI DSS 3.2.1)."""
+    """Standards to subscribe (AWS FSBP 1.0.0, CIS AWS Foundations 3.0.0, PCI DSS 4.0.1)."""
+    notify_severities: tuple[SeverityLabel, ...] = ("CRITICAL", "HIGH")
+    """Severity labels of Security Hub findings sent to the security topic (new, active and not
+    suppressed; GuardDuty's own findings come through its rule instead). Failed controls of
+    lower severity stay in Security Hub."""
 
 
 class NotificationSettings(Strict):
@@ -127,6 +156,23 @@ class TrailSettings(Strict):
     Retrieval after 90 days, keeping the last three months in S3 Standard."""
     alarm_period_s: Literal[60, 300, 900, 3600] = 300
     """Evaluation period of the CIS alarms."""
+    data_events_from: tuple[str, ...] = tuple(DATA_PRODUCERS)
+    """Packages whose published cardholder and confidential data buckets get CloudTrail data events
+    (S3 object-level), in the ``security-baseline-<account id>-data-events`` stack of ``account_id``
+    (where the producers deploy; its home region), deployed after them. Default: every producer in
+    ``shared_constructs.contracts.data_buckets``. Empty: no such stack (a sandbox that deploys the
+    baseline without those packages). An account's own ``trail`` sets it only for ``account_id``."""
+
+    @model_validator(mode="after")
+    def _known_producers(self) -> TrailSettings:
+        problems = Problems()
+        for index, producer in enumerate(self.data_events_from):
+            if producer not in DATA_PRODUCERS:
+                problems.add(
+                    ("data_events_from", index), producer, f"expected one of {sorted(DATA_PRODUCERS)} (data producers)"
+                )
+        problems.raise_if_any("trail")
+        return self
 
     @model_validator(mode="after")
     def _adopt_needs_names(self) -> TrailSettings:
@@ -188,6 +234,11 @@ class Settings(MultiRegionSettings[Regional]):
     def covered(self) -> dict[str, Account]:
         """Every account the baseline covers, by label (``accounts``, or ``main`` alone)."""
         return dict(self.accounts) or {MAIN: Account(id=self.account_id)}
+
+    @property
+    def platform_label(self) -> str:
+        """The label of ``account_id`` (the deployer's account, where the data producers deploy)."""
+        return next(label for label, account in self.covered.items() if account.id == self.account_id)
 
     def qualifier(self, label: str) -> str:
         """What sets account ``label``'s names apart: nothing for ``account_id`` (names as before
@@ -263,6 +314,12 @@ class Settings(MultiRegionSettings[Regional]):
             self.trail_for(label)
         except ValidationError as exc:
             problems.extend((*where, "trail"), exc)
+        if "data_events_from" in account.trail and account.id != self.account_id:
+            problems.add(
+                (*where, "trail", "data_events_from"),
+                account.trail["data_events_from"],
+                f"expected only in account_id {self.account_id}'s trail (the data producers' account)",
+            )
 
     def _organization_problems(self, problems: Problems, covered: dict[str, Account]) -> None:
         org = self.organization

@@ -99,6 +99,9 @@ class RegionalBaseline(PlatformStack[Settings]):
                 compliance_topic=self.compliance_topic,
                 remediation=self.rules.function,
                 guardduty_threshold=regional.guardduty.high_severity,
+                security_hub_severities=(
+                    regional.security_hub.notify_severities if regional.security_hub.mode != "off" else ()
+                ),
             ),
         )
         self.security_hub = SecurityHub(

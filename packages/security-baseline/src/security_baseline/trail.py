@@ -49,17 +49,10 @@ class AccountTrail(Construct):
                 name="log-archive",
                 key=props.key,
                 access_log_bucket=props.access_logs,
-                lifecycle=(
-                    LifecycleRule(
-                        id="expire-trail-logs",
-                        expiration_days=ctx.settings.trail.archive_expiration_days,
-                        noncurrent_expiration_days=30,
-                        transitions=((90, "GLACIER_IR"),),
-                    ),
-                ),
+                lifecycle=archive_lifecycle(ctx.settings),
             ),
         )
-        self._allow_delivery(props.key, account, props.organization_id)
+        allow_delivery(self.archive, props.key, self.trail_arn, account, props.organization_id)
         self.log_group = EncryptedLogGroup(
             self,
             "logs",
@@ -111,42 +104,56 @@ class AccountTrail(Construct):
         )
         self.log_group_name = self.log_group.log_group_name
 
-    def _allow_delivery(self, key: Key, account: str, organization_id: str | None) -> None:
-        """Bucket and key policy statements CloudTrail needs (AWS's documented minimum); an
-        organization trail also writes under the organization's id."""
-        prefixes = [account] if organization_id is None else [account, organization_id]
-        source_arn = {"aws:SourceArn": self.trail_arn}
-        bucket = self.archive
-        bucket.add_to_policy(
-            Statement(
-                sid="CloudTrailAclCheck",
-                actions=["s3:GetBucketAcl"],
-                principals={"Service": SERVICE},
-                resources=[bucket.bucket_arn],
-                conditions={"StringEquals": source_arn},
-            ),
-            Statement(
-                sid="CloudTrailWrite",
-                actions=["s3:PutObject"],
-                principals={"Service": SERVICE},
-                resources=[f"{bucket.bucket_arn}/AWSLogs/{prefix}/*" for prefix in prefixes],
-                conditions={"StringEquals": {**source_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
-            ),
-        )
-        key.grant_service(
-            "CloudTrailEncryptLogs",
-            SERVICE,
-            ("kms:GenerateDataKey",),
-            source_account=False,
-            conditions={
-                "StringEquals": source_arn,
-                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"},
-            },
-        )
-        key.grant_service(
-            "CloudTrailDescribeKey",
-            SERVICE,
-            ("kms:DescribeKey",),
-            source_account=False,
+
+def archive_lifecycle(settings: Settings) -> tuple[LifecycleRule, ...]:
+    """Trail log files: Glacier Instant Retrieval after 90 days, deleted after the configured days."""
+    return (
+        LifecycleRule(
+            id="expire-trail-logs",
+            expiration_days=settings.trail.archive_expiration_days,
+            noncurrent_expiration_days=30,
+            transitions=((90, "GLACIER_IR"),),
+        ),
+    )
+
+
+def allow_delivery(
+    bucket: SecureBucket, key: Key, trail_arn: str, account: str, organization_id: str | None = None
+) -> None:
+    """Bucket and key policy statements CloudTrail needs to deliver ``trail_arn``'s log files
+    (AWS's documented minimum); an organization trail also writes under the organization's id."""
+    prefixes = [account] if organization_id is None else [account, organization_id]
+    source_arn = {"aws:SourceArn": trail_arn}
+    bucket.add_to_policy(
+        Statement(
+            sid="CloudTrailAclCheck",
+            actions=["s3:GetBucketAcl"],
+            principals={"Service": SERVICE},
+            resources=[bucket.bucket_arn],
             conditions={"StringEquals": source_arn},
-        )
+        ),
+        Statement(
+            sid="CloudTrailWrite",
+            actions=["s3:PutObject"],
+            principals={"Service": SERVICE},
+            resources=[f"{bucket.bucket_arn}/AWSLogs/{prefix}/*" for prefix in prefixes],
+            conditions={"StringEquals": {**source_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
+        ),
+    )
+    key.grant_service(
+        "CloudTrailEncryptLogs",
+        SERVICE,
+        ("kms:GenerateDataKey",),
+        source_account=False,
+        conditions={
+            "StringEquals": source_arn,
+            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"},
+        },
+    )
+    key.grant_service(
+        "CloudTrailDescribeKey",
+        SERVICE,
+        ("kms:DescribeKey",),
+        source_account=False,
+        conditions={"StringEquals": source_arn},
+    )

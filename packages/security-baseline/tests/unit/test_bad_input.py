@@ -101,6 +101,16 @@ deployer_role_arn = "arn:aws:iam::123456789012:role/security-baseline-deployer"
             '[accounts.platform]\nid = "123456789012"\n[accounts.analytics]\nid = "210987654321"\nassume_role_arn = "arn:aws:iam::210987654321:role/deployer"\n[organization]\nenabled = true\nmanagement_account = "platform"\ndelegated_admin_account = "platform"\n',
             "organization.delegated_admin_account: got 'platform'; expected an account other than the management",
         ),
+        (
+            '[trail]\ndata_events_from = ["payments-multiregion"]\n',
+            "trail.data_events_from[0]: got 'payments-multiregion'; expected one of ['pci-platform']",
+        ),
+        ("[regional.guardduty.protection]\nlambda = false\n", "regional.guardduty.protection.lambda: unknown key"),
+        ('[regional.security_hub]\nnotify_severities = ["SEVERE"]\n', "notify_severities[0]: got 'SEVERE'"),
+        (
+            '[accounts.platform]\nid = "123456789012"\n[accounts.analytics]\nid = "210987654321"\nassume_role_arn = "arn:aws:iam::210987654321:role/deployer"\n[accounts.analytics.trail]\ndata_events_from = []\n',
+            "accounts.analytics.trail.data_events_from: got []; expected only in account_id 123456789012's trail",
+        ),
         ("colour = 'blue'\n", "colour: unknown key"),
         # Remediation writes no tag value from settings (docs/decisions/0019-remediation-never-attests.md).
         ('[remediation.tag_defaults]\nOwner = "security-team"\n', "remediation.tag_defaults: unknown key"),

@@ -116,7 +116,7 @@ def test_required_tags_rule_checks_the_platform_tag_set(home: dict[str, Any]) ->
 
 
 @pytest.mark.requirement("SEC-9", "SEC-C4")
-def test_non_compliance_goes_to_compliance_topic_and_remediation(home: dict[str, Any]) -> None:
+def test_non_compliance_goes_to_compliance_topic_and_remediation_only(home: dict[str, Any]) -> None:
     rule = name_of(home, "aws_cloudwatch_event_rule", name="security-baseline-config-noncompliant-use1-dev")
     pattern = json.loads(resources(home, "aws_cloudwatch_event_rule")[rule]["event_pattern"])
     assert pattern["detail"]["newEvaluationResult"] == {"complianceType": ["NON_COMPLIANT"]}
@@ -127,7 +127,6 @@ def test_non_compliance_goes_to_compliance_topic_and_remediation(home: dict[str,
         [
             ref("aws_lambda_function", function, "arn"),
             ref("aws_sns_topic", name_of(home, "aws_sns_topic", name="security-baseline-compliance-use1-dev"), "arn"),
-            ref("aws_sns_topic", name_of(home, "aws_sns_topic", name="security-baseline-security-use1-dev"), "arn"),
         ]
     )
     permission = next(iter(resources(home, "aws_lambda_permission").values()))

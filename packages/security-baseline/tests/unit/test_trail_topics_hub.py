@@ -131,8 +131,8 @@ def test_security_hub_enabled_with_three_standards(home: dict[str, Any]) -> None
     arns = sorted(s["standards_arn"] for s in resources(home, "aws_securityhub_standards_subscription").values())
     assert arns == [
         "arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0",
-        "arn:aws:securityhub:us-east-1::standards/cis-aws-foundations-benchmark/v/1.4.0",
-        "arn:aws:securityhub:us-east-1::standards/pci-dss/v/3.2.1",
+        "arn:aws:securityhub:us-east-1::standards/cis-aws-foundations-benchmark/v/3.0.0",
+        "arn:aws:securityhub:us-east-1::standards/pci-dss/v/4.0.1",
     ]
 
 

@@ -27,6 +27,7 @@ NAME_EXEMPT_TYPES = frozenset(
         "aws_api_gateway_base_path_mapping",
         "aws_cloudwatch_log_group",  # fixed AWS patterns (/aws/lambda/<function>) carry the function's name
         "aws_iam_role_policy_attachment",
+        "aws_guardduty_detector_feature",  # ``name`` is the protection plan (S3_DATA_EVENTS, ...), fixed by AWS
     }
 )
 

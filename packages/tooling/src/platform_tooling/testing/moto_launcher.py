@@ -86,6 +86,22 @@ def _register_missing_calls() -> None:
     SecurityHubResponse.update_security_hub_configuration = update_security_hub_configuration  # type: ignore[attr-defined]
 
 
+def _merge_guardduty_features() -> None:
+    """GuardDuty's UpdateDetector changes only the features it names, as AWS does; moto replaces
+    the detector's whole feature list, so each ``aws_guardduty_detector_feature`` erased the others."""
+    from moto.guardduty.models import Detector
+
+    update = Detector.update
+
+    def merged(self: Any, enable: Any, frequency: Any, data_sources: Any, features: Any) -> None:
+        if features is not None:
+            named = {f.get("name"): f for f in [*self.features, *features]}
+            features = list(named.values())
+        update(self, enable, frequency, data_sources, features)
+
+    Detector.update = merged  # type: ignore[method-assign,assignment]
+
+
 def _validate_trust_policies_on_create() -> None:
     """CreateRole refuses a trust policy IAM would refuse (``Resource``, missing ``Principal``...).
 
@@ -241,6 +257,7 @@ def serve(port_file: Path) -> None:
     from werkzeug.serving import make_server
 
     _register_missing_calls()
+    _merge_guardduty_features()
     _validate_trust_policies_on_create()
     _enforce_for_callers_only()
     app = timed(DomainDispatcherApplication(create_backend_app), Timings())

@@ -14,7 +14,7 @@ Environments are the package's ``config/*.toml`` files (:func:`platform_tooling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +32,33 @@ Synth = Callable[..., SynthResult]
 
 
 def snapshot_tests(
-    package: str, module: str, test_file: str, stacks: Mapping[str, str] | Callable[[str], Mapping[str, str]]
+    package: str,
+    module: str,
+    test_file: str,
+    stacks: Mapping[str, str] | Callable[[str], Mapping[str, str]],
+    *,
+    only_in: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[Callable[..., None], ...]:
     """The tests of ``package``, collected in ``module`` (its ``__name__``, file ``test_file``).
 
     ``stacks``: test id -> the stack's name; the id names the snapshot file, so it must not change
     for a stack that keeps its snapshot. A function of the environment name where the environments
-    have different stacks (security-baseline: one per configured account and region).
+    have different stacks (security-baseline: one per configured account and region). ``only_in``:
+    test id -> the environments that have that stack (a stack a setting turns on). Default: every
+    stack in every environment.
     """
     found = environments(Path(test_file).resolve().parents[1])
-    named = {e: stacks(e) if callable(stacks) else stacks for e in found}
-    if not all(named.values()):
+    listed = {e: stacks(e) if callable(stacks) else stacks for e in found}
+    if not all(listed.values()):
         raise ValueError(f"{package}: snapshot_tests needs at least one stack")
+    limited = dict(only_in or {})
+    unknown = sorted(set(limited) - {key for names in listed.values() for key in names})
+    if unknown:
+        raise ValueError(f"{package}: only_in names stacks that are not listed: {', '.join(unknown)}")
+    named = {
+        e: {key: name for key, name in names.items() if key not in limited or e in limited[key]}
+        for e, names in listed.items()
+    }
 
     def test_every_environment_file_is_snapshotted() -> None:
         assert set(found) >= REQUIRED_ENVIRONMENTS
