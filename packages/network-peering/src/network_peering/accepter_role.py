@@ -22,7 +22,7 @@ from shared_constructs.iam import LeastPrivilegeRole, RoleProps, Statement, assu
 from shared_constructs.network import PrivateVpc
 
 from network_peering.peering import PRIVATE, peered_indices
-from network_peering.settings import EXTERNAL_ID_PATTERN, EXTERNAL_ID_VARIABLE, Settings
+from network_peering.settings import EXTERNAL_ID_LENGTH, EXTERNAL_ID_PATTERN, EXTERNAL_ID_VARIABLE, Settings
 
 PEERING_ACTIONS = ("ec2:AcceptVpcPeeringConnection", "ec2:CreateTags", "ec2:ModifyVpcPeeringConnectionOptions")
 ROUTE_ACTIONS = ("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute")
@@ -35,6 +35,7 @@ def external_id_variable(scope: Construct) -> str:
     Terraform stops before planning when it is missing (``No value for required variable``) or
     malformed (the validation below); STS compares it when the roles are assumed.
     """
+    low, high = EXTERNAL_ID_LENGTH
     variable = TerraformVariable(
         scope,
         EXTERNAL_ID_VARIABLE,
@@ -47,8 +48,11 @@ def external_id_variable(scope: Construct) -> str:
         ),
         validation=[
             TerraformVariableValidationConfig(
-                condition=f'${{can(regex("{EXTERNAL_ID_PATTERN}", var.{EXTERNAL_ID_VARIABLE}))}}',
-                error_message=f"The external id must be 2-1224 characters of [A-Za-z0-9+=,.@:/_-] (TF_VAR_{EXTERNAL_ID_VARIABLE}).",
+                condition=(
+                    f"${{length(var.{EXTERNAL_ID_VARIABLE}) >= {low} && length(var.{EXTERNAL_ID_VARIABLE}) <= {high}"
+                    f' && can(regex("{EXTERNAL_ID_PATTERN}", var.{EXTERNAL_ID_VARIABLE}))}}'
+                ),
+                error_message=f"The external id must be {low}-{high} characters of [A-Za-z0-9+=,.@:/_-] (TF_VAR_{EXTERNAL_ID_VARIABLE}).",
             )
         ],
     )

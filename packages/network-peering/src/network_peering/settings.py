@@ -42,8 +42,10 @@ _ID_PATTERNS = {
 EXTERNAL_ID_VARIABLE = "analytics_external_id"
 """The Terraform variable that carries the external id at plan and apply time
 (``TF_VAR_analytics_external_id``): it is never written in a configuration file or the synthesized stack."""
-EXTERNAL_ID_PATTERN = "^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
-"""What STS accepts as an external id: 2-1224 of ``[A-Za-z0-9+=,.@:/_-]``."""
+EXTERNAL_ID_PATTERN = "^[A-Za-z0-9_+=,.@:/-]+$"
+"""The characters STS accepts in an external id (its length, 2-1224, is checked apart: RE2, which
+Terraform's ``regex`` uses, repeats at most 1000 times)."""
+EXTERNAL_ID_LENGTH = (2, 1224)
 
 
 def _refuse_committed_external_id(value: object) -> None:

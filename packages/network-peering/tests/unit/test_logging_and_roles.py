@@ -109,7 +109,10 @@ def test_external_id_is_a_sensitive_variable_without_a_value(stack: dict[str, An
     assert variable["nullable"] is False
     assert "default" not in variable
     (validation,) = variable["validation"]
-    assert "var.analytics_external_id" in validation["condition"]
+    assert validation["condition"] == (
+        "${length(var.analytics_external_id) >= 2 && length(var.analytics_external_id) <= 1224"
+        ' && can(regex("^[A-Za-z0-9_+=,.@:/-]+$", var.analytics_external_id))}'
+    )
     # No value of it anywhere: the stack refers to the variable and to nothing else.
     text = json.dumps(stack)
     assert text.count("${var.analytics_external_id}") == 2  # the deployment provider and the accepter trust
