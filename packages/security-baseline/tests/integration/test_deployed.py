@@ -94,6 +94,18 @@ def test_guardduty_detector_publishes_every_six_hours(deployment: Deployment, re
     found = guardduty.get_detector(DetectorId=detector)
     assert found["Status"] == "ENABLED"
     assert found["FindingPublishingFrequency"] == "SIX_HOURS"
+    plans = {f["Name"]: f["Status"] for f in found["Features"]}
+    assert plans == dict.fromkeys(
+        (
+            "S3_DATA_EVENTS",
+            "EKS_AUDIT_LOGS",
+            "RUNTIME_MONITORING",
+            "EBS_MALWARE_PROTECTION",
+            "RDS_LOGIN_EVENTS",
+            "LAMBDA_NETWORK_LOGS",
+        ),
+        "ENABLED",
+    )
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -119,16 +131,15 @@ def test_event_rules_route_to_the_topics(deployment: Deployment, outputs: dict[s
     events = deployment.client("events", region)
     code = short_region(region)
     names = sorted(r["Name"] for r in events.list_rules(NamePrefix="security-baseline-")["Rules"])
-    expected = ["config-noncompliant", "guardduty-high", "kms-key-deletion", "root-sign-in"]
+    expected = ["config-noncompliant", "guardduty-high", "kms-key-deletion", "root-sign-in", "securityhub-critical"]
     assert names == [f"security-baseline-{n}-{code}-dev" for n in expected]
     security = out(outputs, "security_topic_arn", region)
+    config_rule = f"security-baseline-config-noncompliant-{code}-dev"
     for name in names:
         targets = {t["Arn"] for t in events.list_targets_by_rule(Rule=name)["Targets"]}
-        assert security in targets
-    config_targets = {
-        t["Arn"]
-        for t in events.list_targets_by_rule(Rule=f"security-baseline-config-noncompliant-{code}-dev")["Targets"]
-    }
+        # Compliance results never page the security team; everything else does.
+        assert (security in targets) is (name != config_rule), name
+    config_targets = {t["Arn"] for t in events.list_targets_by_rule(Rule=config_rule)["Targets"]}
     assert out(outputs, "compliance_topic_arn", region) in config_targets
     assert any(":function:security-baseline-remediation-" in arn for arn in config_targets)
 
