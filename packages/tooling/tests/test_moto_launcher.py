@@ -156,3 +156,18 @@ def test_busy_time_counts_overlapping_requests_once() -> None:
 
 def test_the_operator_acting_through_a_role_is_never_authorized(server: Emulator, role: str) -> None:
     assert server.client("sqs", role_arn=role).create_queue(QueueName="by-the-operator")["QueueUrl"]
+
+
+def test_guardduty_update_detector_changes_only_the_features_it_names(server: Emulator) -> None:
+    # One aws_guardduty_detector_feature per protection plan, each its own UpdateDetector call: on
+    # AWS each call leaves the other features as they are (moto alone replaced the whole list).
+    guardduty = server.client("guardduty")
+    detector = guardduty.create_detector(Enable=True)["DetectorId"]
+    for name, status in (
+        ("S3_DATA_EVENTS", "ENABLED"),
+        ("RDS_LOGIN_EVENTS", "DISABLED"),
+        ("S3_DATA_EVENTS", "DISABLED"),
+    ):
+        guardduty.update_detector(DetectorId=detector, Features=[{"Name": name, "Status": status}])
+    found = {f["Name"]: f["Status"] for f in guardduty.get_detector(DetectorId=detector)["Features"]}
+    assert found == {"S3_DATA_EVENTS": "DISABLED", "RDS_LOGIN_EVENTS": "DISABLED"}
