@@ -187,6 +187,11 @@ class PciPlatformStack(PlatformStack[Settings]):
         self.events.grant_put_events(payment_role, self.keys)
         self.stream.grant_put(payment_role)
         self.parameters.grant_read(payment_role, "payment-parameters")
+        self._batch_and_waf()
+
+    def _batch_and_waf(self) -> None:
+        """The batch hosts behind the load balancer, and WAF on it."""
+        ctx, settings = self.context, self.settings
         self.batch = BatchHosts(
             self,
             "batch",

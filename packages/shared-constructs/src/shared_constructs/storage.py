@@ -1,8 +1,7 @@
 """A secure S3 bucket: versioned, SSE-KMS with a bucket key, private, TLS-only, logged, with lifecycle.
 
-Secure by default. The one opt-out, ``encryption="sse-s3"``, exists for the deliveries AWS does
-not support with a customer-managed key (S3 server access logs, ALB access logs) and requires a
-reason, which is recorded as a policy suppression on the bucket.
+Secure by default. The one opt-out, ``encryption="sse-s3"``, is for what AWS delivers only to SSE-S3
+buckets (S3 and ALB access logs, decision 0020); its reason is recorded as a policy suppression.
 """
 
 from __future__ import annotations
@@ -56,10 +55,9 @@ WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 class LifecycleRule:
     """One lifecycle rule. Every bucket also aborts incomplete multipart uploads after 7 days.
 
-    ``expiration_days``: delete current objects after N days. Default: never.
-    ``noncurrent_expiration_days``: delete old versions after N days. Default: 90.
+    ``expiration_days`` / ``noncurrent_expiration_days``: delete objects / old versions after N days (never / 90).
     ``transitions``: (days, storage class) pairs, e.g. ``((0, "INTELLIGENT_TIERING"),)``.
-    ``prefix``: limit the rule to keys under this prefix. Default: the whole bucket.
+    ``prefix``: only keys under this prefix. Default: the whole bucket.
     """
 
     id: str
@@ -365,7 +363,6 @@ ALB_ACCESS_LOG_SSE_REASON = (
     "ALB access logs support only SSE-S3 on the target bucket "
     "(docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)"
 )
-"""The two reasons decision 0020 accepts for an SSE-S3 bucket: AWS delivers these logs nowhere else."""
 ACCESS_LOG_EXEMPTION = "this bucket receives the access logs; logging it to itself would loop"
 
 
@@ -380,9 +377,8 @@ def access_log_bucket(
 ) -> SecureBucket:
     """The bucket that receives other buckets' S3 server access logs.
 
-    AWS delivers server access logs only to SSE-S3 buckets, and a log bucket cannot log to itself:
-    both exceptions are recorded as policy suppressions with their reasons. Logs expire after
-    ``expiration_days`` (default 365, PCI DSS 10.5.1), old versions after ``noncurrent_expiration_days``.
+    SSE-S3 (decision 0020) and not logged to itself, both recorded as suppressions with their reasons.
+    Logs expire after ``expiration_days`` (365: PCI DSS 10.5.1), old versions after the other setting.
     """
     return SecureBucket(
         scope,
