@@ -28,3 +28,9 @@ def stacks(result: SynthResult) -> dict[str, dict[str, Any]]:
 def stack(stacks: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The pci-platform stack."""
     return stacks[STACK]
+
+
+@pytest.fixture(scope="session")
+def prod_stack(synth: Callable[..., SynthResult]) -> dict[str, Any]:
+    """The prod pci-platform stack (its secrets use this package's secrets key; dev's the operator's)."""
+    return synth(PACKAGE, environment="prod").stacks[STACK]

@@ -37,6 +37,12 @@ releases the lease, so the retry resumes at once.
 
 The table is created once at deploy time (``lambdas/rotation/schema.py``), never per request.
 
+Database users: the application secret rotates with alternating users, so RDS Proxy holds the
+credentials of ``DB_USER`` or of ``DB_USER_clone``, whichever the secret's ``AWSCURRENT`` names.
+The function may connect as either (``rds-db:connect`` on both); it logs in as the user that last
+worked and, when the proxy refuses that login (SQLSTATE 28000 or 28P01), as the other one. After a
+rotation each function instance pays one refused login, once.
+
 Environment: DB_HOST, DB_PORT, DB_USER, DB_NAME (RDS Proxy endpoint host name and user),
 DB_CA_BUNDLE (CA file for the proxy's certificate; default: the runtime's trust store, which holds
 the Amazon roots the proxy's certificate chains to), QUEUE_URL, BUS_NAME, STREAM_NAME,
@@ -92,6 +98,11 @@ RECORD = (
     "WHERE payment_id = :payment_id"
 )
 RELEASE = "UPDATE payments SET claimed_until = NULL WHERE payment_id = :payment_id AND response_status IS NULL"
+CLONE_SUFFIX = "_clone"
+LOGIN_REFUSED = frozenset({"28000", "28P01"})
+"""SQLSTATEs of a refused login (invalid authorization, invalid password): try the other user."""
+_LAST_USER: list[str] = []
+"""The user that last logged in, kept for the function instance's next requests."""
 REQUIRED_SETTINGS = ("DB_HOST", "DB_USER", "QUEUE_URL", "BUS_NAME", "STREAM_NAME")
 DATABASE_ERRORS = (pg8000.native.DatabaseError, pg8000.native.InterfaceError, OSError, ClientError, BotoCoreError)
 
@@ -166,18 +177,40 @@ def tls_context() -> ssl.SSLContext:
     return context
 
 
-def _connect() -> pg8000.native.Connection:
-    host, port, user = os.environ["DB_HOST"], int(os.environ.get("DB_PORT", "5432")), os.environ["DB_USER"]
-    token = boto3.client("rds").generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
-    return pg8000.native.Connection(
-        user=user,
-        password=token,
-        host=host,
-        port=port,
-        database=os.environ.get("DB_NAME", "payments"),
-        ssl_context=tls_context(),
-        timeout=5,
+def database_users() -> list[str]:
+    """The users to log in as, in order: the one that last logged in, then the other of ``DB_USER``
+    and ``DB_USER_clone`` (module docstring, "Database users")."""
+    base = os.environ["DB_USER"]
+    users = [base, f"{base}{CLONE_SUFFIX}"]
+    return (
+        [_LAST_USER[0], *[u for u in users if u != _LAST_USER[0]]] if _LAST_USER and _LAST_USER[0] in users else users
     )
+
+
+def _connect() -> pg8000.native.Connection:
+    host, port = os.environ["DB_HOST"], int(os.environ.get("DB_PORT", "5432"))
+    users = database_users()
+    for user in users:
+        token = boto3.client("rds").generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
+        try:
+            connection = pg8000.native.Connection(
+                user=user,
+                password=token,
+                host=host,
+                port=port,
+                database=os.environ.get("DB_NAME", "payments"),
+                ssl_context=tls_context(),
+                timeout=5,
+            )
+        except pg8000.native.DatabaseError as exc:
+            detail = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+            if detail.get("C") not in LOGIN_REFUSED or user == users[-1]:
+                raise
+            LOGGER.info("database login refused; trying the other user", extra={"user": user})
+            continue
+        _LAST_USER[:] = [user]
+        return connection
+    raise AssertionError("unreachable: the last user's refusal is raised")
 
 
 def _publish(detail_type: str, payment: dict[str, Any], **extra: Any) -> None:

@@ -1,10 +1,16 @@
 """S3 storage: cardholder data buckets, the flow-log bucket and the access-log bucket.
 
 Every bucket is versioned, private, TLS-only (1.2+) and access-logged. Data buckets use the key
-of their classification (full card numbers: cardholder; truncated: processed), refuse uploads without the SSE-KMS header and refuse deleting object versions
-unless the request was made with MFA. True S3 MFA Delete can only be switched on with the
-bucket owner's root credentials and an MFA device (not by Terraform under a role), so the
-platform enforces the same intent through the bucket policy; see the README.
+of their classification (full card numbers: cardholder; truncated: processed) and refuse uploads
+without the SSE-KMS header. Raw cardholder objects expire after ``data.cardholder_retention_days``
+and their old versions ``data.cardholder_noncurrent_days`` later (PCI DSS 3.2.1: kept no longer
+than needed; S3 lifecycle actions are not subject to the bucket policy).
+
+Deleting object versions needs MFA (``aws:MultiFactorAuthPresent``) for every principal where
+``protect_stateful`` is on. In destroyable sandboxes the configured deployer role is the one
+exception, so that ``terraform destroy`` can empty the buckets (``force_destroy``); every other
+principal still needs MFA. True S3 MFA Delete can only be switched on with the bucket owner's root
+credentials and an MFA device (not by Terraform under a role): it stays the operator's (README).
 """
 
 from __future__ import annotations
@@ -26,15 +32,19 @@ and lifecycle changes are not included: Terraform, running under a role without 
 to update and destroy those configurations.)"""
 
 
-def deny_without_mfa(bucket: SecureBucket) -> Statement:
-    """Deny deleting object versions unless the request carries MFA (``aws:MultiFactorAuthPresent``)."""
+def deny_without_mfa(bucket: SecureBucket, *, exempt_role_arn: str | None = None) -> Statement:
+    """Deny deleting object versions unless the request carries MFA (``aws:MultiFactorAuthPresent``),
+    for every principal but ``exempt_role_arn`` (its sessions, by ``aws:PrincipalArn``) when given."""
+    conditions: dict[str, dict[str, str | bool]] = {"BoolIfExists": {"aws:MultiFactorAuthPresent": False}}
+    if exempt_role_arn is not None:
+        conditions["ArnNotEquals"] = {"aws:PrincipalArn": exempt_role_arn}
     return Statement(
         sid="DenyVersionDeletionWithoutMfa",
         effect="Deny",
         actions=MFA_PROTECTED_ACTIONS,
         resources=[bucket.bucket_arn, f"{bucket.bucket_arn}/*"],
         principals={"AWS": "*"},
-        conditions={"BoolIfExists": {"aws:MultiFactorAuthPresent": False}},
+        conditions=conditions,
     )
 
 
@@ -71,10 +81,29 @@ class DataStores(Construct):
             ),
         )
         self.flow_logs.allow_log_delivery()
-        self.cardholder = self._data_bucket(ctx, "cardholder", "cardholder-data", keys.cardholder)
-        self.processed = self._data_bucket(ctx, "processed", "processed-data", keys.processed)
+        retention = ctx.settings.data
+        self.cardholder = self._data_bucket(
+            ctx,
+            "cardholder",
+            "cardholder-data",
+            keys.cardholder,
+            LifecycleRule(
+                id="expire-cardholder-data",
+                expiration_days=retention.cardholder_retention_days,
+                noncurrent_expiration_days=retention.cardholder_noncurrent_days,
+            ),
+        )
+        self.processed = self._data_bucket(
+            ctx,
+            "processed",
+            "processed-data",
+            keys.processed,
+            LifecycleRule(id="expire-noncurrent", noncurrent_expiration_days=365),
+        )
 
-    def _data_bucket(self, ctx: AppContext[Settings], id: str, name: str, key: Key) -> SecureBucket:
+    def _data_bucket(
+        self, ctx: AppContext[Settings], id: str, name: str, key: Key, lifecycle: LifecycleRule
+    ) -> SecureBucket:
         bucket = SecureBucket(
             self,
             id,
@@ -84,10 +113,11 @@ class DataStores(Construct):
                 key=key,
                 access_log_bucket=self.access_logs,
                 require_encryption_header=True,
-                lifecycle=(LifecycleRule(id="expire-noncurrent", noncurrent_expiration_days=365),),
+                lifecycle=(lifecycle,),
             ),
         )
-        bucket.add_to_policy(deny_without_mfa(bucket))
+        exempt = None if ctx.settings.protect_stateful else ctx.settings.deployer_role_arn
+        bucket.add_to_policy(deny_without_mfa(bucket, exempt_role_arn=exempt))
         return bucket
 
     @property

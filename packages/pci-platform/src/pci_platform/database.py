@@ -44,7 +44,7 @@ from shared_constructs.naming import Kind
 from pci_platform.access import Guardrails
 from pci_platform.config import Settings
 from pci_platform.networking import WORKLOAD, Network
-from pci_platform.secrets import POSTGRES_PORT, SecretRotation
+from pci_platform.secrets import CLONE_SUFFIX, POSTGRES_PORT, SecretRotation
 from pci_platform.security import PlatformKeys
 
 ENGINE = "aurora-postgresql"
@@ -269,7 +269,7 @@ class PaymentDatabase(Construct):
                 ],
             ),
         )
-        props.keys.secrets.grant(self.proxy_role, DECRYPT, via_service="secretsmanager", label="db-proxy")
+        secrets.grant_key(self.proxy_role, DECRYPT, label="db-proxy")
         props.guardrails.attach(self.proxy_role, "db_proxy")
         self.proxy = DbProxy(
             self,
@@ -312,10 +312,15 @@ class PaymentDatabase(Construct):
         # A local keeps the expression's quotes out of the JSON policy documents that reference it.
         proxy_id = TerraformLocal(self, "proxy_resource_id", Fn.element(Fn.split(":", self.proxy.arn), 6)).as_string
         self.application_user = ctx.settings.database.application_user
-        self.connect_arn = ctx.arn("rds-db", f"dbuser:{proxy_id}/{self.application_user}")
+        # The rotation alternates the secret's user between these two; the proxy holds whichever is
+        # current, so clients may connect as either (lambdas/payment/handler.py, "Database users").
+        self.connect_arns = [
+            ctx.arn("rds-db", f"dbuser:{proxy_id}/{user}")
+            for user in (self.application_user, f"{self.application_user}{CLONE_SUFFIX}")
+        ]
 
     def grant_connect(self, role: LeastPrivilegeRole) -> None:
-        """Let ``role`` connect to the proxy as the application user with an IAM token."""
+        """Let ``role`` connect to the proxy with an IAM token as the application user or its clone."""
         role.add_statements(
-            Statement(sid="ConnectThroughProxy", actions=["rds-db:connect"], resources=[self.connect_arn])
+            Statement(sid="ConnectThroughProxy", actions=["rds-db:connect"], resources=self.connect_arns)
         )

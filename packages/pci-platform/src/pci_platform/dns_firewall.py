@@ -41,7 +41,8 @@ BLOCKED_LOG_PATTERN = '{ $.firewall_rule_action = "BLOCK" }'
 def allowed_domains(settings: Settings) -> list[str]:
     """The names the platform resolves, sorted: the AWS endpoints it calls (``firewall.allowed_domains``,
     the same list the TLS-SNI rule allows), S3 and RDS in the region (gateway endpoint, cluster and
-    proxy endpoints), the OS package repositories, and the private zone."""
+    proxy endpoints), the OS package repositories (``application.os_repository_buckets``, as the
+    hosts' package manager names them), and the private zone."""
     region = settings.region
     return sorted(
         {
@@ -49,7 +50,10 @@ def allowed_domains(settings: Settings) -> list[str]:
             f"s3.{region}.amazonaws.com",
             f"*.s3.{region}.amazonaws.com",
             f"*.{region}.rds.amazonaws.com",
-            *settings.firewall.package_repositories,
+            *(
+                f"{bucket}.s3.dualstack.{region}.amazonaws.com"
+                for bucket in settings.application.repository_buckets(region)
+            ),
             settings.dns.zone_name,
             f"*.{settings.dns.zone_name}",
         }

@@ -64,9 +64,7 @@ class Network(Construct):
                 flow_log_interval=60,
                 gateway_endpoints=("s3",),
                 # The batch hosts install packages from the image's repositories at boot.
-                s3_read_buckets=[
-                    bucket.format(region=ctx.region) for bucket in ctx.settings.application.os_repository_buckets
-                ],
+                s3_read_buckets=[*ctx.settings.application.repository_buckets(ctx.region)],
             ),
         )
         self.vpc_id = self.vpc.vpc_id

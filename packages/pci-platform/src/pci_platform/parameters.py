@@ -4,6 +4,11 @@ Values come from configuration (``app_settings``) or from what the stack knows (
 the database name and user read from the existing secret); none is written in code. The
 connection string carries no password: clients authenticate to RDS Proxy with IAM tokens.
 
+Secret settings (``app_secrets``) never come from configuration: either generated when the
+parameter is created (Secrets Manager's ``GetRandomPassword``; the value is kept afterwards, so
+later plans change nothing, and it is in Terraform state, which the encrypted S3 backend holds), or
+an existing SecureString the operator created with the parameters key, which the function may read.
+
 Writing a SecureString makes Systems Manager encrypt with the key on the caller's behalf, so the
 parameters key lets principals of this account encrypt through Systems Manager only
 (``kms:ViaService``); decryption stays limited to the roles named with :meth:`Parameters.grant_read`.
@@ -12,15 +17,16 @@ parameters key lets principals of this account encrypt through Systems Manager o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_random_password import DataAwsSecretsmanagerRandomPassword
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
-from shared_constructs.cdk import Construct
+from shared_constructs.cdk import Construct, TerraformResourceLifecycle
 from shared_constructs.context import AppContext
 from shared_constructs.iam import LeastPrivilegeRole, Statement
 from shared_constructs.naming import Kind
 
-from pci_platform.config import Settings
+from pci_platform.config import AppSecret, Settings
 from pci_platform.security import PlatformKeys
 
 
@@ -31,6 +37,7 @@ class ParametersProps:
     context: AppContext[Settings]
     keys: PlatformKeys
     values: Mapping[str, str]
+    secrets: Mapping[str, AppSecret] = field(default_factory=dict)
 
 
 class Parameters(Construct):
@@ -53,10 +60,34 @@ class Parameters(Construct):
                 tier="Standard",
                 description=f"PCI platform setting {name}",
             )
+        self._existing: list[str] = []
+        for name, secret in sorted(props.secrets.items()):
+            if secret.parameter is not None:
+                self._existing.append(ctx.arn("ssm", f"parameter/{secret.parameter.lstrip('/')}"))
+                continue
+            generated = DataAwsSecretsmanagerRandomPassword(
+                self,
+                f"generate_{name.replace('/', '_').replace('-', '_')}",
+                password_length=secret.generate,
+                exclude_punctuation=True,
+                include_space=False,
+            )
+            self.parameters[name] = SsmParameter(
+                self,
+                name.replace("/", "_").replace("-", "_"),
+                name=ctx.path(Kind.SSM_PARAMETER, *name.split("/")),
+                type="SecureString",
+                key_id=keys.parameters.key_arn,
+                value=generated.random_password,
+                tier="Standard",
+                description=f"PCI platform secret {name} (generated)",
+                # Generated once: later plans read a new random value, which must not replace it.
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["value"]),
+            )
 
     @property
     def arns(self) -> list[str]:
-        return [p.arn for p in self.parameters.values()]
+        return [p.arn for p in self.parameters.values()] + self._existing
 
     def grant_read(self, role: LeastPrivilegeRole, label: str) -> None:
         """Let ``role`` read (and decrypt) every parameter."""

@@ -104,6 +104,11 @@ class PciPlatformStack(PlatformStack[Settings]):
             ),
         )
         self.rotation.add_rotation(database_host=self.database.cluster.endpoint)
+        self.rotation.add_schema_step(
+            database_host=self.database.cluster.endpoint,
+            database_name=settings.database.database_name,
+            after=self.database.instances,
+        )
         # Monitoring and compliance, notifying security-baseline's security topic.
         baseline = RemoteOutputs(
             self,
@@ -160,6 +165,7 @@ class PciPlatformStack(PlatformStack[Settings]):
                     "database/connection-string": f"postgresql://{user}@{proxy}:5432/{database_name}?sslmode=verify-full",
                     **{f"app/{key}": value for key, value in settings.app_settings.items()},
                 },
+                secrets={f"app/{key}": secret for key, secret in settings.app_secrets.items()},
             ),
         )
         self.api = PaymentApi(

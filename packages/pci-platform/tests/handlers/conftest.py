@@ -235,9 +235,18 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> str:
 class PaymentsFake:
     """The payments table as the handler's statements see it; any other statement fails the test."""
 
-    def __init__(self, handler: ModuleType, *, fail_connect: bool = False, fail_on: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        handler: ModuleType,
+        *,
+        fail_connect: bool = False,
+        fail_on: tuple[str, ...] = (),
+        proxy_users: tuple[str, ...] = ("payments_app", "payments_app_clone"),
+    ) -> None:
         self.sql = handler
         self.fail_connect = fail_connect
+        self.proxy_users = set(proxy_users)
+        """The users RDS Proxy holds credentials for (the application secret's current user)."""
         self.fail_on = set(fail_on)
         self.now = 1000.0
         self.rows: dict[str, dict[str, Any]] = {}
@@ -248,6 +257,8 @@ class PaymentsFake:
         self.logins.append(kwargs)
         if self.fail_connect:
             raise pg8000.native.InterfaceError("connection refused")
+        if kwargs["user"] not in self.proxy_users:
+            raise pg8000.native.DatabaseError({"C": "28000", "M": f"no credentials for the role {kwargs['user']}"})
         return self
 
     def expire_lease(self, payment_id: str) -> None:

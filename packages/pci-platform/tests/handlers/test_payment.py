@@ -296,6 +296,34 @@ def test_rejects_oversized_bodies_before_parsing(
     assert db.logins == []
 
 
+def test_after_a_rotation_logs_in_as_the_other_user_and_keeps_to_it(
+    handler: ModuleType, use: Callable[..., Any]
+) -> None:
+    """The secret's current user became ``payments_app_clone``: the proxy refuses ``payments_app``."""
+    db = use(proxy_users=("payments_app_clone",))
+    assert handler.handler(request(GOOD), None)["statusCode"] == 201
+    assert [login["user"] for login in db.logins] == ["payments_app", "payments_app_clone"]
+    assert handler.handler(request({**GOOD, "payment_id": "pay_0002abcd"}), None)["statusCode"] == 201
+    assert [login["user"] for login in db.logins[2:]] == ["payments_app_clone"]
+    db.proxy_users = {"payments_app"}  # the next rotation moves back
+    assert handler.handler(request({**GOOD, "payment_id": "pay_0003abcd"}), None)["statusCode"] == 201
+    assert [login["user"] for login in db.logins[3:]] == ["payments_app_clone", "payments_app"]
+
+
+def test_a_login_refused_for_both_users_fails_the_payment(handler: ModuleType, use: Callable[..., Any]) -> None:
+    db = use(proxy_users=())
+    response = handler.handler(request(GOOD), None)
+    assert response["statusCode"] == 502
+    assert [login["user"] for login in db.logins] == ["payments_app", "payments_app_clone"]
+    assert db.rows == {}
+
+
+def test_a_connection_failure_does_not_try_the_other_user(handler: ModuleType, use: Callable[..., Any]) -> None:
+    db = use(fail_connect=True)
+    assert handler.handler(request(GOOD), None)["statusCode"] == 502
+    assert [login["user"] for login in db.logins] == ["payments_app"]
+
+
 @pytest.mark.parametrize("failure", ["connect", "insert"])
 def test_database_errors_before_the_write_fail_the_payment_and_publish_it(
     handler: ModuleType,

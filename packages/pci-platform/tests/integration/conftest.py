@@ -25,6 +25,9 @@ SECRET_VALUE = {
 """The application secret, without ``masterarn``, which the seed adds once the master secret exists."""
 
 
+OPERATOR_KEY_ALIAS = "alias/pci-platform-dev-database-secrets"
+"""config/dev.toml's ``secrets.database_secret_kms_key``: the operator's key of both secrets."""
+
 CERTIFICATE_NAME = "pci-platform-dev"
 """config/dev.toml's ``application.certificate_arn`` names this IAM server certificate."""
 
@@ -58,12 +61,21 @@ def self_signed_certificate() -> tuple[str, str]:
 
 
 def seed_database_secret(emulator: Emulator) -> None:
-    """Create what the stack references and does not create: the master and application database
-    secrets (docs/decisions/0005-secrets-are-referenced.md), the latter naming the former in
+    """Create what the stack references and does not create: the operator's key, the master and
+    application database secrets encrypted with it (docs/decisions/0005-secrets-are-referenced.md), the latter naming the former in
     ``masterarn`` as the alternating-users rotation needs, and the listener's certificate."""
+    kms = emulator.client("kms", REGION)
+    key = kms.create_key(Description="Operator key of the database secrets")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName=OPERATOR_KEY_ALIAS, TargetKeyId=key)
     secrets = emulator.client("secretsmanager", REGION)
-    master = secrets.create_secret(Name=MASTER_SECRET_NAME, SecretString=json.dumps(MASTER_VALUE))
-    secrets.create_secret(Name=SECRET_NAME, SecretString=json.dumps({**SECRET_VALUE, "masterarn": master["ARN"]}))
+    master = secrets.create_secret(
+        Name=MASTER_SECRET_NAME, SecretString=json.dumps(MASTER_VALUE), KmsKeyId=OPERATOR_KEY_ALIAS
+    )
+    secrets.create_secret(
+        Name=SECRET_NAME,
+        SecretString=json.dumps({**SECRET_VALUE, "masterarn": master["ARN"]}),
+        KmsKeyId=OPERATOR_KEY_ALIAS,
+    )
     body, key = self_signed_certificate()
     emulator.client("iam", REGION).upload_server_certificate(
         ServerCertificateName=CERTIFICATE_NAME, CertificateBody=body, PrivateKey=key

@@ -231,11 +231,13 @@ def test_payment_function_is_sized_traced_and_in_the_vpc(stack: dict[str, Any]) 
     assert function["reserved_concurrent_executions"] == 2
     assert function["tracing_config"] == {"mode": "Active"}
     assert function["environment"]["variables"]["DB_HOST"].startswith("${aws_db_proxy.")
-    # The application user, never the master; IAM lets the role connect as that user only.
+    # The application user, never the master; IAM lets the role connect as that user or the clone
+    # the alternating-users rotation makes of it, nobody else.
     assert function["environment"]["variables"]["DB_USER"] == "payments_app"
     policy = only(stack, "aws_iam_policy", name="pci-platform-payment-fn-apse1-dev")
     connect = statement(policy, "ConnectThroughProxy")
-    assert (connect["Action"], connect["Resource"].rsplit("/", 1)[1]) == ("rds-db:connect", "payments_app")
+    assert connect["Action"] == "rds-db:connect"
+    assert sorted(r.rsplit("/", 1)[1] for r in connect["Resource"]) == ["payments_app", "payments_app_clone"]
     assert len(function["vpc_config"]["subnet_ids"]) == 3
     assert all("network_vpc_workload_" in s for s in function["vpc_config"]["subnet_ids"])
 
@@ -285,6 +287,7 @@ def test_parameters_are_secure_strings_with_the_parameters_key(stack: dict[str, 
     parameters = {p["name"]: p for p in resources(stack, "aws_ssm_parameter").values()}
     assert sorted(parameters) == [
         "/pci-platform/dev/app/default-currency",
+        "/pci-platform/dev/app/webhook-signing-key",
         "/pci-platform/dev/database/connection-string",
         "/pci-platform/dev/database/proxy-endpoint",
     ]
@@ -293,6 +296,31 @@ def test_parameters_are_secure_strings_with_the_parameters_key(stack: dict[str, 
         for p in parameters.values()
     )
     assert "password" not in parameters["/pci-platform/dev/database/connection-string"]["value"]
+
+
+@pytest.mark.requirement("SEC-11")
+def test_secret_settings_are_generated_at_deployment_never_written_in_configuration(
+    stack: dict[str, Any], synth: Callable[..., SynthResult]
+) -> None:
+    parameters = {p["name"]: p for p in resources(stack, "aws_ssm_parameter").values()}
+    generated = parameters["/pci-platform/dev/app/webhook-signing-key"]
+    (name,) = stack["data"]["aws_secretsmanager_random_password"]
+    assert generated["value"] == f"${{data.aws_secretsmanager_random_password.{name}.random_password}}"
+    assert stack["data"]["aws_secretsmanager_random_password"][name]["password_length"] == 32  # config/dev.toml
+    # Generated once: later plans read a new random value, which must not overwrite the stored one.
+    assert generated["lifecycle"] == {"ignore_changes": ["value"]}
+    # An existing parameter is read, not created: the payment role may read it.
+    existing = synth(
+        "pci-platform", overrides={"app_secrets": {"partner-api-key": {"parameter": "/ops/partner-api-key"}}}
+    ).stacks["pci-platform"]
+    assert "/pci-platform/dev/app/partner-api-key" not in {
+        p["name"] for p in resources(existing, "aws_ssm_parameter").values()
+    }
+    policy = only(existing, "aws_iam_policy", name="pci-platform-payment-fn-apse1-dev")
+    readable = statement(policy, "ReadParameters")["Resource"]
+    assert [r for r in readable if r.endswith(":parameter/ops/partner-api-key")] == [
+        "arn:aws:ssm:ap-southeast-1:${data.aws_caller_identity.caller_identity.account_id}:parameter/ops/partner-api-key"
+    ]
 
 
 @pytest.mark.requirement("SEC-5")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from platform_tooling.synth import SynthResult
 from platform_tooling.testing.query import resources, statement, statements
 
 BUCKETS = {
@@ -71,7 +73,11 @@ def test_data_buckets_deny_unencrypted_uploads_and_version_deletion_without_mfa(
     }
     mfa = statement(policy, "DenyVersionDeletionWithoutMfa")
     assert (mfa["Effect"], mfa["Principal"], mfa["Action"]) == ("Deny", {"AWS": "*"}, "s3:DeleteObjectVersion")
-    assert mfa["Condition"] == {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+    # dev is destroyable: only the deployer (config/dev.toml) may delete versions without MFA.
+    assert mfa["Condition"] == {
+        "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"},
+        "ArnNotEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/pci-platform-deployer"},
+    }
     deny_sids = sorted(s["Sid"] for s in statements(policy) if s["Effect"] == "Deny")
     assert deny_sids == [
         "DenyInsecureTransport",
@@ -109,12 +115,26 @@ def test_every_bucket_is_access_logged(stack: dict[str, Any], role: str) -> None
     assert logging["target_prefix"] == f"{BUCKETS[role]}/"
 
 
+@pytest.mark.requirement("PCI-4")
+@pytest.mark.parametrize("role", DATA_BUCKETS)
+def test_where_stateful_resources_are_protected_nobody_deletes_versions_without_mfa(
+    synth: Callable[..., SynthResult], role: str
+) -> None:
+    prod = synth("pci-platform", environment="prod").stacks["pci-platform"]
+    (policy,) = [p for n, p in resources(prod, "aws_s3_bucket_policy").items() if n.startswith(f"data_{role}_")]
+    mfa = statement(policy, "DenyVersionDeletionWithoutMfa")
+    assert (mfa["Effect"], mfa["Principal"]) == ("Deny", {"AWS": "*"})
+    assert mfa["Condition"] == {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+
+
 @pytest.mark.requirement("PCI-1")
 @pytest.mark.parametrize(
     ("role", "expiration", "noncurrent"),
-    [("flow_logs", 90, 1), ("access_logs", 365, 30), ("cardholder", None, 365), ("processed", None, 365)],
+    [("flow_logs", 90, 1), ("access_logs", 365, 30), ("cardholder", 30, 7), ("processed", None, 365)],
 )
 def test_bucket_lifecycles(stack: dict[str, Any], role: str, expiration: int | None, noncurrent: int) -> None:
+    """Raw cardholder objects expire (``data.cardholder_retention_days`` = 30 and 7 days for old
+    versions by default); the other buckets keep the retention their purpose needs."""
     (rule,) = companion(stack, "aws_s3_bucket_lifecycle_configuration", role)["rule"]
     assert rule["status"] == "Enabled"
     assert (rule.get("expiration") or [{}])[0].get("days") == expiration
@@ -159,8 +179,18 @@ def test_root_administers_but_cannot_use_keys(stack: dict[str, Any], name: str) 
         ("events", {"api_payment_role", "batch_role"}),
         ("volumes", set()),
         ("parameters", {"api_payment_role"}),
-        ("secrets", {"secrets_rotation_role", "database_proxy_role"}),
-        ("logs", {"compute_processor_role", "secrets_rotation_role", "api_payment_role", "streaming_transformer_role"}),
+        # dev's database secrets are under the operator's key (config/dev.toml): this key serves nothing.
+        ("secrets", set()),
+        (
+            "logs",
+            {
+                "compute_processor_role",
+                "secrets_rotation_role",
+                "secrets_schema_role",
+                "api_payment_role",
+                "streaming_transformer_role",
+            },
+        ),
     ],
 )
 def test_keys_name_the_specific_roles_allowed_to_use_them(stack: dict[str, Any], name: str, roles: set[str]) -> None:
@@ -176,11 +206,25 @@ def test_keys_name_the_specific_roles_allowed_to_use_them(stack: dict[str, Any],
     assert principals == roles
 
 
-def test_secrets_key_is_used_only_through_secrets_manager(stack: dict[str, Any]) -> None:
-    use = next(s for s in key_policy(stack, "secrets") if s["Sid"] == "UseSecretRotation")
-    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}}
-    assert sorted(use["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
-    vias = [s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") for s in key_policy(stack, "secrets")]
+def test_secrets_key_is_used_only_through_secrets_manager(prod_stack: dict[str, Any]) -> None:
+    """prod keeps the database secrets under this package's secrets key: the rotation, the proxy and
+    the schema step use it, each through Secrets Manager only."""
+    stack = prod_stack
+    policy = key_policy(stack, "secrets")
+    users = {}
+    for s in policy:
+        named = s["Principal"].get("AWS", [])
+        for arn in [named] if isinstance(named, str) else named:
+            if "aws_iam_role." in arn:
+                users[arn.split(".")[1].rsplit("_", 1)[0]] = s
+    assert set(users) == {"secrets_rotation_role", "database_proxy_role", "secrets_schema_role"}
+    assert all(
+        s["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}}
+        for s in users.values()
+    )
+    assert sorted(users["secrets_rotation_role"]["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+    assert users["secrets_schema_role"]["Action"] == "kms:Decrypt"
+    vias = [s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") for s in policy]
     assert "ssm.ap-southeast-1.amazonaws.com" not in vias  # Parameter Store has its own key
 
 
@@ -195,6 +239,7 @@ def test_log_groups_are_encrypted_with_the_logs_key(stack: dict[str, Any]) -> No
     groups = resources(stack, "aws_cloudwatch_log_group").values()
     assert sorted(g["name"] for g in groups) == [
         "/aws/kinesisfirehose/pci-platform-transactions-apse1-dev",
+        "/aws/lambda/pci-platform-database-schema-apse1-dev",
         "/aws/lambda/pci-platform-payment-apse1-dev",
         "/aws/lambda/pci-platform-processor-apse1-dev",
         "/aws/lambda/pci-platform-secret-rotation-apse1-dev",
@@ -253,7 +298,8 @@ def test_the_volume_key_names_the_auto_scaling_service_linked_role(stack: dict[s
     assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
 
 
-def test_the_secrets_key_declares_it_encrypts_the_database_secrets(stack: dict[str, Any]) -> None:
+def test_the_secrets_key_declares_it_encrypts_the_database_secrets(prod_stack: dict[str, Any]) -> None:
+    stack = prod_stack
     names = sorted(stack["data"]["aws_secretsmanager_secret"])
     assert len(names) == 2  # the application's and the master's
     (key,) = [k for n, k in resources(stack, "aws_kms_key").items() if n.startswith("keys_secrets_key_")]

@@ -11,6 +11,7 @@ from platform_tooling.testing.query import only, resources
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 WORKER = Path(__file__).resolve().parents[2] / "batch"
 HANDLERS = {
+    "pci-platform-database-schema-apse1-dev": "rotation",
     "pci-platform-payment-apse1-dev": "payment",
     "pci-platform-processor-apse1-dev": "processor",
     "pci-platform-secret-rotation-apse1-dev": "rotation",

@@ -121,6 +121,7 @@ def test_emulator_target_drops_only_what_moto_lacks_and_what_depends_on_it(
         "aws_networkfirewall_logging_configuration": 1,
         "aws_route": 21,
         "aws_xray_sampling_rule": 1,
+        "aws_lambda_invocation": 1,
         "aws_xray_encryption_config": 1,
         "aws_cloudwatch_query_definition": 4,
         "aws_route53_health_check": 2,

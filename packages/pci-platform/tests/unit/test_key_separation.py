@@ -113,7 +113,8 @@ def test_every_key_serves_one_data_classification_that_of_what_it_encrypts(stack
     assert all(len(classes) == 1 for classes in served.values()), served
 
 
-def test_the_secrets_key_serves_only_the_database_secrets(stack: dict[str, Any]) -> None:
+def test_the_secrets_key_serves_only_the_database_secrets(prod_stack: dict[str, Any]) -> None:
+    stack = prod_stack
     (key,) = [k for n, k in resources(stack, "aws_kms_key").items() if n.startswith("keys_secrets_key_")]
     assert key["tags"]["DataClassification"] == "restricted"
     assert len(key["//"]["encrypts"]) == 2

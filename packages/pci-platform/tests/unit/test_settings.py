@@ -54,17 +54,21 @@ def test_prod_protects_stateful_resources() -> None:
         ('[network]\ncidr = "10.60.0.1/16"', "network.cidr: got '10.60.0.1/16'; expected an IPv4 network"),
         (
             '[firewall]\nallowed_domains = ["example.com"]',
-            "allowed_domains and package_repositories must be AWS service endpoints (*.amazonaws.com), got "
-            "['example.com']",
+            "allowed_domains must be AWS service endpoints (*.amazonaws.com), got ['example.com']",
         ),
         (
             '[firewall]\nallowed_domains = ["kms.us-east-1.amazonaws.com"]',
             "firewall domains ['kms.us-east-1.amazonaws.com'] are not endpoints of region 'ap-southeast-1'",
         ),
+        ("[data]\ncardholder_retention_days = 0", "data.cardholder_retention_days: got 0"),
         (
-            '[firewall]\npackage_repositories = ["al2023-repos-us-east-1-de612dc2.s3.dualstack.us-east-1.amazonaws.com"]',
-            "firewall domains ['al2023-repos-us-east-1-de612dc2.s3.dualstack.us-east-1.amazonaws.com'] are not "
-            "endpoints of region 'ap-southeast-1'",
+            '[app_settings]\npartner-api-key = "abc123"',
+            "app_settings ['partner-api-key'] look like secrets, and configuration is kept in git",
+        ),
+        ("[app_secrets]\nsigning-key = { generate = 8 }", "app_secrets.signing-key.generate: got 8"),
+        (
+            '[app_secrets]\nsigning-key = { generate = 32, parameter = "/ops/x" }',
+            "give exactly one of generate (a length) or parameter (an existing parameter's name)",
         ),
         (
             '[dns]\nstandby_dns_name = "dr.example.internal"',
@@ -103,8 +107,13 @@ def test_fails_on_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str
             "secrets.rotation_days: got 0",
         ),
         (
-            '[secrets]\ndatabase_secret_name = "a"\nmaster_secret_name = "m"\ndatabase_secret_kms_key_arn = "alias/x"',
-            "database_secret_kms_key_arn must be a KMS key ARN, got 'alias/x'",
+            '[secrets]\ndatabase_secret_name = "a"\nmaster_secret_name = "m"\ndatabase_secret_kms_key = "key/x"',
+            "database_secret_kms_key must be a KMS key ARN or alias/<name>, got 'key/x'",
+        ),
+        (
+            '[secrets]\ndatabase_secret_name = "a"\nmaster_secret_name = "m"\n'
+            'database_secret_kms_key = "alias/aws/secretsmanager"',
+            "database_secret_kms_key must be a customer-managed key, got the AWS managed 'alias/aws/secretsmanager'",
         ),
         (
             '[secrets]\ndatabase_secret_name = "a"\nmaster_secret_name = "a"',

@@ -71,6 +71,7 @@ EMULATOR = Target(
             reason="moto never returns redrive_allow_policy: the provider waits until timeout",
         ),
         Exclusion(type="aws_xray_sampling_rule", reason="moto lacks the X-Ray sampling-rule API"),
+        Exclusion(type="aws_lambda_invocation", reason="moto invokes Lambda functions only through Docker"),
         *(
             Exclusion(type=f"aws_route53_resolver_{kind}", reason="moto lacks the Route 53 Resolver DNS Firewall API")
             for kind in (
