@@ -73,7 +73,8 @@ KEYS: dict[str, KeySpec] = {
     "secrets": KeySpec(
         "restricted",
         "Secrets Manager: the database secrets",
-        "rotation role and RDS Proxy role, only through Secrets Manager (`kms:ViaService`)",
+        "rotation, schema and RDS Proxy roles, only through Secrets Manager (`kms:ViaService`); "
+        "none where the secrets are under the operator's key (`secrets.database_secret_kms_key`)",
     ),
     "logs": KeySpec(
         "internal",

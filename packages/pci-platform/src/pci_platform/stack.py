@@ -328,6 +328,11 @@ class PciPlatformStack(PlatformStack[Settings]):
         self.publish(contract.DATA_BUCKET_ARNS, [b.bucket_arn for b in holding])
         self.output("processor_function_arn", self.processing.function_arn, description="ARN of the processor")
         self.output("rotation_function_arn", self.rotation.function_arn, description="ARN of the rotation function")
+        self.output(
+            "schema_function_arn",
+            self.rotation.schema_function.function_arn,
+            description="ARN of the schema function (Terraform invokes it once per schema change)",
+        )
         self.output("database_secret_arn", self.rotation.secret_arn, description="ARN of the rotated database secret")
         self._application_outputs()
 

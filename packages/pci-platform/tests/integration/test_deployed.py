@@ -119,7 +119,7 @@ def test_flow_logs_bucket_expires_after_90_days(deployment: Deployment, outputs:
     assert sorted(f["LogDestinationType"] for f in flows) == ["cloud-watch-logs", "s3"]
 
 
-@pytest.mark.parametrize("output", ["processor_function_arn", "rotation_function_arn"])
+@pytest.mark.parametrize("output", ["processor_function_arn", "rotation_function_arn", "schema_function_arn"])
 def test_functions_run_in_the_workload_tier(deployment: Deployment, outputs: dict[str, Any], output: str) -> None:
     config = deployment.client("lambda", REGION).get_function_configuration(FunctionName=outputs[output])
     assert set(config["VpcConfig"]["SubnetIds"]) == set(outputs["workload_subnet_ids"].split(","))

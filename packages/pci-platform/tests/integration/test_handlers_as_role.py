@@ -143,6 +143,22 @@ def test_transformer_publishes_its_record_metrics_as_its_role(deployment: Deploy
     assert "TransformRecordsOk" in {m["MetricName"] for m in metrics}  # the role may publish them
 
 
+def test_schema_step_creates_the_application_role_and_table_as_its_role(
+    deployment: Deployment, outputs: dict[str, Any], database: FakeDatabase, ca_bundle_stand_in: Path
+) -> None:
+    """What Terraform's invocation runs (moto cannot invoke it): the deployed function's handler, as
+    its role, reading both secrets; before the rotation test, so the secret still names the base user."""
+    result = deployment.run_handler(outputs["schema_function_arn"], {"step": "schema"}, folder="rotation")
+    assert (result["status"], result["created_role"]) == ("applied", True)
+    secrets = deployment.client("secretsmanager", REGION)
+    current = json.loads(secrets.get_secret_value(SecretId=outputs["database_secret_arn"])["SecretString"])
+    master = json.loads(secrets.get_secret_value(SecretId=current["masterarn"])["SecretString"])
+    assert [login["user"] for login in database.logins] == [master["username"]]
+    assert any(s.startswith(f'CREATE ROLE "{current["username"]}"') for s in database.statements)
+    assert any(s.startswith("CREATE TABLE IF NOT EXISTS payments") for s in database.statements)
+    assert all(verified(login) for login in database.logins)
+
+
 def test_rotation_creates_the_alternate_user_and_finishes_as_its_role(
     deployment: Deployment, outputs: dict[str, Any], database: FakeDatabase, ca_bundle_stand_in: Path
 ) -> None:

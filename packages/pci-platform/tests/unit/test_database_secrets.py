@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from platform_tooling.testing.query import only, resources, statement
-
 from pci_platform.secrets import CLONE_SUFFIX
+from platform_tooling.testing.query import only, resources, statement
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 SECRETS = {"pci-platform/dev/database", "pci-platform/dev/database-master"}
@@ -37,7 +36,8 @@ def test_the_plan_stops_unless_both_secrets_use_the_operator_key_dev_names(stack
     for name, check in checks.items():
         (pre,) = check["lifecycle"]["precondition"]
         assert pre["condition"] == f"${{(length({check['key_id'][2:-1]}) >= 1)}}"
-        assert "AWS managed key" in pre["error_message"] and name in pre["error_message"]
+        assert "AWS managed key" in pre["error_message"]
+        assert name in pre["error_message"]
         (post,) = check["lifecycle"]["postcondition"]
         assert post["condition"] == f"${{(self.arn == data.aws_kms_key.{operator}.arn)}}"
         assert f"--secret-id {name} " in post["error_message"]

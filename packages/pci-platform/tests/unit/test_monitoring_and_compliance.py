@@ -156,6 +156,7 @@ def test_outputs(stack: dict[str, Any]) -> None:
             "processed_bucket_name",
             "processor_function_arn",
             "rotation_function_arn",
+            "schema_function_arn",
             "database_secret_arn",
             "cluster_endpoint",
             "cluster_reader_endpoint",

@@ -32,10 +32,10 @@ from shared_constructs.messaging import EncryptedTopic, TopicProps
 from shared_constructs.naming import Kind
 from shared_constructs.stack import PlatformStack
 from shared_constructs.state import RemoteOutputs
-from shared_constructs.storage import BucketProps, SecureBucket, access_log_bucket
+from shared_constructs.storage import SecureBucket, access_log_bucket
 
 from security_baseline.settings import Settings
-from security_baseline.trail import SERVICE, allow_delivery, archive_lifecycle
+from security_baseline.trail import SERVICE, trail_archive
 
 PACKAGE = contract.PACKAGE
 
@@ -65,18 +65,9 @@ class DataEventsTrail(Construct):
         self.trail_name = ctx.name(Kind.TRAIL, "data-events", regional=False)
         # Built from the name, not read from the trail: the bucket and key policies must exist first.
         self.trail_arn = ctx.arn("cloudtrail", f"trail/{self.trail_name}")
-        self.archive = SecureBucket(
-            self,
-            "archive",
-            BucketProps(
-                context=ctx,
-                name="data-events",
-                key=props.key,
-                access_log_bucket=props.access_logs,
-                lifecycle=archive_lifecycle(ctx.settings),
-            ),
+        self.archive = trail_archive(
+            self, ctx, name="data-events", key=props.key, access_logs=props.access_logs, trail_arn=self.trail_arn
         )
-        allow_delivery(self.archive, props.key, self.trail_arn, ctx.account)
         self.deliveries = EncryptedTopic(
             self, "deliveries", TopicProps(context=ctx, name="data-events-deliveries", key=props.key)
         )

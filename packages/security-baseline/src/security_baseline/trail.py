@@ -31,28 +31,48 @@ class TrailProps:
     organization trail, logging every member account. Default: the account's own trail."""
 
 
+def trail_archive(
+    scope: Construct,
+    ctx: AppContext[Settings],
+    *,
+    name: str,
+    key: Key,
+    access_logs: SecureBucket,
+    trail_arn: str,
+    organization_id: str | None = None,
+) -> SecureBucket:
+    """A trail's archive bucket (construct id ``archive`` under ``scope``): encrypted with ``key``,
+    access-logged, kept as ``archive_lifecycle`` says, and open to CloudTrail's delivery for
+    ``trail_arn`` only (:func:`allow_delivery`)."""
+    bucket = SecureBucket(
+        scope,
+        "archive",
+        BucketProps(
+            context=ctx, name=name, key=key, access_log_bucket=access_logs, lifecycle=archive_lifecycle(ctx.settings)
+        ),
+    )
+    allow_delivery(bucket, key, trail_arn, ctx.account, organization_id)
+    return bucket
+
+
 class AccountTrail(Construct):
     """One multi-region trail with log-file validation, a log archive bucket and a log group."""
 
     def __init__(self, scope: Construct, id: str, props: TrailProps) -> None:
         super().__init__(scope, id)
         ctx = props.context
-        account = ctx.account
         self.trail_name = ctx.name(Kind.TRAIL, "account", regional=False)
         # Built from the name, not read from the trail: the bucket and key policies must exist first.
         self.trail_arn = ctx.arn("cloudtrail", f"trail/{self.trail_name}")
-        self.archive = SecureBucket(
+        self.archive = trail_archive(
             self,
-            "archive",
-            BucketProps(
-                context=ctx,
-                name="log-archive",
-                key=props.key,
-                access_log_bucket=props.access_logs,
-                lifecycle=archive_lifecycle(ctx.settings),
-            ),
+            ctx,
+            name="log-archive",
+            key=props.key,
+            access_logs=props.access_logs,
+            trail_arn=self.trail_arn,
+            organization_id=props.organization_id,
         )
-        allow_delivery(self.archive, props.key, self.trail_arn, account, props.organization_id)
         self.log_group = EncryptedLogGroup(
             self,
             "logs",
