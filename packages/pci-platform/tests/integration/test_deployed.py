@@ -144,7 +144,7 @@ def test_config_rules_and_event_rules(deployment: Deployment) -> None:
 def test_roles_have_no_inline_policies(deployment: Deployment) -> None:
     iam = deployment.client("iam", REGION)
     roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("pci-platform-")]
-    assert len(roles) == 9
+    assert len(roles) == 10  # five functions', batch hosts', RDS Proxy's, Firehose's, flow logs', enhanced monitoring's
     for role in roles:
         assert iam.list_role_policies(RoleName=role)["PolicyNames"] == []
         attached = {p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
