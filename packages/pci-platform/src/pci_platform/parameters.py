@@ -30,6 +30,11 @@ from pci_platform.config import AppSecret, Settings
 from pci_platform.security import PlatformKeys
 
 
+def _id(name: str) -> str:
+    """A construct id for the parameter ``name`` (``app/default-currency`` -> ``app_default_currency``)."""
+    return name.replace("/", "_").replace("-", "_")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ParametersProps:
     """Props of :class:`Parameters`: the ``keys`` and the parameters' ``values`` by name."""
@@ -50,16 +55,7 @@ class Parameters(Construct):
         keys.parameters.grant_account_via_service("ParameterStoreWrite", "ssm", ("kms:Encrypt", "kms:GenerateDataKey"))
         self.parameters: dict[str, SsmParameter] = {}
         for name, value in sorted(props.values.items()):
-            self.parameters[name] = SsmParameter(
-                self,
-                name.replace("/", "_").replace("-", "_"),
-                name=ctx.path(Kind.SSM_PARAMETER, *name.split("/")),
-                type="SecureString",
-                key_id=keys.parameters.key_arn,
-                value=value,
-                tier="Standard",
-                description=f"PCI platform setting {name}",
-            )
+            self._parameter(ctx, name, value, f"PCI platform setting {name}")
         self._existing: list[str] = []
         for name, secret in sorted(props.secrets.items()):
             if secret.parameter is not None:
@@ -67,23 +63,30 @@ class Parameters(Construct):
                 continue
             generated = DataAwsSecretsmanagerRandomPassword(
                 self,
-                f"generate_{name.replace('/', '_').replace('-', '_')}",
+                f"generate_{_id(name)}",
                 password_length=secret.generate,
                 exclude_punctuation=True,
                 include_space=False,
             )
-            self.parameters[name] = SsmParameter(
-                self,
-                name.replace("/", "_").replace("-", "_"),
-                name=ctx.path(Kind.SSM_PARAMETER, *name.split("/")),
-                type="SecureString",
-                key_id=keys.parameters.key_arn,
-                value=generated.random_password,
-                tier="Standard",
-                description=f"PCI platform secret {name} (generated)",
-                # Generated once: later plans read a new random value, which must not replace it.
-                lifecycle=TerraformResourceLifecycle(ignore_changes=["value"]),
+            # Generated once: later plans read a new random value, which must not replace it.
+            self._parameter(
+                ctx, name, generated.random_password, f"PCI platform secret {name} (generated)", keep_value=True
             )
+
+    def _parameter(
+        self, ctx: AppContext[Settings], name: str, value: str, description: str, *, keep_value: bool = False
+    ) -> None:
+        self.parameters[name] = SsmParameter(
+            self,
+            _id(name),
+            name=ctx.path(Kind.SSM_PARAMETER, *name.split("/")),
+            type="SecureString",
+            key_id=self._keys.parameters.key_arn,
+            value=value,
+            tier="Standard",
+            description=description,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["value"]) if keep_value else None,
+        )
 
     @property
     def arns(self) -> list[str]:

@@ -167,32 +167,46 @@ class SecretRotation(Construct):
             )
         )
 
-    def add_rotation(self, *, database_host: str) -> PythonFunction:
-        """The rotation function (rotating the credentials of the database at ``database_host``), its
-        permissions and the rotation schedule."""
-        ctx, network, keys = self._props.context, self._props.network, self._props.keys
-        config = ctx.settings.secrets
-        self.function = PythonFunction(
+    def _database_function(
+        self, id: str, *, name: str, description: str, handler: str, environment: dict[str, str]
+    ) -> PythonFunction:
+        """A function of the rotation bundle (pg8000, the CA bundle, verified connections) in the
+        workload subnets with the rotation's security group, which the cluster admits."""
+        ctx, network = self._props.context, self._props.network
+        return PythonFunction(
             self,
-            "rotation",
+            id,
             FunctionProps(
                 context=ctx,
-                name="secret-rotation",
-                description="Rotates the application's PostgreSQL secret with alternating users",
+                name=name,
+                description=description,
                 source=LAMBDAS / "rotation",
-                handler="handler.handler",
-                key=keys.logs,
+                handler=handler,
+                key=self._props.keys.logs,
                 reserved_concurrency=1,
                 services=("secretsmanager",),
                 timeout_s=60,
                 environment={
-                    "DB_HOST": database_host,
+                    **environment,
                     "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{ctx.region}.amazonaws.com",
                 },
                 vendor=PG8000_BUNDLE,
                 vpc_subnet_ids=network.subnet_ids(WORKLOAD),
                 security_group_ids=[self.security_group.id],
             ),
+        )
+
+    def add_rotation(self, *, database_host: str) -> PythonFunction:
+        """The rotation function (rotating the credentials of the database at ``database_host``), its
+        permissions and the rotation schedule."""
+        ctx = self._props.context
+        config = ctx.settings.secrets
+        self.function = self._database_function(
+            "rotation",
+            name="secret-rotation",
+            description="Rotates the application's PostgreSQL secret with alternating users",
+            handler="handler.handler",
+            environment={"DB_HOST": database_host},
         )
         role = self.function.role
         role.add_statements(
@@ -233,31 +247,17 @@ class SecretRotation(Construct):
         """The schema function (``schema.handler`` of the rotation bundle), invoked by Terraform once
         ``after`` (the cluster's instances) exist and again whenever ``schema.py`` changes: a failed
         invocation fails the deployment. Its role reads the two secrets and nothing else."""
-        ctx, network = self._props.context, self._props.network
-        self.schema_function = PythonFunction(
-            self,
+        self.schema_function = self._database_function(
             "schema",
-            FunctionProps(
-                context=ctx,
-                name="database-schema",
-                description="Creates the application role and the payments schema, once per schema version",
-                source=LAMBDAS / "rotation",
-                handler="schema.handler",
-                key=self._props.keys.logs,
-                reserved_concurrency=1,
-                services=("secretsmanager",),
-                timeout_s=60,
-                environment={
-                    "MASTER_SECRET_ARN": self.master_secret.arn,
-                    "APP_SECRET_ARN": self.secret.arn,
-                    "DB_HOST": database_host,
-                    "DB_NAME": database_name,
-                    "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{ctx.region}.amazonaws.com",
-                },
-                vendor=PG8000_BUNDLE,
-                vpc_subnet_ids=network.subnet_ids(WORKLOAD),
-                security_group_ids=[self.security_group.id],
-            ),
+            name="database-schema",
+            description="Creates the application role and the payments schema, once per schema version",
+            handler="schema.handler",
+            environment={
+                "MASTER_SECRET_ARN": self.master_secret.arn,
+                "APP_SECRET_ARN": self.secret.arn,
+                "DB_HOST": database_host,
+                "DB_NAME": database_name,
+            },
         )
         role = self.schema_function.role
         role.add_statements(
