@@ -70,15 +70,22 @@ def test_waf_payment_path_rules(stack: dict[str, Any]) -> None:
     assert size[1]["size_constraint_statement"]["comparison_operator"] == "GT"
 
 
+VARIANT = {
+    "waf": {"blocked_countries": ["KP", "IR"]},
+    "app_secrets": {"partner-api-key": {"parameter": "/ops/partner-api-key"}},
+}
+"""dev with the options dev leaves off, in one synthesis (each synthesis costs seconds)."""
+
+
 @pytest.fixture(scope="module")
-def geo_stack(synth: Callable[..., SynthResult]) -> dict[str, Any]:
-    return synth("pci-platform", overrides={"waf": {"blocked_countries": ["KP", "IR"]}}).stacks["pci-platform"]
+def variant(synth: Callable[..., SynthResult]) -> dict[str, Any]:
+    return synth("pci-platform", overrides=VARIANT).stacks["pci-platform"]
 
 
 @pytest.mark.requirement("SEC-6")
-def test_waf_geo_block_only_when_configured(stack: dict[str, Any], geo_stack: dict[str, Any]) -> None:
+def test_waf_geo_block_only_when_configured(stack: dict[str, Any], variant: dict[str, Any]) -> None:
     assert "geo-block" not in rules(stack)
-    geo = rules(geo_stack)["geo-block"]
+    geo = rules(variant)["geo-block"]
     assert (geo["priority"], geo["action"]) == (0, {"block": {}})
     assert geo["statement"] == {"geo_match_statement": {"country_codes": ["IR", "KP"]}}
 
@@ -300,7 +307,7 @@ def test_parameters_are_secure_strings_with_the_parameters_key(stack: dict[str, 
 
 @pytest.mark.requirement("SEC-11")
 def test_secret_settings_are_generated_at_deployment_never_written_in_configuration(
-    stack: dict[str, Any], synth: Callable[..., SynthResult]
+    stack: dict[str, Any], variant: dict[str, Any]
 ) -> None:
     parameters = {p["name"]: p for p in resources(stack, "aws_ssm_parameter").values()}
     generated = parameters["/pci-platform/dev/app/webhook-signing-key"]
@@ -310,13 +317,10 @@ def test_secret_settings_are_generated_at_deployment_never_written_in_configurat
     # Generated once: later plans read a new random value, which must not overwrite the stored one.
     assert generated["lifecycle"] == {"ignore_changes": ["value"]}
     # An existing parameter is read, not created: the payment role may read it.
-    existing = synth(
-        "pci-platform", overrides={"app_secrets": {"partner-api-key": {"parameter": "/ops/partner-api-key"}}}
-    ).stacks["pci-platform"]
     assert "/pci-platform/dev/app/partner-api-key" not in {
-        p["name"] for p in resources(existing, "aws_ssm_parameter").values()
+        p["name"] for p in resources(variant, "aws_ssm_parameter").values()
     }
-    policy = only(existing, "aws_iam_policy", name="pci-platform-payment-fn-apse1-dev")
+    policy = only(variant, "aws_iam_policy", name="pci-platform-payment-fn-apse1-dev")
     readable = statement(policy, "ReadParameters")["Resource"]
     assert [r for r in readable if r.endswith(":parameter/ops/partner-api-key")] == [
         "arn:aws:ssm:ap-southeast-1:${data.aws_caller_identity.caller_identity.account_id}:parameter/ops/partner-api-key"
