@@ -28,6 +28,8 @@ TIMINGS: dict[str, dict[str, float]] = {}
 TEST_SECONDS: dict[str, float] = {}
 """Package -> seconds its integration tests ran (filled by the pytest plugin)."""
 REPORT = "emulator-timings.json"
+CALL_REPORT = "emulator-calls.json"
+"""Every Terraform call of the rung (:func:`call_log`): where its critical path went."""
 
 
 def split(calls: list[Call], server: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
@@ -62,6 +64,30 @@ def record(server: Emulator, deployments: Mapping[str, Deployment]) -> None:
     TIMINGS["(tests and harness requests)"] = {"emulator_s": float(other.get("busy_s", 0.0))}
     TIMINGS["(emulator server process)"] = {"cpu_s": server.cpu_seconds()}
     (tool_dir() / REPORT).write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
+    (tool_dir() / CALL_REPORT).write_text(json.dumps(call_log(CALLS, stats), indent=1) + "\n")
+
+
+def call_log(calls: list[Call], server: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
+    """Every Terraform call in start order: stack folder, command, offset from the first call's
+    start, span, CPU and its split (:func:`split`), to find the rung's critical path."""
+    if not calls:
+        return []
+    origin = min(c.started for c in calls)
+    found = []
+    for call in sorted(calls, key=lambda c: c.started):
+        figures = split([call], server)
+        found.append(
+            {
+                "stack": call.workdir.name,
+                "command": call.command,
+                "start_s": round(call.started - origin, 1),
+                "span_s": round(call.ended - call.started, 1),
+                "cpu_s": round(call.cpu_s, 1),
+                "startup_s": round(figures["startup_s"], 1),
+                "waits_s": round(figures["provider_waits_s"], 1),
+            }
+        )
+    return found
 
 
 def lines() -> list[str]:
