@@ -80,3 +80,33 @@ def test_lookup_accepts_only_the_same_digest(tmp_path: Path) -> None:
 
 def test_environments_are_the_config_files(repo: Path) -> None:
     assert cache.environments(repo / "packages" / "app") == ["dev", "prod"]
+
+
+def test_writers_of_one_entry_take_turns_with_the_lock_beside_the_entry(tmp_path: Path):
+    import threading
+    import time
+
+    folder = tmp_path / "cache" / "app" / "dev"
+    order: list[str] = []
+    inside = threading.Event()
+
+    def first() -> None:
+        with cache.writing(folder):
+            order.append("first in")
+            inside.set()
+            time.sleep(0.3)
+            order.append("first out")
+
+    def second() -> None:
+        inside.wait(5)
+        with cache.writing(folder):
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert order == ["first in", "first out", "second in"]
+    assert (folder.parent / ".dev.lock").is_file()
+    assert not folder.exists()  # the lock sits beside the entry, not in it

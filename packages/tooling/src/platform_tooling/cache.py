@@ -17,10 +17,12 @@ digest still matches, without importing the provider bindings. The digest covers
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,20 @@ def cache_root(root: Path) -> Path:
 def entry(root: Path, package: str, environment: str) -> Path:
     """The output folder of ``package`` synthesized for ``environment``."""
     return cache_root(root) / package / environment
+
+
+@contextmanager
+def writing(folder: Path) -> Iterator[None]:
+    """Hold the lock of the cache entry ``folder`` (a file beside it) while it is looked up and
+    written: processes running side by side (test workers, sessions) synthesize an entry once,
+    the others wait and then find it written, and none swaps a half-written tree in."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with (folder.parent / f".{folder.name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _files(folder: Path) -> Iterator[Path]:

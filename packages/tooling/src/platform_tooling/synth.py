@@ -206,13 +206,16 @@ def synthesized(
     folder = cache.entry(root, package.name, environment)
     if cache.lookup(folder, digest) is not None:
         return folder, True
-    synth_package(
-        package,
-        environment=environment,
-        environ=environ,
-        outdir=folder,
-        stamp=cache.stamp(package.name, environment, digest),
-    )
+    with cache.writing(folder):
+        if cache.lookup(folder, digest) is not None:  # another process wrote it meanwhile
+            return folder, True
+        synth_package(
+            package,
+            environment=environment,
+            environ=environ,
+            outdir=folder,
+            stamp=cache.stamp(package.name, environment, digest),
+        )
     return folder, False
 
 
