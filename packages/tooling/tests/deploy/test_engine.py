@@ -133,3 +133,32 @@ def test_one_stack_of_a_package_is_deployed_alone_its_producers_taken_as_deploye
     assert (list(only.stacks), only.deps) == (["producer-top"], {"producer-top": []})
     with pytest.raises(ValueError, match="producer has no stack nope; it has producer-base, producer-top"):
         whole.only(["nope"])
+
+
+def test_approved_in_advance_applies_each_stack_in_one_terraform_process_then_plans_no_changes(tmp_path):
+    from platform_tooling.deploy.terraform import CALLS
+
+    before = len(CALLS)
+    run = Run([consumer(tmp_path), producer(tmp_path)], review=False)
+    results = run.deploy(lambda plan: pytest.fail("nothing is asked when plans are approved in advance"), verify=True)
+    assert [r for r in results.values() if isinstance(r, BaseException)] == []
+    assert run.flat_outputs("consumer") == {"used": "v1"}
+    summary = run.outcomes[StackId("consumer", "consumer")].plan
+    assert [(c.address, c.type, c.kind) for c in summary.changes] == [("terraform_data.uses", "terraform_data", "add")]
+    assert all(run.outcomes[n].verified.no_changes for n in run.nodes)
+    commands = [c.command for c in CALLS[before:] if c.workdir == run.workspaces["consumer"].stack_dir("consumer")]
+    assert sorted(commands) == ["apply", "init", "plan"]
+
+
+def test_fails_an_apply_approved_in_advance_reports_terraforms_error(tmp_path):
+    broken = producer(tmp_path)
+    document = broken.stacks["producer-base"]
+    document["resource"]["terraform_data"]["record"]["input"] = '${file("missing.txt")}'
+    (broken.stack_dir("producer-base") / "cdk.tf.json").write_text(json.dumps(document))
+    results = Run([broken], review=False).deploy(yes)
+    error = str(results[StackId("producer", "producer-base")])
+    assert "terraform apply in producer-base exited 1" in error
+    assert "Invalid function argument" in error
+    assert str(results[StackId("producer", "producer-top")]) == (
+        "producer/producer-top needs producer/producer-base, which failed"
+    )

@@ -28,7 +28,8 @@ from typing import Any
 
 from platform_tooling.deploy.graph import run_graph, topological
 from platform_tooling.deploy.reads import reads, unpublished
-from platform_tooling.deploy.summary import StackPlan, summarize
+from platform_tooling.deploy.slots import Slots, chain_weights
+from platform_tooling.deploy.summary import StackPlan, from_messages, summarize
 from platform_tooling.deploy.terraform import Terraform, base_env
 from platform_tooling.deploy.workspace import Workspace
 
@@ -88,6 +89,10 @@ class Run:
     emulator's drift table); they are summarized apart and never count as changes.
     ``before_package``: called once per package before its first stack is planned (the emulator
     rung seeds what an operator would have created first).
+    ``review=False``: every plan is approved in advance (the emulator rung): :meth:`deploy`
+    plans and applies each stack in one Terraform process (:meth:`apply_stack`) instead of a
+    saved plan, its ``show -json`` and the apply of the plan file: three Terraform processes,
+    each loading the provider's schema, become one. Nothing is asked; the summaries are kept.
     """
 
     def __init__(
@@ -98,16 +103,22 @@ class Run:
         parallelism: int = 30,
         tolerated: Tolerated | None = None,
         before_package: Callable[[str], None] | None = None,
+        review: bool = True,
     ) -> None:
         self.workspaces = {w.package: w for w in workspaces}
         self.env = base_env(env)
         self.parallelism = parallelism
         self.tolerated = tolerated
         self.before_package = before_package
+        self.review = review
         self.nodes = [StackId(w.package, s) for w in self.workspaces.values() for s in sorted(w.stacks)]
         self.deps = self._dependencies()
         self.outcomes = {node: Outcome() for node in self.nodes}
-        self._slots = threading.BoundedSemaphore(slots())
+        self._slots = Slots(slots())
+        self.weights = {node: self._weight(node) for node in self.nodes}
+        self.priority = chain_weights(self.weights, self.deps)
+        """Per stack: the work still to come once it starts; a free Terraform slot goes to the
+        highest (:mod:`.slots`), so the chain the run's end waits on goes first."""
         self._inits: dict[StackId, Future[None]] = {}
         self._prepared: dict[str, threading.Lock] = {name: threading.Lock() for name in self.workspaces}
         self._seeded: dict[str, BaseException | None] = {}
@@ -121,6 +132,11 @@ class Run:
             deps |= {StackId(r.producer, r.stack) for r in reads(workspace.stacks[node.stack])}
             found[node] = sorted((deps & present) - {node})
         return found
+
+    def _weight(self, node: StackId) -> float:
+        """A stack's share of the work: what Terraform plans, reads and applies in it."""
+        document = self.workspaces[node.package].stacks[node.stack]
+        return 1.0 + sum(len(items) for kind in ("resource", "data") for items in document.get(kind, {}).values())
 
     def order(self) -> list[StackId]:
         """Every stack after the stacks it depends on: the order a reader follows."""
@@ -146,7 +162,7 @@ class Run:
         return [line for node in self.order() for line in self.check(node, outside_only=outside_only)]
 
     def _init(self, node: StackId) -> None:
-        with self._slots:
+        with self._slots.hold(self.priority[node]):
             self.terraform(node).init()
 
     def _ensure_init(self, node: StackId) -> None:
@@ -183,9 +199,20 @@ class Run:
             raise Refused(problems)
         self._ensure_init(node)
         terraform = self.terraform(node)
-        with self._slots:
+        with self._slots.hold(self.priority[node]):
             changed = terraform.plan(plan_file, self.parallelism)
         return self._summarize(node, terraform, plan_file, changed), changed
+
+    def apply_stack(self, node: StackId) -> StackPlan:
+        """Check, then plan and apply ``node`` in one Terraform process, approved in advance; the
+        summary of what it changed. Raises :class:`Refused` as :meth:`plan_stack` does."""
+        problems = self.check(node)
+        if problems:
+            raise Refused(problems)
+        self._ensure_init(node)
+        with self._slots.hold(self.priority[node]):
+            messages = self.terraform(node).apply_now(self.parallelism)
+        return from_messages(node.package, node.stack, messages)
 
     def plan(self) -> list[StackPlan]:
         """Plan every stack (in parallel: nothing is applied); a refused stack says why."""
@@ -217,12 +244,15 @@ class Run:
         outcome = self.outcomes[node]
         outcome.started = time.monotonic()
         self._prepare_package(node.package)
-        outcome.plan, changed = self.plan_stack(node)
-        if changed:
-            if not approve(outcome.plan):
-                raise Declined(f"{node}: not applied (plan not approved)")
-            with self._slots:
-                self.terraform(node).apply_plan(PLAN_FILE, self.parallelism)
+        if not self.review:
+            outcome.plan = self.apply_stack(node)
+        else:
+            outcome.plan, changed = self.plan_stack(node)
+            if changed:
+                if not approve(outcome.plan):
+                    raise Declined(f"{node}: not applied (plan not approved)")
+                with self._slots.hold(self.priority[node]):
+                    self.terraform(node).apply_plan(PLAN_FILE, self.parallelism)
         outcome.applied = True
         outcome.outputs = self._outputs(node)
         outcome.done = time.monotonic()
@@ -231,7 +261,7 @@ class Run:
         """Plan ``node`` again after its apply: what it shows is what the apply left to change."""
         started = time.monotonic()
         terraform = self.terraform(node)
-        with self._slots:
+        with self._slots.hold(self.weights[node]):  # nothing waits on a re-plan: its own work only
             changed = terraform.plan(VERIFY_FILE, self.parallelism)
         self.outcomes[node].verified = self._summarize(node, terraform, VERIFY_FILE, changed)
         self.outcomes[node].verify_span = (started, time.monotonic())
@@ -284,7 +314,7 @@ class Run:
         readers = {node: [n for n in chosen if node in self.deps.get(n, [])] for node in chosen}
 
         def destroy(node: StackId) -> None:
-            with self._slots:
+            with self._slots.hold(self.priority[node]):
                 self.terraform(node).destroy(self.parallelism, refresh=refresh)
 
         return run_graph(chosen, readers, destroy)

@@ -126,6 +126,25 @@ def summarize(
     return result
 
 
+_STREAM_KINDS = {"create": "add", "update": "change", "delete": "destroy", "replace": "replace"}
+
+
+def from_messages(package: str, stack: str, messages: Iterable[Mapping[str, Any]]) -> StackPlan:
+    """The summary of the plan an ``apply -auto-approve -json`` made and applied, from its
+    ``planned_change`` messages: each change's address, type and kind (the stream names no
+    attributes; reads and no-ops are left out, as in :func:`summarize`)."""
+    result = StackPlan(package, stack)
+    for message in messages:
+        if message.get("type") != "planned_change":
+            continue
+        change = message.get("change", {})
+        kind = _STREAM_KINDS.get(str(change.get("action")))
+        resource = change.get("resource", {})
+        if kind is not None:
+            result.changes.append(Change(str(resource.get("addr")), str(resource.get("resource_type")), kind))
+    return result
+
+
 def text(plans: Sequence[StackPlan]) -> str:
     """A plain-text summary of ``plans`` (in the order given: the deployment order)."""
     lines: list[str] = []

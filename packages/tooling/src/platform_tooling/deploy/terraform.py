@@ -194,6 +194,20 @@ class Terraform:
         """Apply a saved plan: exactly the changes that were shown, or nothing if the state moved."""
         self.run("apply", "-no-color", "-input=false", f"-parallelism={parallelism}", plan_file)
 
+    def apply_now(self, parallelism: int = 30) -> list[dict[str, Any]]:
+        """Plan and apply in one process (``apply -auto-approve -json``), for a run whose plans are
+        approved in advance; Terraform's machine-readable messages, in order. On failure the
+        error is Terraform's error diagnostics, one line each."""
+        args = ["apply", "-auto-approve", "-json", "-input=false", f"-parallelism={parallelism}"]
+        done = self.run(*args, ok_codes=(0, 1))
+        messages = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0:
+            errors = [m["diagnostic"] for m in messages if m.get("type") == "diagnostic" and m["@level"] == "error"]
+            lines = [f"{d.get('address', '')}: {d.get('summary')}: {d.get('detail', '')}".lstrip(": ") for d in errors]
+            tail = "\n".join(lines or done.stderr.strip().splitlines()[-60:])
+            raise TerraformError(f"terraform apply in {self.workdir.name} exited {done.returncode}:\n{tail}")
+        return messages
+
     def outputs(self) -> dict[str, Any]:
         """The stack's outputs by name (``terraform output -json``)."""
         found = json.loads(self.run("output", "-json").stdout or "{}")

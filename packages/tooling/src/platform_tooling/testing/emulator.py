@@ -4,10 +4,12 @@ One moto server per test session, in its own process (:class:`platform_tooling.d
 on 127.0.0.1 and a free port, started and stopped by the session fixture :func:`emulator`. Every
 package whose ``deployment`` fixture was collected is prepared from the synthesis cache for the
 emulator target (:class:`.deployment.Deployment`) and deployed through the deployment engine
-(:class:`platform_tooling.deploy.engine.Run`), as ``nox -s deploy -- ... --target emulator --yes``
-does: each stack as soon as the stacks it depends on and the stacks whose outputs it reads are
-applied (in parallel across packages), planned, applied from the saved plan, then planned again
-(any change not in :data:`TOLERATED_DRIFT` fails) while the stacks after it go on. Before that,
+(:class:`platform_tooling.deploy.engine.Run`), with every plan approved in advance: each stack as
+soon as the stacks it depends on and the stacks whose outputs it reads are applied (in parallel
+across packages, the longest chain of work first), planned and applied by one ``terraform
+apply``, then planned again (any change not in :data:`TOLERATED_DRIFT` fails) while the stacks
+after it go on. ``nox -s deploy`` applies a saved plan after its review instead; the engine's
+tests cover that path (Terraform's own ``terraform_data``, no provider). Before that,
 each package that reads another package's outputs is deployed alone on the empty emulator and
 must be refused (:func:`refusals`). Outputs go to ``cfn-outputs/flat-outputs.json``. Then IAM is
 enforced (:meth:`Emulator.enforce_iam`) while the integration tests run, so that what they do as
@@ -126,7 +128,7 @@ def deploy_declared(emulator: Emulator, state_root: Path) -> None:
             hook(emulator)
 
     workspaces = [d.workspace for d in _DEPLOYMENTS.values()]
-    run = Run(workspaces, env=emulator.env(), tolerated=is_tolerated, before_package=seed)
+    run = Run(workspaces, env=emulator.env(), tolerated=is_tolerated, before_package=seed, review=False)
     _RUN.append(run)
     try:
         results = run.deploy(lambda plan: True, verify=True)
