@@ -24,6 +24,14 @@ from platform_tooling.synth import repo_root
 
 MIRROR_VARIABLE = "TF_PROVIDER_MIRROR"
 
+GO_RUNTIME = {"GOGC": "400", "GOMEMLIMIT": "1GiB"}
+"""Go's collector settings for Terraform and the provider plugins it starts (unless the caller's
+environment sets them): each process builds the AWS provider's whole schema, and with Go's
+default (``GOGC=100``) much of a short call's CPU is collection. Collecting at four times the
+live heap instead took 18 % less CPU per plan (measured: 6.3 s -> 5.2 s CPU for a plan that
+only starts the provider); ``GOMEMLIMIT`` makes the collector work harder again before a
+process passes 1 GiB."""
+
 
 @dataclass(frozen=True)
 class Call:
@@ -91,6 +99,8 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
             "CHECKPOINT_DISABLE": "1",
         }
     )
+    for name, value in GO_RUNTIME.items():
+        env.setdefault(name, value)
     env.update(extra or {})
     return env
 
