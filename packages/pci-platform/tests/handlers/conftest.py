@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import re
 import socket
 import ssl
@@ -17,12 +18,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pg8000.native
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from moto import mock_aws
 
 LOOPBACK = "127.0.0.1"
 REGION = "ap-southeast-1"
@@ -319,3 +322,47 @@ def payments_database(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Payments
         return db
 
     return install
+
+
+PAYMENT_REGION = "ap-southeast-1"
+
+
+@pytest.fixture
+def payment_aws(monkeypatch: pytest.MonkeyPatch, aws_credentials: str) -> Iterator[dict[str, Any]]:
+    """The payment handler's AWS side in moto (a queue, the bus with a capture queue, the stream)
+    and its settings."""
+    region = PAYMENT_REGION
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=region)
+        queue_url = sqs.create_queue(QueueName="payments")["QueueUrl"]
+        events = boto3.client("events", region_name=region)
+        events.create_event_bus(Name="payments-bus")
+        # Capture the bus's events in a queue, as the analytics rule would.
+        capture_url = sqs.create_queue(QueueName="capture")["QueueUrl"]
+        capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events.put_rule(
+            Name="all", EventBusName="payments-bus", EventPattern=json.dumps({"source": ["pci-platform.payments"]})
+        )
+        events.put_targets(Rule="all", EventBusName="payments-bus", Targets=[{"Id": "q", "Arn": capture_arn}])
+        bucket = boto3.client("s3", region_name=region)
+        bucket.create_bucket(Bucket="tx-logs", CreateBucketConfiguration={"LocationConstraint": region})
+        iam = boto3.client("iam", region_name=region)
+        role = iam.create_role(RoleName="fh", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        boto3.client("firehose", region_name=region).create_delivery_stream(
+            DeliveryStreamName="tx",
+            ExtendedS3DestinationConfiguration={"RoleARN": role, "BucketARN": "arn:aws:s3:::tx-logs"},
+        )
+        env = {
+            "DB_HOST": "proxy.internal",
+            "DB_USER": "payments_app",
+            "DB_NAME": "payments",
+            "QUEUE_URL": queue_url,
+            "BUS_NAME": "payments-bus",
+            "STREAM_NAME": "tx",
+            "MAX_BODY_BYTES": "512",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        yield {"sqs": sqs, "queue_url": queue_url, "capture_url": capture_url}

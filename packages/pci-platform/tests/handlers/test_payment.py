@@ -5,20 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pg8000.native
 import pytest
-from moto import mock_aws
 from platform_tooling.testing.handlers import load_handler
 
 FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "payment"
-REGION = "ap-southeast-1"
 GOOD = {
     "payment_id": "pay_0001abcd",
     "amount": "12.50",
@@ -29,41 +26,9 @@ GOOD = {
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, aws_credentials: str) -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name=REGION)
-        queue_url = sqs.create_queue(QueueName="payments")["QueueUrl"]
-        events = boto3.client("events", region_name=REGION)
-        events.create_event_bus(Name="payments-bus")
-        # Capture the bus's events in a queue, as the analytics rule would.
-        capture_url = sqs.create_queue(QueueName="capture")["QueueUrl"]
-        capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events.put_rule(
-            Name="all", EventBusName="payments-bus", EventPattern=json.dumps({"source": ["pci-platform.payments"]})
-        )
-        events.put_targets(Rule="all", EventBusName="payments-bus", Targets=[{"Id": "q", "Arn": capture_arn}])
-        bucket = boto3.client("s3", region_name=REGION)
-        bucket.create_bucket(Bucket="tx-logs", CreateBucketConfiguration={"LocationConstraint": REGION})
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="fh", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        boto3.client("firehose", region_name=REGION).create_delivery_stream(
-            DeliveryStreamName="tx",
-            ExtendedS3DestinationConfiguration={"RoleARN": role, "BucketARN": "arn:aws:s3:::tx-logs"},
-        )
-        env = {
-            "DB_HOST": "proxy.internal",
-            "DB_USER": "payments_app",
-            "DB_NAME": "payments",
-            "QUEUE_URL": queue_url,
-            "BUS_NAME": "payments-bus",
-            "STREAM_NAME": "tx",
-            "MAX_BODY_BYTES": "512",
-        }
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        yield {"sqs": sqs, "queue_url": queue_url, "capture_url": capture_url}
+def aws(payment_aws: dict[str, Any]) -> dict[str, Any]:
+    """The payment function's queue, bus and stream in moto, its settings set (``conftest.payment_aws``)."""
+    return payment_aws
 
 
 @pytest.fixture
