@@ -90,25 +90,7 @@ class PciPlatformStack(PlatformStack[Settings]):
                 context=ctx, network=self.network, keys=self.keys, data=self.data, guardrails=self.guardrails
             ),
         )
-        # Database and the rotation of its existing secret (each needs the other, so two steps).
-        self.rotation = SecretRotation(
-            self,
-            "secrets",
-            SecretRotationProps(context=ctx, network=self.network, keys=self.keys, guardrails=self.guardrails),
-        )
-        self.database = PaymentDatabase(
-            self,
-            "database",
-            DatabaseProps(
-                context=ctx, network=self.network, keys=self.keys, secrets=self.rotation, guardrails=self.guardrails
-            ),
-        )
-        self.rotation.add_rotation(database_host=self.database.cluster.endpoint)
-        self.rotation.add_schema_step(
-            database_host=self.database.cluster.endpoint,
-            database_name=settings.database.database_name,
-            after=self.database.instances,
-        )
+        self._database()
         # Monitoring and compliance, notifying security-baseline's security topic.
         baseline = RemoteOutputs(
             self,
@@ -129,6 +111,29 @@ class PciPlatformStack(PlatformStack[Settings]):
         self._outputs()
         # Last: the tag rule evaluates every taggable type the stack now holds.
         self.compliance.add_tag_rule(config_scope(taggable_types(self)))
+
+    def _database(self) -> None:
+        """The database and the rotation of its existing secret (each needs the other, so two
+        steps), then the schema step, which needs both."""
+        ctx = self.context
+        self.rotation = SecretRotation(
+            self,
+            "secrets",
+            SecretRotationProps(context=ctx, network=self.network, keys=self.keys, guardrails=self.guardrails),
+        )
+        self.database = PaymentDatabase(
+            self,
+            "database",
+            DatabaseProps(
+                context=ctx, network=self.network, keys=self.keys, secrets=self.rotation, guardrails=self.guardrails
+            ),
+        )
+        self.rotation.add_rotation(database_host=self.database.cluster.endpoint)
+        self.rotation.add_schema_step(
+            database_host=self.database.cluster.endpoint,
+            database_name=ctx.settings.database.database_name,
+            after=self.database.instances,
+        )
 
     def _accepted_tags(self) -> dict[str, list[str]]:
         """The values the tag rule accepts: the required tags' values, and for the data classification
