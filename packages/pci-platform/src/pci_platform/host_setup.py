@@ -27,6 +27,8 @@ from shared_constructs.cdk import Fn
 WORKER_SOURCE = Path(__file__).resolve().parents[2] / "batch" / "worker.py"
 """The worker the hosts run (tested in ``tests/handlers/test_batch_worker.py``)."""
 INSTALL_DIR = "/opt/settlement"
+"""Where the worker lives on each batch host (Amazon Linux; ``/opt/<package>`` per the FHS): a path
+of the deployed instances, written into their user data, never read on the machine that synthesizes."""
 SERVICE = "settlement-worker"
 ENVIRONMENT_FILE = f"/etc/{SERVICE}.env"
 AGENT_CONFIG_PATH = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"

@@ -41,10 +41,10 @@ def environment(script: str) -> dict[str, str]:
 def test_hosts_run_exactly_the_tested_worker_under_systemd(stack: dict[str, Any]) -> None:
     script = boot_script(stack)
     files = unpacked(script)
-    assert files["/opt/settlement/worker.py"] == host_setup.WORKER_SOURCE.read_text(encoding="utf-8")
+    assert files[f"{host_setup.INSTALL_DIR}/worker.py"] == host_setup.WORKER_SOURCE.read_text(encoding="utf-8")
     unit = files["/etc/systemd/system/settlement-worker.service"]
     assert "User=settlement" in unit
-    assert "ExecStart=/usr/bin/python3 /opt/settlement/worker.py" in unit
+    assert f"ExecStart=/usr/bin/python3 {host_setup.INSTALL_DIR}/worker.py" in unit
     assert "Restart=always" in unit
     assert script.startswith("#!/bin/bash\nset -euo pipefail\n")
     assert "dnf install -y amazon-cloudwatch-agent python3-boto3 openssl\n" in script
@@ -81,8 +81,8 @@ def test_worker_settings_point_at_the_payment_queue_and_the_processed_bucket(sta
         "OUTPUT_PREFIX": "settlement/",
         "MAX_RECEIVES": str(redrive["maxReceiveCount"]),
         "HEALTH_PORT": "8443",
-        "HEALTH_CERT": "/opt/settlement/health.crt",
-        "HEALTH_KEY": "/opt/settlement/health.key",
+        "HEALTH_CERT": f"{host_setup.INSTALL_DIR}/health.crt",
+        "HEALTH_KEY": f"{host_setup.INSTALL_DIR}/health.key",
         "AWS_REGION": "ap-southeast-1",
         "AWS_DEFAULT_REGION": "ap-southeast-1",
     }
