@@ -273,6 +273,18 @@ def emulator(session: nox.Session) -> None:
 
 
 @nox.session
+def ladder(session: nox.Session) -> None:
+    """The README's test command: every rung for the selected packages, the emulator rung in its own
+    process from the start, beside test, lint, validate and scan (one after the other); each rung's
+    output whole, then a table of the rungs' results and wall times. Fails when any rung fails.
+    ``nox -s lint test validate scan emulator`` runs the same rungs one after the other.
+    """
+    env = _environment(session)  # installed once, before the rungs start side by side
+    names, _ = _selection(session)
+    _py(session, "-m", "platform_tooling.testing.rungs", "--nox", sys.executable, *names, env=env)
+
+
+@nox.session
 def preflight(session: nox.Session) -> None:
     """Read-only look at every account and region an app deploys to for account singletons that
     exist already (GuardDuty detectors, Config recorders, Security Hub, trails); writes
