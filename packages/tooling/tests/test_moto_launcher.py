@@ -7,7 +7,9 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from platform_tooling.testing.emulator import Emulator
 from platform_tooling.testing.moto_launcher import Timings
@@ -156,6 +158,23 @@ def test_busy_time_counts_overlapping_requests_once() -> None:
 
 def test_the_operator_acting_through_a_role_is_never_authorized(server: Emulator, role: str) -> None:
     assert server.client("sqs", role_arn=role).create_queue(QueueName="by-the-operator")["QueueUrl"]
+
+
+def test_terraform_acting_through_a_role_is_never_authorized(server: Emulator, role: str) -> None:
+    """Terraform's requests carry the call tag in their User-Agent (``TF_APPEND_USER_AGENT``): a
+    provider that assumed a role in another account acts as the operator there, while IAM is
+    enforced for the tests (which are denied the same call: the test above)."""
+    creds = server.credentials(role)
+    session = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
+    tagged = Config(user_agent_extra="platform-call/123.4")
+    assert session.client("sqs", endpoint_url=server.endpoint, config=tagged).create_queue(QueueName="by-terraform")
+    with pytest.raises(ClientError):
+        session.client("sqs", endpoint_url=server.endpoint).create_queue(QueueName="by-the-role")
 
 
 def test_guardduty_update_detector_changes_only_the_features_it_names(server: Emulator) -> None:

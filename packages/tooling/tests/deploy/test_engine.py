@@ -162,3 +162,45 @@ def test_fails_an_apply_approved_in_advance_reports_terraforms_error(tmp_path):
     assert str(results[StackId("producer", "producer-top")]) == (
         "producer/producer-top needs producer/producer-base, which failed"
     )
+
+
+def test_each_stack_is_reported_settled_once_applied_and_planned_again(tmp_path):
+    settled: list[tuple[StackId, BaseException | None, bool]] = []
+    run = Run([consumer(tmp_path), producer(tmp_path)], review=False)
+
+    def note(node: StackId, error: BaseException | None) -> None:
+        settled.append((node, error, run.outcomes[node].verified is not None))
+
+    run.deploy(yes, verify=True, settled=note)
+    assert sorted(settled) == sorted((node, None, True) for node in run.nodes)
+    assert settled.index((StackId("producer", "producer-top"), None, True)) < settled.index(
+        (StackId("consumer", "consumer"), None, True)
+    )
+
+
+def test_a_failed_stack_is_reported_settled_with_its_error_and_what_needs_it_is_not(tmp_path):
+    broken = producer(tmp_path)
+    document = broken.stacks["producer-base"]
+    document["resource"]["terraform_data"]["record"]["input"] = '${file("missing.txt")}'
+    (broken.stack_dir("producer-base") / "cdk.tf.json").write_text(json.dumps(document))
+    settled: list[tuple[StackId, str]] = []
+    Run([broken], review=False).deploy(yes, verify=True, settled=lambda n, e: settled.append((n, str(e))))
+    assert len(settled) == 1
+    assert settled[0][0] == StackId("producer", "producer-base")
+    assert "terraform apply in producer-base exited 1" in settled[0][1]
+
+
+def test_destroy_waits_for_each_stack_then_destroys_readers_first(tmp_path):
+    run = Run([consumer(tmp_path), producer(tmp_path)], review=False)
+    run.deploy(yes)
+    asked: list[StackId] = []
+    results = run.destroy(run.nodes, refresh=False, after=asked.append)
+    assert [r for r in results.values() if r is not None] == []
+    assert asked == [
+        StackId("consumer", "consumer"),
+        StackId("producer", "producer-top"),
+        StackId("producer", "producer-base"),
+    ]
+    for node in run.nodes:
+        state = json.loads(Path(_state(tmp_path, node.package, node.stack)).read_text())
+        assert state["resources"] == []

@@ -80,6 +80,7 @@ class Outcome:
 
 Approve = Callable[[StackPlan], bool]
 Tolerated = Callable[[Mapping[str, Any]], bool]
+Settled = Callable[[StackId, BaseException | None], None]
 
 
 class Run:
@@ -267,12 +268,15 @@ class Run:
         self.outcomes[node].verify_span = (started, time.monotonic())
         return self.outcomes[node].verified  # type: ignore[return-value]
 
-    def deploy(self, approve: Approve, *, verify: bool = False) -> dict[StackId, Any]:
+    def deploy(self, approve: Approve, *, verify: bool = False, settled: Settled | None = None) -> dict[StackId, Any]:
         """Deploy every stack in dependency order; each stack's result or the exception it raised.
 
         Raises :class:`Refused`, before anything is planned, when a producer outside the run has
         not published what a stack reads. ``verify``: plan each stack again after its apply
         (beside the stacks that start after it); the summaries are in :attr:`outcomes`.
+        ``settled(stack, error)``: called as soon as a stack is deployed (and re-planned, with
+        ``verify``) or failed, from the thread that did it; not for a stack never started because
+        a stack it depends on failed.
         """
         problems = self.refusals(outside_only=True)
         if problems:
@@ -282,9 +286,18 @@ class Run:
             self._inits = {node: inits.submit(self._init, node) for node in self.nodes}
 
             def work(node: StackId) -> None:
-                self._deploy_stack(node, approve)
+                try:
+                    self._deploy_stack(node, approve)
+                except BaseException as exc:
+                    if settled is not None:
+                        settled(node, exc)
+                    raise
                 if verify:
                     checks[node] = checking.submit(self.verify, node)
+                    if settled is not None:
+                        checks[node].add_done_callback(lambda done: settled(node, done.exception()))
+                elif settled is not None:
+                    settled(node, None)
 
             results = run_graph(self.nodes, self.deps, work)
             for node, future in checks.items():
@@ -308,12 +321,17 @@ class Run:
         text = json.dumps(self.flat_outputs(package), indent=2, sort_keys=True) + "\n"
         (target / "flat-outputs.json").write_text(text, encoding="utf-8")
 
-    def destroy(self, nodes: Iterable[StackId], *, refresh: bool = True) -> dict[StackId, Any]:
-        """Destroy ``nodes``, each after every stack of the run that depends on it."""
+    def destroy(
+        self, nodes: Iterable[StackId], *, refresh: bool = True, after: Callable[[StackId], object] | None = None
+    ) -> dict[StackId, Any]:
+        """Destroy ``nodes``, each after every stack of the run that depends on it and, with
+        ``after``, once ``after(stack)`` has returned (the emulator rung: once its tests ran)."""
         chosen = list(nodes)
         readers = {node: [n for n in chosen if node in self.deps.get(n, [])] for node in chosen}
 
         def destroy(node: StackId) -> None:
+            if after is not None:
+                after(node)
             with self._slots.hold(self.priority[node]):
                 self.terraform(node).destroy(self.parallelism, refresh=refresh)
 

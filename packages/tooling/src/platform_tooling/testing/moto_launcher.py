@@ -15,7 +15,10 @@ Before serving it registers what the platform adds to moto:
   ``inf`` off) authorizes every request signed with other credentials than the operator's
   (:data:`OPERATOR_ACCESS_KEY`, which Terraform and the harness use as the account's
   administrator, and sessions it assumes as :data:`OPERATOR_SESSION` to act in another account)
-  against the caller's identity policies. Where moto does not work out the
+  against the caller's identity policies. Terraform's requests (their User-Agent carries the
+  ``platform-call/<id>`` tag of the harness's Terraform calls) act as the operator, in whatever
+  account its providers assume a role in, so that packages deploy and are destroyed while
+  other packages' tests run as their deployed roles. Where moto does not work out the
   resource a request acts on (most services), a statement is judged by its action alone; an
   Allow with a condition counts as allowing and a Deny with one as not applying, since moto
   passes no request context to evaluate it. Resource and key policies are not evaluated;
@@ -140,6 +143,8 @@ def _enforce_for_callers_only() -> None:
     authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
 
     def operator_exempt(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        if _CALL_TAG.search(str(self.headers.get("User-Agent", ""))):
+            return  # Terraform, run by the harness as the operator (in any account it assumes a role in)
         match = _CREDENTIAL.search(str(self.headers.get("Authorization", "")))
         if match and _is_operator(match.group(1), str(self.current_account)):
             return

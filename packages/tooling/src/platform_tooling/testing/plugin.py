@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from platform_tooling.synth import SynthResult
+from platform_tooling.testing import emulator as emulator_rung
 from platform_tooling.testing import emulator_timings
 from platform_tooling.testing.emulator import emulator
 from platform_tooling.testing.synthesis import synthesize
@@ -29,12 +30,22 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
     gc.enable()
+    if any(item.get_closest_marker("emulator") for item in session.items):
+        emulator_rung.track_tests(session.items)
 
 
+def pytest_runtest_logfinish(nodeid: str) -> None:
+    emulator_rung.test_finished(nodeid)
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Emulator tests deploy for minutes: they run only when selected with ``-m emulator``.
-    Otherwise they are deselected (not skipped), so a plain ``pytest`` run reports what it ran."""
+    """Emulator tests deploy for minutes: they run only when selected with ``-m emulator``, the
+    tests of the packages deployed first first (:func:`.emulator.order_tests`). Otherwise they
+    are deselected (not skipped), so a plain ``pytest`` run reports what it ran."""
     if "emulator" in (config.option.markexpr or ""):
+        if any(item.get_closest_marker("emulator") for item in items):
+            emulator_rung.order_tests(items)
         return
     kept = [item for item in items if item.get_closest_marker("emulator") is None]
     if len(kept) != len(items):
