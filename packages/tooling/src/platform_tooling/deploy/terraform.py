@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -43,6 +44,28 @@ class Call:
     started: float
     ended: float
     cpu_s: float = 0.0
+    slowest: tuple[tuple[str, float], ...] = ()
+    """The resources that took longest to create, change or destroy: (address, seconds)."""
+
+
+_COMPLETE = re.compile(r"^(\S+): (?:Creation|Modifications|Destruction) complete after (?:(\d+)h)?(?:(\d+)m)?(\d+)s")
+
+
+def slowest(output: str, count: int = 5) -> tuple[tuple[str, float], ...]:
+    """The ``count`` slowest resources of an apply or destroy, from Terraform's output (plain, or
+    the ``@message`` of each ``-json`` line): where the provider waited."""
+    found: list[tuple[str, float]] = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            try:
+                line = str(json.loads(line).get("@message", ""))
+            except ValueError:  # a policy document in an error message, not a -json line
+                continue
+        match = _COMPLETE.match(line)
+        if match:
+            hours, minutes, seconds = (int(part or 0) for part in match.groups()[1:])
+            found.append((match.group(1), float(3600 * hours + 60 * minutes + seconds)))
+    return tuple(sorted(found, key=lambda item: -item[1])[:count])
 
 
 CALLS: list[Call] = []
@@ -152,7 +175,7 @@ class Terraform:
         tag = f"{os.getpid()}.{next(_NUMBERS)}"
         env = {**self.env, "TF_APPEND_USER_AGENT": f"platform-call/{tag}"}
         started = time.time()
-        cpu = 0.0
+        cpu, stdout = 0.0, ""
         try:
             code, stdout, stderr, cpu = _spawn(command, env, timeout_s or self.timeout_s)
         except subprocess.TimeoutExpired as exc:
@@ -160,8 +183,9 @@ class Terraform:
                 f"terraform {args[0]} in {self.workdir.name} timed out after {exc.timeout} s"
             ) from None
         finally:
+            waited = slowest(stdout) if args[0] in ("apply", "destroy") else ()
             with _CALLS_LOCK:
-                CALLS.append(Call(tag, self.workdir, args[0], started, time.time(), cpu))
+                CALLS.append(Call(tag, self.workdir, args[0], started, time.time(), cpu, waited))
         done = subprocess.CompletedProcess(command, code, stdout, stderr)
         if done.returncode not in ok_codes:
             tail = "\n".join((done.stdout + "\n" + done.stderr).strip().splitlines()[-60:])

@@ -69,7 +69,8 @@ def record(server: Emulator, deployments: Mapping[str, Deployment]) -> None:
 
 def call_log(calls: list[Call], server: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
     """Every Terraform call in start order: stack folder, command, offset from the first call's
-    start, span, CPU and its split (:func:`split`), to find the rung's critical path."""
+    start, span, CPU, its split (:func:`split`) and its slowest resources, to find the rung's
+    critical path and what on it waits."""
     if not calls:
         return []
     origin = min(c.started for c in calls)
@@ -85,6 +86,7 @@ def call_log(calls: list[Call], server: Mapping[str, Mapping[str, float]]) -> li
                 "cpu_s": round(call.cpu_s, 1),
                 "startup_s": round(figures["startup_s"], 1),
                 "waits_s": round(figures["provider_waits_s"], 1),
+                "slowest": [[address, seconds] for address, seconds in call.slowest],
             }
         )
     return found
