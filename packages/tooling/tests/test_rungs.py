@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
-from platform_tooling.testing.rungs import Rung, report, run, rungs
+from platform_tooling.testing.rungs import NICE, Rung, report, run, rungs
 
 
 def _python(code: str) -> list[str]:
@@ -51,3 +52,16 @@ def test_a_failed_rung_fails_the_ladder_and_the_others_still_run(tmp_path: Path)
     assert "| test | FAILED (exit 1) |" in table
     assert "| lint | passed |" in table
     assert "| emulator | FAILED (exit 2) |" in table
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="scheduling priority is POSIX's")
+def test_the_rungs_in_turn_run_at_a_lower_priority_than_the_rung_beside(tmp_path: Path) -> None:
+    seen = {name: tmp_path / f"{name}.nice" for name in ("emulator", "test")}
+
+    def writes_niceness(name: str) -> list[str]:
+        return _python(f"import os, pathlib; pathlib.Path({str(seen[name])!r}).write_text(str(os.nice(0)))")
+
+    assert run([Rung("emulator", writes_niceness("emulator"))], [Rung("test", writes_niceness("test"))], tmp_path) == 0
+    beside, in_turn = (int(seen[name].read_text()) for name in ("emulator", "test"))
+    assert beside == os.nice(0)
+    assert in_turn == min(beside + NICE, 19)
