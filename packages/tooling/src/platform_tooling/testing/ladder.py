@@ -5,9 +5,10 @@ synthesized output from the synthesis cache (:mod:`platform_tooling.cache`): wha
 the test session wrote is reused while its inputs are unchanged, and only what is missing or
 stale is synthesized, all in this one process.
 
-``python -m platform_tooling.testing.ladder validate [PACKAGE ...]``: ``terraform validate`` in
-every stack, in parallel, after one ``terraform init -backend=false`` per set of provider
-requirements (all stacks share one today).
+``python -m platform_tooling.testing.ladder validate [PACKAGE ...]``: ``terraform validate`` of
+every stack, the stacks as modules of one root configuration per set of provider requirements
+(all stacks share one today): one ``terraform init -backend=false`` and one ``terraform
+validate`` for all (:mod:`.validate`).
 ``python -m platform_tooling.testing.ladder stacks [PACKAGE ...]``: print the stack folders,
 for tools such as checkov that run in their own environment.
 """
@@ -19,16 +20,15 @@ import hashlib
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from platform_tooling.cache import environments
-from platform_tooling.deploy.terraform import Terraform, TerraformError, base_env, tool_dir
+from platform_tooling.deploy.terraform import Terraform, base_env, tool_dir
 from platform_tooling.synth import discover, repo_root, reported, synthesized
 from platform_tooling.testing.synthesis import package_for
+from platform_tooling.testing.validate import validate_together
 
 EXAMPLE = "reference"
 
@@ -59,70 +59,44 @@ def _fingerprint(folder: Path, terraform_version: str) -> str:
     return digest.hexdigest()
 
 
-class _Providers:
-    """One provider installation (``terraform init -backend=false``) per set of provider
-    requirements, shared by every stack with that set through ``TF_DATA_DIR``: every stack of
-    the platform requires the same pinned provider, so one init serves them all."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._groups: dict[str, tuple[threading.Lock, list[bytes]]] = {}
-
-    def env(self, folder: Path) -> dict[str, str]:
-        """Terraform's environment for ``folder``, its providers installed (once per set)."""
-        stack = json.loads((folder / "cdk.tf.json").read_text())
-        wanted = json.dumps(stack.get("terraform", {}).get("required_providers", {}), sort_keys=True)
-        key = hashlib.sha256(wanted.encode()).hexdigest()[:12]
-        env = base_env({"TF_DATA_DIR": str(tool_dir() / "validate" / key)})
-        with self._lock:
-            group = self._groups.setdefault(key, (threading.Lock(), []))
-        with group[0]:
-            if not group[1]:
-                Terraform(folder, env, timeout_s=600).init(backend=False)
-                group[1].append((folder / LOCK_FILE).read_bytes())
-            else:
-                (folder / LOCK_FILE).write_bytes(group[1][0])
-        return env
-
-
-LOCK_FILE = ".terraform.lock.hcl"
-
-
-def _validate(folder: Path, terraform_version: str, providers: _Providers) -> tuple[Path, str | None, float]:
-    """Validate one stack, unless the same configuration already passed with the same Terraform
-    (the cache keeps stack folders between runs: that answer is already known)."""
-    started = time.monotonic()
+def _passed_before(folder: Path, terraform_version: str) -> bool:
+    """The same configuration already passed with the same Terraform (the cache keeps stack
+    folders between runs: that answer is already known)."""
     marker = folder / VALIDATED
-    fingerprint = _fingerprint(folder, terraform_version)
-    if marker.is_file() and marker.read_text() == fingerprint:
-        return folder, None, 0.0
-    try:
-        Terraform(folder, providers.env(folder), timeout_s=600).validate()
-    except TerraformError as exc:
-        return folder, str(exc), time.monotonic() - started
-    marker.write_text(fingerprint)
-    return folder, None, time.monotonic() - started
+    return marker.is_file() and marker.read_text() == _fingerprint(folder, terraform_version)
 
 
-def workers() -> int:
-    """Terraform processes to run side by side: validate is CPU-bound (schema loading)."""
-    return max(2, (os.cpu_count() or 2) + 1)
+def _requirements(folder: Path) -> str:
+    stack = json.loads((folder / "cdk.tf.json").read_text())
+    wanted = json.dumps(stack.get("terraform", {}).get("required_providers", {}), sort_keys=True)
+    return hashlib.sha256(wanted.encode()).hexdigest()[:12]
 
 
 def validate(names: Sequence[str]) -> int:
+    """Validate every stack not validated before, one Terraform process per set of provider
+    requirements (:mod:`.validate`; all stacks share one set today)."""
     folders = stack_dirs(names)
     version = Terraform(Path.cwd(), base_env()).run("version", "-json").stdout
-    providers = _Providers()
-    failures = 0
-    with ThreadPoolExecutor(max_workers=workers()) as pool:
-        for folder, error, seconds in pool.map(lambda f: _validate(f, version, providers), folders):
-            label = f"{folder.parents[2].name}/{folder.parents[1].name}/{folder.name}"
-            if error:
-                failures += 1
-                print(f"FAIL {label} ({seconds:.1f} s)\n{error}", file=sys.stderr)
-            else:
-                print(f"ok   {label} ({f'{seconds:.1f} s' if seconds else 'validated before'})")
-    print(f"{len(folders) - failures} valid, {failures} invalid")
+    groups: dict[str, list[Path]] = {}
+    for folder in folders:
+        if not _passed_before(folder, version):
+            groups.setdefault(_requirements(folder), []).append(folder)
+    started = time.monotonic()
+    results: dict[Path, str | None] = {}
+    for key, members in groups.items():
+        results |= validate_together(members, tool_dir() / "validate" / key, base_env())
+    seconds = time.monotonic() - started
+    for folder in folders:
+        label = f"{folder.parents[2].name}/{folder.parents[1].name}/{folder.name}"
+        if folder not in results:
+            print(f"ok   {label} (validated before)")
+        elif results[folder]:
+            print(f"FAIL {label}\n{results[folder]}", file=sys.stderr)
+        else:
+            (folder / VALIDATED).write_text(_fingerprint(folder, version))
+            print(f"ok   {label}")
+    failures = sum(1 for error in results.values() if error)
+    print(f"{len(folders) - failures} valid, {failures} invalid ({len(results)} validated in {seconds:.1f} s)")
     return 1 if failures else 0
 
 
