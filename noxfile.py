@@ -274,10 +274,11 @@ def emulator(session: nox.Session) -> None:
 
 @nox.session
 def ladder(session: nox.Session) -> None:
-    """The README's test command: every rung for the selected packages, the emulator rung in its own
-    process from the start, beside test, lint, validate and scan (one after the other); each rung's
-    output whole, then a table of the rungs' results and wall times. Fails when any rung fails.
-    ``nox -s lint test validate scan emulator`` runs the same rungs one after the other.
+    """The README's test command: every rung for the selected packages. test first, alone; then the
+    emulator rung in its own process, beside lint, validate and scan (one after the other, at a
+    lower priority); each rung's output whole, then a table of the rungs' results and wall times.
+    Fails when any rung fails. ``nox -s lint test validate scan emulator`` runs the same rungs one
+    after the other.
     """
     env = _environment(session)  # installed once, before the rungs start side by side
     names, _ = _selection(session)

@@ -1,16 +1,16 @@
 """The whole verification ladder in one command, the emulator rung beside the others.
 
 ``nox -s ladder [-- PACKAGE ...]`` runs ``python -m platform_tooling.testing.rungs --nox PYTHON
-[PACKAGE ...]``: the emulator rung starts first, in its own ``nox -s emulator`` process, and
-``test``, ``lint``, ``validate`` and ``scan`` run one after the other beside it, each its own
-``nox -s <rung>``. The emulator rung spends most of its wall time waiting for Terraform's
-provider polling loops (the database, the load balancer, key propagation), which leaves a core
-free for the other rungs; they run at a lower scheduling priority (:data:`NICE`), so that the
-emulator rung, the longest, is not slowed by them. Each rung's output stays whole: the others print as they run, the
-emulator rung's output is kept in a file and printed when it ends. Then a table gives each
-rung's result and wall time. The exit code is 0 only when every rung passed; a failed rung does
-not stop the others, as ``nox -s lint test validate scan emulator`` (the same rungs, one after
-the other) does not.
+[PACKAGE ...]``, each rung its own ``nox -s <rung>``: first ``test`` alone (two processes that
+keep both cores busy, and it writes the synthesis cache every later rung reads); then the
+emulator rung starts, and ``lint``, ``validate`` and ``scan`` run one after the other beside it.
+The emulator rung spends most of its wall time waiting for Terraform's provider polling loops
+(lifecycle rules, the database, the load balancer, key propagation), which leaves a core free;
+the rungs beside it run at a lower scheduling priority (:data:`NICE`), so that the emulator
+rung, the longest, is not slowed by them. Each rung's output stays whole: the emulator rung's
+is kept in a file and printed when it ends. Then a table gives each rung's result and wall
+time. The exit code is 0 only when every rung passed; a failed rung does not stop the others,
+as ``nox -s lint test validate scan emulator`` (the same rungs, one after the other) does not.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+FIRST = ("test",)
+"""Rungs run alone, before the others."""
 BESIDE = ("emulator",)
-"""Rungs started first, each in its own process, beside the others."""
-IN_TURN = ("test", "lint", "validate", "scan")
-"""Rungs run one after the other (the test session first: it writes the synthesis cache the
-others read)."""
+"""Rungs started next, each in its own process, beside the rungs in turn."""
+IN_TURN = ("lint", "validate", "scan")
+"""Rungs run one after the other beside the emulator rung, at a lower priority."""
 
 
 @dataclass
@@ -42,20 +43,22 @@ class Rung:
     wall_s: float = 0.0
 
 
-def rungs(nox: Sequence[str], packages: Sequence[str]) -> tuple[list[Rung], list[Rung]]:
-    """The rungs beside and in turn, each a ``nox -s <rung> [-- PACKAGE ...]`` command."""
+def rungs(nox: Sequence[str], packages: Sequence[str]) -> tuple[list[Rung], list[Rung], list[Rung]]:
+    """The rungs first, beside and in turn, each a ``nox -s <rung> [-- PACKAGE ...]`` command."""
 
     def one(name: str) -> Rung:
         return Rung(name, [*nox, "-s", name, *(["--", *packages] if packages else [])])
 
-    return [one(name) for name in BESIDE], [one(name) for name in IN_TURN]
+    return [one(n) for n in FIRST], [one(n) for n in BESIDE], [one(n) for n in IN_TURN]
 
 
 NICE = 10
 """How much lower the rungs in turn are scheduled than the rung beside: the emulator rung's
 Terraform processes get a core as soon as they need one, the others use what they leave.
-Measured with equal priority (fresh clone, two cores): the emulator rung took 868 s instead of
-563 s alone and the test rung 581 s instead of 131 s, for a whole run of 994 s against 1037 s."""
+Measured on a fresh clone (two cores) with every rung but lint beside the emulator rung at the
+same priority: the emulator rung took 868 s instead of 563 s alone and the test rung 581 s
+instead of 131 s, for a whole run of 994 s against 1037 s one rung after the other; niced, the
+test rung still took as long as the emulator rung, which is why it now runs first, alone."""
 
 
 def _yield_cpu() -> None:
@@ -63,9 +66,18 @@ def _yield_cpu() -> None:
         os.nice(NICE)
 
 
-def run(beside: Sequence[Rung], in_turn: Sequence[Rung], logs: Path) -> int:
-    """Run ``beside`` in the background (output to ``logs/<rung>.log``, printed when it ends) and
-    ``in_turn`` one after the other in the foreground; print the table, return the exit code."""
+def _run(rung: Rung, *, nice: bool = False) -> None:
+    began = time.monotonic()
+    rung.returncode = subprocess.run(rung.command, check=False, preexec_fn=_yield_cpu if nice else None).returncode
+    rung.wall_s = time.monotonic() - began
+
+
+def run(first: Sequence[Rung], beside: Sequence[Rung], in_turn: Sequence[Rung], logs: Path) -> int:
+    """Run ``first`` one after the other, then ``beside`` in the background (output to
+    ``logs/<rung>.log``, printed when it ends) while ``in_turn`` run one after the other at a
+    lower priority; print the table, return the exit code."""
+    for rung in first:
+        _run(rung)
     started: dict[str, tuple[subprocess.Popen[bytes], float, Path]] = {}
     for rung in beside:
         log = logs / f"{rung.name}.log"
@@ -74,9 +86,7 @@ def run(beside: Sequence[Rung], in_turn: Sequence[Rung], logs: Path) -> int:
         started[rung.name] = (process, time.monotonic(), log)
     try:
         for rung in in_turn:
-            began = time.monotonic()
-            rung.returncode = subprocess.run(rung.command, check=False, preexec_fn=_yield_cpu).returncode
-            rung.wall_s = time.monotonic() - began
+            _run(rung, nice=True)
     except BaseException:  # interrupted: the rungs beside stop too
         for process, _, _ in started.values():
             process.terminate()
@@ -88,8 +98,9 @@ def run(beside: Sequence[Rung], in_turn: Sequence[Rung], logs: Path) -> int:
             rung.wall_s = time.monotonic() - began
             print(f"\n===== {rung.name} (beside the others) =====", flush=True)
             sys.stdout.write(log.read_text(errors="replace"))
-    print(report([*in_turn, *beside]), flush=True)
-    return 0 if all(r.returncode == 0 for r in [*beside, *in_turn]) else 1
+    done = [*first, *in_turn, *beside]
+    print(report(done), flush=True)
+    return 0 if all(r.returncode == 0 for r in done) else 1
 
 
 def report(done: Sequence[Rung]) -> str:
@@ -106,9 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--nox", required=True, help="the Python interpreter that runs nox")
     parser.add_argument("packages", nargs="*", help="packages (default: every package)")
     args = parser.parse_args(argv)
-    beside, in_turn = rungs([args.nox, "-m", "nox"], args.packages)
+    first, beside, in_turn = rungs([args.nox, "-m", "nox"], args.packages)
     with tempfile.TemporaryDirectory(prefix="ladder-") as logs:
-        return run(beside, in_turn, Path(logs))
+        return run(first, beside, in_turn, Path(logs))
 
 
 if __name__ == "__main__":
