@@ -73,3 +73,11 @@ def test_the_rungs_in_turn_run_at_a_lower_priority_than_the_others(tmp_path: Pat
     found = {name: int(path.read_text()) for name, path in seen.items()}
     assert found["test"] == found["emulator"] == os.nice(0)
     assert found["lint"] == min(os.nice(0) + NICE, 19)
+
+
+def test_the_rung_beside_reports_its_own_wall_time_not_the_others(tmp_path: Path) -> None:
+    beside = [Rung("emulator", _python(""))]
+    in_turn = [Rung("lint", _python("import time; time.sleep(1.5)"))]
+    assert run([], beside, in_turn, tmp_path) == 0
+    assert in_turn[0].wall_s >= 1.5
+    assert beside[0].wall_s < 1.5
