@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct
 from shared_constructs.config_rules import ConfigRule, ConfigRuleProps, CustomRule, ManagedRule
 from shared_constructs.context import AppContext
@@ -103,15 +102,12 @@ class ComplianceRules(Construct):
             self.rules[short] = ConfigRule(self, short.replace("-", "_"), ConfigRuleProps(context=ctx, rule=rule))
         self.function = self._function(props)
         # AWS Config checks that it may invoke the function when the rule is created.
-        permission = LambdaPermission(
+        permission = self.function.allow_service_invoke(
             self,
             "config_invoke",
             statement_id="AllowConfigOfThisAccount",
-            action="lambda:InvokeFunction",
-            function_name=self.function.function.function_name,
             principal="config.amazonaws.com",
             source_account=ctx.account,
-            provider=ctx.provider,
         )
         custom = security_group_rule(side, ctx.settings.side(peer_of(side)).peered, self.function.function_arn)
         self.rules["sg-ports"] = ConfigRule(

@@ -29,7 +29,6 @@ from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
     ApiGatewayRestApiEndpointConfiguration,
 )
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct, ITerraformDependable, TerraformResourceLifecycle
 from shared_constructs.context import AppContext
 from shared_constructs.functions import PythonFunction
@@ -173,11 +172,9 @@ class PaymentsApi(Construct):
                     uri=props.intake.invoke_arn,
                 )
             )
-        LambdaPermission(
+        props.intake.allow_service_invoke(
             self,
             "intake_from_api",
-            action="lambda:InvokeFunction",
-            function_name=props.intake.function.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.api.execution_arn}/*/*/payments*",
             statement_id="AllowApiPayments",

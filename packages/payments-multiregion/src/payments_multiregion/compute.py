@@ -17,7 +17,6 @@ from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
     LambdaEventSourceMappingFilterCriteria,
     LambdaEventSourceMappingFilterCriteriaFilter,
 )
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
 from shared_constructs.functions import FunctionProps, PythonFunction
@@ -306,11 +305,9 @@ class Compute(Construct):
         CloudwatchEventTarget(
             self, "health_target", rule=rule.name, arn=self.health.function.arn, target_id="health-check"
         )
-        LambdaPermission(
+        self.health.allow_service_invoke(
             self,
             "health_from_schedule",
-            action="lambda:InvokeFunction",
-            function_name=self.health.function.function_name,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
             statement_id="AllowSchedule",

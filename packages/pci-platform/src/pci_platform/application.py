@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import (
     LbListener,
@@ -178,12 +177,10 @@ class PaymentApi(Construct):
         self.payment_target_group = LbTargetGroup(
             self, "payment_tg", name=ctx.name(Kind.TARGET_GROUP, "payment-fn"), target_type="lambda"
         )
-        permission = LambdaPermission(
+        permission = self.function.allow_service_invoke(
             self,
             "alb_invoke",
             statement_id="AllowPaymentAlb",
-            action="lambda:InvokeFunction",
-            function_name=self.function.function_name,
             principal="elasticloadbalancing.amazonaws.com",
             source_arn=self.payment_target_group.arn,
         )

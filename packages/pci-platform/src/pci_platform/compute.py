@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification, S3BucketNotificationLambdaFunction
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
@@ -88,16 +87,13 @@ class Processing(Construct):
         data.cardholder.grant_read(role)
         data.processed.grant_write(role)
         props.guardrails.attach(role, "processor")
-        permission = LambdaPermission(
+        permission = self.function.allow_service_invoke(
             self,
             "s3_invoke",
             statement_id="AllowCardholderBucket",
-            action="lambda:InvokeFunction",
-            function_name=self.function.function_name,
             principal="s3.amazonaws.com",
             source_arn=data.cardholder.bucket_arn,
             source_account=ctx.account,
-            depends_on=[self.function.function],
         )
         S3BucketNotification(
             self,

@@ -35,7 +35,6 @@ from pathlib import Path
 from cdktf_cdktf_provider_aws.data_aws_kms_key import DataAwsKmsKey
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
 from cdktf_cdktf_provider_aws.lambda_invocation import LambdaInvocation
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import (
     SecretsmanagerSecretRotation,
     SecretsmanagerSecretRotationRotationRules,
@@ -220,16 +219,13 @@ class SecretRotation(Construct):
         )
         self.grant_key(role, ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"), label="secret-rotation")
         self._props.guardrails.attach(role, "secret_rotation")
-        permission = LambdaPermission(
+        permission = self.function.allow_service_invoke(
             self,
             "secretsmanager_invoke",
             statement_id="AllowSecretsManager",
-            action="lambda:InvokeFunction",
-            function_name=self.function.function_name,
             principal="secretsmanager.amazonaws.com",
             source_account=ctx.account,
             source_arn=self.secret.arn,
-            depends_on=[self.function.function],
         )
         self.rotation = SecretsmanagerSecretRotation(
             self,

@@ -196,3 +196,16 @@ def test_failed_s3_events_of_the_processor_land_in_its_dead_letter_queue(stack: 
 def name_of_queue(stack: dict[str, Any], name: str) -> str:
     (found,) = [n for n, q in resources(stack, "aws_sqs_queue").items() if q["name"] == name]
     return found
+
+
+def test_every_invoke_permission_follows_its_function(stack: dict[str, Any]) -> None:
+    """Each permission names its function by reference: Terraform creates it after the function
+    (the load balancer's was once created beside it, and the provider retried it for 78 s)."""
+    functions = {f"${{aws_lambda_function.{name}.function_name}}" for name in resources(stack, "aws_lambda_function")}
+    permissions = resources(stack, "aws_lambda_permission")
+    assert {p["principal"] for p in permissions.values()} == {
+        "elasticloadbalancing.amazonaws.com",
+        "s3.amazonaws.com",
+        "secretsmanager.amazonaws.com",
+    }
+    assert all(p["function_name"] in functions for p in permissions.values())

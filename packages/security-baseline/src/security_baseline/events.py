@@ -16,7 +16,6 @@ from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget, CloudwatchEventTargetRetryPolicy
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
 from shared_constructs.functions import PythonFunction
@@ -126,12 +125,10 @@ class SecurityEvents(Construct):
             target_id="remediation",
             retry_policy=CloudwatchEventTargetRetryPolicy(maximum_retry_attempts=4, maximum_event_age_in_seconds=3600),
         )
-        LambdaPermission(
+        props.remediation.allow_service_invoke(
             self,
             "remediation_invoke",
             statement_id="AllowConfigNonCompliantRule",
-            action="lambda:InvokeFunction",
-            function_name=props.remediation.function.function_name,
             principal="events.amazonaws.com",
             source_arn=config_rule.arn,
         )

@@ -26,6 +26,7 @@ from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
     LambdaFunctionEventInvokeConfigDestinationConfig,
     LambdaFunctionEventInvokeConfigDestinationConfigOnFailure,
 )
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 
 from shared_constructs.cdk import AssetType, Construct, TerraformAsset
 from shared_constructs.context import AppContext
@@ -256,6 +257,7 @@ class PythonFunction(Construct):
         if props.asynchronous is not None and props.dead_letter_queue is not None:
             self._async_invocation(props, props.asynchronous, props.dead_letter_queue)
         self.services = tuple(sorted(set(props.services)))
+        self._provider = ctx.provider
         self.function_arn = self.function.arn
         self.invoke_arn = self.function.invoke_arn
 
@@ -332,6 +334,39 @@ class PythonFunction(Construct):
         actions = ["lambda:InvokeFunction", *(["lambda:GetFunctionConfiguration"] if read_configuration else [])]
         grantee.add_statements(
             Statement(sid=sid, actions=actions, resources=[self.function_arn, f"{self.function_arn}:*"])
+        )
+
+    def allow_service_invoke(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        principal: str,
+        statement_id: str,
+        source_arn: str | None = None,
+        source_account: str | None = None,
+    ) -> LambdaPermission:
+        """Let the AWS service ``principal`` invoke this function on behalf of ``source_arn`` only
+        (and of ``source_account``, which a source ARN without an account, an S3 bucket's, needs;
+        ``source_account`` alone where the source cannot be named before it exists, such as an
+        AWS Config rule, which checks this permission when it is created): a statement
+        ``statement_id`` of the function's resource policy, created in ``scope`` as ``id``. It
+        refers to the function resource, so Terraform adds it once the function exists and
+        removes it first (given only the function's name, the provider retries AddPermission for
+        as long as the function is being created). Raises ``ValueError`` without either source:
+        any resource of the service in any account could then invoke the function."""
+        if source_arn is None and source_account is None:
+            raise ValueError(f"{self.function_name}: {statement_id} needs source_arn or source_account ({principal})")
+        return LambdaPermission(
+            scope,
+            id,
+            statement_id=statement_id,
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_name,
+            principal=principal,
+            source_arn=source_arn,
+            source_account=source_account,
+            provider=self._provider,
         )
 
     def metric(self, name: str, *, statistic: Statistic = "Sum", period_s: int = 300) -> Metric:

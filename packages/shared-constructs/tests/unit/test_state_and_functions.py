@@ -251,3 +251,21 @@ def test_asynchronous_invocation_needs_a_destination_and_lambda_limits(stack, tm
     for bad in ({"max_retries": 3}, {"max_event_age_s": 59}, {"max_event_age_s": 21601}):
         with pytest.raises(ValueError, match="max_retries 0-2 and max_event_age_s 60-21600"):
             AsyncInvocation(**bad)
+
+
+def test_a_service_may_invoke_the_function_once_it_exists_and_only_for_its_source(stack, synthesized, tmp_path):
+    from platform_tooling.testing.query import only, resources
+
+    function, _ = _function(stack, tmp_path, asynchronous=None, dead_letters=False)
+    function.allow_service_invoke(
+        stack, "from_rule", principal="events.amazonaws.com", source_arn="arn:aws:events:::rule/r", statement_id="Rule"
+    )
+    document = synthesized(stack)
+    (name,) = resources(document, "aws_lambda_function")
+    permission = only(document, "aws_lambda_permission")
+    # A reference, not the name: Terraform creates the permission after the function.
+    assert permission["function_name"] == f"${{aws_lambda_function.{name}.function_name}}"
+    assert (permission["principal"], permission["source_arn"]) == ("events.amazonaws.com", "arn:aws:events:::rule/r")
+    assert (permission["action"], permission["statement_id"]) == ("lambda:InvokeFunction", "Rule")
+    with pytest.raises(ValueError, match="Open needs source_arn or source_account"):
+        function.allow_service_invoke(stack, "open", principal="s3.amazonaws.com", statement_id="Open")
