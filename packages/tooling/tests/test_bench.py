@@ -1,4 +1,5 @@
-"""The benchmark's conformance probe reads the synthesis cache and times the conformance rules."""
+"""The benchmark's conformance probe reads the synthesis cache and times the conformance rules; the
+report gives each rung's share."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from platform_tooling.testing.bench import CONFORMANCE_RULES, probe_conformance
+from platform_tooling.testing.bench import CONFORMANCE_RULES, Figure, probe_conformance, rung_shares
 from shared_constructs.policy.packs import BASELINE
 
 
@@ -43,3 +44,22 @@ def test_probe_counts_the_stacks_it_evaluated(tmp_path: Path) -> None:
 def test_probe_refuses_an_empty_cache(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no synthesized output"):
         probe_conformance(tmp_path)
+
+
+def test_each_rung_s_share_adds_its_packages_up() -> None:
+    figures = [
+        Figure("floor: import the provider bindings", 30.0, 28.0),
+        Figure("nox -s synth test -- pci-platform", 60.0, 50.0),
+        Figure("test -- pci-platform", 40.0, 39.0),
+        Figure("test -- tooling", 20.0, 19.0),
+        Figure("lint -- tooling", 2.0, 2.0),
+        Figure("validate -- pci-platform", 18.0, 18.0),
+        Figure("emulator rung (every package)", 320.0, 700.0),
+    ]
+    shares = rung_shares(figures)
+    assert shares == {
+        "test": (60.0, 58.0, 0.15),
+        "lint": (2.0, 2.0, 0.005),
+        "validate": (18.0, 18.0, 0.045),
+        "emulator": (320.0, 700.0, 0.8),
+    }

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from platform_tooling.testing import moto_launcher
 from platform_tooling.testing.emulator import Emulator
 from platform_tooling.testing.moto_launcher import Timings
 
@@ -190,3 +191,57 @@ def test_guardduty_update_detector_changes_only_the_features_it_names(server: Em
         guardduty.update_detector(DetectorId=detector, Features=[{"Name": name, "Status": status}])
     found = {f["Name"]: f["Status"] for f in guardduty.get_detector(DetectorId=detector)["Features"]}
     assert found == {"S3_DATA_EVENTS": "DISABLED", "RDS_LOGIN_EVENTS": "DISABLED"}
+
+
+@pytest.mark.parametrize(
+    ("status", "seconds", "logged"),
+    [
+        ("500 Internal Server Error", 0.0, True),
+        ("200 OK", 0.0, False),
+        ("200 OK", moto_launcher.SLOW_S + 1, True),
+        ("", 0.0, True),
+    ],
+    ids=["server-error", "quick", "slow", "no-answer"],
+)
+def test_server_errors_and_slow_requests_are_written_to_the_log(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], status: str, seconds: float, logged: bool
+) -> None:
+    clock = iter([100.0, 100.0 + seconds])
+    monkeypatch.setattr(moto_launcher.time, "time", lambda: next(clock))
+
+    def backend(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if not status:
+            raise RuntimeError("the backend failed")  # the server answers 500 itself
+        start_response(status, [])
+        return [b"{}"]
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "HTTP_HOST": "127.0.0.1:5000",
+        "PATH_INFO": "/2015-03-31/functions",
+        "HTTP_USER_AGENT": "Terraform platform-call/7",
+    }
+    app = moto_launcher.timed(backend, Timings())
+    if status:
+        assert app(environ, lambda *args: None) == [b"{}"]
+    else:
+        with pytest.raises(RuntimeError):
+            app(environ, lambda *args: None)
+    written = capsys.readouterr().err
+    assert ("POST 127.0.0.1:5000/2015-03-31/functions" in written and "(7)" in written) is logged
+    assert (status in written) is logged
+
+
+def test_a_dropped_connection_names_the_request_and_the_call() -> None:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "HTTP_HOST": "127.0.0.1:5000",
+        "PATH_INFO": "/",
+        "HTTP_X_AMZ_TARGET": "",
+        "HTTP_USER_AGENT": "Terraform platform-call/12",
+    }
+    line = moto_launcher.dropped_line(BrokenPipeError("pipe"), environ)
+    assert "POST 127.0.0.1:5000/" in line
+    assert "(12)" in line
+    assert "BrokenPipeError" in line
+    assert "(other)" in moto_launcher.dropped_line(TimeoutError(), None)

@@ -162,6 +162,23 @@ def _probe(tuned: bool, env: dict[str, str]) -> dict[str, float]:
     return found
 
 
+RUNGS = ("lint", "test", "validate", "scan", "emulator")
+
+
+def rung_shares(figures: Sequence[Figure]) -> dict[str, tuple[float, float, float]]:
+    """Rung -> (wall s, CPU s, share of the rungs' summed wall time), from the per-package rung
+    figures (``lint -- <package>``...) and the emulator rung's figure."""
+    totals: dict[str, list[float]] = {}
+    for figure in figures:
+        rung = figure.name.split(" ", 1)[0]
+        if rung in RUNGS and (" -- " in figure.name or rung == "emulator"):
+            found = totals.setdefault(rung, [0.0, 0.0])
+            found[0] += figure.seconds
+            found[1] += figure.cpu_s
+    whole = sum(wall for wall, _ in totals.values()) or 1.0
+    return {rung: (wall, cpu, wall / whole) for rung, (wall, cpu) in totals.items()}
+
+
 class Bench:
     """One benchmark run: figures in order, each measured against the same floor."""
 
@@ -238,6 +255,13 @@ class Bench:
         for f in self.figures:
             verdict = "" if f.ok is None else (" met" if f.ok else " MISSED")
             print(f"{f.name:<52} {f.seconds:>7.1f} {f.cpu_s:>7.1f} {f.ratio:>7.2f}  {f.target}{verdict}")
+        shares = rung_shares(self.figures)
+        print(f"{'rung (every package)':<52} {'wall s':>7} {'cpu s':>7} {'share':>7}")
+        for rung, (wall, cpu, share) in shares.items():
+            print(f"{rung:<52} {wall:>7.1f} {cpu:>7.1f} {share:>7.0%}")
+        self.details["rung_shares"] = {
+            rung: {"wall_s": w, "cpu_s": c, "share": f} for rung, (w, c, f) in shares.items()
+        }
         for package, split in self.details.get("emulator", {}).items():
             print(f"emulator {package}: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(split.items())))
         payload = {"figures": [asdict(f) for f in self.figures], "details": self.details}

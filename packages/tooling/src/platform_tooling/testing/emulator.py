@@ -280,6 +280,7 @@ def emulator() -> Iterator[Emulator]:
     server = Emulator()
     state_root = Path(tempfile.mkdtemp(prefix="emulator-state-"))  # shared: packages read each other's state
     problems: list[str] = []
+    failed: list[str] = []
     try:
         server.enforce_iam(True)  # the operator and Terraform are never authorized: see moto_launcher
         deploy_declared(server, state_root)
@@ -289,15 +290,18 @@ def emulator() -> Iterator[Emulator]:
             problems = destroy_deployed()
             record(server, _DEPLOYMENTS)
         finally:
+            failed = sorted(_FAILURES)
             for found in (_DEPLOYMENTS, _FAILURES, _REFUSALS, _READY, _UNSETTLED, _USERS, _TESTS_DONE, _DESTROYED):
                 found.clear()
             _RUN.clear()
             _LIFECYCLE.clear()
             server.stop()
     assert not problems, "planned changes after apply, or resources left after destroy:\n" + "\n".join(problems)
-    # Everything was destroyed: the state files and the server's log have served their purpose.
-    shutil.rmtree(state_root, ignore_errors=True)
-    shutil.rmtree(server.log.parent, ignore_errors=True)
+    shutil.rmtree(state_root, ignore_errors=True)  # everything was destroyed
+    if failed:  # its tests failed: what the server logged (a request dropped, an error) may tell why
+        print(f"emulator: {', '.join(failed)} failed to deploy; the server's log is kept: {server.log}")
+    else:
+        shutil.rmtree(server.log.parent, ignore_errors=True)
 
 
 def deployment_fixture(

@@ -24,6 +24,9 @@ Before serving it registers what the platform adds to moto:
   passes no request context to evaluate it. Resource and key policies are not evaluated;
 - timings: each request's handling time, grouped by the ``platform-call/<id>`` tag Terraform
   appends to its User-Agent (``TF_APPEND_USER_AGENT``); ``GET /platform/timings`` answers them.
+  A request answered with a server error, handled for longer than :data:`SLOW_S`, or whose
+  client dropped the connection before the answer, is written to the server's log: the provider retries both, and a retried create meets what the first
+  attempt made.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -235,8 +239,36 @@ class Timings:
         }
 
 
+SLOW_S = 30.0
+"""A request handled for longer than this is written to the server's log (:func:`timed`)."""
+
+
+def _noted(environ: dict[str, Any], status: str, seconds: float, call: str) -> str | None:
+    """The server-log line for a request answered with a server error or handled slowly: a client
+    may have retried it (a create that went through, retried, answers a conflict)."""
+    if status and not status.startswith("5") and seconds <= SLOW_S:
+        return None
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    where = f"{environ.get('REQUEST_METHOD', '')} {environ.get('HTTP_HOST', '')}{environ.get('PATH_INFO', '')}"
+    return f"platform: {status or 'no answer'} after {seconds:.1f} s: {where} {target} ({call})".replace("  ", " ")
+
+
+def dropped_line(error: BaseException, environ: dict[str, Any] | None) -> str:
+    """The server-log line for a request whose client went away before its answer was written:
+    the client retries it, and a retried create meets what the first attempt made."""
+    found = environ or {}
+    match = _CALL_TAG.search(str(found.get("HTTP_USER_AGENT", "")))
+    where = f"{found.get('REQUEST_METHOD', '')} {found.get('HTTP_HOST', '')}{found.get('PATH_INFO', '')}"
+    target = found.get("HTTP_X_AMZ_TARGET", "")
+    call = match.group(1) if match else "other"
+    return f"platform: connection dropped ({type(error).__name__}: {error}): {where} {target} ({call})".replace(
+        "  ", " "
+    )
+
+
 def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application ``app``, timing every request and answering ``GET /platform/timings``."""
+    """The WSGI application ``app``, timing every request and answering ``GET /platform/timings``;
+    server errors and slow requests are written to stderr (the server's log)."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/platform/timings":
@@ -244,11 +276,22 @@ def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[...
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         match = _CALL_TAG.search(str(environ.get("HTTP_USER_AGENT", "")))
+        call = match.group(1) if match else "other"
+        answered: list[str] = []
+
+        def recording(status: str, *args: Any) -> Any:
+            answered.append(status)
+            return start_response(status, *args)
+
         started = time.time()
         try:
-            return list(app(environ, start_response))  # handled here, inside the timed span
+            return list(app(environ, recording))  # handled here, inside the timed span
         finally:
-            timings.add(match.group(1) if match else "other", started, time.time())
+            ended = time.time()
+            timings.add(call, started, ended)
+            line = _noted(environ, answered[-1] if answered else "", ended - started, call)
+            if line:
+                print(line, file=sys.stderr, flush=True)
 
     return application
 
@@ -266,7 +309,12 @@ def serve(port_file: Path) -> None:
     _validate_trust_policies_on_create()
     _enforce_for_callers_only()
     app = timed(DomainDispatcherApplication(create_backend_app), Timings())
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+
+    class Handler(MotoRequestHandler):
+        def connection_dropped(self, error: BaseException, environ: dict[str, Any] | None = None) -> None:
+            print(dropped_line(error, environ), file=sys.stderr, flush=True)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Handler)
     staging = port_file.with_suffix(".tmp")
     staging.write_text(str(server.server_address[1]))
     staging.replace(port_file)
