@@ -24,8 +24,9 @@ Before serving it registers what the platform adds to moto:
   passes no request context to evaluate it. Resource and key policies are not evaluated;
 - timings: each request's handling time, grouped by the ``platform-call/<id>`` tag Terraform
   appends to its User-Agent (``TF_APPEND_USER_AGENT``); ``GET /platform/timings`` answers them.
-  A request answered with a server error, handled for longer than :data:`SLOW_S`, or whose
-  client dropped the connection before the answer, is written to the server's log: the provider retries both, and a retried create meets what the first
+  A request answered with a server error (or not at all), handled for longer than
+  :data:`SLOW_S`, or whose client dropped the connection before the answer, is written to the
+  server's log: the provider may send it again, and a create sent again meets what the first
   attempt made.
 """
 
@@ -243,40 +244,40 @@ SLOW_S = 30.0
 """A request handled for longer than this is written to the server's log (:func:`timed`)."""
 
 
-def _noted(environ: dict[str, Any], status: str, seconds: float, call: str) -> str | None:
-    """The server-log line for a request answered with a server error or handled slowly: a client
-    may have retried it (a create that went through, retried, answers a conflict)."""
-    if status and not status.startswith("5") and seconds <= SLOW_S:
-        return None
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    where = f"{environ.get('REQUEST_METHOD', '')} {environ.get('HTTP_HOST', '')}{environ.get('PATH_INFO', '')}"
-    return f"platform: {status or 'no answer'} after {seconds:.1f} s: {where} {target} ({call})".replace("  ", " ")
-
-
-def dropped_line(error: BaseException, environ: dict[str, Any] | None) -> str:
-    """The server-log line for a request whose client went away before its answer was written:
-    the client retries it, and a retried create meets what the first attempt made."""
+def _request(environ: dict[str, Any] | None) -> tuple[str, str]:
+    """A request as the server's log names it (method, host, path and target), and its Terraform call."""
     found = environ or {}
     match = _CALL_TAG.search(str(found.get("HTTP_USER_AGENT", "")))
     where = f"{found.get('REQUEST_METHOD', '')} {found.get('HTTP_HOST', '')}{found.get('PATH_INFO', '')}"
     target = found.get("HTTP_X_AMZ_TARGET", "")
-    call = match.group(1) if match else "other"
-    return f"platform: connection dropped ({type(error).__name__}: {error}): {where} {target} ({call})".replace(
-        "  ", " "
-    )
+    return f"{where} {target}".strip(), match.group(1) if match else "other"
+
+
+def _noted(environ: dict[str, Any], status: str, seconds: float) -> str | None:
+    """The server-log line for a request answered with a server error (or not at all, the backend
+    having raised) or handled slowly; nothing for any other."""
+    if status and not status.startswith("5") and seconds <= SLOW_S:
+        return None
+    where, call = _request(environ)
+    return f"platform: {status or 'no answer'} after {seconds:.1f} s: {where} ({call})"
+
+
+def dropped_line(error: BaseException, environ: dict[str, Any] | None) -> str:
+    """The server-log line for a request whose client went away before its answer was written."""
+    where, call = _request(environ)
+    return f"platform: connection dropped ({type(error).__name__}: {error}): {where} ({call})"
 
 
 def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[..., Iterable[bytes]]:
     """The WSGI application ``app``, timing every request and answering ``GET /platform/timings``;
-    server errors and slow requests are written to stderr (the server's log)."""
+    server errors, requests left unanswered and slow ones are written to stderr (the server's log)."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/platform/timings":
             body = json.dumps(timings.summary()).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
-        match = _CALL_TAG.search(str(environ.get("HTTP_USER_AGENT", "")))
-        call = match.group(1) if match else "other"
+        _, call = _request(environ)
         answered: list[str] = []
 
         def recording(status: str, *args: Any) -> Any:
@@ -289,7 +290,7 @@ def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[...
         finally:
             ended = time.time()
             timings.add(call, started, ended)
-            line = _noted(environ, answered[-1] if answered else "", ended - started, call)
+            line = _noted(environ, answered[-1] if answered else "", ended - started)
             if line:
                 print(line, file=sys.stderr, flush=True)
 
