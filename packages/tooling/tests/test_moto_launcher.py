@@ -245,3 +245,38 @@ def test_a_dropped_connection_names_the_request_and_the_call() -> None:
     assert "(12)" in line
     assert "BrokenPipeError" in line
     assert "(other)" in moto_launcher.dropped_line(TimeoutError(), None)
+
+
+def _signed(service: str) -> dict[str, Any]:
+    credential = f"Credential=testing/20261201/us-east-1/{service}/aws4_request"
+    return {"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 {credential}, SignedHeaders=host, Signature=0"}
+
+
+def test_requests_to_one_service_are_handled_one_at_a_time_but_sqs_long_polls() -> None:
+    import threading
+    import time as clock
+
+    lock = threading.Lock()
+    inside: dict[str, int] = {}
+    most: dict[str, int] = {}
+
+    def backend(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        service = environ["service"]
+        with lock:
+            inside[service] = inside.get(service, 0) + 1
+            most[service] = max(most.get(service, 0), inside[service])
+        clock.sleep(0.05)
+        with lock:
+            inside[service] -= 1
+        return [b"ok"]
+
+    app = moto_launcher.serialized(backend)
+    calls = [{**_signed(s), "service": s} for s in ["guardduty"] * 4 + ["sqs"] * 4 + ["ec2"] * 2]
+    threads = [threading.Thread(target=lambda e=e: list(app(e, lambda *a: None))) for e in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most["guardduty"] == 1
+    assert most["ec2"] == 1
+    assert most["sqs"] > 1  # a long poll must not hold up the message it waits for

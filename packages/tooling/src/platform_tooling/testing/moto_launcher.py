@@ -22,6 +22,8 @@ Before serving it registers what the platform adds to moto:
   resource a request acts on (most services), a statement is judged by its action alone; an
   Allow with a condition counts as allowing and a Deny with one as not applying, since moto
   passes no request context to evaluate it. Resource and key policies are not evaluated;
+- one signed request per service at a time, SQS apart (:func:`serialized`): moto's backends
+  are not thread-safe;
 - timings: each request's handling time, grouped by the ``platform-call/<id>`` tag Terraform
   appends to its User-Agent (``TF_APPEND_USER_AGENT``); ``GET /platform/timings`` answers them.
   A request answered with a server error (or not at all), handled for longer than
@@ -49,6 +51,9 @@ OPERATOR_ACCESS_KEY = "testing"
 
 _CALL_TAG = re.compile(r"platform-call/([\w.-]+)")
 _CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
+_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+UNSERIALIZED = frozenset({"sqs"})
+"""Services whose requests may wait inside the server (SQS long polls): never serialized."""
 OPERATOR_SESSION = "platform-operator"
 """The role session name of the operator acting in another account (through its deployment role)."""
 
@@ -297,6 +302,26 @@ def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[...
     return application
 
 
+def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application ``app`` handling one signed request per service at a time (but for
+    :data:`UNSERIALIZED`). moto's backends are not thread-safe: two requests changing the same
+    resource at once lose one change (two GuardDuty detector features updated together left one
+    unset). The interpreter lock runs one request's Python at a time anyway."""
+    locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        match = _SERVICE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+        if match is None or match.group(1) in UNSERIALIZED:
+            return app(environ, start_response)
+        with guard:
+            lock = locks.setdefault(match.group(1), threading.Lock())
+        with lock:
+            return list(app(environ, start_response))
+
+    return application
+
+
 def serve(port_file: Path) -> None:
     """Register the platform's additions, bind a free port, write it to ``port_file``, serve."""
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -309,7 +334,7 @@ def serve(port_file: Path) -> None:
     _merge_guardduty_features()
     _validate_trust_policies_on_create()
     _enforce_for_callers_only()
-    app = timed(DomainDispatcherApplication(create_backend_app), Timings())
+    app = serialized(timed(DomainDispatcherApplication(create_backend_app), Timings()))
 
     class Handler(MotoRequestHandler):
         def connection_dropped(self, error: BaseException, environ: dict[str, Any] | None = None) -> None:
