@@ -42,6 +42,7 @@ from typing import Any
 from platform_tooling.cache import CACHE_VARIABLE
 from platform_tooling.deploy.terraform import tool_dir
 from platform_tooling.synth import repo_root
+from platform_tooling.testing.rungs import BESIDE, FIRST, IN_TURN
 
 APPS = ("network-peering", "payments-multiregion", "pci-platform", "security-baseline")
 PACKAGES = (*APPS, "shared-constructs", "tooling")
@@ -162,7 +163,8 @@ def _probe(tuned: bool, env: dict[str, str]) -> dict[str, float]:
     return found
 
 
-RUNGS = ("lint", "test", "validate", "scan", "emulator")
+RUNGS = (*FIRST, *BESIDE, *IN_TURN)
+"""Every rung of the ladder (:mod:`.rungs`)."""
 
 
 def rung_shares(figures: Sequence[Figure]) -> dict[str, tuple[float, float, float]]:

@@ -42,7 +42,7 @@ from platform_tooling.deploy.reads import reads
 from platform_tooling.deploy.summary import StackPlan
 from platform_tooling.testing.deployment import Deployment
 from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT, is_tolerated
-from platform_tooling.testing.emulator_timings import TIMINGS, record
+from platform_tooling.testing.emulator_timings import NOTES, TIMINGS, record
 
 __all__ = [
     "EMULATOR",
@@ -296,12 +296,14 @@ def emulator() -> Iterator[Emulator]:
             _RUN.clear()
             _LIFECYCLE.clear()
             server.stop()
-    assert not problems, "planned changes after apply, or resources left after destroy:\n" + "\n".join(problems)
-    shutil.rmtree(state_root, ignore_errors=True)  # everything was destroyed
-    if failed:  # its tests failed: what the server logged (a request dropped, an error) may tell why
-        print(f"emulator: {', '.join(failed)} failed to deploy; the server's log is kept: {server.log}")
+    if failed or problems:  # what the server logged (a request dropped, an error) may tell why
+        why = f"{', '.join(failed)} failed to deploy" if failed else "changes or resources were left"
+        # Printed by the plugin's terminal summary: pytest captures what a fixture's teardown prints.
+        NOTES.append(f"emulator: {why}; the server's log is kept: {server.log}")
     else:
         shutil.rmtree(server.log.parent, ignore_errors=True)
+    assert not problems, "planned changes after apply, or resources left after destroy:\n" + "\n".join(problems)
+    shutil.rmtree(state_root, ignore_errors=True)  # everything was destroyed
 
 
 def deployment_fixture(

@@ -27,6 +27,8 @@ TIMINGS: dict[str, dict[str, float]] = {}
 """Package -> figure -> seconds, filled when the emulator session ends."""
 TEST_SECONDS: dict[str, float] = {}
 """Package -> seconds its integration tests ran (filled by the pytest plugin)."""
+NOTES: list[str] = []
+"""Lines for the end of the run's report besides the timings (where the server's log was kept)."""
 REPORT = "emulator-timings.json"
 CALL_REPORT = "emulator-calls.json"
 """Every Terraform call of the rung (:func:`call_log`): where its critical path went."""
@@ -93,10 +95,10 @@ def call_log(calls: list[Call], server: Mapping[str, Mapping[str, float]]) -> li
 
 
 def lines() -> list[str]:
-    """One summary line per package."""
+    """One summary line per package, then :data:`NOTES`."""
     order = ("synthesis_s", "apply_s", "replan_s", "tests_s", "destroy_s", "startup_s", "provider_waits_s", "cpu_s")
     found: list[str] = []
     for package, figures in TIMINGS.items():
         shown: dict[str, Any] = {k: figures[k] for k in (*order, "emulator_s", "terraform_cpu_s") if k in figures}
         found.append(f"emulator {package}: " + ", ".join(f"{k.removesuffix('_s')} {v:.0f} s" for k, v in shown.items()))
-    return found
+    return found + NOTES
