@@ -17,7 +17,7 @@ def test_listed_emulator_gaps_are_tolerated():
     plan = {
         "resource_changes": [
             change(
-                "aws_lambda_function", ["update"], {"logging_config": []}, {"logging_config": [{"log_format": "JSON"}]}
+                "aws_autoscaling_group", ["update"], {"default_instance_warmup": 0}, {"default_instance_warmup": 300}
             ),
             change("aws_s3_bucket", ["no-op"], {}, {}),
         ]
@@ -29,11 +29,14 @@ def test_any_other_change_is_reported():
     plan = {
         "resource_changes": [
             change(
-                "aws_lambda_function",
+                "aws_autoscaling_group",
                 ["update"],
-                {"timeout": 3, "logging_config": []},
-                {"timeout": 30, "logging_config": [{}]},
+                {"max_size": 3, "default_instance_warmup": 0},
+                {"max_size": 6, "default_instance_warmup": 300},
             ),
+            # The emulator's server returns these as AWS does (moto_launcher): no longer tolerated.
+            change("aws_lambda_function", ["update"], {"logging_config": []}, {"logging_config": [{}]}),
+            change("aws_sqs_queue", ["update"], {"redrive_policy": '{"a": 1}'}, {"redrive_policy": '{"a":1}'}),
             change("aws_sqs_queue", ["create"], {}, {"name": "q"}),
             change(
                 "aws_flow_log",
@@ -44,7 +47,9 @@ def test_any_other_change_is_reported():
         ]
     }
     assert untolerated_drift(plan) == [
-        "aws_lambda_function.x: update of timeout",
+        "aws_autoscaling_group.x: update of max_size",
+        "aws_lambda_function.x: update of logging_config",
+        "aws_sqs_queue.x: update of redrive_policy",
         "aws_sqs_queue.x: create",
         "aws_flow_log.x: delete/create of traffic_type",
     ]

@@ -193,6 +193,88 @@ def test_guardduty_update_detector_changes_only_the_features_it_names(server: Em
     assert found == {"S3_DATA_EVENTS": "DISABLED", "RDS_LOGIN_EVENTS": "DISABLED"}
 
 
+def _zipped_handler() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def test_lambda_keeps_and_returns_logging_and_dead_letter_config_as_aws_does(server: Emulator) -> None:
+    # moto dropped both: every re-plan of a function with them planned to set them again.
+    role = server.client("iam").create_role(RoleName="logged-function", AssumeRolePolicyDocument=json.dumps(TRUST))
+    queue = server.client("sqs").create_queue(QueueName="function-dead-letters")["QueueUrl"]
+    target = server.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    dead_letters = target["Attributes"]["QueueArn"]
+    functions = server.client("lambda")
+    common = {"Runtime": "python3.12", "Role": role["Role"]["Arn"], "Handler": "handler.handler"}
+    functions.create_function(
+        FunctionName="logged",
+        Code={"ZipFile": _zipped_handler()},
+        LoggingConfig={"LogFormat": "JSON", "LogGroup": "/aws/lambda/platform-logged"},
+        DeadLetterConfig={"TargetArn": dead_letters},
+        **common,
+    )
+    functions.create_function(FunctionName="plain", Code={"ZipFile": _zipped_handler()}, **common)
+
+    logged = functions.get_function(FunctionName="logged")["Configuration"]
+    assert logged["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "LogGroup": "/aws/lambda/platform-logged",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+    }
+    assert logged["DeadLetterConfig"] == {"TargetArn": dead_letters}
+    plain = functions.get_function_configuration(FunctionName="plain")
+    assert plain["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/plain"}
+    assert "TargetArn" not in plain.get("DeadLetterConfig", {})
+
+    functions.update_function_configuration(
+        FunctionName="logged", LoggingConfig={"LogFormat": "Text"}, DeadLetterConfig={"TargetArn": ""}
+    )
+    updated = functions.get_function_configuration(FunctionName="logged")
+    assert updated["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/platform-logged"}
+    assert "TargetArn" not in updated.get("DeadLetterConfig", {})
+
+
+def test_sqs_returns_the_redrive_policy_as_compact_json_as_aws_does(server: Emulator) -> None:
+    sqs = server.client("sqs")
+    dead_letters = sqs.create_queue(QueueName="redrive-dead-letters")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5}, separators=(",", ":"))
+    queue = sqs.create_queue(QueueName="redriven", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    found = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])["Attributes"]
+    assert found["RedrivePolicy"] == policy
+
+
+def test_s3_returns_replication_rules_as_they_were_put_as_aws_does(server: Emulator) -> None:
+    # moto answered a blank filter, disabled delete-marker replication and no source selection.
+    s3 = server.client("s3")
+    for bucket in ("replicated-source", "replicated-target"):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    rule = {
+        "ID": "to-target",
+        "Priority": 1,
+        "Status": "Enabled",
+        "Filter": {"Prefix": "receipts/"},
+        "DeleteMarkerReplication": {"Status": "Enabled"},
+        "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+        "Destination": {
+            "Bucket": "arn:aws:s3:::replicated-target",
+            "StorageClass": "STANDARD",
+            "EncryptionConfiguration": {"ReplicaKmsKeyID": "arn:aws:kms:us-east-1:123456789012:alias/target"},
+        },
+    }
+    role = "arn:aws:iam::123456789012:role/replication"
+    s3.put_bucket_replication(Bucket="replicated-source", ReplicationConfiguration={"Role": role, "Rules": [rule]})
+    found = s3.get_bucket_replication(Bucket="replicated-source")["ReplicationConfiguration"]
+    assert found == {"Role": role, "Rules": [rule]}
+
+
 @pytest.mark.parametrize(
     ("status", "seconds", "logged"),
     [

@@ -102,13 +102,6 @@ EMULATOR = Target(
 """The emulator's target profile. This list only shrinks."""
 
 TOLERATED_DRIFT: dict[tuple[str, str], str] = {
-    ("aws_sqs_queue", "redrive_policy"): "moto returns the JSON with other whitespace",
-    (
-        "aws_s3_bucket_replication_configuration",
-        "rule",
-    ): "moto drops delete_marker_replication and source_selection_criteria",
-    ("aws_lambda_function", "logging_config"): "moto does not return logging_config",
-    ("aws_lambda_function", "dead_letter_config"): "moto neither stores nor returns DeadLetterConfig",
     ("aws_security_group_rule", "description"): "moto drops descriptions of prefix-list rules",
     ("aws_flow_log", "destination_options"): "moto does not return destination_options",
     ("aws_rds_cluster", "scaling_configuration"): "moto returns an empty scaling_configuration block",
