@@ -17,6 +17,7 @@ to a cache keyed by a digest of its inputs (``.platform/synth``); ``validate``, 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -113,6 +114,19 @@ def _py(session: nox.Session, *args: str, env: dict[str, str]) -> None:
     session.run(str(BIN / "python"), *args, env=env, external=True)
 
 
+SYNTH_FIRST = "PLATFORM_SYNTH_FIRST"
+"""Synthesis handed to the test session's process: the synthesis CLI's arguments, as JSON."""
+_HANDED_TO_TEST: list[list[str]] = []
+"""Synthesis the ``synth`` session left to the ``test`` session that follows it in this nox run."""
+
+
+def _queued(session: nox.Session) -> list[str]:
+    """The sessions this nox run has still to run after this one (nox's manifest; none when it
+    cannot be read, and then nothing is handed over)."""
+    manifest = getattr(getattr(session, "_runner", None), "manifest", None)
+    return [str(getattr(runner, "name", "")) for runner in getattr(manifest, "_queue", None) or []]
+
+
 @nox.session
 def setup(session: nox.Session) -> None:
     """Install the shared environment from poetry.lock (only when a lock or project file changed)."""
@@ -124,11 +138,20 @@ def synth(session: nox.Session) -> None:
     """Synthesize the selected app packages into packages/<name>/cdktf.out (one process).
 
     Reuses the cached output of unchanged inputs. Arguments after the package names go to the
-    synthesis CLI, e.g. ``nox -s synth -- pci-platform --env prod``.
+    synthesis CLI, e.g. ``nox -s synth -- pci-platform --env prod``. Followed by ``test`` in the
+    same run for packages tested in one process (``nox -s synth test -- pci-platform``), the
+    synthesis runs in the test session's process, before its tests: one provider import instead
+    of two, the same output, and a failed synthesis still fails the run.
     """
     env = _environment(session)
     names, args = _selection(session, tool_args=True)
     apps = _apps(names)
+    if apps and not args and "test" in _queued(session) and not _test_workers(names):
+        # `nox -s synth test -- <package>`: the test session imports the provider bindings anyway;
+        # synthesizing in its process pays that import once instead of twice.
+        _HANDED_TO_TEST.append(apps)
+        session.log(f"{', '.join(apps)}: synthesized in the test session's process (one provider import)")
+        return
     if apps:
         _py(session, "-m", "platform_tooling.synth", *apps, *args, env=env)
 
@@ -143,6 +166,8 @@ def test(session: nox.Session) -> None:
     env = _environment(session)
     names, args = _selection(session, tool_args=True)
     paths = [str(ROOT / "packages" / name) for name in names]
+    if _HANDED_TO_TEST:  # the synth session before this one left its work here (same packages)
+        env = {**env, SYNTH_FIRST: json.dumps(_HANDED_TO_TEST.pop())}
     _py(session, "-m", "pytest", "-m", "not emulator", "-q", *_test_workers(names), *paths, *args, env=env)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import json
 import os
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +23,18 @@ __all__ = ["emulator", "synth"]
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
+SYNTH_FIRST = "PLATFORM_SYNTH_FIRST"
+"""Synthesis handed over by ``nox -s synth`` (the synthesis CLI's arguments, as JSON): run once
+the tests are collected, in this process, so the provider bindings are imported once."""
+_SYNTH_FIRST = pytest.StashKey[list[str]]()
+_SYNTH_STATUS = pytest.StashKey[int]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emulator: deploys to the local AWS emulator (nox -s emulator)")
+    handed = os.environ.pop(SYNTH_FIRST, None)  # not for the processes the tests start
+    if handed and not hasattr(config, "workerinput"):
+        config.stash[_SYNTH_FIRST] = [str(argument) for argument in json.loads(handed)]
     # Test modules import the provider bindings while they are collected: pause the cyclic
     # collector until collection is done, then freeze what it created (platform_tooling.bindings).
     gc.disable()
@@ -30,8 +43,33 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
     gc.enable()
+    if _SYNTH_FIRST in session.config.stash:
+        session.config.stash[_SYNTH_STATUS] = _synthesize_first(session.config, session.config.stash[_SYNTH_FIRST])
     if any(item.get_closest_marker("emulator") for item in session.items):
         emulator_rung.track_tests(session.items)
+
+
+def _synthesize_first(config: pytest.Config, argv: list[str]) -> int:
+    """``python -m platform_tooling.synth ARGV`` in this process, its output shown as it comes;
+    its exit status."""
+    from platform_tooling.synth import main as synthesis
+
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        print(f"\nsynth {' '.join(argv)} (handed over by nox -s synth):", flush=True)
+        try:
+            return synthesis(argv)
+        except SystemExit as exc:  # bad arguments: argparse's exit
+            return exc.code if isinstance(exc.code, int) else 2
+        except Exception:  # what would have been the synth session's traceback and exit status 1
+            traceback.print_exc()
+            return 1
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A failed synthesis fails the run, as ``nox -s synth`` would have, whatever the tests did."""
+    if session.config.stash.get(_SYNTH_STATUS, 0) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_runtest_logfinish(nodeid: str) -> None:
@@ -62,9 +100,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print where each package's time went on the emulator."""
+    """Print where each package's time went on the emulator, and a failed handed-over synthesis."""
     for line in emulator_timings.lines():
         terminalreporter.write_line(line)
+    status = terminalreporter.config.stash.get(_SYNTH_STATUS, 0)
+    if status:
+        terminalreporter.write_line(f"synthesis (handed over by nox -s synth) failed: exit status {status}", red=True)
 
 
 @pytest.fixture(scope="session")
