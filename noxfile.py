@@ -115,7 +115,9 @@ def _py(session: nox.Session, *args: str, env: dict[str, str]) -> None:
 
 
 SYNTH_FIRST = "PLATFORM_SYNTH_FIRST"
-"""Synthesis handed to the test session's process: the synthesis CLI's arguments, as JSON."""
+"""Synthesis handed to the test session's process: the synthesis CLI's arguments, as JSON. The
+name the platform's pytest plugin reads (``platform_tooling.testing.plugin.SYNTH_FIRST``, which
+nox's own environment cannot import; a tooling test holds the two equal)."""
 _HANDED_TO_TEST: list[list[str]] = []
 """Synthesis the ``synth`` session left to the ``test`` session that follows it in this nox run."""
 

@@ -50,3 +50,8 @@ def test_without_a_handed_over_synthesis_nothing_is_synthesized(tmp_path: Path) 
     done = run_tests(tmp_path, None)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "handed over" not in done.stdout + done.stderr
+
+
+def test_the_noxfile_hands_over_under_the_name_the_plugin_reads() -> None:
+    noxfile = (repo_root() / "noxfile.py").read_text()
+    assert f'SYNTH_FIRST = "{SYNTH_FIRST}"' in noxfile

@@ -90,7 +90,8 @@ def _synthesize_first(config: pytest.Config, argv: list[str]) -> int:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A failed synthesis fails the run, as ``nox -s synth`` would have, whatever the tests did."""
-    if session.config.stash.get(_SYNTH_STATUS, 0) and session.exitstatus == pytest.ExitCode.OK:
+    passed = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
+    if session.config.stash.get(_SYNTH_STATUS, 0) and session.exitstatus in passed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
