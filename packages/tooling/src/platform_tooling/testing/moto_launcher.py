@@ -5,13 +5,7 @@ it to ``FILE`` and serves until terminated. It runs apart from the test process,
 emulator's request handling never shares an interpreter lock with pytest or the harness.
 Before serving it registers what the platform adds to moto:
 
-- answers for the calls moto lacks that the provider needs (Step Functions
-  ValidateStateMachineDefinition and ListStateMachineVersions, Security Hub
-  UpdateSecurityHubConfiguration: valid empty answers, :func:`_register_missing_calls`);
-- what moto drops and AWS returns, so that a re-plan after an apply shows nothing where AWS
-  would show nothing: a Lambda function's LoggingConfig and DeadLetterConfig, an SQS queue's
-  RedrivePolicy as compact JSON, an S3 replication rule's filter, delete-marker replication and
-  source selection criteria;
+- answers for the calls moto lacks, and what moto drops and AWS returns (:mod:`.moto_answers`);
 - CreateRole validates the trust policy as IAM does (moto's ``IAMTrustPolicyDocumentValidator``,
   which moto itself calls only from UpdateAssumeRolePolicy); identity policies are validated by
   moto on CreatePolicy, CreatePolicyVersion and PutRolePolicy;
@@ -50,6 +44,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from platform_tooling.testing import moto_answers
+
 OPERATOR_ACCESS_KEY = "testing"
 """The access key of the operator (Terraform, harness set-up and checks): never authorized."""
 
@@ -82,138 +78,6 @@ def _is_operator(access_key: str, account: str) -> bool:
 
     sessions = sts_backends[account]["aws"].assumed_roles
     return any(s.access_key_id == access_key and s.session_name == OPERATOR_SESSION for s in sessions)
-
-
-def _register_missing_calls() -> None:
-    """Answer the calls moto lacks that the provider needs (valid empty answers)."""
-    from moto.securityhub.responses import SecurityHubResponse
-    from moto.stepfunctions.responses import StepFunctionResponse
-
-    def validate_state_machine_definition(self: Any) -> str:
-        return json.dumps({"result": "OK", "diagnostics": [], "truncated": False})
-
-    def list_state_machine_versions(self: Any) -> str:
-        return json.dumps({"stateMachineVersions": []})
-
-    def update_security_hub_configuration(self: Any) -> str:
-        return "{}"
-
-    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
-    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
-    SecurityHubResponse.update_security_hub_configuration = update_security_hub_configuration  # type: ignore[attr-defined]
-
-
-def _merge_guardduty_features() -> None:
-    """GuardDuty's UpdateDetector changes only the features it names, as AWS does; moto replaces
-    the detector's whole feature list, so each ``aws_guardduty_detector_feature`` erased the others."""
-    from moto.guardduty.models import Detector
-
-    update = Detector.update
-
-    def merged(self: Any, enable: Any, frequency: Any, data_sources: Any, features: Any) -> None:
-        if features is not None:
-            named = {f.get("name"): f for f in [*self.features, *features]}
-            features = list(named.values())
-        update(self, enable, frequency, data_sources, features)
-
-    Detector.update = merged  # type: ignore[method-assign,assignment]
-
-
-def _lambda_logging_and_dead_letters() -> None:
-    """Lambda keeps and returns a function's LoggingConfig and DeadLetterConfig, as AWS does;
-    moto drops both, so every re-plan of a function with them planned to set them again.
-
-    As AWS: the log group defaults to ``/aws/lambda/<name>``, and the JSON format brings the
-    INFO application and system log levels; the dead-letter target is returned only when set.
-    """
-    from moto.awslambda.models import LambdaFunction
-
-    init, configuration, update = (
-        LambdaFunction.__init__,
-        LambdaFunction.get_configuration,
-        LambdaFunction.update_configuration,
-    )
-
-    def logging(function: Any, given: dict[str, Any] | None, kept: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The function's logging configuration: ``given`` over what it ``kept`` (an update
-        changes the fields it names) over the defaults."""
-        defaults = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function.function_name}"}
-        found = {**defaults, **(kept or {}), **(given or {})}
-        if found["LogFormat"] == "JSON":
-            found = {"ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO", **found}
-        else:  # levels belong to the JSON format only
-            found.pop("ApplicationLogLevel", None)
-            found.pop("SystemLogLevel", None)
-        return found
-
-    def kept(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        spec = kwargs["spec"] if "spec" in kwargs else args[1]  # (account_id, spec, region, version)
-        self.logging_config = logging(self, spec.get("LoggingConfig"))
-        self.dead_letter_config = spec.get("DeadLetterConfig") or {}
-
-    def returned(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        found: dict[str, Any] = configuration(self, *args, **kwargs)
-        found["LoggingConfig"] = self.logging_config
-        if self.dead_letter_config.get("TargetArn"):
-            found["DeadLetterConfig"] = self.dead_letter_config
-        return found
-
-    def updated(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
-        if "LoggingConfig" in config_updates:
-            self.logging_config = logging(self, config_updates["LoggingConfig"], self.logging_config)
-        if "DeadLetterConfig" in config_updates:
-            self.dead_letter_config = config_updates["DeadLetterConfig"] or {}
-        return update(self, config_updates)  # type: ignore[no-any-return]
-
-    LambdaFunction.__init__ = kept  # type: ignore[method-assign]
-    LambdaFunction.get_configuration = returned  # type: ignore[method-assign]
-    LambdaFunction.update_configuration = updated  # type: ignore[method-assign]
-
-
-def _compact_redrive_policies() -> None:
-    """SQS returns a queue's RedrivePolicy as compact JSON, as AWS does; moto's has spaces after
-    separators, which the provider planned to change back on every re-plan."""
-    from moto.sqs.models import Queue
-
-    attributes = Queue.attributes.fget  # type: ignore[attr-defined]
-
-    def compact(self: Any) -> dict[str, Any]:
-        found: dict[str, Any] = attributes(self)
-        if "RedrivePolicy" in found:
-            found["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
-        return found
-
-    Queue.attributes = property(compact)  # type: ignore[method-assign,assignment]
-
-
-def _whole_replication_rules() -> None:
-    """GetBucketReplication returns each rule's filter, delete-marker replication and source
-    selection criteria as they were put, as AWS does; moto answered a blank filter, disabled
-    delete-marker replication and no source selection criteria, whatever the rule said."""
-    from moto.core.responses import ActionResult
-    from moto.s3.exceptions import ReplicationConfigurationNotFoundError
-    from moto.s3.responses import S3Response
-
-    def returned(self: Any) -> Any:
-        self.data["Action"] = "GetBucketReplication"
-        replication = self.backend.get_bucket_replication(self.bucket_name)
-        if not replication:
-            raise ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
-        rules = []
-        for rule in replication["Rule"]:
-            found = {key: rule[key] for key in ("ID", "Priority", "Status", "Destination")}
-            found["Filter"] = rule.get("Filter") or {"Prefix": ""}
-            if found["Filter"].get("Prefix", "") is None:  # an empty <Prefix/> as parsed
-                found["Filter"] = {**found["Filter"], "Prefix": ""}
-            found["DeleteMarkerReplication"] = rule.get("DeleteMarkerReplication") or {"Status": "Disabled"}
-            if rule.get("SourceSelectionCriteria"):
-                found["SourceSelectionCriteria"] = rule["SourceSelectionCriteria"]
-            rules.append(found)
-        configuration = {"Role": replication["Role"], "Rules": rules}
-        return self.serialized(ActionResult({"ReplicationConfiguration": configuration}))
-
-    S3Response.get_bucket_replication = returned  # type: ignore[method-assign]
 
 
 def _validate_trust_policies_on_create() -> None:
@@ -431,11 +295,7 @@ def serve(port_file: Path) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    _register_missing_calls()
-    _merge_guardduty_features()
-    _lambda_logging_and_dead_letters()
-    _compact_redrive_policies()
-    _whole_replication_rules()
+    moto_answers.register()
     _validate_trust_policies_on_create()
     _enforce_for_callers_only()
     app = serialized(timed(DomainDispatcherApplication(create_backend_app), Timings()))
