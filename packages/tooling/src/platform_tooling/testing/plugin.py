@@ -14,7 +14,7 @@ import pytest
 
 from platform_tooling.synth import SynthResult
 from platform_tooling.testing import emulator as emulator_rung
-from platform_tooling.testing import emulator_timings
+from platform_tooling.testing import emulator_timings, moto_answers
 from platform_tooling.testing.emulator import emulator
 from platform_tooling.testing.synthesis import synthesize
 
@@ -53,6 +53,7 @@ def share_botocore_loaders() -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     share_botocore_loaders()
+    moto_answers.defer_kms_key_pairs()
     config.addinivalue_line("markers", "emulator: deploys to the local AWS emulator (nox -s emulator)")
     handed = os.environ.pop(SYNTH_FIRST, None)  # not for the processes the tests start
     if handed and not hasattr(config, "workerinput"):
