@@ -1,5 +1,5 @@
-"""The test process's botocore sessions share one loader: moto's fresh default session per mocked
-test no longer reads and parses every service model again."""
+"""The test process's botocore sessions share one loader: a new session no longer reads and parses
+every service model again. moto's mocks keep boto3's default session, and each still starts empty."""
 
 from __future__ import annotations
 
@@ -21,3 +21,15 @@ def test_clients_of_sessions_in_separate_mocks_still_work_on_their_own_data() ->
             client = boto3.client("s3", region_name="us-east-1")
             client.create_bucket(Bucket=bucket)
             assert [b["Name"] for b in client.list_buckets()["Buckets"]] == [bucket]
+
+
+def test_mocks_keep_the_default_session_and_still_start_empty() -> None:
+    sessions = []
+    for bucket in ("first-kept-bucket", "second-kept-bucket"):
+        with mock_aws():
+            client = boto3.client("s3", region_name="us-east-1")
+            sessions.append(boto3.DEFAULT_SESSION)
+            assert client.list_buckets()["Buckets"] == []
+            client.create_bucket(Bucket=bucket)
+    assert sessions[0] is not None
+    assert sessions[0] is sessions[1]
