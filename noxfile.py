@@ -179,8 +179,13 @@ def _test_workers(names: list[str]) -> list[str]:
     are tested on a machine with two cores or more. Measured on two cores, every package from an
     empty synthesis cache: 154 s instead of 235 s. One package alone ran slower in two processes
     (pci-platform: 105-126 s instead of 81-87 s: each process imports the provider bindings, and
-    one module holds most of its time), so it keeps one. ``-n 0`` after the package names
-    overrides."""
+    one module holds most of its time), so it keeps one. Measured again with pci-platform's
+    handler tests in one process and every other test in the other: its loop took 28.7-30.8 s
+    against 25.4-27.4 s in one process; pytest alone, with the handler process spared the
+    provider import, 25.1-26.6 s against 23.9-26.9 s. On two cores the loop is CPU-bound: a
+    second process only adds work. (That split needs a scheduler of its own: ``--dist loadgroup``
+    silently ignores ``xdist_group`` marks here, because pytest-xdist 3.8 renames node ids through
+    an attribute pytest 9 no longer reads.) ``-n 0`` after the package names overrides."""
     if len(names) < 2 or (os.cpu_count() or 1) < 2:
         return []
     return ["-n", "2", "--dist", "loadfile"]
