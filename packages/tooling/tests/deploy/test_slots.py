@@ -75,3 +75,79 @@ def test_chain_weight_is_own_work_plus_the_heaviest_chain_after_it():
 def test_chain_weight_names_a_cycle():
     with pytest.raises(RuntimeError, match="dependency cycle through"):
         chain_weights({"a": 1.0, "b": 1.0}, {"a": ["b"], "b": ["a"]})
+
+
+def test_a_background_call_keeps_its_priority_when_no_call_is_expected():
+    slots = Slots(1)
+    started: list[str] = []
+    release = threading.Event()
+
+    def holder() -> None:
+        with slots.hold():
+            release.wait(5)
+
+    def waiter(name: str, priority: float, background: bool) -> None:
+        with slots.hold(priority, background=background):
+            started.append(name)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    time.sleep(0.1)
+    waiters = [
+        threading.Thread(target=waiter, args=("apply", 1.0, False)),
+        threading.Thread(target=waiter, args=("re-plan", 500.0, True)),
+    ]
+    for thread in waiters:
+        thread.start()
+        time.sleep(0.05)
+    release.set()
+    for thread in [first, *waiters]:
+        thread.join(5)
+    assert started == ["re-plan", "apply"]
+
+
+def test_a_free_slot_is_left_to_an_expected_call_not_taken_by_a_background_one():
+    slots = Slots(1)
+    started: list[str] = []
+    slots.expect()  # an apply's dependent is on its way
+
+    def replan() -> None:
+        with slots.hold(500.0, background=True):
+            started.append("re-plan")
+
+    def dependent() -> None:
+        time.sleep(0.3)  # preparing its package before it asks
+        with slots.hold(1.0, arriving=True):
+            started.append("dependent")
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=replan), threading.Thread(target=dependent)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert started == ["dependent", "re-plan"]
+
+
+def test_a_cancelled_or_late_expected_call_does_not_hold_a_background_one_for_good(monkeypatch):
+    slots = Slots(1)
+    slots.expect()
+    done = threading.Event()
+
+    def replan() -> None:
+        with slots.hold(background=True):
+            done.set()
+
+    thread = threading.Thread(target=replan)
+    thread.start()
+    assert not done.wait(0.3)  # still left to the expected call
+    slots.cancel()
+    assert done.wait(2)
+    thread.join(5)
+    monkeypatch.setattr(Slots, "PATIENCE_S", 0.2)
+    late = Slots(1)
+    late.expect()  # never arrives, never cancelled
+    began = time.monotonic()
+    with late.hold(background=True):
+        waited = time.monotonic() - began
+    assert 0.15 <= waited < 2

@@ -121,6 +121,9 @@ class Run:
         """Per stack: the work still to come once it starts; a free Terraform slot goes to the
         highest (:mod:`.slots`), so the chain the run's end waits on goes first."""
         self._inits: dict[StackId, Future[None]] = {}
+        self._expected: set[StackId] = set()
+        """Stacks whose last dependency's apply has ended and that have not yet asked for a slot."""
+        self._expected_lock = threading.Lock()
         self._prepared: dict[str, threading.Lock] = {name: threading.Lock() for name in self.workspaces}
         self._seeded: dict[str, BaseException | None] = {}
 
@@ -200,7 +203,7 @@ class Run:
             raise Refused(problems)
         self._ensure_init(node)
         terraform = self.terraform(node)
-        with self._slots.hold(self.priority[node]):
+        with self._slots.hold(self.priority[node], arriving=self._arriving(node)):
             changed = terraform.plan(plan_file, self.parallelism)
         return self._summarize(node, terraform, plan_file, changed), changed
 
@@ -211,7 +214,7 @@ class Run:
         if problems:
             raise Refused(problems)
         self._ensure_init(node)
-        with self._slots.hold(self.priority[node]):
+        with self._slots.hold(self.priority[node], arriving=self._arriving(node)):
             messages = self.terraform(node).apply_now(self.parallelism)
         return from_messages(node.package, node.stack, messages)
 
@@ -241,7 +244,36 @@ class Run:
             return {name: item.get("value") for name, item in found.get("outputs", {}).items()}
         return self.terraform(node).outputs()
 
+    def _expect_dependents(self, node: StackId) -> None:
+        """``node`` is applied: the stacks it was the last to wait for are expected at the slots,
+        so that its re-plan, which nothing waits on, does not take the slot they need first."""
+        with self._expected_lock:
+            for other in self.nodes:
+                if (
+                    node in self.deps[other]
+                    and other not in self._expected
+                    and not self.outcomes[other].started
+                    and all(self.outcomes[dep].applied for dep in self.deps[other])
+                ):
+                    self._expected.add(other)
+                    self._slots.expect()
+
+    def _arriving(self, node: StackId) -> bool:
+        """Whether ``node`` was expected at the slots (and is now arriving)."""
+        with self._expected_lock:
+            if node in self._expected:
+                self._expected.remove(node)
+                return True
+        return False
+
     def _deploy_stack(self, node: StackId, approve: Approve) -> None:
+        try:
+            self._deploy_expected(node, approve)
+        finally:
+            if self._arriving(node):  # left before asking for a slot (refused, or failed to prepare)
+                self._slots.cancel()
+
+    def _deploy_expected(self, node: StackId, approve: Approve) -> None:
         outcome = self.outcomes[node]
         outcome.started = time.monotonic()
         self._prepare_package(node.package)
@@ -262,7 +294,7 @@ class Run:
         """Plan ``node`` again after its apply: what it shows is what the apply left to change."""
         started = time.monotonic()
         terraform = self.terraform(node)
-        with self._slots.hold(self.weights[node]):  # nothing waits on a re-plan: its own work only
+        with self._slots.hold(self.weights[node], background=True):  # its own work only
             changed = terraform.plan(VERIFY_FILE, self.parallelism)
         self.outcomes[node].verified = self._summarize(node, terraform, VERIFY_FILE, changed)
         self.outcomes[node].verify_span = (started, time.monotonic())
@@ -293,6 +325,7 @@ class Run:
                         settled(node, exc)
                     raise
                 if verify:
+                    self._expect_dependents(node)
                     checks[node] = checking.submit(self.verify, node)
                     if settled is not None:
                         checks[node].add_done_callback(lambda done: settled(node, done.exception()))
