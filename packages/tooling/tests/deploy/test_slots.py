@@ -10,8 +10,9 @@ import pytest
 from platform_tooling.deploy.slots import Slots, chain_weights
 
 
-def test_a_freed_slot_goes_to_the_highest_priority_waiter_not_the_first():
-    slots = Slots(1)
+def order_served(slots: Slots, waiters: list[tuple[str, float, bool]]) -> list[str]:
+    """The order in which ``waiters`` (name, priority, background), queued one after the other
+    while one call holds the only slot, got it once the slot was freed."""
     started: list[str] = []
     release = threading.Event()
 
@@ -19,21 +20,26 @@ def test_a_freed_slot_goes_to_the_highest_priority_waiter_not_the_first():
         with slots.hold():
             release.wait(5)
 
-    def waiter(name: str, priority: float) -> None:
-        with slots.hold(priority):
+    def waiter(name: str, priority: float, background: bool) -> None:
+        with slots.hold(priority, background=background):
             started.append(name)
 
     first = threading.Thread(target=holder)
     first.start()
     time.sleep(0.1)
-    waiters = [threading.Thread(target=waiter, args=(n, p)) for n, p in (("low", 1.0), ("high", 50.0), ("mid", 5.0))]
-    for thread in waiters:
+    threads = [threading.Thread(target=waiter, args=item) for item in waiters]
+    for thread in threads:
         thread.start()
-        time.sleep(0.05)  # queued in this order: low, high, mid
+        time.sleep(0.05)  # queued in the order given
     release.set()
-    for thread in [first, *waiters]:
+    for thread in [first, *threads]:
         thread.join(5)
-    assert started == ["high", "mid", "low"]
+    return started
+
+
+def test_a_freed_slot_goes_to_the_highest_priority_waiter_not_the_first():
+    served = order_served(Slots(1), [("low", 1.0, False), ("high", 50.0, False), ("mid", 5.0, False)])
+    assert served == ["high", "mid", "low"]
 
 
 def test_never_more_holders_than_slots():
@@ -78,32 +84,8 @@ def test_chain_weight_names_a_cycle():
 
 
 def test_a_background_call_keeps_its_priority_when_no_call_is_expected():
-    slots = Slots(1)
-    started: list[str] = []
-    release = threading.Event()
-
-    def holder() -> None:
-        with slots.hold():
-            release.wait(5)
-
-    def waiter(name: str, priority: float, background: bool) -> None:
-        with slots.hold(priority, background=background):
-            started.append(name)
-
-    first = threading.Thread(target=holder)
-    first.start()
-    time.sleep(0.1)
-    waiters = [
-        threading.Thread(target=waiter, args=("apply", 1.0, False)),
-        threading.Thread(target=waiter, args=("re-plan", 500.0, True)),
-    ]
-    for thread in waiters:
-        thread.start()
-        time.sleep(0.05)
-    release.set()
-    for thread in [first, *waiters]:
-        thread.join(5)
-    assert started == ["re-plan", "apply"]
+    served = order_served(Slots(1), [("apply", 1.0, False), ("re-plan", 500.0, True)])
+    assert served == ["re-plan", "apply"]
 
 
 def test_a_free_slot_is_left_to_an_expected_call_not_taken_by_a_background_one():
