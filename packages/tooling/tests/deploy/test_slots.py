@@ -93,27 +93,55 @@ def test_a_background_call_keeps_its_priority_when_no_call_is_expected():
     assert served == ["re-plan", "apply"]
 
 
-def test_a_free_slot_is_left_to_an_expected_call_not_taken_by_a_background_one():
-    slots = Slots(1)
+def expected_against(slots: Slots, queued: tuple[str, float, bool], dependent_priority: float) -> list[str]:
+    """Who gets the only slot, freed while ``queued`` waits and a dependent of
+    ``dependent_priority``, expected, is still preparing before it asks."""
     started: list[str] = []
-    slots.expect()  # an apply's dependent is on its way
+    release = threading.Event()
+    name, priority, background = queued
+    holding = threading.Event()
 
-    def replan() -> None:
-        with slots.hold(500.0, background=True):
-            started.append("re-plan")
+    def holder() -> None:
+        with slots.hold():
+            holding.set()
+            release.wait(5)
+        # The apply ended: its dependent is announced as the slot is freed.
+
+    def waiter() -> None:
+        with slots.hold(priority, background=background):
+            started.append(name)
 
     def dependent() -> None:
         time.sleep(0.3)  # preparing its package before it asks
-        with slots.hold(1.0, arriving=True):
+        with slots.hold(dependent_priority, arriving=True):
             started.append("dependent")
             time.sleep(0.1)
 
-    threads = [threading.Thread(target=replan), threading.Thread(target=dependent)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    first = threading.Thread(target=holder)
+    first.start()
+    holding.wait(5)
+    queued_thread = threading.Thread(target=waiter)
+    queued_thread.start()
+    time.sleep(0.1)
+    slots.expect(dependent_priority)
+    release.set()
+    arriving = threading.Thread(target=dependent)
+    arriving.start()
+    for thread in (first, queued_thread, arriving):
         thread.join(5)
-    assert started == ["dependent", "re-plan"]
+    return started
+
+
+def test_a_free_slot_is_left_to_an_expected_call_not_taken_by_a_background_one():
+    assert expected_against(Slots(1), ("re-plan", 500.0, True), 1.0) == ["dependent", "re-plan"]
+
+
+def test_a_free_slot_is_left_to_an_expected_call_of_a_higher_priority_not_taken_by_a_lower_one():
+    assert expected_against(Slots(1), ("apply", 10.0, False), 300.0) == ["dependent", "apply"]
+
+
+def test_an_expected_call_of_a_lower_priority_waits_its_turn():
+    assert expected_against(Slots(1), ("apply", 300.0, False), 10.0) == ["apply", "dependent"]
 
 
 def test_a_cancelled_or_late_expected_call_does_not_hold_a_background_one_for_good(monkeypatch):

@@ -268,8 +268,8 @@ class Run:
         return self.terraform(node).outputs()
 
     def _expect_dependents(self, node: StackId) -> None:
-        """``node`` is applied: the stacks it was the last to wait for are expected at the slots,
-        so that its re-plan, which nothing waits on, does not take the slot they need first."""
+        """``node`` is applied: the stacks it was the last to wait for are expected at the slots, so
+        that neither its re-plan nor a call of a lower priority takes the slot they need first."""
         with self._expected_lock:
             for other in self.nodes:
                 if (
@@ -279,7 +279,7 @@ class Run:
                     and all(self.outcomes[dep].applied for dep in self.deps[other])
                 ):
                     self._expected.add(other)
-                    self._slots.expect()
+                    self._slots.expect(self.priority[other])
 
     def _arriving(self, node: StackId) -> bool:
         """Whether ``node`` was expected at the slots (and is now arriving)."""
@@ -294,7 +294,7 @@ class Run:
             self._deploy_expected(node, approve)
         finally:
             if self._arriving(node):  # left before asking for a slot (refused, or failed to prepare)
-                self._slots.cancel()
+                self._slots.cancel(self.priority[node])
 
     def _deploy_expected(self, node: StackId, approve: Approve) -> None:
         outcome = self.outcomes[node]
