@@ -93,9 +93,11 @@ def test_a_background_call_keeps_its_priority_when_no_call_is_expected():
     assert served == ["re-plan", "apply"]
 
 
-def expected_against(slots: Slots, queued: tuple[str, float, bool], dependent_priority: float) -> list[str]:
-    """Who gets the only slot, freed while ``queued`` waits and a dependent of
-    ``dependent_priority``, expected, is still preparing before it asks."""
+def expected_against(
+    slots: Slots, queued: tuple[str, float, bool], dependent_priority: float, queued_for: float = 0.1
+) -> list[str]:
+    """Who gets the only slot, freed while ``queued`` waits (for ``queued_for`` s already) and a
+    dependent of ``dependent_priority``, expected, is still preparing before it asks."""
     started: list[str] = []
     release = threading.Event()
     name, priority, background = queued
@@ -122,7 +124,7 @@ def expected_against(slots: Slots, queued: tuple[str, float, bool], dependent_pr
     holding.wait(5)
     queued_thread = threading.Thread(target=waiter)
     queued_thread.start()
-    time.sleep(0.1)
+    time.sleep(queued_for)
     slots.expect(dependent_priority)
     release.set()
     arriving = threading.Thread(target=dependent)
@@ -138,6 +140,12 @@ def test_a_free_slot_is_left_to_an_expected_call_not_taken_by_a_background_one()
 
 def test_a_free_slot_is_left_to_an_expected_call_of_a_higher_priority_not_taken_by_a_lower_one():
     assert expected_against(Slots(1), ("apply", 10.0, False), 300.0) == ["dependent", "apply"]
+
+
+def test_a_waiter_queued_long_before_the_announcement_still_yields_to_it(monkeypatch):
+    monkeypatch.setattr(Slots, "PATIENCE_S", 1.0)
+    served = expected_against(Slots(1), ("apply", 10.0, False), 300.0, queued_for=1.5)
+    assert served == ["dependent", "apply"]
 
 
 def test_an_expected_call_of_a_lower_priority_waits_its_turn():

@@ -12,7 +12,8 @@ they need a moment to reach :meth:`Slots.hold`, and meanwhile a waiting call of 
 priority, or the stack's own re-plan (a background call: it yields to every expected call),
 asking at once, used to take the slot first (in fresh clones' emulator rungs, pci-platform's
 apply, the run's longest chain, started 13 s after the security baseline it reads, behind four
-such re-plans, and, once re-plans yielded, 11 s after, behind a payments apply).
+such re-plans, and, once re-plans yielded, 10-11 s after, behind payments applies that had
+waited longer than the patience then counted from each waiter's own arrival).
 """
 
 from __future__ import annotations
@@ -29,45 +30,48 @@ N = TypeVar("N", bound=Hashable)
 
 class Slots:
     """At most ``size`` holders at once; a free slot goes to the highest-priority waiter (ties:
-    first come, first served) that is not yielding. A waiter yields (for at most
-    :attr:`PATIENCE_S`) while a call with a higher priority is expected, or, in the background,
-    while any call is expected."""
+    first come, first served) that is not yielding. A waiter yields while a call of a higher
+    priority is expected, a background waiter while any is; an expected call is yielded to for
+    at most :attr:`PATIENCE_S` after it was announced."""
 
     PATIENCE_S = 15.0
-    """How long a waiter leaves free slots to expected calls: past it, a call still not arrived
-    is not coming soon (it is preparing its package), and the slot is taken."""
+    """How long expected calls are yielded to: past it, a call still not arrived is not coming
+    soon (it is preparing its package), and the slot is taken."""
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError(f"slots: size must be at least 1, got {size}")
         self._free = size
         self._waiting: list[tuple[float, int]] = []
-        self._patient_until: dict[tuple[float, int], float] = {}
-        """Until when each waiter leaves free slots to expected calls."""
         self._background: set[tuple[float, int]] = set()
         self._tickets = itertools.count()
         self._changed = threading.Condition()
-        self._expected: list[float] = []
-        """The priorities of the calls on their way."""
-        self._arrived: set[tuple[float, int]] = set()
-        """Expected calls waiting for a slot: they are still yielded to."""
+        self._expected: list[tuple[float, float]] = []
+        """The calls on their way: priority, and until when they are yielded to."""
+        self._arrived: dict[tuple[float, int], float] = {}
+        """Expected calls now waiting for a slot, and until when they are yielded to."""
 
     def expect(self, priority: float = 0.0) -> None:
         """A call of ``priority`` is on its way to :meth:`hold` (with ``arriving=True``), or will
         :meth:`cancel`."""
         with self._changed:
-            self._expected.append(priority)
+            self._expected.append((priority, time.monotonic() + self.PATIENCE_S))
 
     def cancel(self, priority: float = 0.0) -> None:
         """An expected call of ``priority`` is not coming."""
         with self._changed:
-            self._expected.remove(priority)
+            self._take_expected(priority)
             self._changed.notify_all()
 
+    def _take_expected(self, priority: float) -> float:
+        """Remove one expectation of ``priority``; until when it was yielded to."""
+        found = min((e for e in self._expected if e[0] == priority), key=lambda e: e[1])
+        self._expected.remove(found)
+        return found[1]
+
     def _yielding(self, ticket: tuple[float, int], now: float) -> bool:
-        if self._patient_until[ticket] <= now:
-            return False
-        coming = [*self._expected, *(-t[0] for t in self._arrived if t != ticket)]
+        coming = [p for p, until in self._expected if until > now]
+        coming += [-t[0] for t, until in self._arrived.items() if until > now and t != ticket]
         if ticket in self._background:
             return bool(coming)
         return any(priority > -ticket[0] for priority in coming)
@@ -88,19 +92,16 @@ class Slots:
         with self._changed:
             ticket = (-priority, next(self._tickets))
             self._waiting.append(ticket)
-            self._patient_until[ticket] = time.monotonic() + self.PATIENCE_S
             if background:
                 self._background.add(ticket)
             if arriving:
-                self._expected.remove(priority)
-                self._arrived.add(ticket)
+                self._arrived[ticket] = self._take_expected(priority)
             while not (self._free and self._next() == ticket):
-                # While calls are expected, look again when a waiter's patience may have run out.
+                # While calls are expected, look again when their time may have run out.
                 self._changed.wait(timeout=0.5 if self._expected or self._arrived else None)
             self._waiting.remove(ticket)
-            self._patient_until.pop(ticket)
             self._background.discard(ticket)
-            self._arrived.discard(ticket)
+            self._arrived.pop(ticket, None)
             self._free -= 1
             self._changed.notify_all()  # the next waiter may take another free slot
         try:
