@@ -362,3 +362,17 @@ def test_requests_to_one_service_are_handled_one_at_a_time_but_sqs_long_polls() 
     assert most["guardduty"] == 1
     assert most["ec2"] == 1
     assert most["sqs"] > 1  # a long poll must not hold up the message it waits for
+
+
+def test_deleting_a_network_acl_entry_that_is_not_there_fails_as_aws_does(server: Emulator) -> None:
+    ec2 = server.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+    entry = {"NetworkAclId": acl, "RuleNumber": 120, "Egress": False}
+    ec2.create_network_acl_entry(
+        **entry, Protocol="6", RuleAction="allow", CidrBlock="10.0.0.0/8", PortRange={"From": 443, "To": 443}
+    )
+    ec2.delete_network_acl_entry(**entry)
+    with pytest.raises(ClientError) as missing:
+        ec2.delete_network_acl_entry(**entry)
+    assert error_code(missing) == "InvalidNetworkAclEntry.NotFound"

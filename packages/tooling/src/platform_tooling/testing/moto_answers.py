@@ -9,6 +9,8 @@
   would show nothing: a Lambda function's LoggingConfig and DeadLetterConfig, an SQS queue's
   RedrivePolicy as compact JSON, an S3 replication rule's filter, delete-marker replication and
   source selection criteria;
+- DeleteNetworkAclEntry of an entry that is not there fails as AWS does
+  (``InvalidNetworkAclEntry.NotFound``, which the provider takes as deleted), not with a 500;
 - and one that only saves time: a KMS key's key pair is made when first used
   (:func:`defer_kms_key_pairs`, also applied in the test process by :mod:`.plugin`).
 """
@@ -27,7 +29,30 @@ def register() -> None:
     _lambda_logging_and_dead_letters()
     _compact_redrive_policies()
     _whole_replication_rules()
+    _missing_network_acl_entries()
     defer_kms_key_pairs()
+
+
+def _missing_network_acl_entries() -> None:
+    """DeleteNetworkAclEntry of an entry the ACL does not hold answers AWS's
+    ``InvalidNetworkAclEntry.NotFound``. moto raised StopIteration, a 500 that the provider retried
+    three times and then failed the destroy with (seen once in a fresh clone's emulator rung)."""
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.network_acls import NetworkAclBackend
+
+    delete = NetworkAclBackend.delete_network_acl_entry
+
+    def answered(self: Any, network_acl_id: str, rule_number: int, egress: bool) -> Any:
+        held = self.get_network_acl(network_acl_id).network_acl_entries
+        if not any(e.egress == egress and e.rule_number == rule_number for e in held):
+            direction = "egress" if str(egress).lower() == "true" else "ingress"
+            raise EC2ClientError(
+                "InvalidNetworkAclEntry.NotFound",
+                f"The network acl entry identified by {rule_number} ({direction}) does not exist",
+            )
+        return delete(self, network_acl_id, rule_number, egress)
+
+    NetworkAclBackend.delete_network_acl_entry = answered  # type: ignore[method-assign]
 
 
 def defer_kms_key_pairs() -> None:
