@@ -204,15 +204,3 @@ def test_destroy_waits_for_each_stack_then_destroys_readers_first(tmp_path):
     for node in run.nodes:
         state = json.loads(Path(_state(tmp_path, node.package, node.stack)).read_text())
         assert state["resources"] == []
-
-
-def test_a_stack_applied_next_takes_the_slot_before_the_re_plan_of_the_stack_it_waited_for(tmp_path, monkeypatch):
-    monkeypatch.setattr("platform_tooling.deploy.engine.slots", lambda: 1)
-    run = Run([consumer(tmp_path), producer(tmp_path)], review=False)
-    results = run.deploy(yes, verify=True)
-    assert [r for r in results.values() if isinstance(r, BaseException)] == []
-    top, using = run.outcomes[StackId("producer", "producer-top")], run.outcomes[StackId("consumer", "consumer")]
-    # One slot: the consumer's apply ran before producer-top's re-plan, though the re-plan asked first.
-    assert using.done < top.verify_span[1]
-    assert run.outcomes[StackId("producer", "producer-base")].verify_span[1] > top.done
-    assert all(run.outcomes[n].verified.no_changes for n in run.nodes)

@@ -37,25 +37,6 @@ PLAN_FILE = "deploy.tfplan"
 VERIFY_FILE = "verify.tfplan"
 
 
-OFF_CHAIN_NICE = 5
-"""How much lower the scheduling priority of a Terraform process off the critical chain is."""
-
-
-def critical_chain(priority: Mapping[StackId, float], deps: Mapping[StackId, Iterable[StackId]]) -> set[StackId]:
-    """The heaviest chain: from the stack with the most work still to come once it starts
-    (``priority``: :func:`.slots.chain_weights`), each time to the heaviest stack that depends on it."""
-    if not priority:
-        return set()
-    node = max(priority, key=lambda n: (priority[n], str(n)))
-    chain = {node}
-    while True:
-        after = [n for n in priority if node in deps.get(n, ()) and n not in chain]
-        if not after:
-            return chain
-        node = max(after, key=lambda n: (priority[n], str(n)))
-        chain.add(node)
-
-
 def slots() -> int:
     """Terraform processes side by side: they mostly wait on the provider, so a few per core."""
     return 3 * (os.cpu_count() or 2) + 2
@@ -139,13 +120,7 @@ class Run:
         self.priority = chain_weights(self.weights, self.deps)
         """Per stack: the work still to come once it starts; a free Terraform slot goes to the
         highest (:mod:`.slots`), so the chain the run's end waits on goes first."""
-        self.critical = critical_chain(self.priority, self.deps)
-        """The chain the run's end waits on; the Terraform processes of every other stack run at a
-        lower scheduling priority (:data:`OFF_CHAIN_NICE`), so that this chain gets the cores first."""
         self._inits: dict[StackId, Future[None]] = {}
-        self._expected: set[StackId] = set()
-        """Stacks whose last dependency's apply has ended and that have not yet asked for a slot."""
-        self._expected_lock = threading.Lock()
         self._prepared: dict[str, threading.Lock] = {name: threading.Lock() for name in self.workspaces}
         self._seeded: dict[str, BaseException | None] = {}
 
@@ -169,8 +144,7 @@ class Run:
         return topological(self.nodes, self.deps)
 
     def terraform(self, node: StackId) -> Terraform:
-        nice = 0 if node in self.critical else OFF_CHAIN_NICE
-        return Terraform(self.workspaces[node.package].stack_dir(node.stack), self.env, timeout_s=1500, nice=nice)
+        return Terraform(self.workspaces[node.package].stack_dir(node.stack), self.env, timeout_s=1500)
 
     def check(self, node: StackId, *, outside_only: bool = False) -> list[str]:
         """Outputs ``node`` reads that their producers have not published (``outside_only``: only
@@ -226,7 +200,7 @@ class Run:
             raise Refused(problems)
         self._ensure_init(node)
         terraform = self.terraform(node)
-        with self._slots.hold(self.priority[node], arriving=self._arriving(node)):
+        with self._slots.hold(self.priority[node]):
             changed = terraform.plan(plan_file, self.parallelism)
         return self._summarize(node, terraform, plan_file, changed), changed
 
@@ -237,7 +211,7 @@ class Run:
         if problems:
             raise Refused(problems)
         self._ensure_init(node)
-        with self._slots.hold(self.priority[node], arriving=self._arriving(node)):
+        with self._slots.hold(self.priority[node]):
             messages = self.terraform(node).apply_now(self.parallelism)
         return from_messages(node.package, node.stack, messages)
 
@@ -267,36 +241,7 @@ class Run:
             return {name: item.get("value") for name, item in found.get("outputs", {}).items()}
         return self.terraform(node).outputs()
 
-    def _expect_dependents(self, node: StackId) -> None:
-        """``node`` is applied: the stacks it was the last to wait for are expected at the slots, so
-        that neither its re-plan nor a call of a lower priority takes the slot they need first."""
-        with self._expected_lock:
-            for other in self.nodes:
-                if (
-                    node in self.deps[other]
-                    and other not in self._expected
-                    and not self.outcomes[other].started
-                    and all(self.outcomes[dep].applied for dep in self.deps[other])
-                ):
-                    self._expected.add(other)
-                    self._slots.expect(self.priority[other])
-
-    def _arriving(self, node: StackId) -> bool:
-        """Whether ``node`` was expected at the slots (and is now arriving)."""
-        with self._expected_lock:
-            if node in self._expected:
-                self._expected.remove(node)
-                return True
-        return False
-
     def _deploy_stack(self, node: StackId, approve: Approve) -> None:
-        try:
-            self._deploy_expected(node, approve)
-        finally:
-            if self._arriving(node):  # left before asking for a slot (refused, or failed to prepare)
-                self._slots.cancel(self.priority[node])
-
-    def _deploy_expected(self, node: StackId, approve: Approve) -> None:
         outcome = self.outcomes[node]
         outcome.started = time.monotonic()
         self._prepare_package(node.package)
@@ -317,7 +262,7 @@ class Run:
         """Plan ``node`` again after its apply: what it shows is what the apply left to change."""
         started = time.monotonic()
         terraform = self.terraform(node)
-        with self._slots.hold(self.weights[node], background=True):  # its own work only
+        with self._slots.hold(self.weights[node]):  # nothing waits on a re-plan: its own work only
             changed = terraform.plan(VERIFY_FILE, self.parallelism)
         self.outcomes[node].verified = self._summarize(node, terraform, VERIFY_FILE, changed)
         self.outcomes[node].verify_span = (started, time.monotonic())
@@ -348,7 +293,6 @@ class Run:
                         settled(node, exc)
                     raise
                 if verify:
-                    self._expect_dependents(node)
                     checks[node] = checking.submit(self.verify, node)
                     if settled is not None:
                         checks[node].add_done_callback(lambda done: settled(node, done.exception()))
