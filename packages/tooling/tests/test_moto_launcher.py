@@ -376,3 +376,35 @@ def test_deleting_a_network_acl_entry_that_is_not_there_fails_as_aws_does(server
     with pytest.raises(ClientError) as missing:
         ec2.delete_network_acl_entry(**entry)
     assert error_code(missing) == "InvalidNetworkAclEntry.NotFound"
+
+
+def test_a_request_sent_again_is_logged_with_what_its_earlier_attempt_got(capsys: pytest.CaptureFixture[str]) -> None:
+    answers = iter(["200 OK", "400 Bad Request"])
+
+    def backend(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(next(answers), [])
+        return [b"{}"]
+
+    def attempt(number: int, invocation: str = "inv-1") -> dict[str, Any]:
+        return {
+            "REQUEST_METHOD": "POST",
+            "HTTP_HOST": "127.0.0.1:5000",
+            "PATH_INFO": "/",
+            "HTTP_X_AMZ_TARGET": "AWSWAF_20190729.CreateWebACL",
+            "HTTP_USER_AGENT": "Terraform platform-call/9",
+            "HTTP_AMZ_SDK_INVOCATION_ID": invocation,
+            "HTTP_AMZ_SDK_REQUEST": f"attempt={number}; max=4",
+        }
+
+    app = moto_launcher.timed(backend, Timings())
+    app(attempt(1), lambda *args: None)
+    assert capsys.readouterr().err == ""  # a first attempt is not news
+    app(attempt(2), lambda *args: None)
+    written = capsys.readouterr().err
+    assert "attempt 2 of POST 127.0.0.1:5000/ AWSWAF_20190729.CreateWebACL (9)" in written
+    assert "the attempt before: 200 OK" in written
+    attempts = moto_launcher.Attempts()
+    assert "never reached the server" in (attempts.started(attempt(2, "inv-2")) or "")
+    assert attempts.started(attempt(3, "inv-2")) is not None
+    assert moto_launcher.Attempts.IN_PROGRESS in (attempts.started(attempt(4, "inv-2")) or "")
+

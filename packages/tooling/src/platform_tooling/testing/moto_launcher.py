@@ -27,7 +27,8 @@ Before serving it registers what the platform adds to moto:
   A request answered with a server error (or not at all), handled for longer than
   :data:`SLOW_S`, or whose client dropped the connection before the answer, is written to the
   server's log: the provider may send it again, and a create sent again meets what the first
-  attempt made.
+  attempt made. A request the SDK sends again (``amz-sdk-request: attempt=2`` or later) is
+  written there too, with the answer its earlier attempt got (:class:`Attempts`).
 """
 
 from __future__ import annotations
@@ -210,6 +211,47 @@ class Timings:
         }
 
 
+class Attempts:
+    """The latest answer to each SDK invocation (``amz-sdk-invocation-id``, the same on every
+    attempt of one call), so that a request sent again can say what its earlier attempt got: an
+    answer the client never read (a create then meets its own work), an error it retries, or
+    nothing (the earlier attempt never reached the server)."""
+
+    IN_PROGRESS = "still being handled"
+
+    def __init__(self, size: int = 4096) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self._answers: dict[str, str] = {}
+
+    def started(self, environ: dict[str, Any]) -> str | None:
+        """Note the request's invocation as being handled; the server-log line for a request sent
+        again (attempt 2 or later), else nothing."""
+        invocation = str(environ.get("HTTP_AMZ_SDK_INVOCATION_ID", ""))
+        if not invocation:
+            return None
+        match = _ATTEMPT.search(str(environ.get("HTTP_AMZ_SDK_REQUEST", "")))
+        with self._lock:
+            earlier = self._answers.pop(invocation, None)
+            self._answers[invocation] = self.IN_PROGRESS
+            while len(self._answers) > self._size:
+                del self._answers[next(iter(self._answers))]
+        if match is None or int(match.group(1)) < 2:
+            return None
+        where, call = _request(environ)
+        before = earlier or "never reached the server"
+        return f"platform: attempt {match.group(1)} of {where} ({call}); the attempt before: {before}"
+
+    def answered(self, environ: dict[str, Any], status: str) -> None:
+        invocation = str(environ.get("HTTP_AMZ_SDK_INVOCATION_ID", ""))
+        if invocation:
+            with self._lock:
+                if invocation in self._answers:
+                    self._answers[invocation] = status or "no answer"
+
+
+_ATTEMPT = re.compile(r"attempt=(\d+)")
+
 SLOW_S = 30.0
 """A request handled for longer than this is written to the server's log (:func:`timed`)."""
 
@@ -238,9 +280,13 @@ def dropped_line(error: BaseException, environ: dict[str, Any] | None) -> str:
     return f"platform: connection dropped ({type(error).__name__}: {error}): {where} ({call})"
 
 
-def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[..., Iterable[bytes]]:
+def timed(
+    app: Callable[..., Iterable[bytes]], timings: Timings, attempts: Attempts | None = None
+) -> Callable[..., Iterable[bytes]]:
     """The WSGI application ``app``, timing every request and answering ``GET /platform/timings``;
-    server errors, requests left unanswered and slow ones are written to stderr (the server's log)."""
+    server errors, requests left unanswered, slow ones and requests sent again are written to
+    stderr (the server's log)."""
+    attempts = attempts if attempts is not None else Attempts()
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/platform/timings":
@@ -249,6 +295,9 @@ def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[...
             return [body]
         _, call = _request(environ)
         answered: list[str] = []
+        again = attempts.started(environ)
+        if again:
+            print(again, file=sys.stderr, flush=True)
 
         def recording(status: str, *args: Any) -> Any:
             answered.append(status)
@@ -260,6 +309,7 @@ def timed(app: Callable[..., Iterable[bytes]], timings: Timings) -> Callable[...
         finally:
             ended = time.time()
             timings.add(call, started, ended)
+            attempts.answered(environ, answered[-1] if answered else "")
             line = _noted(environ, answered[-1] if answered else "", ended - started)
             if line:
                 print(line, file=sys.stderr, flush=True)
