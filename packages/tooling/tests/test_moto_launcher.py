@@ -408,3 +408,20 @@ def test_a_request_sent_again_is_logged_with_what_its_earlier_attempt_got(capsys
     assert attempts.started(attempt(3, "inv-2")) is not None
     assert moto_launcher.Attempts.IN_PROGRESS in (attempts.started(attempt(4, "inv-2")) or "")
 
+
+def test_requests_sent_again_reach_the_runs_summary(tmp_path: Any) -> None:
+    from platform_tooling.testing.emulator import sent_again
+
+    log = tmp_path / "server.log"
+    attempts = moto_launcher.Attempts()
+    first = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "HTTP_AMZ_SDK_INVOCATION_ID": "i"}
+    attempts.started({**first, "HTTP_AMZ_SDK_REQUEST": "attempt=1; max=3"})
+    attempts.answered(first, "200 OK")
+    line = attempts.started({**first, "HTTP_AMZ_SDK_REQUEST": "attempt=2; max=3"})
+    log.write_text(f"docker noise\n{line}\n" * 3)
+    assert sent_again(log) == [f"emulator: {line.removeprefix('platform: ')}"] * 3
+    shown = sent_again(log, limit=1)
+    assert len(shown) == 2
+    assert "2 more requests sent again" in shown[1]
+    log.write_text("docker noise\n")
+    assert sent_again(log) == []

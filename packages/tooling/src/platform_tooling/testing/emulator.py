@@ -43,6 +43,7 @@ from platform_tooling.deploy.summary import StackPlan
 from platform_tooling.testing.deployment import Deployment
 from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT, is_tolerated
 from platform_tooling.testing.emulator_timings import NOTES, TIMINGS, record
+from platform_tooling.testing.moto_launcher import ATTEMPT_LINE
 
 __all__ = [
     "EMULATOR",
@@ -296,6 +297,7 @@ def emulator() -> Iterator[Emulator]:
             _RUN.clear()
             _LIFECYCLE.clear()
             server.stop()
+    NOTES.extend(sent_again(server.log))
     if failed or problems:  # what the server logged (a request dropped, an error) may tell why
         why = f"{', '.join(failed)} failed to deploy" if failed else "changes or resources were left"
         # Printed by the plugin's terminal summary: pytest captures what a fixture's teardown prints.
@@ -304,6 +306,17 @@ def emulator() -> Iterator[Emulator]:
         shutil.rmtree(server.log.parent, ignore_errors=True)
     assert not problems, "planned changes after apply, or resources left after destroy:\n" + "\n".join(problems)
     shutil.rmtree(state_root, ignore_errors=True)  # everything was destroyed
+
+
+def sent_again(log: Path, limit: int = 20) -> list[str]:
+    """The server log's requests that the SDK sent again (:class:`.moto_launcher.Attempts`), at
+    most ``limit`` of them and a count of the rest: kept in the run's summary even when it passes,
+    since a create or delete sent again may meet its own first attempt's work."""
+    found = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.startswith(ATTEMPT_LINE)]
+    shown = [f"emulator: {line.removeprefix('platform: ')}" for line in found[:limit]]
+    if len(found) > limit:
+        shown.append(f"emulator: {len(found) - limit} more requests sent again (server log {log})")
+    return shown
 
 
 def deployment_fixture(

@@ -240,7 +240,7 @@ class Attempts:
             return None
         where, call = _request(environ)
         before = earlier or "never reached the server"
-        return f"platform: attempt {match.group(1)} of {where} ({call}); the attempt before: {before}"
+        return f"{ATTEMPT_LINE}{match.group(1)} of {where} ({call}); the attempt before: {before}"
 
     def answered(self, environ: dict[str, Any], status: str) -> None:
         invocation = str(environ.get("HTTP_AMZ_SDK_INVOCATION_ID", ""))
@@ -251,6 +251,8 @@ class Attempts:
 
 
 _ATTEMPT = re.compile(r"attempt=(\d+)")
+ATTEMPT_LINE = "platform: attempt "
+"""How the server's log line for a request sent again starts."""
 
 SLOW_S = 30.0
 """A request handled for longer than this is written to the server's log (:func:`timed`)."""
