@@ -378,35 +378,109 @@ def test_deleting_a_network_acl_entry_that_is_not_there_fails_as_aws_does(server
     assert error_code(missing) == "InvalidNetworkAclEntry.NotFound"
 
 
-def test_a_request_sent_again_is_logged_with_what_its_earlier_attempt_got(capsys: pytest.CaptureFixture[str]) -> None:
-    answers = iter(["200 OK", "400 Bad Request"])
+def _attempt(number: int, invocation: str = "inv-1") -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "POST",
+        "HTTP_HOST": "127.0.0.1:5000",
+        "PATH_INFO": "/",
+        "HTTP_X_AMZ_TARGET": "AWSWAF_20190729.CreateWebACL",
+        "HTTP_USER_AGENT": "Terraform platform-call/9",
+        "HTTP_AMZ_SDK_INVOCATION_ID": invocation,
+        "HTTP_AMZ_SDK_REQUEST": f"attempt={number}; max=4",
+    }
+
+
+def test_a_success_sent_again_gets_its_first_answer_and_is_logged(capsys: pytest.CaptureFixture[str]) -> None:
+    handled: list[str] = []
 
     def backend(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        handled.append(environ["HTTP_AMZ_SDK_REQUEST"])
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [f'{{"made": {len(handled)}}}'.encode()]
+
+    sent: list[str] = []
+    app = moto_launcher.timed(backend, Timings())
+    assert app(_attempt(1), lambda status, headers: sent.append(status)) == [b'{"made": 1}']
+    assert capsys.readouterr().err == ""  # a first attempt is not news
+    assert app(_attempt(2), lambda status, headers: sent.append(status)) == [b'{"made": 1}']
+    assert handled == ["attempt=1; max=4"]  # the work was not done twice
+    assert sent == ["200 OK", "200 OK"]
+    written = capsys.readouterr().err
+    assert "attempt 2 of POST 127.0.0.1:5000/ AWSWAF_20190729.CreateWebACL (9)" in written
+    assert "the attempt before: 200 OK (that answer sent again)" in written
+
+
+def test_an_error_sent_again_is_handled_again_and_logged(capsys: pytest.CaptureFixture[str]) -> None:
+    answers = iter(["400 Bad Request", "200 OK"])
+    handled: list[str] = []
+
+    def backend(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        handled.append(environ["HTTP_AMZ_SDK_REQUEST"])
         start_response(next(answers), [])
         return [b"{}"]
 
-    def attempt(number: int, invocation: str = "inv-1") -> dict[str, Any]:
-        return {
-            "REQUEST_METHOD": "POST",
-            "HTTP_HOST": "127.0.0.1:5000",
-            "PATH_INFO": "/",
-            "HTTP_X_AMZ_TARGET": "AWSWAF_20190729.CreateWebACL",
-            "HTTP_USER_AGENT": "Terraform platform-call/9",
-            "HTTP_AMZ_SDK_INVOCATION_ID": invocation,
-            "HTTP_AMZ_SDK_REQUEST": f"attempt={number}; max=4",
-        }
-
     app = moto_launcher.timed(backend, Timings())
-    app(attempt(1), lambda *args: None)
-    assert capsys.readouterr().err == ""  # a first attempt is not news
-    app(attempt(2), lambda *args: None)
+    app(_attempt(1), lambda *args: None)
+    app(_attempt(2), lambda *args: None)
+    assert handled == ["attempt=1; max=4", "attempt=2; max=4"]
     written = capsys.readouterr().err
-    assert "attempt 2 of POST 127.0.0.1:5000/ AWSWAF_20190729.CreateWebACL (9)" in written
-    assert "the attempt before: 200 OK" in written
+    assert "the attempt before: 400 Bad Request" in written
+    assert "sent again)" not in written
     attempts = moto_launcher.Attempts()
-    assert "never reached the server" in (attempts.started(attempt(2, "inv-2")) or "")
-    assert attempts.started(attempt(3, "inv-2")) is not None
-    assert moto_launcher.Attempts.IN_PROGRESS in (attempts.started(attempt(4, "inv-2")) or "")
+    assert "never reached the server" in (attempts.started(_attempt(2, "inv-2"))[0] or "")
+    assert moto_launcher.Attempts.IN_PROGRESS in (attempts.started(_attempt(3, "inv-2"))[0] or "")
+
+
+def test_a_large_success_is_not_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    attempts = moto_launcher.Attempts()
+    attempts.started(_attempt(1))
+    big = b"x" * (moto_launcher.Attempts.KEPT_BYTES + 1)
+    attempts.answered(_attempt(1), moto_launcher.Answer("200 OK", (), (big,)))
+    line, replay = attempts.started(_attempt(2))
+    assert replay is None
+    assert "the attempt before: 200 OK" in (line or "")
+
+
+def test_the_server_sends_a_created_web_acls_answer_again_instead_of_a_duplicate(server: Emulator) -> None:
+    import http.client
+
+    body = json.dumps(
+        {
+            "Name": "sent-again",
+            "Scope": "REGIONAL",
+            "DefaultAction": {"Allow": {}},
+            "VisibilityConfig": {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "m"},
+        }
+    )
+
+    def create(attempt: int, invocation: str) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            connection.request(
+                "POST",
+                "/",
+                body=body,
+                headers={
+                    "Authorization": _signed("wafv2")["HTTP_AUTHORIZATION"],
+                    "X-Amz-Target": "AWSWAF_20190729.CreateWebACL",
+                    "Content-Type": "application/x-amz-json-1.1",
+                    "amz-sdk-invocation-id": invocation,
+                    "amz-sdk-request": f"attempt={attempt}; max=3",
+                },
+            )
+            answer = connection.getresponse()
+            return answer.status, answer.read()
+        finally:
+            connection.close()
+
+    first = create(1, "waf-1")
+    assert first[0] == 200, first[1]
+    assert create(2, "waf-1") == first  # the same web ACL, not a duplicate
+    status, answer = create(1, "waf-2")  # another call: the name is taken
+    assert status == 400
+    assert b"WAFDuplicateItemException" in answer or b"Duplicate" in answer
+    listed = server.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]
+    assert [acl["Name"] for acl in listed] == ["sent-again"]
 
 
 def test_requests_sent_again_reach_the_runs_summary(tmp_path: Any) -> None:
@@ -414,10 +488,10 @@ def test_requests_sent_again_reach_the_runs_summary(tmp_path: Any) -> None:
 
     log = tmp_path / "server.log"
     attempts = moto_launcher.Attempts()
-    first = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "HTTP_AMZ_SDK_INVOCATION_ID": "i"}
-    attempts.started({**first, "HTTP_AMZ_SDK_REQUEST": "attempt=1; max=3"})
-    attempts.answered(first, "200 OK")
-    line = attempts.started({**first, "HTTP_AMZ_SDK_REQUEST": "attempt=2; max=3"})
+    first = _attempt(1, "i")
+    attempts.started(first)
+    attempts.answered(first, moto_launcher.Answer("200 OK", (), (b"{}",)))
+    line = attempts.started(_attempt(2, "i"))[0] or ""
     log.write_text(f"docker noise\n{line}\n" * 3)
     assert sent_again(log) == [f"emulator: {line.removeprefix('platform: ')}"] * 3
     shown = sent_again(log, limit=1)

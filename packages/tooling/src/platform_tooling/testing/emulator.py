@@ -311,7 +311,7 @@ def emulator() -> Iterator[Emulator]:
 def sent_again(log: Path, limit: int = 20) -> list[str]:
     """The server log's requests that the SDK sent again (:class:`.moto_launcher.Attempts`), at
     most ``limit`` of them and a count of the rest: kept in the run's summary even when it passes,
-    since a create or delete sent again may meet its own first attempt's work."""
+    since each one is an answer lost or an error retried between the provider and the emulator."""
     found = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.startswith(ATTEMPT_LINE)]
     shown = [f"emulator: {line.removeprefix('platform: ')}" for line in found[:limit]]
     if len(found) > limit:

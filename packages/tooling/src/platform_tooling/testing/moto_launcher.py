@@ -28,7 +28,8 @@ Before serving it registers what the platform adds to moto:
   :data:`SLOW_S`, or whose client dropped the connection before the answer, is written to the
   server's log: the provider may send it again, and a create sent again meets what the first
   attempt made. A request the SDK sends again (``amz-sdk-request: attempt=2`` or later) is
-  written there too, with the answer its earlier attempt got (:class:`Attempts`).
+  written there too, with the answer its earlier attempt got; an answer the client never read
+  (a success sent again) is sent again instead of doing the work twice (:class:`Attempts`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -211,43 +213,69 @@ class Timings:
         }
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the server answered one attempt: status, headers and, for a success of at most
+    :attr:`Attempts.KEPT_BYTES`, the body (kept to be sent again)."""
+
+    status: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: tuple[bytes, ...] | None = None
+
+
 class Attempts:
     """The latest answer to each SDK invocation (``amz-sdk-invocation-id``, the same on every
     attempt of one call), so that a request sent again can say what its earlier attempt got: an
-    answer the client never read (a create then meets its own work), an error it retries, or
-    nothing (the earlier attempt never reached the server)."""
+    error it retries, nothing (the earlier attempt never reached the server), or a success.
+
+    A success sent again is an answer the client never read. The server closes the connection
+    after every answer (werkzeug's development server); a fresh clone's log showed reads sent
+    again after a 200, and earlier ones failed on a create and a delete that met their own work
+    (a WAF web ACL "duplicate", a network ACL entry gone). AWS would not have lost that answer,
+    so the emulator sends the kept answer again instead of doing the work twice
+    (:meth:`started`)."""
 
     IN_PROGRESS = "still being handled"
+    KEPT_BYTES = 1 << 20
 
     def __init__(self, size: int = 4096) -> None:
         self._lock = threading.Lock()
         self._size = size
-        self._answers: dict[str, str] = {}
+        self._answers: dict[str, Answer] = {}
 
-    def started(self, environ: dict[str, Any]) -> str | None:
-        """Note the request's invocation as being handled; the server-log line for a request sent
-        again (attempt 2 or later), else nothing."""
+    def started(self, environ: dict[str, Any]) -> tuple[str | None, Answer | None]:
+        """Note the request's invocation as being handled. For a request sent again (attempt 2 or
+        later): the server-log line, and the earlier attempt's answer when it is to be sent again
+        (a success that was kept); else ``(None, None)``."""
         invocation = str(environ.get("HTTP_AMZ_SDK_INVOCATION_ID", ""))
         if not invocation:
-            return None
+            return None, None
         match = _ATTEMPT.search(str(environ.get("HTTP_AMZ_SDK_REQUEST", "")))
         with self._lock:
             earlier = self._answers.pop(invocation, None)
-            self._answers[invocation] = self.IN_PROGRESS
+            replay = earlier if earlier is not None and earlier.body is not None else None
+            self._answers[invocation] = replay or Answer(self.IN_PROGRESS)
             while len(self._answers) > self._size:
                 del self._answers[next(iter(self._answers))]
         if match is None or int(match.group(1)) < 2:
-            return None
+            return None, None
         where, call = _request(environ)
-        before = earlier or "never reached the server"
-        return f"{ATTEMPT_LINE}{match.group(1)} of {where} ({call}); the attempt before: {before}"
+        before = earlier.status if earlier is not None else "never reached the server"
+        line = f"{ATTEMPT_LINE}{match.group(1)} of {where} ({call}); the attempt before: {before}"
+        return (f"{line} (that answer sent again)" if replay else line), replay
 
-    def answered(self, environ: dict[str, Any], status: str) -> None:
+    def answered(self, environ: dict[str, Any], answer: Answer) -> None:
+        """Keep ``answer`` for the request's invocation (its body only for a success, at most
+        :attr:`KEPT_BYTES`)."""
         invocation = str(environ.get("HTTP_AMZ_SDK_INVOCATION_ID", ""))
-        if invocation:
-            with self._lock:
-                if invocation in self._answers:
-                    self._answers[invocation] = status or "no answer"
+        if not invocation:
+            return
+        body = answer.body
+        if body is not None and (not answer.status.startswith("2") or sum(map(len, body)) > self.KEPT_BYTES):
+            body = None
+        with self._lock:
+            if invocation in self._answers:
+                self._answers[invocation] = Answer(answer.status or "no answer", answer.headers, body)
 
 
 _ATTEMPT = re.compile(r"attempt=(\d+)")
@@ -296,23 +324,29 @@ def timed(
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         _, call = _request(environ)
-        answered: list[str] = []
-        again = attempts.started(environ)
+        answered: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        again, replay = attempts.started(environ)
         if again:
             print(again, file=sys.stderr, flush=True)
+        if replay is not None and replay.body is not None:
+            start_response(replay.status, list(replay.headers))
+            return list(replay.body)
 
-        def recording(status: str, *args: Any) -> Any:
-            answered.append(status)
-            return start_response(status, *args)
+        def recording(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            answered.append((status, tuple(headers)))
+            return start_response(status, headers, *args)
 
         started = time.time()
+        chunks: list[bytes] | None = None
         try:
-            return list(app(environ, recording))  # handled here, inside the timed span
+            chunks = list(app(environ, recording))  # handled here, inside the timed span
+            return chunks
         finally:
             ended = time.time()
             timings.add(call, started, ended)
-            attempts.answered(environ, answered[-1] if answered else "")
-            line = _noted(environ, answered[-1] if answered else "", ended - started)
+            status, headers = answered[-1] if answered else ("", ())
+            attempts.answered(environ, Answer(status, headers, tuple(chunks) if chunks is not None else None))
+            line = _noted(environ, status, ended - started)
             if line:
                 print(line, file=sys.stderr, flush=True)
 
