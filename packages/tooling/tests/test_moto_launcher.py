@@ -314,16 +314,17 @@ def test_server_errors_and_slow_requests_are_written_to_the_log(
     assert (status in written) is logged
 
 
-def test_a_dropped_connection_names_the_request_and_the_call() -> None:
+def test_a_dropped_connection_names_the_request_its_service_and_the_call() -> None:
     environ = {
         "REQUEST_METHOD": "POST",
         "HTTP_HOST": "127.0.0.1:5000",
         "PATH_INFO": "/",
         "HTTP_X_AMZ_TARGET": "",
         "HTTP_USER_AGENT": "Terraform platform-call/12",
+        **_signed("ec2"),
     }
     line = moto_launcher.dropped_line(BrokenPipeError("pipe"), environ)
-    assert "POST 127.0.0.1:5000/" in line
+    assert "POST 127.0.0.1:5000/ [ec2]" in line
     assert "(12)" in line
     assert "BrokenPipeError" in line
     assert "(other)" in moto_launcher.dropped_line(TimeoutError(), None)

@@ -287,12 +287,15 @@ SLOW_S = 30.0
 
 
 def _request(environ: dict[str, Any] | None) -> tuple[str, str]:
-    """A request as the server's log names it (method, host, path and target), and its Terraform call."""
+    """A request as the server's log names it (method, host, path, target and signing service),
+    and its Terraform call."""
     found = environ or {}
     match = _CALL_TAG.search(str(found.get("HTTP_USER_AGENT", "")))
     where = f"{found.get('REQUEST_METHOD', '')} {found.get('HTTP_HOST', '')}{found.get('PATH_INFO', '')}"
     target = found.get("HTTP_X_AMZ_TARGET", "")
-    return f"{where} {target}".strip(), match.group(1) if match else "other"
+    service = _SERVICE.search(str(found.get("HTTP_AUTHORIZATION", "")))
+    named = f"{where} {target}".strip()
+    return (f"{named} [{service.group(1)}]" if service else named), match.group(1) if match else "other"
 
 
 def _noted(environ: dict[str, Any], status: str, seconds: float) -> str | None:
