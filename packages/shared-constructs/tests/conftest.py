@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from platform_tooling.testing.synthesis import scratch_app
 from shared_constructs.settings import BaseSettings
 from shared_constructs.stack import PlatformStack
 
@@ -31,9 +32,7 @@ def settings() -> BaseSettings:
 @pytest.fixture
 def stack(settings: BaseSettings) -> PlatformStack[BaseSettings]:
     """A fresh stack ``t`` of package ``t`` in us-east-1, for constructs built in one test."""
-    from cdktf import Testing
-
-    return PlatformStack(Testing.app(), "t", settings=settings, package="t", region="us-east-1")
+    return PlatformStack(scratch_app(), "t", settings=settings, package="t", region="us-east-1")
 
 
 @pytest.fixture

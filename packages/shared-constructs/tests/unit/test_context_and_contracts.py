@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from platform_tooling.testing.synthesis import scratch_app
 from shared_constructs.contracts import StackContract, list_output, security_baseline, string_output
 from shared_constructs.naming import Kind
 from shared_constructs.state import RemoteOutputs
@@ -42,11 +43,10 @@ def test_context_for_another_account_uses_its_provider_and_configured_id(stack, 
 
 
 def test_publish_writes_the_declared_output_with_its_description(settings, synthesized):
-    from cdktf import Testing
     from shared_constructs.stack import PlatformStack
 
     producer = PlatformStack(
-        Testing.app(), "producer-use1", settings=settings, package="producer", region="us-east-1", publishes=PRODUCER
+        scratch_app(), "producer-use1", settings=settings, package="producer", region="us-east-1", publishes=PRODUCER
     )
     producer.publish(TOPIC, "arn:aws:sns:us-east-1:123456789012:t")
     assert synthesized(producer)["output"]["topic_arn"] == {
@@ -64,22 +64,20 @@ def test_publish_writes_the_declared_output_with_its_description(settings, synth
     ],
 )
 def test_fails_to_publish_what_the_contract_does_not_declare(settings, publishes, output, message):
-    from cdktf import Testing
     from shared_constructs.stack import PlatformStack
 
     producer = PlatformStack(
-        Testing.app(), "producer-use1", settings=settings, package="producer", region="us-east-1", publishes=publishes
+        scratch_app(), "producer-use1", settings=settings, package="producer", region="us-east-1", publishes=publishes
     )
     with pytest.raises(ValueError, match=message):
         producer.publish(output, "x")
 
 
 def test_fails_when_a_stack_publishes_another_stacks_contract(settings):
-    from cdktf import Testing
     from shared_constructs.stack import PlatformStack
 
     with pytest.raises(ValueError, match="cannot publish the contract of 'producer' stack 'producer-use1'"):
-        PlatformStack(Testing.app(), "x", settings=settings, package="p", region="us-east-1", publishes=PRODUCER)
+        PlatformStack(scratch_app(), "x", settings=settings, package="p", region="us-east-1", publishes=PRODUCER)
 
 
 def test_fails_on_a_contract_that_declares_an_output_twice():

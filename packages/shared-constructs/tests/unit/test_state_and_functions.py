@@ -8,6 +8,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from platform_tooling.testing.synthesis import scratch_app
 from shared_constructs.functions import CapacityError, bundle, check_capacity, deterministic_zip, required_concurrency
 from shared_constructs.settings import BaseSettings, StateSettings
 from shared_constructs.state import local_state_path, state_key
@@ -33,7 +34,7 @@ def synth_stack(config: BaseSettings) -> dict:
     from shared_constructs.stack import PlatformStack
     from shared_constructs.state import RemoteOutputs
 
-    app = Testing.app()
+    app = scratch_app()
     stack = PlatformStack(app, "consumer", settings=config, package="pci-platform", region="ap-southeast-1")
     baseline = RemoteOutputs(
         stack, "baseline", settings=config, stack=security_baseline.stack("ap-southeast-1", "123456789012")
@@ -154,7 +155,7 @@ def test_account_id_follows_the_provider_of_each_construct():
     from shared_constructs.context import account_id
     from shared_constructs.stack import PlatformStack
 
-    stack = PlatformStack(Testing.app(), "x", settings=settings(), package="p", region="us-east-1")
+    stack = PlatformStack(scratch_app(), "x", settings=settings(), package="p", region="us-east-1")
     other = stack.provider_for("us-east-2", account="analytics", assume_role_arn="arn:aws:iam::210987654321:role/a")
     for _ in range(2):
         stack.output(f"here{_}", account_id(stack), description="d")
@@ -174,7 +175,7 @@ def test_every_provider_is_limited_to_its_account():
     from cdktf import Testing
     from shared_constructs.stack import PlatformStack
 
-    stack = PlatformStack(Testing.app(), "x", settings=settings(), package="p", region="us-east-1")
+    stack = PlatformStack(scratch_app(), "x", settings=settings(), package="p", region="us-east-1")
     stack.provider_for("eu-west-1")
     stack.provider_for("us-east-2", account="analytics", assume_role_arn="arn:aws:iam::210987654321:role/a")
     stack.provider_for("us-east-2", account="named", account_id="333333333333")
@@ -190,10 +191,9 @@ def test_every_provider_is_limited_to_its_account():
 
 @pytest.mark.parametrize("account", ["12345678901", "1234567890123", "abcdefghijkl"])
 def test_fails_on_a_provider_account_that_is_not_12_digits(account):
-    from cdktf import Testing
     from shared_constructs.stack import PlatformStack
 
-    stack = PlatformStack(Testing.app(), "x", settings=settings(), package="p", region="us-east-1")
+    stack = PlatformStack(scratch_app(), "x", settings=settings(), package="p", region="us-east-1")
     with pytest.raises(ValueError, match=f"provider 'aws_use2': expected a 12-digit AWS account id, got '{account}'"):
         stack.provider_for("us-east-2", account_id=account)
 

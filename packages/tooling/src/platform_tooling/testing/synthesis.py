@@ -22,7 +22,23 @@ from platform_tooling.synth import AppPackage, SynthResult, policy_context, read
 from platform_tooling.synth import synthesized as cached_output
 
 _CACHE: dict[str, SynthResult] = {}
-_WORKDIR = Path(tempfile.mkdtemp(prefix="platform-synth-"))
+_WORKDIR: list[tempfile.TemporaryDirectory[str]] = []
+
+
+def workdir() -> Path:
+    """This process's temporary folder (variants synthesized with overrides, :func:`scratch_app`
+    output), made on first use and removed when the process exits."""
+    if not _WORKDIR:
+        _WORKDIR.append(tempfile.TemporaryDirectory(prefix="platform-synth-"))
+    return Path(_WORKDIR[0].name)
+
+
+def scratch_app(**options: Any) -> Any:
+    """cdktf's ``Testing.app`` writing under :func:`workdir`: without an ``outdir`` it makes a
+    new ``cdktf.outdir.*`` temporary folder per app and never removes it."""
+    from cdktf import Testing
+
+    return Testing.app(outdir=str(workdir() / "testing-app"), **options)
 
 
 def package_for(name: str) -> AppPackage:
@@ -60,7 +76,7 @@ def synthesize(name: str, *, environment: str = "dev", overrides: dict[str, Any]
     if key not in _CACHE:
         package = package_for(name)
         if overrides:
-            outdir = _WORKDIR / f"{name}-{key}"
+            outdir = workdir() / f"{name}-{key}"
             _CACHE[key] = synth_package(package, environment=environment, overrides=overrides, outdir=outdir)
         else:
             _CACHE[key] = _from_cache(package, environment)
