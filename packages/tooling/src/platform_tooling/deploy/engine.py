@@ -37,6 +37,25 @@ PLAN_FILE = "deploy.tfplan"
 VERIFY_FILE = "verify.tfplan"
 
 
+OFF_CHAIN_NICE = 5
+"""How much lower the scheduling priority of a Terraform process off the critical chain is."""
+
+
+def critical_chain(priority: Mapping[StackId, float], deps: Mapping[StackId, Iterable[StackId]]) -> set[StackId]:
+    """The heaviest chain: from the stack with the most work still to come once it starts
+    (``priority``: :func:`.slots.chain_weights`), each time to the heaviest stack that depends on it."""
+    if not priority:
+        return set()
+    node = max(priority, key=lambda n: (priority[n], str(n)))
+    chain = {node}
+    while True:
+        after = [n for n in priority if node in deps.get(n, ()) and n not in chain]
+        if not after:
+            return chain
+        node = max(after, key=lambda n: (priority[n], str(n)))
+        chain.add(node)
+
+
 def slots() -> int:
     """Terraform processes side by side: they mostly wait on the provider, so a few per core."""
     return 3 * (os.cpu_count() or 2) + 2
@@ -120,6 +139,9 @@ class Run:
         self.priority = chain_weights(self.weights, self.deps)
         """Per stack: the work still to come once it starts; a free Terraform slot goes to the
         highest (:mod:`.slots`), so the chain the run's end waits on goes first."""
+        self.critical = critical_chain(self.priority, self.deps)
+        """The chain the run's end waits on; the Terraform processes of every other stack run at a
+        lower scheduling priority (:data:`OFF_CHAIN_NICE`), so that this chain gets the cores first."""
         self._inits: dict[StackId, Future[None]] = {}
         self._prepared: dict[str, threading.Lock] = {name: threading.Lock() for name in self.workspaces}
         self._seeded: dict[str, BaseException | None] = {}
@@ -144,7 +166,8 @@ class Run:
         return topological(self.nodes, self.deps)
 
     def terraform(self, node: StackId) -> Terraform:
-        return Terraform(self.workspaces[node.package].stack_dir(node.stack), self.env, timeout_s=1500)
+        nice = 0 if node in self.critical else OFF_CHAIN_NICE
+        return Terraform(self.workspaces[node.package].stack_dir(node.stack), self.env, timeout_s=1500, nice=nice)
 
     def check(self, node: StackId, *, outside_only: bool = False) -> list[str]:
         """Outputs ``node`` reads that their producers have not published (``outside_only``: only
