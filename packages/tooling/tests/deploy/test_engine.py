@@ -204,3 +204,31 @@ def test_destroy_waits_for_each_stack_then_destroys_readers_first(tmp_path):
     for node in run.nodes:
         state = json.loads(Path(_state(tmp_path, node.package, node.stack)).read_text())
         assert state["resources"] == []
+
+
+def test_the_critical_chain_has_its_own_slot_when_every_other_is_taken(tmp_path):
+    import threading
+    from contextlib import AbstractContextManager, ExitStack
+
+    from platform_tooling.deploy.engine import slots
+
+    def gets_a_slot(hold: AbstractContextManager[None]) -> bool:
+        def take() -> None:
+            with hold:
+                pass
+
+        taker = threading.Thread(target=take, daemon=True)
+        taker.start()
+        taker.join(timeout=2)
+        return not taker.is_alive()
+
+    run = Run([consumer(tmp_path), producer(tmp_path)])
+    chain = [StackId("producer", "producer-base"), StackId("producer", "producer-top"), StackId("consumer", "consumer")]
+    assert run.critical == set(chain)
+    assert run.chain_end == chain[-1]
+    with ExitStack() as taken:
+        for _ in range(slots()):  # every shared slot held by calls off the chain
+            taken.enter_context(run._hold(StackId("other", "x"), 1000.0))
+        assert gets_a_slot(run._hold(chain[1], run.priority[chain[1]]))  # the chain's apply
+        assert gets_a_slot(run._hold(chain[-1], run.weights[chain[-1]], on_chain=True))  # its last re-plan
+        assert not gets_a_slot(run._hold(chain[0], 0.0, on_chain=False))  # off the chain: waits
