@@ -52,15 +52,14 @@ def test_failover_rule_forwards_local_payment_events_to_every_other_bus(stacks: 
 
 
 def queue_senders(stack: dict[str, Any], queue: str) -> list[Any]:
-    """The SourceArn conditions of EventBridge's statements in ``queue``'s policy."""
-    address = name_of(stack, "aws_sqs_queue", name=queue)
-    policies = [
-        json.loads(p["policy"])
-        for p in resources(stack, "aws_sqs_queue_policy").values()
-        if p["queue_url"] == ref("aws_sqs_queue", address, "url")
-    ]
-    assert len(policies) == 1
-    sends = [s for s in policies[0]["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    """The SourceArn conditions of EventBridge's statements in ``queue``'s policy (the queue's
+    own ``policy``: no separate queue policy resource, see shared_constructs.messaging)."""
+    assert "aws_sqs_queue_policy" not in stack.get("resource", {})
+    policy = json.loads(only(stack, "aws_sqs_queue", name=queue)["policy"])
+    sends = [s for s in policy["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert all(
+        s["Resource"].startswith("arn:aws:sqs:") and s["Resource"].endswith(f":{ACCOUNT}:{queue}") for s in sends
+    )
     return [s["Condition"]["ArnLike"]["aws:SourceArn"] for s in sends]
 
 
@@ -104,12 +103,14 @@ def test_forwarded_events_land_in_the_destination_regions_queue(stacks: dict[str
 @pytest.mark.requirement("PAY-6")
 def test_primary_inbox_accepts_every_regions_alert_topic(stacks: dict[str, Any]) -> None:
     stack = stacks["payments-us-east-1"]
-    policies = [json.loads(p["policy"]) for p in resources(stack, "aws_sqs_queue_policy").values()]
+    policies = [json.loads(q["policy"]) for q in resources(stack, "aws_sqs_queue").values() if "policy" in q]
     sends = [s for p in policies for s in p["Statement"] if s["Principal"] == {"Service": "sns.amazonaws.com"}]
     assert len(sends) == 1
     assert sorted(sends[0]["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(
         f"arn:aws:sns:{r}:{ACCOUNT}:payments-alerts-{SHORT[r]}-dev" for r in REGIONS
     )
-    secondary = stacks["payments-eu-west-1"]["resource"]["aws_sqs_queue_policy"].values()
+    secondary = [
+        q["policy"] for q in stacks["payments-eu-west-1"]["resource"]["aws_sqs_queue"].values() if "policy" in q
+    ]
     assert secondary  # the secondary region's own queue policies (events dead letters)
-    assert all("sns.amazonaws.com" not in p["policy"] for p in secondary)
+    assert all("sns.amazonaws.com" not in p for p in secondary)

@@ -38,7 +38,7 @@ def test_policies_exist_to_check(stacks: dict[str, Any]) -> None:
         "aws_kms_key",
         "aws_s3_bucket_policy",
         "aws_sns_topic_policy",
-        "aws_sqs_queue_policy",
+        "aws_sqs_queue",
     } <= types
 
 

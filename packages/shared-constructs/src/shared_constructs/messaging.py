@@ -9,7 +9,6 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 
 from shared_constructs.cdk import Construct
 from shared_constructs.context import AppContext
@@ -167,6 +166,7 @@ class EncryptedQueue(Construct):
                 f'{{"deadLetterTargetArn":"{self.dead_letter_queue.arn}","maxReceiveCount":{props.max_receive_count}}}'
             )
         self.queue_name = ctx.name(Kind.SQS, props.name)
+        self._arn = ctx.arn("sqs", self.queue_name)
         self.queue = SqsQueue(
             self,
             "queue",
@@ -180,38 +180,35 @@ class EncryptedQueue(Construct):
         if self.dead_letter_queue is not None:
             # The source queue's ARN is built from its name: referencing the queue would be a cycle
             # (the queue's redrive policy already references the dead-letter queue).
-            source_arn = ctx.arn("sqs", self.queue_name)
             self.dead_letter_queue.redrive_allow_policy = (
-                f'{{"redrivePermission":"byQueue","sourceQueueArns":["{source_arn}"]}}'
+                f'{{"redrivePermission":"byQueue","sourceQueueArns":["{self._arn}"]}}'
             )
         self.queue_arn = self.queue.arn
         self.queue_url = self.queue.url
         self.max_receive_count = props.max_receive_count
         """Receives before a message moves to the dead-letter queue (consumers that count them need it)."""
         self._statements: list[Statement] = []
-        self._policy: SqsQueuePolicy | None = None
-        self._provider = ctx.provider
 
     def allow_send_from_service(self, service: str, source_arns: Sequence[str]) -> None:
-        """Let ``service`` send messages on behalf of ``source_arns`` (and use the queue's key)."""
+        """Let ``service`` send messages on behalf of ``source_arns`` (and use the queue's key).
+
+        The statements are the queue's own ``policy`` attribute, set when the queue is created
+        (its ARN built from its name: a reference would be a cycle), not an ``aws_sqs_queue_policy``
+        of its own: the provider waits about 25 s for each queue policy to settle, on create and on
+        destroy, after the queue's own wait, and the chain dead-letter queue -> queue -> policy was
+        the longest of pci-platform's apply (75 s of provider waits)."""
         self._statements.append(
             Statement(
                 sid=_sid("Send", service) + str(len(self._statements)),
                 principals={"Service": service},
                 actions=["sqs:SendMessage"],
-                resources=[self.queue.arn],
+                resources=[self._arn],
                 conditions={"ArnLike": {"aws:SourceArn": list(source_arns)}},
             )
         )
         self._key.grant_service(_sid("Sqs", service), service, _SERVICE_KEY_ACTIONS)
-        if self._policy is None:
-            self._policy = SqsQueuePolicy(
-                self,
-                "policy",
-                queue_url=self.queue.url,
-                policy=lazy_string(lambda: policy_document(self._statements)),
-                provider=self._provider,
-            )
+        if len(self._statements) == 1:
+            self.queue.policy = lazy_string(lambda: policy_document(self._statements))
 
     def metric_visible_messages(self, *, dead_letter: bool = False, period_s: int = 300) -> Metric:
         """Messages waiting in the queue (maximum), or in its dead-letter queue with ``dead_letter``."""

@@ -196,11 +196,12 @@ def test_deny_statements_may_use_wildcards_on_any_resource():
         ({"Service": "sns.amazonaws.com"}, None, Outcome.COMPLIANT),
     ],
 )
-def test_anyone_only_under_a_limiting_condition(principal, condition, outcome):
+@pytest.mark.parametrize("holder", ["aws_sqs_queue_policy", "aws_sqs_queue"])  # a queue's own policy too
+def test_anyone_only_under_a_limiting_condition(principal, condition, outcome, holder):
     statement = {"Effect": "Allow", "Principal": principal, "Action": "sqs:SendMessage", "Resource": "*"}
     if condition:
         statement["Condition"] = condition
-    assert verdict("IAM_RESOURCE_POLICY", "aws_sqs_queue_policy", {"policy": doc(statement)})[0] is outcome
+    assert verdict("IAM_RESOURCE_POLICY", holder, {"policy": doc(statement)})[0] is outcome
 
 
 @pytest.mark.parametrize(

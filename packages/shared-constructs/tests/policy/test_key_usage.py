@@ -204,3 +204,16 @@ def test_a_key_the_launch_template_only_hands_to_its_hosts_is_not_auto_scalings_
     }
     assert findings(stack(restricted().render(), **handed)) == []
     assert len(findings(stack(restricted().render(), **BATCH_HOSTS))) == 1  # on the volumes it is
+
+
+def test_a_service_the_queues_own_policy_lets_send_needs_the_key():
+    sender = Statement(
+        actions=["sqs:SendMessage"],
+        resources=["arn:aws:sqs:us-east-1:123456789012:q"],
+        principals={"Service": "sns.amazonaws.com"},
+    )
+    queue = {"aws_sqs_queue": {"q": {"kms_master_key_id": KEY, "policy": policy_document([sender])}}}
+    (detail,) = findings(stack(KeyPolicy(ACCOUNT).render(), **queue))
+    assert "sns.amazonaws.com" in detail
+    allowed = KeyPolicy(ACCOUNT).allow_service("Sns", "sns.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey"))
+    assert findings(stack(allowed.render(), **queue)) == []

@@ -39,6 +39,7 @@ POLICY_ATTRIBUTES = {
     "aws_kms_key": "policy",
     "aws_kms_replica_key": "policy",
     "aws_sns_topic_policy": "policy",
+    "aws_sqs_queue": "policy",
     "aws_sqs_queue_policy": "policy",
     "aws_cloudwatch_event_bus_policy": "policy",
     "aws_secretsmanager_resource_policy": "policy",

@@ -40,6 +40,7 @@ POLICY_DOCUMENTS: dict[str, tuple[str, str]] = {
     "aws_kms_key": ("policy", RESOURCE),
     "aws_kms_replica_key": ("policy", RESOURCE),
     "aws_sns_topic_policy": ("policy", RESOURCE),
+    "aws_sqs_queue": ("policy", RESOURCE),
     "aws_sqs_queue_policy": ("policy", RESOURCE),
     "aws_cloudwatch_event_bus_policy": ("policy", RESOURCE),
     "aws_secretsmanager_resource_policy": ("policy", RESOURCE),

@@ -123,12 +123,16 @@ def _role_needs(consumer: Resource) -> list[Need]:
 
 
 def _policy_services(consumer: Resource, policy_type: str, key: str, action: str) -> list[str]:
-    """Service principals the resource policy of ``consumer`` lets call ``action``."""
+    """Service principals the resource policy of ``consumer`` lets call ``action``: its policy
+    resources (``policy_type`` naming it in ``key``) and its own ``policy`` attribute, if any."""
     found = []
-    for policy in consumer.stack.resources(policy_type):
-        if consumer.address not in addresses_in(policy.config.get(key)):
-            continue
-        for document in policy_documents(policy.config.get("policy")):
+    policies = [
+        p.config.get("policy")
+        for p in consumer.stack.resources(policy_type)
+        if consumer.address in addresses_in(p.config.get(key))
+    ]
+    for policy in [*policies, consumer.config.get("policy")]:
+        for document in policy_documents(policy):
             for statement in statements(document):
                 actions = [str(a).lower() for a in as_list(statement.get("Action"))]
                 principal = statement.get("Principal")
