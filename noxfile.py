@@ -300,7 +300,12 @@ def emulator(session: nox.Session) -> None:
     """
     env = _environment(session)
     names, args = _selection(session, tool_args=True)
-    paths = [str(ROOT / "packages" / name) for name in names]
+    # Only the folders that hold emulator tests are collected: collecting a whole package imports
+    # its unit tests only to deselect them (measured, all packages: 22.0 s instead of 16.3 s).
+    folders = [ROOT / "packages" / name / "tests" / "integration" for name in names]
+    paths = [str(folder) for folder in folders if folder.is_dir()]
+    if not paths:
+        session.error(f"no emulator tests (tests/integration) in {', '.join(names)}")
     _py(session, "-m", "pytest", "-m", "emulator", "-q", "-p", "no:logging", *paths, *args, env=env)
 
 
