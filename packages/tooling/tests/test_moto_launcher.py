@@ -484,19 +484,28 @@ def test_the_server_sends_a_created_web_acls_answer_again_instead_of_a_duplicate
     assert [acl["Name"] for acl in listed] == ["sent-again"]
 
 
-def test_requests_sent_again_reach_the_runs_summary(tmp_path: Any) -> None:
-    from platform_tooling.testing.emulator import sent_again
+def test_the_servers_own_lines_reach_the_runs_summary(tmp_path: Any) -> None:
+    from platform_tooling.testing.emulator import server_lines
 
     log = tmp_path / "server.log"
     attempts = moto_launcher.Attempts()
     first = _attempt(1, "i")
     attempts.started(first)
     attempts.answered(first, moto_launcher.Answer("200 OK", (), (b"{}",)))
-    line = attempts.started(_attempt(2, "i"))[0] or ""
-    log.write_text(f"docker noise\n{line}\n" * 3)
-    assert sent_again(log) == [f"emulator: {line.removeprefix('platform: ')}"] * 3
-    shown = sent_again(log, limit=1)
-    assert len(shown) == 2
-    assert "2 more requests sent again" in shown[1]
+    again = attempts.started(_attempt(2, "i"))[0] or ""
+    error = moto_launcher._noted(_attempt(1, "j"), "", 0.2) or ""
+    log.write_text(f"docker noise\n{again}\nTraceback (most recent call last):\n{error}\n" * 2)
+    shown = server_lines(log)
+    assert shown == [f"emulator: {line.removeprefix('platform: ')}" for line in (again, error, again, error)]
+    assert [bool(moto_launcher.SERVER_ERROR.match(line.removeprefix("emulator: "))) for line in shown] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert not moto_launcher.SERVER_ERROR.match(moto_launcher._noted(_attempt(1), "200 OK", 31.0) or "")
+    limited = server_lines(log, limit=1)
+    assert len(limited) == 2
+    assert "3 more lines of the server" in limited[1]
     log.write_text("docker noise\n")
-    assert sent_again(log) == []
+    assert server_lines(log) == []

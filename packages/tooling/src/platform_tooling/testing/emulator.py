@@ -43,7 +43,7 @@ from platform_tooling.deploy.summary import StackPlan
 from platform_tooling.testing.deployment import Deployment
 from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT, is_tolerated
 from platform_tooling.testing.emulator_timings import NOTES, TIMINGS, record
-from platform_tooling.testing.moto_launcher import ATTEMPT_LINE
+from platform_tooling.testing.moto_launcher import LINE_PREFIX, SERVER_ERROR
 
 __all__ = [
     "EMULATOR",
@@ -297,9 +297,13 @@ def emulator() -> Iterator[Emulator]:
             _RUN.clear()
             _LIFECYCLE.clear()
             server.stop()
-    NOTES.extend(sent_again(server.log))
-    if failed or problems:  # what the server logged (a request dropped, an error) may tell why
-        why = f"{', '.join(failed)} failed to deploy" if failed else "changes or resources were left"
+    noted = server_lines(server.log)
+    NOTES.extend(noted)
+    errors = any(SERVER_ERROR.match(line.removeprefix("emulator: ")) for line in noted)
+    if failed or problems or errors:  # what the server logged (a request dropped, an error) may tell why
+        why = "the server answered a request with an error (its traceback is in the log)"
+        if failed or problems:
+            why = f"{', '.join(failed)} failed to deploy" if failed else "changes or resources were left"
         # Printed by the plugin's terminal summary: pytest captures what a fixture's teardown prints.
         NOTES.append(f"emulator: {why}; the server's log is kept: {server.log}")
     else:
@@ -308,14 +312,15 @@ def emulator() -> Iterator[Emulator]:
     shutil.rmtree(state_root, ignore_errors=True)  # everything was destroyed
 
 
-def sent_again(log: Path, limit: int = 20) -> list[str]:
-    """The server log's requests that the SDK sent again (:class:`.moto_launcher.Attempts`), at
-    most ``limit`` of them and a count of the rest: kept in the run's summary even when it passes,
-    since each one is an answer lost or an error retried between the provider and the emulator."""
-    found = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.startswith(ATTEMPT_LINE)]
-    shown = [f"emulator: {line.removeprefix('platform: ')}" for line in found[:limit]]
+def server_lines(log: Path, limit: int = 20) -> list[str]:
+    """The server log's own lines (:mod:`.moto_launcher`: requests sent again, server errors,
+    slow requests, dropped connections), at most ``limit`` of them and a count of the rest: kept
+    in the run's summary even when it passes, since each one is an answer lost, an error retried
+    or a request the emulator struggled with."""
+    found = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.startswith(LINE_PREFIX)]
+    shown = [f"emulator: {line.removeprefix(LINE_PREFIX)}" for line in found[:limit]]
     if len(found) > limit:
-        shown.append(f"emulator: {len(found) - limit} more requests sent again (server log {log})")
+        shown.append(f"emulator: {len(found) - limit} more lines of the server (its log {log})")
     return shown
 
 

@@ -279,8 +279,13 @@ class Attempts:
 
 
 _ATTEMPT = re.compile(r"attempt=(\d+)")
-ATTEMPT_LINE = "platform: attempt "
+LINE_PREFIX = "platform: "
+"""How every line the platform adds to the server's log starts."""
+ATTEMPT_LINE = f"{LINE_PREFIX}attempt "
 """How the server's log line for a request sent again starts."""
+SERVER_ERROR = re.compile(r"(?:platform: )?(?:5\d\d\b|no answer after)")
+"""A server-log line (with or without :data:`LINE_PREFIX`) for a request answered with a server
+error or not at all (:func:`_noted`)."""
 
 SLOW_S = 30.0
 """A request handled for longer than this is written to the server's log (:func:`timed`)."""
