@@ -8,6 +8,7 @@ the emulator afterwards. Variants with overrides are synthesized into a temporar
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import tempfile
@@ -22,15 +23,17 @@ from platform_tooling.synth import AppPackage, SynthResult, policy_context, read
 from platform_tooling.synth import synthesized as cached_output
 
 _CACHE: dict[str, SynthResult] = {}
-_WORKDIR: list[tempfile.TemporaryDirectory[str]] = []
+
+
+@functools.cache
+def _temporary() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="platform-synth-")  # removed when the process exits
 
 
 def workdir() -> Path:
     """This process's temporary folder (variants synthesized with overrides, :func:`scratch_app`
     output), made on first use and removed when the process exits."""
-    if not _WORKDIR:
-        _WORKDIR.append(tempfile.TemporaryDirectory(prefix="platform-synth-"))
-    return Path(_WORKDIR[0].name)
+    return Path(_temporary().name)
 
 
 def scratch_app(**options: Any) -> Any:
