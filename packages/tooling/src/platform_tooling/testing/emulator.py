@@ -43,7 +43,7 @@ from platform_tooling.deploy.summary import StackPlan
 from platform_tooling.testing.deployment import Deployment
 from platform_tooling.testing.emulator_tables import EMULATOR, TOLERATED_DRIFT, is_tolerated
 from platform_tooling.testing.emulator_timings import NOTES, TIMINGS, record
-from platform_tooling.testing.moto_launcher import LINE_PREFIX, SERVER_ERROR
+from platform_tooling.testing.moto_requests import LINE_PREFIX, SERVER_ERROR
 
 __all__ = [
     "EMULATOR",
@@ -313,7 +313,7 @@ def emulator() -> Iterator[Emulator]:
 
 
 def server_lines(log: Path, limit: int = 20) -> list[str]:
-    """The server log's own lines (:mod:`.moto_launcher`: requests sent again, server errors,
+    """The server log's own lines (:mod:`.moto_requests`: requests sent again, server errors,
     slow requests, dropped connections), at most ``limit`` of them and a count of the rest: kept
     in the run's summary even when it passes, since each one is an answer lost, an error retried
     or a request the emulator struggled with."""
